@@ -1,0 +1,15 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { scopes } from '../../shared/auth/auth-plugin.ts'
+import { requestContext, sendRecord } from '../../shared/http/record-reply.ts'
+import { createRecordSchema } from './schema.ts'
+
+/** `POST /v1/records`: create a record, idempotently when the client sends a key. */
+const createRecordRoute: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/records', { schema: createRecordSchema, config: { scope: scopes.write } }, async (request, reply) => {
+    const { record, replayed } = await app.records.create(requestContext(request), request.body, request.headers['idempotency-key'])
+    if (replayed) reply.header('idempotent-replayed', 'true')
+    return sendRecord(reply.code(201).header('location', `/v1/records/${record.id}`), record)
+  })
+}
+
+export default createRecordRoute

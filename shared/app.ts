@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import authPlugin from './auth/auth-plugin.ts'
+import type { TokenVerifier } from './auth/token-verifier.ts'
+import type { Config } from './config.ts'
+import problemHandler from './http/problem-handler.ts'
+import { createRecordsService, type RecordsService } from './records/records-service.ts'
+import type { Store } from './store/client.ts'
+import { createCursorCodec, type CursorCodec } from './store/cursor.ts'
+import { createStoreModules } from './store/index.ts'
+import { storeCall } from './store/store-errors.ts'
+import { validatorCompiler } from './validation.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    records: RecordsService
+    cursors: CursorCodec
+  }
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
+
+export interface AppOptions {
+  config: Pick<Config, 'CURSOR_SECRET' | 'LOG_LEVEL'>
+  store: Store
+  verifyToken: TokenVerifier
+  isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
+  /** The function's routes. */
+  routes: FastifyPluginAsync
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Request bodies larger than this are refused with 413 (a full record is well below). */
+export const BODY_LIMIT_BYTES = 256 * 1024
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+
+/** Log configuration: tokens, secrets and idempotency keys never reach a log line. */
+export function loggerOptions (level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', 'headers.authorization', 'authorization', 'client_secret', 'access_token', 'token'],
+      censor: '[redacted]'
+    }
+  }
+}
+
+/**
+ * Builds a function's Fastify app (never listens): request ids, problem+json errors, security
+ * headers, token checks, the data layer, health, and the function's own routes.
+ */
+export async function buildApp (options: AppOptions): Promise<App> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
+    bodyLimit: BODY_LIMIT_BYTES,
+    maxParamLength: 200,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Accept the gateway's request id so one id follows a request through every hop.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    ajv: undefined
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(problemHandler)
+  await app.register(helmet, {
+    // An API serves JSON only: nothing may be framed, scripted or sniffed.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true }
+  })
+  await app.register(authPlugin, { verifyToken: options.verifyToken, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) })
+  await app.register(fp(async (instance) => {
+    instance.decorate('records', createRecordsService(createStoreModules(options.store)))
+    instance.decorate('cursors', createCursorCodec(options.config.CURSOR_SECRET))
+  }, { name: 'security-records-data' }))
+
+  app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
+    // A point read of a key that never exists: proves the store answers, costs almost nothing.
+    await storeCall(() => options.store.documents.send(new GetCommand({ TableName: options.store.tableName, Key: { pk: 'HEALTH', sk: 'HEALTH' } })))
+    return reply.header('cache-control', 'no-store').send({ status: 'ok' })
+  })
+
+  await app.register(options.routes)
+  return app as unknown as App
+}

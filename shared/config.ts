@@ -1,0 +1,54 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * Every setting a function reads, as one TypeBox schema: the README's configuration
+ * reference is generated from it. Names are the environment variables.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port the function listens on (Knative injects it).' }),
+  HOST: Type.String({ default: '0.0.0.0', description: 'Interface to listen on.' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'Pino log level.' }),
+  TABLE_NAME: Type.String({ minLength: 3, maxLength: 255, pattern: '^[a-zA-Z0-9_.-]+$', default: 'security-records', description: 'DynamoDB table holding records, guards, idempotency keys and revoked tokens.' }),
+  DYNAMODB_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'DynamoDB-compatible endpoint (Alternator, DynamoDB Local, dynalite). Unset on AWS.' })),
+  AWS_REGION: Type.String({ minLength: 1, default: 'eu-central-1', description: 'AWS region of the table (any value for Alternator and local stores).' }),
+  STORE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'Per-attempt timeout of a store request; a dead store answers 503 within a few of these.' }),
+  STORE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Attempts per store request (SDK retry with backoff and jitter).' }),
+  AUTH_ISSUER: Type.String({ minLength: 1, description: 'Exact `iss` of accepted access tokens.' }),
+  AUTH_JWKS_URL: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its signing keys (never taken from a token).' }),
+  AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: 'Audience every access token must carry.' }),
+  AUTH_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'Clock skew tolerated on `exp`/`nbf`/`iat`.' }),
+  REVOCATION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a token\'s "not revoked" answer is cached (the longest a revoked token can still pass).' }),
+  CURSOR_SECRET: Type.String({ minLength: 32, description: 'HMAC key signing list cursors (at least 32 characters).' }),
+  K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' }))
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+/** Settings that are secrets: never logged, never echoed in an error. */
+const SECRET_SETTINGS = new Set(['CURSOR_SECRET'])
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Reads the configuration once, at start-up, and fails fast with every problem named.
+ * Numbers arrive as strings from the environment; Value.Convert turns them into numbers.
+ */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const candidate = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
+  if (Value.Check(ConfigSchema, candidate)) return candidate
+  const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
+    const name = error.instancePath.replace(/^\//, '') || String((error.params as { requiredProperties?: string[] }).requiredProperties ?? '')
+    const missing = error.keyword === 'required'
+    const shown = SECRET_SETTINGS.has(name) || missing ? '' : ` (got ${JSON.stringify((candidate as Record<string, unknown>)[name])})`
+    return `${name}: ${error.message}${shown}`
+  })
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+}

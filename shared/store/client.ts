@@ -1,0 +1,31 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { Config } from '../config.ts'
+
+export interface Store {
+  client: DynamoDBClient
+  documents: DynamoDBDocumentClient
+  tableName: string
+}
+
+/**
+ * Creates the SDK clients once per process. Timeouts and the SDK's standard retry strategy
+ * (exponential backoff with jitter, throttling included) bound how long a dead store can hold
+ * a request: about STORE_MAX_ATTEMPTS × STORE_TIMEOUT_MS.
+ */
+export function createStore (config: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REGION' | 'STORE_TIMEOUT_MS' | 'STORE_MAX_ATTEMPTS' | 'TABLE_NAME'>, env = process.env): Store {
+  const local = config.DYNAMODB_ENDPOINT !== undefined && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && !env.AWS_WEB_IDENTITY_TOKEN_FILE
+  const client = new DynamoDBClient({
+    region: config.AWS_REGION,
+    ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+    // Stores started for development accept any key; real ones get credentials from the default chain.
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    maxAttempts: config.STORE_MAX_ATTEMPTS,
+    retryMode: 'standard',
+    requestHandler: { connectionTimeout: config.STORE_TIMEOUT_MS, requestTimeout: config.STORE_TIMEOUT_MS }
+  })
+  const documents = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false }
+  })
+  return { client, documents, tableName: config.TABLE_NAME }
+}

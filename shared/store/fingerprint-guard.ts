@@ -1,0 +1,94 @@
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { duplicateFingerprint } from '../errors.ts'
+import type { Store } from './client.ts'
+import { fingerprintKey } from './keys.ts'
+import { isConditionFailed, storeCall } from './store-errors.ts'
+
+/** How long a claim may stand without its record before another writer may take it over. */
+export const FINGERPRINT_CLAIM_LEASE_MS = 30_000
+
+/**
+ * Fingerprints are unique per tenant without transactions: before a record takes a fingerprint,
+ * it claims a guard item keyed by (tenant, fingerprint) with a conditional put. Exactly one of
+ * two concurrent writers wins the claim; the other learns which record holds it. A claim left
+ * behind by a writer that died is taken over once its lease ran out and its record does not
+ * hold the fingerprint.
+ */
+export function createFingerprintGuard ({ documents, tableName }: Store) {
+  type Holder = (recordId: string) => Promise<boolean>
+
+  async function read (tenant: string, fingerprint: string) {
+    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: fingerprintKey(tenant, fingerprint), ConsistentRead: true })))
+    return Item as { recordId: string, claimedAt: string } | undefined
+  }
+
+  async function put (tenant: string, fingerprint: string, recordId: string, now: Date, replacing?: { recordId: string, claimedAt: string }) {
+    await storeCall(() => documents.send(new PutCommand({
+      TableName: tableName,
+      Item: { ...fingerprintKey(tenant, fingerprint), tenant, recordId, claimedAt: now.toISOString() },
+      ...(replacing
+        ? {
+            // Take over only the stale claim we inspected, not one somebody made since.
+            ConditionExpression: 'recordId = :staleId AND claimedAt = :staleAt',
+            ExpressionAttributeValues: { ':staleId': replacing.recordId, ':staleAt': replacing.claimedAt }
+          }
+        : {
+            // Claim: nobody holds this fingerprint yet (or this record already does).
+            ConditionExpression: 'attribute_not_exists(pk) OR recordId = :recordId',
+            ExpressionAttributeValues: { ':recordId': recordId }
+          })
+    })))
+  }
+
+  return {
+    /**
+     * Claims the fingerprint for recordId, or throws 409 naming the record that holds it.
+     * `holdsFingerprint` tells whether a record exists and still carries this fingerprint.
+     */
+    async claim (tenant: string, fingerprint: string, recordId: string, now: Date, holdsFingerprint: Holder): Promise<void> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          await put(tenant, fingerprint, recordId, now)
+          return
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error
+        }
+        const holder = await read(tenant, fingerprint)
+        if (!holder) continue
+        if (holder.recordId === recordId) return
+        const fresh = now.getTime() - Date.parse(holder.claimedAt) < FINGERPRINT_CLAIM_LEASE_MS
+        if (fresh || await holdsFingerprint(holder.recordId)) throw duplicateFingerprint(holder.recordId)
+        try {
+          await put(tenant, fingerprint, recordId, now, holder)
+          return
+        } catch (error) {
+          if (!isConditionFailed(error)) throw error
+        }
+      }
+      const holder = await read(tenant, fingerprint)
+      throw duplicateFingerprint(holder?.recordId ?? 'unknown')
+    },
+
+    /** Gives the fingerprint up, if recordId still holds it. */
+    async release (tenant: string, fingerprint: string, recordId: string): Promise<void> {
+      try {
+        await storeCall(() => documents.send(new DeleteCommand({
+          TableName: tableName,
+          Key: fingerprintKey(tenant, fingerprint),
+          // Release only our own claim; another record may have taken the fingerprint since.
+          ConditionExpression: 'recordId = :recordId',
+          ExpressionAttributeValues: { ':recordId': recordId }
+        })))
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error
+      }
+    },
+
+    /** The record holding a fingerprint (claims still within their lease included). */
+    async holder (tenant: string, fingerprint: string): Promise<string | undefined> {
+      return (await read(tenant, fingerprint))?.recordId
+    }
+  }
+}
+
+export type FingerprintGuard = ReturnType<typeof createFingerprintGuard>

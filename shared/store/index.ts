@@ -1,0 +1,13 @@
+import type { Store } from './client.ts'
+import { createFingerprintGuard } from './fingerprint-guard.ts'
+import { createIdempotencyStore } from './idempotency-store.ts'
+import { createRecordsRepository } from './records-repository.ts'
+
+/** The data layer's modules over one store. */
+export function createStoreModules (store: Store) {
+  return {
+    records: createRecordsRepository(store),
+    fingerprints: createFingerprintGuard(store),
+    idempotency: createIdempotencyStore(store)
+  }
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+import type { SecurityRecord } from '../records/schema.ts'
+
+/**
+ * The one place that spells the table's keys and indexes. Every item's partition key starts
+ * with its tenant, so no key built here can reach another tenant's data.
+ */
+export const indexes = {
+  byTenant: { name: 'by-tenant', pk: 'gsi1pk', sk: 'gsi1sk' },
+  byStatus: { name: 'by-status', pk: 'gsi2pk', sk: 'gsi2sk' },
+  bySeverity: { name: 'by-severity', pk: 'gsi3pk', sk: 'gsi3sk' },
+  byAsset: { name: 'by-asset', pk: 'gsi4pk', sk: 'gsi4sk' },
+  byCategory: { name: 'by-category', pk: 'gsi5pk', sk: 'gsi5sk' }
+} as const
+
+export type IndexName = keyof typeof indexes
+export interface IndexSpec { name: string, pk: string, sk: string }
+
+/** Attribute that DynamoDB's TTL (and our reads) use for expiry, in epoch seconds. */
+export const ttlAttribute = 'expiresAtEpoch'
+
+/** Attributes that belong to the store, never to a record a client sees. */
+export const internalAttributes = ['pk', 'sk', 'tenant', ttlAttribute, ...Object.values(indexes).flatMap((index) => [index.pk, index.sk])]
+
+const hash = (value: string) => createHash('sha256').update(value).digest('base64url')
+
+export interface ItemKey { pk: string, sk: string }
+
+export function recordKey (tenant: string, id: string): ItemKey {
+  return { pk: `T#${tenant}#R#${id}`, sk: 'RECORD' }
+}
+
+/** Index sort key: creation time, then id, so it is unique and a cursor can resume after it. */
+export function listPosition (record: Pick<SecurityRecord, 'createdAt' | 'id'>): string {
+  return `${record.createdAt}#${record.id}`
+}
+
+/** The partition of each access pattern; values come last so they cannot forge a tenant prefix. */
+export const partitions = {
+  byTenant: (tenant: string) => `T#${tenant}`,
+  byStatus: (tenant: string, status: string) => `T#${tenant}#STATUS#${status}`,
+  bySeverity: (tenant: string, severity: string) => `T#${tenant}#SEVERITY#${severity}`,
+  byAsset: (tenant: string, assetName: string) => `T#${tenant}#ASSET#${assetName}`,
+  byCategory: (tenant: string, category: string) => `T#${tenant}#CATEGORY#${category}`
+}
+
+/** The index attributes of a record item, recomputed on every write. */
+export function recordIndexAttributes (tenant: string, record: SecurityRecord): Record<string, string> {
+  const position = listPosition(record)
+  return {
+    [indexes.byTenant.pk]: partitions.byTenant(tenant),
+    [indexes.byTenant.sk]: position,
+    [indexes.byStatus.pk]: partitions.byStatus(tenant, record.status),
+    [indexes.byStatus.sk]: position,
+    [indexes.bySeverity.pk]: partitions.bySeverity(tenant, record.severity),
+    [indexes.bySeverity.sk]: position,
+    [indexes.byAsset.pk]: partitions.byAsset(tenant, record.asset.name),
+    [indexes.byAsset.sk]: position,
+    [indexes.byCategory.pk]: partitions.byCategory(tenant, record.category),
+    [indexes.byCategory.sk]: position
+  }
+}
+
+/** Guard item that makes a fingerprint unique per tenant without transactions. */
+export function fingerprintKey (tenant: string, fingerprint: string): ItemKey {
+  return { pk: `T#${tenant}#FP#${hash(fingerprint)}`, sk: 'FINGERPRINT' }
+}
+
+/** Idempotency keys are scoped to the client that sent them (IETF httpapi-idempotency-key-header). */
+export function idempotencyKey (tenant: string, clientId: string, key: string): ItemKey {
+  return { pk: `T#${tenant}#IDEM#${hash(`${clientId}\n${key}`)}`, sk: 'IDEMPOTENCY' }
+}
+
+export function revokedTokenKey (issuer: string, jti: string): ItemKey {
+  return { pk: `REVOKED#${hash(`${issuer}\n${jti}`)}`, sk: 'TOKEN' }
+}

@@ -1,0 +1,37 @@
+import { storeUnavailable } from '../errors.ts'
+
+export function isConditionFailed (error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'ConditionalCheckFailedException'
+}
+
+/** Errors of the store that say "not now" rather than "your request is wrong". */
+const UNAVAILABLE = new Set([
+  'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded',
+  'InternalServerError', 'ServiceUnavailable', 'ResourceNotFoundException', 'TimeoutError',
+  'RequestTimeout', 'RequestTimeoutException', 'UnrecognizedClientException'
+])
+
+/**
+ * Runs one store call and turns "the store cannot answer" into a 503 (the SDK error kept as
+ * cause, never sent). Conditional-check failures pass through for the caller to name.
+ */
+export async function storeCall<T> (operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (isConditionFailed(error)) throw error
+    if (isUnavailable(error)) throw storeUnavailable(error)
+    throw error
+  }
+}
+
+function isUnavailable (error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { name, code, $metadata } = error as { name?: string, code?: string, $metadata?: { httpStatusCode?: number } }
+  if (name && UNAVAILABLE.has(name)) return true
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true
+  if ($metadata === undefined) return false
+  // An SDK error without an HTTP status never reached the store: a transport failure.
+  const status = $metadata.httpStatusCode
+  return status === undefined || status >= 500
+}

@@ -1,0 +1,90 @@
+import {
+  CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand,
+  type CreateTableCommandInput, type DynamoDBClient
+} from '@aws-sdk/client-dynamodb'
+import { indexes, ttlAttribute } from './keys.ts'
+
+/** The table and its indexes, used by the local stack, the tests and the cluster's bootstrap Job. */
+export function tableDefinition (tableName: string): CreateTableCommandInput {
+  const indexSpecs = Object.values(indexes)
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      ...indexSpecs.flatMap((index) => [
+        { AttributeName: index.pk, AttributeType: 'S' as const },
+        { AttributeName: index.sk, AttributeType: 'S' as const }
+      ])
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' }
+    ],
+    GlobalSecondaryIndexes: indexSpecs.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.pk, KeyType: 'HASH' },
+        { AttributeName: index.sk, KeyType: 'RANGE' }
+      ],
+      Projection: { ProjectionType: 'ALL' }
+    }))
+  }
+}
+
+export interface EnsureTableResult { created: boolean, ttl: 'enabled' | 'unsupported' | 'already' }
+
+/**
+ * Creates the table when it is missing and waits until it and its indexes are active.
+ * Safe to run any number of times, concurrently too. TTL is switched on where the store has it
+ * (dynalite has not); correctness never depends on it, reads compare the expiry themselves.
+ */
+export async function ensureTable (client: DynamoDBClient, tableName: string, { timeoutMs = 60_000 } = {}): Promise<EnsureTableResult> {
+  let created = false
+  if (!(await describe(client, tableName))) {
+    try {
+      await client.send(new CreateTableCommand(tableDefinition(tableName)))
+      created = true
+    } catch (error) {
+      if ((error as Error).name !== 'ResourceInUseException') throw error
+    }
+  }
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const table = await describe(client, tableName)
+    const active = table?.TableStatus === 'ACTIVE' && (table.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')
+    if (active) {
+      const present = new Set((table.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName))
+      const missing = Object.values(indexes).filter((index) => !present.has(index.name)).map((index) => index.name)
+      if (missing.length > 0) throw new Error(`table ${tableName} exists but lacks the indexes ${missing.join(', ')}`)
+      break
+    }
+    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become active within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  return { created, ttl: await enableTtl(client, tableName) }
+}
+
+async function describe (client: DynamoDBClient, tableName: string) {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined
+    throw error
+  }
+}
+
+async function enableTtl (client: DynamoDBClient, tableName: string): Promise<EnsureTableResult['ttl']> {
+  try {
+    await client.send(new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true }
+    }))
+    return 'enabled'
+  } catch (error) {
+    const message = (error as Error).message ?? ''
+    if (/already enabled/i.test(message)) return 'already'
+    return 'unsupported'
+  }
+}
