@@ -16,7 +16,6 @@ const common: Options = {
 
 function withFormats (ajv: Ajv): Ajv {
   ;(addFormats as unknown as (ajv: Ajv, formats: string[]) => Ajv)(ajv, ['date-time', 'uri', 'uuid', 'email'])
-  ajv.addKeyword({ keyword: 'examples' })
   return ajv
 }
 

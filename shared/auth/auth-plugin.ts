@@ -52,7 +52,7 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
 
 async function authenticate (request: FastifyRequest, options: AuthPluginOptions): Promise<AccessToken> {
   const header = request.headers.authorization
-  if (!header) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer …)')
+  if (!header) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer <token>)')
   const match = BEARER.exec(header)
   if (!match) throw new InvalidTokenError('The Authorization header must use the Bearer scheme')
   const token = await options.verifyToken(match[1]!)

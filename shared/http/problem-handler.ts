@@ -66,7 +66,8 @@ const problemHandler: FastifyPluginAsync = async (app) => {
 
 /** RFC 6750 §3: 401 and 403 carry a Bearer challenge naming the error. */
 function decorateAuthChallenge (reply: FastifyReply, error: FastifyError) {
-  const quoted = (value: string) => value.replace(/["\\]/g, '')
+  // Header values must be visible ASCII; quotes and backslashes would break the challenge syntax.
+  const quoted = (value: string) => value.replace(/[^\x20-\x7e]|["\\]/g, '')
   if (error.code === 'SR_INVALID_TOKEN') {
     reply.header('www-authenticate', `Bearer realm="security-records", error="invalid_token", error_description="${quoted(error.message)}"`)
   } else if (error.code === 'SR_INSUFFICIENT_SCOPE') {

@@ -21,7 +21,10 @@ export interface PartitionQuery {
 
 export interface ListPlan {
   partitions: PartitionQuery[]
-  /** Items one partition may read for one page: the page size, or more when a filter may drop items. */
+  /**
+   * Items one partition may read for one page: one more than the page size (so the last page is
+   * known to be the last), or more when a filter may drop items.
+   */
   readBudget (limit: number): number
 }
 
@@ -93,6 +96,6 @@ export function planListQuery (tenant: string, filters: ListFilters, now: Date):
   const filter = conditions.length > 0 ? { expression: conditions.join(' AND '), names, values } : undefined
   return {
     partitions: [...new Set(partitionValues)].map((value) => ({ index, value, ...(filter ? { filter } : {}) })),
-    readBudget: (limit) => (filter ? Math.max(limit, FILTERED_READ_BUDGET) : limit)
+    readBudget: (limit) => (filter ? Math.max(limit + 1, FILTERED_READ_BUDGET) : limit + 1)
   }
 }

@@ -1,0 +1,77 @@
+import type { FastifyPluginAsync } from 'fastify'
+import type { Test } from 'tap'
+import createRecordRoute from '../../functions/create-record/route.ts'
+import deleteRecordRoute from '../../functions/delete-record/route.ts'
+import getRecordRoute from '../../functions/get-record/route.ts'
+import listRecordsRoute from '../../functions/list-records/route.ts'
+import updateRecordRoute from '../../functions/update-record/route.ts'
+import { buildApp, type App } from '../../shared/app.ts'
+import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
+import { createRevocationStore } from '../../shared/store/revocation-store.ts'
+import type { SecurityRecord } from '../../shared/records/schema.ts'
+import { startTestStore, type TestStore } from './store.ts'
+import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from './tokens.ts'
+
+export const TEST_CURSOR_SECRET = 'test-cursor-secret-0123456789-abcdef'
+
+const allRecordRoutes: FastifyPluginAsync = async (app) => {
+  for (const route of [createRecordRoute, getRecordRoute, listRecordsRoute, updateRecordRoute, deleteRecordRoute]) await app.register(route)
+}
+
+export interface RecordsApiHarness {
+  app: App
+  store: TestStore
+  keys: TestKeys
+  /** `Authorization` header value for a tenant and scopes. */
+  bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
+  /** Creates a record through the API and returns it with its ETag. */
+  create (body?: Record<string, unknown>, claims?: Partial<Record<string, unknown>>): Promise<SecurityRecord & { etag: string }>
+}
+
+/** A valid create body; tests override what they are about. */
+export function aRecord (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    title: 'xz backdoor in liblzma',
+    category: 'vulnerability',
+    severity: 'critical',
+    asset: { name: 'payments-api', type: 'service', environment: 'production' },
+    vulnerabilityIds: ['CVE-2024-3094'],
+    tags: ['supply-chain'],
+    ...overrides
+  }
+}
+
+/**
+ * All five record routes in one app over a real store (dynalite, or DYNAMODB_ENDPOINT), with
+ * tokens signed by a key generated for this test. Closed when the test ends.
+ */
+export async function buildRecordsApi (t: Test, routes: FastifyPluginAsync = allRecordRoutes): Promise<RecordsApiHarness> {
+  const store = await startTestStore()
+  const keys = await createTestKeys()
+  const verifyToken = createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 })
+  const revocations = createRevocationStore(store)
+  const app = await buildApp({
+    config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
+    store,
+    verifyToken,
+    isRevoked: (issuer, tokenId) => revocations.isRevoked(issuer, tokenId),
+    routes,
+    logger: false
+  })
+  t.teardown(async () => {
+    await app.close()
+    await store.close()
+  })
+  const bearer = async (claims: Partial<Record<string, unknown>> = {}) => `Bearer ${await keys.sign(claims)}`
+  return {
+    app,
+    store,
+    keys,
+    bearer,
+    async create (body = aRecord(), claims = {}) {
+      const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await bearer(claims) }, payload: body })
+      if (response.statusCode !== 201) throw new Error(`create failed: ${response.statusCode} ${response.body}`)
+      return { ...response.json(), etag: String(response.headers.etag) }
+    }
+  }
+}
