@@ -64,7 +64,7 @@ const Source = Type.Object({
 
 const VulnerabilityIds = Type.Array(Type.String({
   maxLength: 100,
-  pattern: '^(CVE-[0-9]{4}-[0-9]{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|[A-Z][A-Z0-9]{1,15}(-[A-Za-z0-9._]+)+)$',
+  pattern: '^(CVE-[0-9]{4}-[0-9]{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|(?!CVE-|GHSA-)[A-Z][A-Z0-9]{1,15}(-[A-Za-z0-9._]+)+)$',
   description: 'CVE, GHSA or another OSV-style id.'
 }), { maxItems: 50, uniqueItems: true, examples: [['CVE-2024-3094']] })
 const CweIds = Type.Array(Type.String({ pattern: '^CWE-[1-9][0-9]{0,5}$' }), { maxItems: 20, uniqueItems: true })
