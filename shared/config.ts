@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TObject } from 'typebox'
 import { Value } from 'typebox/value'
 
 /**
@@ -37,17 +37,22 @@ export class ConfigError extends Error {
  * Numbers arrive as strings from the environment; Value.Convert turns them into numbers.
  */
 export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  return loadSettings(ConfigSchema, env, SECRET_SETTINGS)
+}
+
+/** Reads the settings of any schema from the environment; secret values are never echoed in the error. */
+export function loadSettings<T extends TObject> (schema: T, env: Record<string, string | undefined>, secretSettings: ReadonlySet<string> = new Set()): Static<T> {
   const raw: Record<string, unknown> = {}
-  for (const key of Object.keys(ConfigSchema.properties)) {
+  for (const key of Object.keys(schema.properties)) {
     const value = env[key]
     if (value !== undefined && value !== '') raw[key] = value
   }
-  const candidate = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
-  if (Value.Check(ConfigSchema, candidate)) return candidate
-  const problems = [...Value.Errors(ConfigSchema, candidate)].map((error) => {
+  const candidate = Value.Convert(schema, Value.Default(schema, raw))
+  if (Value.Check(schema, candidate)) return candidate as Static<T>
+  const problems = [...Value.Errors(schema, candidate)].map((error) => {
     const name = error.instancePath.replace(/^\//, '') || String((error.params as { requiredProperties?: string[] }).requiredProperties ?? '')
     const missing = error.keyword === 'required'
-    const shown = SECRET_SETTINGS.has(name) || missing ? '' : ` (got ${JSON.stringify((candidate as Record<string, unknown>)[name])})`
+    const shown = secretSettings.has(name) || missing ? '' : ` (got ${JSON.stringify((candidate as Record<string, unknown>)[name])})`
     return `${name}: ${error.message}${shown}`
   })
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)

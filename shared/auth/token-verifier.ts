@@ -26,7 +26,14 @@ export interface TokenVerifierOptions {
 
 /** Asymmetric algorithms only: an HS256 token signed with a public key can never verify. */
 export const ALLOWED_ALGORITHMS = ['ES256', 'RS256']
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+/** What a tenant name may look like (claims and the authorization server's client registry alike). */
+export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
+const TENANT = new RegExp(TENANT_PATTERN)
+/**
+ * jose compares `iat` with the clock only when a maximum age is set: a day is longer than any
+ * issuer's token lifetime (`exp` still decides), and rejects tokens issued in the future.
+ */
+const MAX_TOKEN_AGE_SECONDS = 86_400
 
 /** The issuer's key set, fetched from the configured URL (never one named by a token) and cached. */
 export function remoteKeySet (jwksUrl: string): JWTVerifyGetKey {
@@ -56,6 +63,7 @@ export function createTokenVerifier (options: TokenVerifierOptions): TokenVerifi
         algorithms: ALLOWED_ALGORITHMS,
         typ: 'at+jwt',
         clockTolerance: options.clockToleranceSeconds,
+        maxTokenAge: MAX_TOKEN_AGE_SECONDS,
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
       }))
     } catch (error) {
