@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto'
+import { jwtVerify, SignJWT } from 'jose'
+import { ALLOWED_ALGORITHMS } from '../../shared/auth/token-verifier.ts'
+import { tokenLifetimeSeconds, type RegisteredClient } from './clients.ts'
+import type { SigningKeys } from './signing-keys.ts'
+
+/** The claims of an RFC 9068 access token issued by the client credentials grant. */
+export interface AccessTokenClaims {
+  iss: string
+  /** The client itself: in client credentials there is no user. */
+  sub: string
+  aud: string
+  client_id: string
+  scope: string
+  tenant: string
+  iat: number
+  exp: number
+  jti: string
+}
+
+export interface AccessTokenServiceOptions {
+  issuer: string
+  signingKeys: SigningKeys
+  now?: () => Date
+}
+
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
+const STRING_CLAIMS = ['sub', 'aud', 'client_id', 'scope', 'tenant', 'jti'] as const
+
+/** Issues access tokens with the newest signing key, and reads back tokens signed by any published key. */
+export function createAccessTokenService ({ issuer, signingKeys, now = () => new Date() }: AccessTokenServiceOptions) {
+  return {
+    async issue (client: RegisteredClient, scopes: readonly string[], audience: string): Promise<{ token: string, claims: AccessTokenClaims }> {
+      const iat = Math.floor(now().getTime() / 1000)
+      const claims: AccessTokenClaims = {
+        iss: issuer,
+        sub: client.client_id,
+        aud: audience,
+        client_id: client.client_id,
+        scope: scopes.join(' '),
+        tenant: client.tenant,
+        iat,
+        exp: iat + tokenLifetimeSeconds(client),
+        jti: randomUUID()
+      }
+      const { signer } = signingKeys
+      const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: signer.alg, typ: 'at+jwt', kid: signer.kid }).sign(signer.privateKey)
+      return { token, claims }
+    },
+
+    /** The claims of a token this server issued and that has not expired; undefined for anything else. */
+    async inspect (token: string): Promise<AccessTokenClaims | undefined> {
+      try {
+        const { payload } = await jwtVerify(token, signingKeys.keySet, {
+          issuer,
+          algorithms: ALLOWED_ALGORITHMS,
+          typ: 'at+jwt',
+          requiredClaims: REQUIRED_CLAIMS,
+          currentDate: now()
+        })
+        if (STRING_CLAIMS.some((claim) => typeof payload[claim] !== 'string')) return undefined
+        return payload as unknown as AccessTokenClaims
+      } catch {
+        return undefined
+      }
+    }
+  }
+}
+
+export type AccessTokenService = ReturnType<typeof createAccessTokenService>

@@ -1,0 +1,112 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import { ConfigError } from '../../shared/config.ts'
+import problemHandler from '../../shared/http/problem-handler.ts'
+import { functionServerOptions } from '../../shared/http/server-options.ts'
+import { validatorCompiler } from '../../shared/validation.ts'
+import clientAuthentication from './client-auth.ts'
+import { createClientRegistry, type RegisteredClient } from './clients.ts'
+import discoveryRoute from './discovery-route.ts'
+import { ISSUER_PATTERN } from './endpoints.ts'
+import introspectionRoute from './introspection-route.ts'
+import { oauthErrorHandler } from './oauth-errors.ts'
+import revocationRoute from './revocation-route.ts'
+import services, { type AuthorizationServer } from './services.ts'
+import type { SigningKeys } from './signing-keys.ts'
+import tokenRoute from './token-route.ts'
+
+export type MockAuthApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
+
+export interface MockAuthAppOptions {
+  /** `iss` of every token and base of every endpoint URL: an origin such as http://127.0.0.1:8080. */
+  issuer: string
+  /** `aud` when the client names no resource; default `security-records-api`. */
+  defaultAudience?: string
+  clients: readonly RegisteredClient[]
+  signingKeys: SigningKeys
+  /** The denylist the records API reads (shared/store/revocation-store.ts). */
+  revocations: AuthorizationServer['revocations']
+  /** Log level and, for tests, where the lines go; false for none. Redaction always applies. */
+  logger?: { level: string, stream?: DestinationStream } | false
+  /** The clock tokens are issued and checked by (tests move it). */
+  now?: () => Date
+}
+
+export const DEFAULT_AUDIENCE = 'security-records-api'
+/** OAuth requests are a few short parameters; anything larger is refused with 413. */
+export const OAUTH_BODY_LIMIT_BYTES = 8 * 1024
+
+/** Log configuration: client secrets, credentials and tokens never reach a log line. */
+export function mockAuthLoggerOptions (level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
+  return {
+    level,
+    ...(stream ? { stream } : {}),
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'access_token', 'token', 'body', 'req.body'],
+      censor: '[redacted]'
+    },
+    serializers: {
+      // The query string is dropped: a confused client may put credentials there.
+      req: (request: { method: string, url: string, id?: string }) => ({ method: request.method, url: request.url.split('?')[0] })
+    }
+  }
+}
+
+/**
+ * The mock OAuth 2.0 authorization server as a Fastify app (never listens): discovery and JWKS
+ * (problem+json errors like every function), and the token, introspection and revocation
+ * endpoints (RFC 6749 JSON errors, form bodies only, client authentication).
+ */
+export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<MockAuthApp> {
+  if (!new RegExp(ISSUER_PATTERN).test(options.issuer)) throw new ConfigError(`mock-auth: the issuer must be an origin like https://auth.example.com (got ${options.issuer})`)
+  if (!options.signingKeys?.signer) throw new ConfigError('mock-auth: signingKeys is required (see loadSigningKeys)')
+  if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
+  const clients = createClientRegistry(options.clients)
+
+  const app = Fastify({
+    logger: options.logger === false ? false : mockAuthLoggerOptions(options.logger?.level ?? 'info', options.logger?.stream),
+    bodyLimit: OAUTH_BODY_LIMIT_BYTES,
+    ...functionServerOptions
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  await app.register(problemHandler)
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // Metadata and keys are meant for anyone who verifies our tokens, browsers included.
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true }
+  })
+  await app.register(services, {
+    issuer: options.issuer,
+    defaultAudience: options.defaultAudience ?? DEFAULT_AUDIENCE,
+    signingKeys: options.signingKeys,
+    revocations: options.revocations,
+    ...(options.now ? { now: options.now } : {})
+  })
+
+  app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
+    // A denylist read of an id that never exists: proves the store answers, costs almost nothing.
+    await options.revocations.isRevoked(options.issuer, 'healthz')
+    return reply.header('cache-control', 'no-store').send({ status: 'ok' })
+  })
+  await app.register(discoveryRoute)
+
+  await app.register(async (oauth) => {
+    // Form bodies only (RFC 6749 §3.2): JSON and everything else is an invalid_request.
+    oauth.removeAllContentTypeParsers()
+    await oauth.register(formbody, { bodyLimit: OAUTH_BODY_LIMIT_BYTES })
+    await oauth.register(oauthErrorHandler)
+    await oauth.register(clientAuthentication, { clients })
+    await oauth.register(tokenRoute)
+    await oauth.register(introspectionRoute)
+    await oauth.register(revocationRoute)
+  })
+  return app as unknown as MockAuthApp
+}

@@ -1,0 +1,41 @@
+import { Type, type Static } from 'typebox'
+import { ConfigSchema, loadSettings } from '../../shared/config.ts'
+import { parseClientRegistry, type RegisteredClient } from './clients.ts'
+import { ISSUER_PATTERN } from './endpoints.ts'
+import { readSettingDocument } from './settings-document.ts'
+import { loadSigningKeys, type SigningKeys } from './signing-keys.ts'
+
+const { PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS } = ConfigSchema.properties
+
+/** Every setting the mock authorization function reads; the store settings are the record functions'. */
+export const MockAuthConfigSchema = Type.Object({
+  PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS,
+  AUTH_ISSUER: Type.String({ pattern: ISSUER_PATTERN, description: 'This server\'s issuer: `iss` of its tokens and the base of its endpoint URLs, an origin such as https://auth.example.com.' }),
+  AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: '`aud` of a token when the client names no `resource` (and may reach this audience).' }),
+  AUTH_CLIENTS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'Path of the registered clients (JSON array; a mounted Secret). Secrets are stored as scrypt hashes.' })),
+  AUTH_CLIENTS_JSON: Type.Optional(Type.String({ minLength: 2, description: 'The registered clients as inline JSON, instead of AUTH_CLIENTS_FILE.' })),
+  AUTH_SIGNING_KEYS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'Path of the private JWK set (a mounted Secret); the last key signs, all are published.' })),
+  AUTH_SIGNING_KEYS_JSON: Type.Optional(Type.String({ minLength: 2, description: 'The private JWK set as inline JSON, instead of AUTH_SIGNING_KEYS_FILE.' }))
+})
+
+export type MockAuthConfig = Static<typeof MockAuthConfigSchema>
+
+const SECRET_SETTINGS = new Set(['AUTH_CLIENTS_JSON', 'AUTH_SIGNING_KEYS_JSON'])
+
+export interface MockAuthSettings {
+  config: MockAuthConfig
+  clients: RegisteredClient[]
+  signingKeys: SigningKeys
+}
+
+/** Reads the settings, the client registry and the signing keys once, at start-up; fails fast naming each problem. */
+export async function loadMockAuthSettings (env: Record<string, string | undefined> = process.env): Promise<MockAuthSettings> {
+  const config = loadSettings(MockAuthConfigSchema, env, SECRET_SETTINGS)
+  const registry = await readSettingDocument({ fileVariable: 'AUTH_CLIENTS_FILE', jsonVariable: 'AUTH_CLIENTS_JSON', file: config.AUTH_CLIENTS_FILE, json: config.AUTH_CLIENTS_JSON })
+  const keys = await readSettingDocument({ fileVariable: 'AUTH_SIGNING_KEYS_FILE', jsonVariable: 'AUTH_SIGNING_KEYS_JSON', file: config.AUTH_SIGNING_KEYS_FILE, json: config.AUTH_SIGNING_KEYS_JSON })
+  return {
+    config,
+    clients: parseClientRegistry(registry.document, registry.origin),
+    signingKeys: await loadSigningKeys(keys.document, keys.origin)
+  }
+}

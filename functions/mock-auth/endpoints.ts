@@ -1,0 +1,36 @@
+import type { FunctionRoute } from '../../shared/routing-table.ts'
+
+export const MOCK_AUTH_FUNCTION = 'mock-auth'
+
+/**
+ * Every path the mock authorization server answers, in one table: the discovery document names
+ * them as `<issuer><path>`, and the local gateway and the cluster ingress route them here.
+ */
+export const oauthPaths = {
+  /** RFC 8414 authorization server metadata. */
+  metadata: '/.well-known/oauth-authorization-server',
+  /** The same document where OpenID Connect clients look for it. */
+  openidConfiguration: '/.well-known/openid-configuration',
+  token: '/oauth2/token',
+  jwks: '/oauth2/jwks',
+  introspection: '/oauth2/introspect',
+  revocation: '/oauth2/revoke'
+} as const
+
+/** The mock's routes for the gateway: all public, each endpoint checks its own client credentials. */
+export const mockAuthRoutes: readonly FunctionRoute[] = [
+  { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.metadata, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.openidConfiguration, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.jwks, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.token, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.introspection, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.revocation, authenticated: false }
+]
+
+/** An issuer is an origin: `http(s)://host[:port]`, no path, no trailing slash (its `iss` is compared exactly). */
+export const ISSUER_PATTERN = '^https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$'
+
+/** The absolute URL of an endpoint of this issuer. */
+export function endpointUrl (issuer: string, path: string): string {
+  return `${issuer}${path}`
+}

@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises'
+import type { LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
+import { buildMockAuthApp, type MockAuthApp, type MockAuthAppOptions } from '../../../functions/mock-auth/app.ts'
+import { parseClientRegistry, type RegisteredClient } from '../../../functions/mock-auth/clients.ts'
+import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
+import { generateSigningKey, loadSigningKeys, type SigningKeys } from '../../../functions/mock-auth/signing-keys.ts'
+import { createRevocationStore, type RevocationStore } from '../../../shared/store/revocation-store.ts'
+import { startTestStore, type TestStore } from '../../support/store.ts'
+import { TEST_ISSUER } from '../../support/tokens.ts'
+
+export const LOCAL_CLIENTS_FILE = new URL('../../../local-dev/auth-clients.local.json', import.meta.url)
+
+/** The three clients of CONTRACT §3, as the local registry ships them. */
+export const localSecrets: Record<string, string> = {
+  'local-admin': 'local-admin-secret',
+  'local-reader': 'local-reader-secret',
+  'local-other': 'local-other-secret'
+}
+
+export async function localClients (): Promise<RegisteredClient[]> {
+  return parseClientRegistry(JSON.parse(await readFile(LOCAL_CLIENTS_FILE, 'utf8')), 'local-dev/auth-clients.local.json')
+}
+
+export interface MockAuthHarness {
+  app: MockAuthApp
+  store: TestStore
+  revocations: RevocationStore
+  signingKeys: SigningKeys
+  /** A token for a local client through the real token endpoint (client_secret_basic). */
+  token (clientId?: string, parameters?: Record<string, string>): Promise<string>
+  /** POSTs form parameters to an endpoint, authenticated as a local client. */
+  post (path: string, parameters: Record<string, string>, clientId?: string): Promise<LightMyRequestResponse>
+}
+
+export function basic (clientId: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replaceAll('%20', '+')
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`
+}
+
+export function form (parameters: Record<string, string>): string {
+  return new URLSearchParams(parameters).toString()
+}
+
+export const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' }
+
+/**
+ * The mock authorization server over a real store, with the shipped local clients and a signing
+ * key generated for this test. Closed when the test ends.
+ */
+export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOptions> & { store?: TestStore } = {}): Promise<MockAuthHarness> {
+  const { store: givenStore, ...appOverrides } = overrides
+  const store = givenStore ?? await startTestStore()
+  const signingKeys = appOverrides.signingKeys ?? await loadSigningKeys({ keys: [await generateSigningKey()] })
+  const revocations = createRevocationStore(store)
+  const app = await buildMockAuthApp({ issuer: TEST_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
+  t.teardown(async () => {
+    await app.close()
+    if (!givenStore) await store.close()
+  })
+  const post: MockAuthHarness['post'] = (path, parameters, clientId = 'local-admin') => app.inject({
+    method: 'POST', url: path, headers: { ...FORM_TYPE, authorization: basic(clientId, localSecrets[clientId]!) }, payload: form(parameters)
+  })
+  return {
+    app,
+    store,
+    revocations,
+    signingKeys,
+    post,
+    async token (clientId = 'local-admin', parameters = {}) {
+      const response = await post(oauthPaths.token, { grant_type: 'client_credentials', ...parameters }, clientId)
+      if (response.statusCode !== 200) throw new Error(`token request failed: ${response.statusCode} ${response.body}`)
+      return response.json().access_token
+    }
+  }
+}
