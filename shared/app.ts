@@ -8,7 +8,8 @@ import authPlugin from './auth/auth-plugin.ts'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import problemHandler from './http/problem-handler.ts'
-import { createRecordsService, type RecordsService } from './records/records-service.ts'
+import { createEventSink, type EventSink } from './events/record-events.ts'
+import { createRecordsService, type RecordsService, type RecordsServiceOptions } from './records/records-service.ts'
 import type { Store } from './store/client.ts'
 import { createCursorCodec, type CursorCodec } from './store/cursor.ts'
 import { createStoreModules } from './store/index.ts'
@@ -31,6 +32,10 @@ export interface AppOptions {
   isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
   /** The function's routes. */
   routes: FastifyPluginAsync
+  /** Where CloudEvents of committed changes go (K_SINK); none are produced without it. */
+  eventSink?: EventSink
+  /** Test-only fault injection after a record write (see RecordsServiceOptions). */
+  afterRecordWrite?: RecordsServiceOptions['afterRecordWrite']
   logger?: FastifyServerOptions['logger']
 }
 
@@ -86,7 +91,11 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
   await app.register(authPlugin, { verifyToken: options.verifyToken, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) })
   await app.register(fp(async (instance) => {
-    instance.decorate('records', createRecordsService(createStoreModules(options.store)))
+    instance.decorate('records', createRecordsService(createStoreModules(options.store), {
+      sink: options.eventSink ?? createEventSink(undefined),
+      log: instance.log,
+      ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
+    }))
     instance.decorate('cursors', createCursorCodec(options.config.CURSOR_SECRET))
   }, { name: 'security-records-data' }))
 

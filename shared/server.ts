@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { buildApp, type App } from './app.ts'
 import { createTokenVerifier, remoteKeySet } from './auth/token-verifier.ts'
 import { loadConfig, type Config } from './config.ts'
+import { createEventSink } from './events/record-events.ts'
 import { createStore, type Store } from './store/client.ts'
 import { cachedRevocationCheck, createRevocationStore } from './store/revocation-store.ts'
 
@@ -19,7 +20,7 @@ export async function createFunctionApp (definition: FunctionDefinition, config:
     clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
   })
   const isRevoked = cachedRevocationCheck(createRevocationStore(store), config.REVOCATION_CACHE_MS)
-  const app = await buildApp({ config, store, verifyToken, isRevoked, routes: definition.routes })
+  const app = await buildApp({ config, store, verifyToken, isRevoked, routes: definition.routes, eventSink: createEventSink(config.K_SINK) })
   app.addHook('onClose', async () => store.client.destroy())
   return app
 }

@@ -7,9 +7,9 @@ import { RecordId, type SecurityRecord } from '../records/schema.ts'
 /** The path parameter of every single-record route. */
 export const RecordParams = Type.Object({ id: RecordId })
 
-/** What a handler passes to the records service: the verified caller and the time of the request. */
+/** What a handler passes to the records service: the verified caller, the time and the request id. */
 export function requestContext (request: FastifyRequest): RequestContext {
-  return { actor: request.actor, now: new Date() }
+  return { actor: request.actor, now: new Date(), requestId: request.id }
 }
 
 /** Sends one record with its ETag; record responses are never cached by intermediaries. */

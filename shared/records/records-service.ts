@@ -1,16 +1,22 @@
 import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
-import { IdempotencyInProgressError, invalidFields, PreconditionFailedError } from '../errors.ts'
-import type { ListFilters } from '../store/list-plan.ts'
+import { IdempotencyInProgressError, invalidFields, NotFoundError, PreconditionFailedError } from '../errors.ts'
+import type { EventSink } from '../events/record-events.ts'
 import type { createStoreModules } from '../store/index.ts'
+import type { ListFilters } from '../store/list-plan.ts'
+import type { StoredRecord } from '../store/records-repository.ts'
+import { diffRecords, type ChangeAction, type RecordChange } from './change.ts'
+import { createChangePublisher } from './change-publisher.ts'
 import { acceptedVersions, etagOf } from './etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from './model.ts'
 import type { RecordCreate, RecordPatch, SecurityRecord } from './schema.ts'
 
-/** Who asks, and when: everything a write needs besides its input. */
+/** Who asks, when, and under which request id: everything a write needs besides its input. */
 export interface RequestContext {
   actor: Actor
   now: Date
+  requestId: string
 }
 
 export interface CreateOutcome {
@@ -19,14 +25,54 @@ export interface CreateOutcome {
   replayed: boolean
 }
 
+export interface RecordsServiceOptions {
+  sink: EventSink
+  log: Pick<FastifyBaseLogger, 'warn'>
+  /**
+   * Test-only fault injection: runs right after a record write commits, before its history
+   * entry and event. Only code can set it (there is no configuration or header for it).
+   */
+  afterRecordWrite?: (change: RecordChange) => void | Promise<void>
+}
+
 /** How long an unfinished Idempotency-Key claim blocks retries before it counts as abandoned. */
 const IDEMPOTENCY_CLAIM_LEASE_MS = 30_000
 
 /**
  * The record operations the functions expose, composed from the data layer: model rules,
- * conditional writes, the fingerprint guard and idempotency keys. Handlers call one method each.
+ * conditional writes, the fingerprint guard, idempotency keys, history and events.
+ * Handlers call one method each.
  */
-export function createRecordsService ({ records, fingerprints, idempotency }: ReturnType<typeof createStoreModules>) {
+export function createRecordsService (modules: ReturnType<typeof createStoreModules>, options: RecordsServiceOptions) {
+  const { records, fingerprints, idempotency, history } = modules
+  const publisher = createChangePublisher({ records, history, sink: options.sink, log: options.log })
+  const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
+
+  function changeOf (context: RequestContext, action: ChangeAction, version: number, before?: SecurityRecord, after?: SecurityRecord): RecordChange {
+    return {
+      version,
+      action,
+      at: context.now.toISOString(),
+      actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+      requestId: context.requestId,
+      changes: action === 'deleted' ? [] : diffRecords(before, after)
+    }
+  }
+
+  async function committed (tenant: string, recordId: string, change: RecordChange, record?: SecurityRecord) {
+    await options.afterRecordWrite?.(change)
+    await publisher.afterCommit(tenant, recordId, change, record)
+  }
+
+  /** Reads a live record, first finishing what an earlier writer of it left undone. */
+  async function readSettled (tenant: string, id: string): Promise<StoredRecord> {
+    const stored = await records.getStored(tenant, id)
+    if (!stored) throw notFound(id)
+    if (stored.pendingHistory || stored.deleted) await publisher.settle(tenant, stored)
+    if (stored.deleted) throw notFound(id)
+    return stored
+  }
+
   async function assertDuplicateTarget (tenant: string, record: SecurityRecord, previous?: SecurityRecord) {
     if (!record.duplicateOf || record.duplicateOf === previous?.duplicateOf) return
     if (!(await records.get(tenant, record.duplicateOf))) {
@@ -41,12 +87,14 @@ export function createRecordsService ({ records, fingerprints, idempotency }: Re
     const { tenant } = context.actor
     await assertDuplicateTarget(tenant, record)
     if (record.fingerprint) await fingerprints.claim(tenant, record.fingerprint, record.id, context.now, holdsFingerprint(tenant, record.fingerprint))
+    const change = changeOf(context, 'created', 1, undefined, record)
     try {
-      await records.insert(tenant, record)
+      await records.insert(tenant, record, change)
     } catch (error) {
       if (record.fingerprint) await fingerprints.release(tenant, record.fingerprint, record.id)
       throw error
     }
+    await committed(tenant, record.id, change, record)
   }
 
   return {
@@ -84,46 +132,57 @@ export function createRecordsService ({ records, fingerprints, idempotency }: Re
     },
 
     async get (context: RequestContext, id: string): Promise<SecurityRecord> {
-      return records.getOrThrow(context.actor.tenant, id)
+      return (await readSettled(context.actor.tenant, id)).record
     },
 
     async list (context: RequestContext, filters: ListFilters, limit: number, after: string | undefined) {
       return records.list(context.actor.tenant, filters, limit, after, context.now)
     },
 
+    /** The record's history, newest first; it outlives the record itself. */
+    async history (context: RequestContext, id: string, limit: number, beforeVersion: number | undefined) {
+      const { tenant } = context.actor
+      const stored = await records.getStored(tenant, id)
+      if (stored) await publisher.settle(tenant, stored)
+      const page = await history.list(tenant, id, limit, beforeVersion)
+      if (!stored && page.items.length === 0 && beforeVersion === undefined) throw notFound(id)
+      return page
+    },
+
     async update (context: RequestContext, id: string, patch: RecordPatch, ifMatch: string | undefined): Promise<SecurityRecord> {
       const { tenant } = context.actor
       const versions = acceptedVersions(ifMatch)
-      const current = await records.getOrThrow(tenant, id)
+      const { record: current } = await readSettled(tenant, id)
       if (!versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
       const next = applyRecordPatch(current, patch, context)
       if (next === current) return current
       await assertDuplicateTarget(tenant, next, current)
       const newFingerprint = next.fingerprint !== current.fingerprint ? next.fingerprint : undefined
       if (newFingerprint) await fingerprints.claim(tenant, newFingerprint, id, context.now, holdsFingerprint(tenant, newFingerprint))
+      const change = changeOf(context, 'updated', next.version, current, next)
       try {
-        await records.replace(tenant, next, current.version)
+        await records.replace(tenant, next, current.version, change)
       } catch (error) {
         if (newFingerprint) await fingerprints.release(tenant, newFingerprint, id)
         throw error
       }
       if (current.fingerprint && current.fingerprint !== next.fingerprint) await fingerprints.release(tenant, current.fingerprint, id)
+      await committed(tenant, id, change, next)
       return next
     },
 
-    async remove (context: RequestContext, id: string, ifMatch: string | undefined): Promise<SecurityRecord> {
+    async remove (context: RequestContext, id: string, ifMatch: string | undefined): Promise<void> {
       const { tenant } = context.actor
-      let expectedVersion: number | undefined
-      if (ifMatch !== undefined) {
-        const versions = acceptedVersions(ifMatch)
-        const current = await records.getOrThrow(tenant, id)
-        if (!versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
-        expectedVersion = current.version
-      }
-      const removed = await records.remove(tenant, id, expectedVersion)
-      if (removed.fingerprint) await fingerprints.release(tenant, removed.fingerprint, id)
-      return removed
-    }
+      const versions = ifMatch === undefined ? undefined : acceptedVersions(ifMatch)
+      const { record: current } = await readSettled(tenant, id)
+      if (versions && !versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
+      const change = changeOf(context, 'deleted', current.version + 1, current)
+      await records.tombstone(tenant, current, change)
+      if (current.fingerprint) await fingerprints.release(tenant, current.fingerprint, id)
+      await committed(tenant, id, change)
+    },
+
+    publisher
   }
 }
 

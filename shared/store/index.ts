@@ -1,5 +1,6 @@
 import type { Store } from './client.ts'
 import { createFingerprintGuard } from './fingerprint-guard.ts'
+import { createHistoryRepository } from './history-repository.ts'
 import { createIdempotencyStore } from './idempotency-store.ts'
 import { createRecordsRepository } from './records-repository.ts'
 
@@ -8,6 +9,7 @@ export function createStoreModules (store: Store) {
   return {
     records: createRecordsRepository(store),
     fingerprints: createFingerprintGuard(store),
-    idempotency: createIdempotencyStore(store)
+    idempotency: createIdempotencyStore(store),
+    history: createHistoryRepository(store)
   }
 }

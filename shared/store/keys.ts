@@ -10,7 +10,9 @@ export const indexes = {
   byStatus: { name: 'by-status', pk: 'gsi2pk', sk: 'gsi2sk' },
   bySeverity: { name: 'by-severity', pk: 'gsi3pk', sk: 'gsi3sk' },
   byAsset: { name: 'by-asset', pk: 'gsi4pk', sk: 'gsi4sk' },
-  byCategory: { name: 'by-category', pk: 'gsi5pk', sk: 'gsi5sk' }
+  byCategory: { name: 'by-category', pk: 'gsi5pk', sk: 'gsi5sk' },
+  /** Sparse: only items whose history entry or event is still owed. The sweeper reads it. */
+  outbox: { name: 'outbox', pk: 'outboxPk', sk: 'outboxSk' }
 } as const
 
 export type IndexName = keyof typeof indexes
@@ -20,7 +22,10 @@ export interface IndexSpec { name: string, pk: string, sk: string }
 export const ttlAttribute = 'expiresAtEpoch'
 
 /** Attributes that belong to the store, never to a record a client sees. */
-export const internalAttributes = ['pk', 'sk', 'tenant', ttlAttribute, ...Object.values(indexes).flatMap((index) => [index.pk, index.sk])]
+export const internalAttributes = [
+  'pk', 'sk', 'tenant', ttlAttribute, 'change', 'historyVersion', 'deleted',
+  ...Object.values(indexes).flatMap((index) => [index.pk, index.sk])
+]
 
 const hash = (value: string) => createHash('sha256').update(value).digest('base64url')
 
@@ -59,6 +64,29 @@ export function recordIndexAttributes (tenant: string, record: SecurityRecord): 
     [indexes.byCategory.pk]: partitions.byCategory(tenant, record.category),
     [indexes.byCategory.sk]: position
   }
+}
+
+const HISTORY_PREFIX = 'HISTORY#'
+
+/** A record's history entries share its partition, sorted by version. */
+export function historyKey (tenant: string, id: string, version: number): ItemKey {
+  return { pk: recordKey(tenant, id).pk, sk: historySortKey(version) }
+}
+
+export function historySortKey (version: number): string {
+  return `${HISTORY_PREFIX}${String(version).padStart(12, '0')}`
+}
+
+export const historyPartition = (tenant: string, id: string) => ({ pk: recordKey(tenant, id).pk, prefix: HISTORY_PREFIX })
+
+/** Outbox entries spread over a few partitions so no single index partition takes every write. */
+const OUTBOX_SHARDS = 8
+export const outboxPartitions = Array.from({ length: OUTBOX_SHARDS }, (_, shard) => `OUTBOX#${shard}`)
+
+/** Marks an item as owing work since `at`: it shows up in the outbox index until cleared. */
+export function outboxAttributes (tenant: string, id: string, at: string): Record<string, string> {
+  const shard = createHash('sha256').update(`${tenant}/${id}`).digest()[0]! % OUTBOX_SHARDS
+  return { [indexes.outbox.pk]: outboxPartitions[shard]!, [indexes.outbox.sk]: `${at}#${tenant}#${id}` }
 }
 
 /** Guard item that makes a fingerprint unique per tenant without transactions. */

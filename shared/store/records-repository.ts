@@ -1,11 +1,12 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
 import { NotFoundError, PreconditionFailedError } from '../errors.ts'
-import type { SecurityRecord } from '../records/schema.ts'
+import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
-import { internalAttributes, recordIndexAttributes, recordKey } from './keys.ts'
+import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
-import { isConditionFailed, storeCall } from './store-errors.ts'
+import { indexes, internalAttributes, outboxAttributes, recordIndexAttributes, recordKey } from './keys.ts'
 import { planListQuery, type ListFilters, type PartitionQuery } from './list-plan.ts'
+import { isConditionFailed, storeCall } from './store-errors.ts'
 
 export interface ListPage {
   items: SecurityRecord[]
@@ -13,56 +14,78 @@ export interface ListPage {
   resumeAfter?: string
 }
 
+/**
+ * A record item as stored: the record, the change that produced its current version, and
+ * whether that change's history entry is still owed. A deleted record stays behind as a
+ * tombstone (invisible to every read and index) until its history entry is written.
+ */
+export interface StoredRecord {
+  record: SecurityRecord
+  change?: RecordChange
+  /** The change whose history entry is not written yet. */
+  pendingHistory?: RecordChange
+  deleted: boolean
+}
+
 /** The record items of the table: every call takes the tenant, and every key starts with it. */
 export function createRecordsRepository ({ documents, tableName }: Store) {
   const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
 
-  function toItem (tenant: string, record: SecurityRecord) {
-    return { ...record, ...recordKey(tenant, record.id), ...recordIndexAttributes(tenant, record), tenant }
+  function toItem (tenant: string, record: SecurityRecord, change: RecordChange) {
+    return {
+      ...record,
+      ...recordKey(tenant, record.id),
+      ...recordIndexAttributes(tenant, record),
+      ...outboxAttributes(tenant, record.id, change.at),
+      tenant,
+      change,
+      historyVersion: change.version - 1
+    }
   }
 
-  async function get (tenant: string, id: string): Promise<SecurityRecord | undefined> {
+  async function getStored (tenant: string, id: string): Promise<StoredRecord | undefined> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({
       TableName: tableName,
       Key: recordKey(tenant, id),
       // Read-your-writes: a client that just created or changed a record must see it.
       ConsistentRead: true
     })))
-    return Item ? toRecord(Item) : undefined
+    return Item ? toStored(Item) : undefined
   }
 
   /** After a conditional write failed: was the record gone, or was it changed by someone else? */
   async function explainConflict (tenant: string, id: string): Promise<never> {
-    const current = await get(tenant, id)
-    if (!current) throw notFound(id)
-    throw new PreconditionFailedError(etagOf(current))
+    const current = await getStored(tenant, id)
+    if (!current || current.deleted) throw notFound(id)
+    throw new PreconditionFailedError(etagOf(current.record))
   }
 
   return {
-    get,
+    getStored,
 
-    async getOrThrow (tenant: string, id: string): Promise<SecurityRecord> {
-      const record = await get(tenant, id)
-      if (!record) throw notFound(id)
-      return record
+    /** The live record, or undefined (tombstones included). */
+    async get (tenant: string, id: string): Promise<SecurityRecord | undefined> {
+      const stored = await getStored(tenant, id)
+      return stored && !stored.deleted ? stored.record : undefined
     },
 
-    async insert (tenant: string, record: SecurityRecord): Promise<void> {
+    async insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
       await storeCall(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: toItem(tenant, record),
-        // Create: never overwrite an existing record, whatever the id.
+        Item: toItem(tenant, record, change),
+        // Create: never overwrite an existing record (or tombstone), whatever the id.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))
     },
 
-    async replace (tenant: string, record: SecurityRecord, expectedVersion: number): Promise<void> {
+    async replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void> {
       try {
         await storeCall(() => documents.send(new PutCommand({
           TableName: tableName,
-          Item: toItem(tenant, record),
-          // Update: the record still exists and nobody wrote since we read it (no lost update).
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected',
+          Item: toItem(tenant, record, change),
+          // Update: the live record is still the version we read and settled (no lost update,
+          // and the change it carries already has its history entry).
+          ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':expected': expectedVersion }
         })))
@@ -72,22 +95,66 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
       }
     },
 
-    async remove (tenant: string, id: string, expectedVersion?: number): Promise<SecurityRecord> {
+    /**
+     * Deletes in two steps so the deletion has a history entry: first the record becomes a
+     * tombstone carrying the `deleted` change (gone from every index), then `purge` removes it
+     * once that entry is written.
+     */
+    async tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
+      const indexAttributes = Object.values(indexes).filter((index) => index !== indexes.outbox).flatMap((index) => [index.pk, index.sk])
+      const outbox = outboxAttributes(tenant, record.id, change.at)
       try {
-        const { Attributes } = await storeCall(() => documents.send(new DeleteCommand({
+        await storeCall(() => documents.send(new UpdateCommand({
+          TableName: tableName,
+          Key: recordKey(tenant, record.id),
+          UpdateExpression: `SET deleted = :true, #version = :next, #change = :change, historyVersion = :expected, #outboxPk = :outboxPk, #outboxSk = :outboxSk REMOVE ${indexAttributes.map((_, i) => `#index${i}`).join(', ')}`,
+          // Delete: the live record is still the version we read and settled.
+          ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
+          ExpressionAttributeNames: {
+            '#version': 'version', '#change': 'change', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk,
+            ...Object.fromEntries(indexAttributes.map((name, i) => [`#index${i}`, name]))
+          },
+          ExpressionAttributeValues: {
+            ':true': true, ':next': change.version, ':expected': record.version, ':change': change,
+            ':outboxPk': outbox[indexes.outbox.pk], ':outboxSk': outbox[indexes.outbox.sk]
+          }
+        })))
+      } catch (error) {
+        if (isConditionFailed(error)) await explainConflict(tenant, record.id)
+        throw error
+      }
+    },
+
+    /** Records that the history entry of `version` exists: the item leaves the outbox. */
+    async markHistoryWritten (tenant: string, id: string, version: number): Promise<void> {
+      try {
+        await storeCall(() => documents.send(new UpdateCommand({
           TableName: tableName,
           Key: recordKey(tenant, id),
-          ReturnValues: 'ALL_OLD',
-          // Delete: the record exists and, when the client sent If-Match, is still that version.
-          ConditionExpression: expectedVersion === undefined ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #version = :expected',
-          ...(expectedVersion === undefined
-            ? {}
-            : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':expected': expectedVersion } })
+          UpdateExpression: 'SET historyVersion = :version REMOVE #outboxPk, #outboxSk',
+          // Only while the item is still that version: a newer write owns the outbox entry now.
+          ConditionExpression: '#version = :version AND attribute_not_exists(deleted)',
+          ExpressionAttributeNames: { '#version': 'version', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk },
+          ExpressionAttributeValues: { ':version': version }
         })))
-        return toRecord(Attributes ?? {})
       } catch (error) {
-        if (isConditionFailed(error)) await explainConflict(tenant, id)
-        throw error
+        if (!isConditionFailed(error)) throw error
+      }
+    },
+
+    /** Removes a tombstone whose `deleted` history entry is written. */
+    async purge (tenant: string, id: string, version: number): Promise<void> {
+      try {
+        await storeCall(() => documents.send(new DeleteCommand({
+          TableName: tableName,
+          Key: recordKey(tenant, id),
+          // Only the tombstone we settled, never a live record.
+          ConditionExpression: 'deleted = :true AND #version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':true': true, ':version': version }
+        })))
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error
       }
     },
 
@@ -140,7 +207,7 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
     }
     const { Items = [], LastEvaluatedKey } = await storeCall(() => documents.send(new QueryCommand(input)))
     return {
-      items: Items.map((item) => ({ position: String(item[index.sk]), record: toRecord(item) })),
+      items: Items.map((item) => ({ position: String(item[index.sk]), record: toStored(item).record })),
       frontier: LastEvaluatedKey ? String(LastEvaluatedKey[index.sk]) : undefined
     }
   }
@@ -150,9 +217,16 @@ export type RecordsRepository = ReturnType<typeof createRecordsRepository>
 
 const internal = new Set(internalAttributes)
 
-/** Drops the store's attributes: what is left is the record as the API shows it. */
-function toRecord (item: Record<string, unknown>): SecurityRecord {
+/** Splits an item into the record as the API shows it and the store's bookkeeping. */
+export function toStored (item: Record<string, unknown>): StoredRecord {
   const record: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(item)) if (!internal.has(key)) record[key] = value
-  return record as SecurityRecord
+  const change = item.change as RecordChange | undefined
+  const historyVersion = typeof item.historyVersion === 'number' ? item.historyVersion : 0
+  return {
+    record: record as SecurityRecord,
+    ...(change ? { change } : {}),
+    ...(change && change.version > historyVersion ? { pendingHistory: change } : {}),
+    deleted: item.deleted === true
+  }
 }

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { buildNewRecord } from '../../shared/records/model.ts'
-import { createRecordsRepository } from '../../shared/store/records-repository.ts'
-import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
+import { aRecord, buildRecordsApi, seedRecord, type RecordsApiHarness } from '../support/records-api.ts'
 
 async function list (api: RecordsApiHarness, query: string, claims = {}) {
   return api.app.inject({ method: 'GET', url: `/v1/records${query}`, headers: { authorization: await api.bearer({ scope: 'records:read', ...claims }) } })
@@ -92,13 +91,12 @@ t.test('filters select exactly the matching records, walked over several pages',
 
 t.test('overdue lists active records past their deadline only', async (t) => {
   const api = await buildRecordsApi(t)
-  const repository = createRecordsRepository(api.store)
   const actor = { sub: 'seed', clientId: 'seed', tenant: 'acme' }
   const longAgo = { actor, now: new Date(Date.now() - 40 * 86_400_000) }
   const overdueOpen = buildNewRecord({ ...aRecord({ severity: 'critical' }) } as never, '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e01', longAgo)
   const overdueResolved = buildNewRecord({ ...aRecord({ severity: 'critical', status: 'resolved' }) } as never, '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e02', longAgo)
   const notYetDue = buildNewRecord({ ...aRecord({ severity: 'low' }) } as never, '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e03', longAgo)
-  for (const record of [overdueOpen, overdueResolved, notYetDue]) await repository.insert('acme', record)
+  for (const record of [overdueOpen, overdueResolved, notYetDue]) await seedRecord(api.store, 'acme', record)
   await api.create()
   const { ids } = await walk(api, '?overdue=true')
   t.same(ids, [overdueOpen.id])
@@ -125,7 +123,6 @@ t.test('every list filter is a Query on an index, never a Scan', async (t) => {
 
 t.test('a page over sparse matches stops early with a cursor and the walk still finds everything', async (t) => {
   const api = await buildRecordsApi(t)
-  const repository = createRecordsRepository(api.store)
   const actor = { sub: 'seed', clientId: 'seed', tenant: 'acme' }
   const base = Date.now() - 3_600_000
   const needles: string[] = []
@@ -133,7 +130,7 @@ t.test('a page over sparse matches stops early with a cursor and the walk still 
     const id = `01938f2e-8b7a-7c3d-9e4f-${String(i).padStart(12, '0')}`
     const tags = i === 10 || i === 420 ? ['needle'] : ['hay']
     if (tags[0] === 'needle') needles.unshift(id)
-    await repository.insert('acme', buildNewRecord(aRecord({ tags }) as never, id, { actor, now: new Date(base + i * 1000) }))
+    await seedRecord(api.store, 'acme', buildNewRecord(aRecord({ tags }) as never, id, { actor, now: new Date(base + i * 1000) }))
   }
   const first = await list(api, '?tag=needle&limit=5')
   t.equal(first.statusCode, 200)

@@ -8,7 +8,9 @@ import updateRecordRoute from '../../functions/update-record/route.ts'
 import { buildApp, type App } from '../../shared/app.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { createRevocationStore } from '../../shared/store/revocation-store.ts'
+import type { RecordChange } from '../../shared/records/change.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
+import { createRecordsRepository } from '../../shared/store/records-repository.ts'
 import { startTestStore, type TestStore } from './store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from './tokens.ts'
 
@@ -26,6 +28,12 @@ export interface RecordsApiHarness {
   bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
   /** Creates a record through the API and returns it with its ETag. */
   create (body?: Record<string, unknown>, claims?: Partial<Record<string, unknown>>): Promise<SecurityRecord & { etag: string }>
+}
+
+/** Writes a record straight into the store (with its `created` change), bypassing the API. */
+export async function seedRecord (store: TestStore, tenant: string, record: SecurityRecord): Promise<void> {
+  const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
+  await createRecordsRepository(store).insert(tenant, record, change)
 }
 
 /** A valid create body; tests override what they are about. */
