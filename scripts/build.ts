@@ -1,0 +1,82 @@
+/**
+ * `npm run build`: one self-contained ESM bundle per deployable unit, started with plain
+ * `node dist/functions/<name>/index.mjs` — no node_modules at run time, so the runtime image
+ * holds nothing but these files.
+ *
+ *   node scripts/build.ts [--outdir DIR] [--quiet]
+ */
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { build, type BuildOptions } from 'esbuild'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+export interface BundleEntry {
+  /** Where the bundle lands below the output folder, e.g. `functions/get-record`. */
+  name: string
+  entry: string
+}
+
+/** Every `functions/<name>/index.ts` that exists, plus the table bootstrap Job's entry. */
+export function bundleEntries (base = root): BundleEntry[] {
+  const functionsDir = join(base, 'functions')
+  const functions = readdirSync(functionsDir, { withFileTypes: true })
+    .filter((dirent) => dirent.isDirectory() && existsSync(join(functionsDir, dirent.name, 'index.ts')))
+    .map((dirent) => ({ name: `functions/${dirent.name}`, entry: join(functionsDir, dirent.name, 'index.ts') }))
+    .sort((a, b) => a.name.localeCompare(b.name))
+  return [...functions, { name: 'jobs/create-table', entry: join(base, 'scripts', 'create-table.ts') }]
+}
+
+// Some dependencies are CommonJS and call require() for Node built-ins; an ESM bundle has no
+// `require` of its own, so give it one (and the CJS path globals a few packages read).
+const cjsShim = [
+  "import { createRequire as __createRequire } from 'node:module';",
+  "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+  "import { dirname as __pathDirname } from 'node:path';",
+  'const require = __createRequire(import.meta.url);',
+  'const __filename = __fileURLToPath(import.meta.url);',
+  'const __dirname = __pathDirname(__filename);'
+].join('\n')
+
+const sharedOptions: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  banner: { js: cjsShim },
+  logLevel: 'warning',
+  metafile: true
+}
+
+export interface BuiltBundle { name: string, file: string, bytes: number }
+
+export async function buildAll ({ outdir = join(root, 'dist'), entries = bundleEntries() } = {}): Promise<BuiltBundle[]> {
+  for (const entry of entries) rmSync(join(outdir, entry.name), { recursive: true, force: true })
+  return Promise.all(entries.map(async (entry) => {
+    const file = join(outdir, entry.name, 'index.mjs')
+    const { metafile } = await build({ ...sharedOptions, entryPoints: [entry.entry], outfile: file })
+    // The runtime image has no node_modules: anything left outside the bundle must be a Node built-in.
+    const outside = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.imports)
+      .filter((imported) => imported.external && !isBuiltin(imported.path)).map((imported) => imported.path)
+    if (outside.length > 0) throw new Error(`${entry.name}: the bundle would need ${[...new Set(outside)].join(', ')} at run time`)
+    return { name: entry.name, file, bytes: statSync(file).size }
+  }))
+}
+
+const formatSize = (bytes: number) => `${(bytes / 1024).toFixed(0).padStart(6)} KiB`
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, quiet: { type: 'boolean', default: false } } })
+  const started = performance.now()
+  const bundles = await buildAll({ outdir: resolve(values.outdir ?? join(root, 'dist')) })
+  if (!values.quiet) {
+    for (const bundle of bundles) console.log(`${formatSize(bundle.bytes)}  ${relative(process.cwd(), bundle.file)}`)
+    console.log(`built ${bundles.length} bundles in ${Math.round(performance.now() - started)} ms`)
+  }
+}

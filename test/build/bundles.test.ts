@@ -1,0 +1,152 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import t from 'tap'
+import { indexes } from '../../shared/store/keys.ts'
+import { startTestStore } from '../support/store.ts'
+import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
+
+const MAX_BUNDLE_BYTES = 2 * 1024 * 1024
+const root = new URL('../../', import.meta.url).pathname
+
+// Bundles land outside the repository, so a bundle that still needed node_modules could not start.
+const outdir = mkdtempSync(join(tmpdir(), 'security-records-dist-'))
+t.teardown(() => rmSync(outdir, { recursive: true, force: true }))
+
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.ts'), '--outdir', outdir], { cwd: root, encoding: 'utf8' })
+t.equal(build.status, 0, `npm run build succeeds\n${build.stderr}`)
+t.comment(build.stdout.trim())
+
+const functionNames = readdirSync(join(root, 'functions'), { withFileTypes: true })
+  .filter((dirent) => dirent.isDirectory() && existsSync(join(root, 'functions', dirent.name, 'index.ts')))
+  .map((dirent) => dirent.name)
+
+t.test('every function and the create-table job get one self-contained bundle under 2 MB', async (t) => {
+  for (const name of [...functionNames.map((fn) => `functions/${fn}`), 'jobs/create-table']) {
+    const file = join(outdir, name, 'index.mjs')
+    t.ok(existsSync(file), `${name}/index.mjs exists`)
+    if (!existsSync(file)) continue
+    const bytes = statSync(file).size
+    t.ok(bytes < MAX_BUNDLE_BYTES, `${name} is ${Math.round(bytes / 1024)} KiB`)
+    t.same(readdirSync(join(outdir, name)).sort(), ['index.mjs', 'index.mjs.map'], `${name} is one file (and its source map)`)
+  }
+})
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function listen (server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+/** Polls until the URL answers 200 or the deadline passes; returns how long it took. */
+async function waitUntilHealthy (url: string, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<number> {
+  const started = performance.now()
+  while (performance.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}: ${output()}`)
+    try {
+      if ((await fetch(url)).status === 200) return performance.now() - started
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`${url} did not become healthy within ${timeoutMs} ms: ${output()}`)
+}
+
+t.test('the get-record bundle starts with plain node, serves health and checks tokens', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const keys = await createTestKeys()
+  const jwksServer = createServer((_request, response) => {
+    response.setHeader('content-type', 'application/json')
+    response.end(JSON.stringify(keys.jwks))
+  })
+  const jwksBase = await listen(jwksServer)
+  t.teardown(() => new Promise((resolve) => jwksServer.close(resolve)))
+
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const spawnedAt = performance.now()
+  const child = spawn(process.execPath, [join(outdir, 'functions/get-record/index.mjs')], {
+    cwd: outdir,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      AUTH_ISSUER: TEST_ISSUER,
+      AUTH_AUDIENCE: TEST_AUDIENCE,
+      AUTH_JWKS_URL: `${jwksBase}/jwks`,
+      CURSOR_SECRET: 'bundle-test-cursor-secret-0123456789',
+      DYNAMODB_ENDPOINT: store.endpoint,
+      TABLE_NAME: store.tableName
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk) => { output += chunk })
+  child.stderr?.on('data', (chunk) => { output += chunk })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+
+  const readyMs = await waitUntilHealthy(`${base}/healthz`, child, () => output)
+  t.comment(`get-record bundle healthy ${Math.round(readyMs)} ms after spawn (${Math.round(performance.now() - spawnedAt)} ms incl. first request)`)
+
+  const health = await fetch(`${base}/healthz`)
+  t.equal(health.status, 200)
+  t.same(await health.json(), { status: 'ok' })
+
+  const id = '0190b4a8-7e1c-7cc3-8a5e-2d3b4c5d6e7f'
+  const anonymous = await fetch(`${base}/v1/records/${id}`)
+  t.equal(anonymous.status, 401, 'no token is refused')
+  t.match(anonymous.headers.get('content-type'), /^application\/problem\+json/)
+  t.match(anonymous.headers.get('www-authenticate'), /^Bearer .*error="invalid_token"/)
+  t.match(await anonymous.json(), { status: 401, instance: `/v1/records/${id}` })
+
+  const token = await keys.sign()
+  const unknown = await fetch(`${base}/v1/records/${id}`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(unknown.status, 404, 'a valid token reaches the store through the bundle: unknown id is 404')
+  t.match(unknown.headers.get('content-type'), /^application\/problem\+json/)
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, `SIGTERM drains and exits 0\n${output}`)
+})
+
+/** Runs the job bundle without blocking this process (the in-memory store lives here). */
+async function runJob (env: Record<string, string>): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [join(outdir, 'jobs/create-table/index.mjs')], { cwd: outdir, env: { PATH: process.env.PATH, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => { stdout += chunk })
+  child.stderr.on('data', (chunk) => { stderr += chunk })
+  const status = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  return { status, stdout, stderr }
+}
+
+t.test('the create-table job bundle creates the table once and is idempotent', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const tableName = `job-${randomUUID()}`
+  const env = { DYNAMODB_ENDPOINT: store.endpoint, TABLE_NAME: tableName, AWS_REGION: 'eu-central-1' }
+  const first = await runJob(env)
+  t.equal(first.status, 0, first.stderr)
+  t.match(JSON.parse(first.stdout), { msg: 'table created', table: tableName, created: true })
+  t.equal((await store.client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes?.length, Object.keys(indexes).length, 'with every index of the data layer')
+  const second = await runJob(env)
+  t.equal(second.status, 0, second.stderr)
+  t.match(JSON.parse(second.stdout), { msg: 'table already present', created: false })
+
+  const invalid = await runJob({ TABLE_NAME: 'x' })
+  t.equal(invalid.status, 1, 'bad configuration fails the Job')
+  t.match(invalid.stderr, /invalid configuration: TABLE_NAME/)
+})
