@@ -12,8 +12,8 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 3600
 
 /** One registered client, as the registry document (a Secret in the cluster) describes it. */
 export const RegisteredClient = Type.Object({
-  // RFC 6749 §A.1: visible ASCII; a colon would be ambiguous in client_secret_basic unless encoded.
-  client_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' }),
+  // RFC 6749 §A.1: printable ASCII (client_secret_basic form-encodes it, so even `:` is safe).
+  client_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[\\x20-\\x7e]+$' }),
   client_secret_hash: Type.String({ minLength: 1, maxLength: 512, description: 'scrypt$N$r$p$salt$hash, made by scripts/hash-client-secret.ts.' }),
   scopes: Type.Array(Type.Enum(supportedScopes), { minItems: 1, uniqueItems: true }),
   tenant: Type.String({ pattern: TENANT_PATTERN }),

@@ -51,13 +51,12 @@ export const FORM_TYPE = { 'content-type': 'application/x-www-form-urlencoded' }
 export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOptions> & { store?: TestStore } = {}): Promise<MockAuthHarness> {
   const { store: givenStore, ...appOverrides } = overrides
   const store = givenStore ?? await startTestStore()
+  if (!givenStore) t.teardown(() => store.close())
   const signingKeys = appOverrides.signingKeys ?? await loadSigningKeys({ keys: [await generateSigningKey()] })
   const revocations = createRevocationStore(store)
   const app = await buildMockAuthApp({ issuer: TEST_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
-  t.teardown(async () => {
-    await app.close()
-    if (!givenStore) await store.close()
-  })
+  // Teardowns run last-registered first: the app closes before its store.
+  t.teardown(() => app.close())
   const post: MockAuthHarness['post'] = (path, parameters, clientId = 'local-admin') => app.inject({
     method: 'POST', url: path, headers: { ...FORM_TYPE, authorization: basic(clientId, localSecrets[clientId]!) }, payload: form(parameters)
   })
