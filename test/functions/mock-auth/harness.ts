@@ -5,7 +5,12 @@ import { buildMockAuthApp, type MockAuthApp, type MockAuthAppOptions } from '../
 import { parseClientRegistry, type RegisteredClient } from '../../../functions/mock-auth/clients.ts'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
 import { generateSigningKey, loadSigningKeys, type SigningKeys } from '../../../functions/mock-auth/signing-keys.ts'
+import createRecordRoute from '../../../functions/create-record/route.ts'
+import listRecordsRoute from '../../../functions/list-records/route.ts'
+import { buildApp, type App } from '../../../shared/app.ts'
+import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
 import { createRevocationStore, type RevocationStore } from '../../../shared/store/revocation-store.ts'
+import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 import { TEST_ISSUER } from '../../support/tokens.ts'
 
@@ -72,4 +77,24 @@ export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOpti
       return response.json().access_token
     }
   }
+}
+
+/**
+ * The records API (list and create) trusting this mock's keys and reading its denylist, the way the
+ * deployed functions trust the issuer's JWKS: a token from the mock works there until revoked.
+ */
+export async function recordsApiTrusting (t: Test, auth: MockAuthHarness): Promise<App> {
+  const app = await buildApp({
+    config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
+    store: auth.store,
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: auth.signingKeys.keySet, clockToleranceSeconds: 30 }),
+    isRevoked: (issuer, tokenId) => auth.revocations.isRevoked(issuer, tokenId),
+    routes: async (instance) => {
+      await instance.register(listRecordsRoute)
+      await instance.register(createRecordRoute)
+    },
+    logger: false
+  })
+  t.teardown(() => app.close())
+  return app
 }
