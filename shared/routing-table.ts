@@ -18,6 +18,7 @@ export const routingTable: readonly FunctionRoute[] = [
   { function: 'create-record', method: 'POST', path: '/v1/records', authenticated: true },
   { function: 'list-records', method: 'GET', path: '/v1/records', authenticated: true },
   { function: 'get-record', method: 'GET', path: '/v1/records/:id', authenticated: true },
+  { function: 'get-record', method: 'GET', path: '/v1/records/:id/history', authenticated: true },
   { function: 'update-record', method: 'PATCH', path: '/v1/records/:id', authenticated: true },
   { function: 'delete-record', method: 'DELETE', path: '/v1/records/:id', authenticated: true }
 ]

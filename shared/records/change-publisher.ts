@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { recordChangeEvent, type EventSink } from '../events/record-events.ts'
 import type { HistoryRepository } from '../store/history-repository.ts'
+import type { Outbox } from '../store/outbox.ts'
 import type { RecordsRepository, StoredRecord } from '../store/records-repository.ts'
 import type { RecordChange } from './change.ts'
 import type { SecurityRecord } from './schema.ts'
@@ -12,8 +13,8 @@ import type { SecurityRecord } from './schema.ts'
  * read or write of the record (or the outbox sweeper) runs the same steps again; history is
  * written exactly once, events at least once with a stable id.
  */
-export function createChangePublisher (deps: { records: RecordsRepository, history: HistoryRepository, sink: EventSink, log: Pick<FastifyBaseLogger, 'warn'> }) {
-  const { records, history, sink, log } = deps
+export function createChangePublisher (deps: { records: RecordsRepository, history: HistoryRepository, outbox: Outbox, sink: EventSink, log: Pick<FastifyBaseLogger, 'warn'> }) {
+  const { records, history, outbox, sink, log } = deps
 
   /** Delivers the event of a written history entry; a sink failure leaves it in the outbox. */
   async function deliver (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean> {
@@ -36,14 +37,32 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     await deliver(tenant, recordId, change, eventData)
   }
 
+  /** Finishes whatever an earlier writer left undone for this record item. */
+  async function settle (tenant: string, stored: StoredRecord): Promise<void> {
+    if (stored.pendingHistory) await afterCommit(tenant, stored.record.id, stored.pendingHistory, stored.deleted ? undefined : stored.record)
+    else if (stored.deleted && stored.change) await records.purge(tenant, stored.record.id, stored.change.version)
+  }
+
   return {
     afterCommit,
-    deliver,
+    settle,
 
-    /** Finishes whatever an earlier writer left undone for this record item. */
-    async settle (tenant: string, stored: StoredRecord): Promise<void> {
-      if (stored.pendingHistory) await afterCommit(tenant, stored.record.id, stored.pendingHistory, stored.deleted ? undefined : stored.record)
-      else if (stored.deleted && stored.change) await records.purge(tenant, stored.record.id, stored.change.version)
+    /**
+     * The sweeper: settles what writers left undone and delivers owed events, for items that
+     * waited longer than `olderThanMs` (younger ones are most likely being finished right now).
+     */
+    async sweep ({ olderThanMs = 30_000, now = new Date() } = {}): Promise<{ settled: number, delivered: number }> {
+      let settled = 0
+      let delivered = 0
+      for (const entry of await outbox.due(new Date(now.getTime() - olderThanMs))) {
+        if (entry.kind === 'record') {
+          await settle(entry.tenant, entry.stored)
+          settled++
+        } else if (await deliver(entry.tenant, entry.recordId, entry.change, entry.data)) {
+          delivered++
+        }
+      }
+      return { settled, delivered }
     }
   }
 }

@@ -44,8 +44,8 @@ const IDEMPOTENCY_CLAIM_LEASE_MS = 30_000
  * Handlers call one method each.
  */
 export function createRecordsService (modules: ReturnType<typeof createStoreModules>, options: RecordsServiceOptions) {
-  const { records, fingerprints, idempotency, history } = modules
-  const publisher = createChangePublisher({ records, history, sink: options.sink, log: options.log })
+  const { records, fingerprints, idempotency, history, outbox } = modules
+  const publisher = createChangePublisher({ records, history, outbox, sink: options.sink, log: options.log })
   const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
 
   function changeOf (context: RequestContext, action: ChangeAction, version: number, before?: SecurityRecord, after?: SecurityRecord): RecordChange {

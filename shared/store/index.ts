@@ -2,6 +2,7 @@ import type { Store } from './client.ts'
 import { createFingerprintGuard } from './fingerprint-guard.ts'
 import { createHistoryRepository } from './history-repository.ts'
 import { createIdempotencyStore } from './idempotency-store.ts'
+import { createOutbox } from './outbox.ts'
 import { createRecordsRepository } from './records-repository.ts'
 
 /** The data layer's modules over one store. */
@@ -10,6 +11,7 @@ export function createStoreModules (store: Store) {
     records: createRecordsRepository(store),
     fingerprints: createFingerprintGuard(store),
     idempotency: createIdempotencyStore(store),
-    history: createHistoryRepository(store)
+    history: createHistoryRepository(store),
+    outbox: createOutbox(store)
   }
 }

@@ -5,7 +5,8 @@ import deleteRecordRoute from '../../functions/delete-record/route.ts'
 import getRecordRoute from '../../functions/get-record/route.ts'
 import listRecordsRoute from '../../functions/list-records/route.ts'
 import updateRecordRoute from '../../functions/update-record/route.ts'
-import { buildApp, type App } from '../../shared/app.ts'
+import { buildApp, type App, type AppOptions } from '../../shared/app.ts'
+import { createEventSink } from '../../shared/events/record-events.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { createRevocationStore } from '../../shared/store/revocation-store.ts'
 import type { RecordChange } from '../../shared/records/change.ts'
@@ -53,7 +54,14 @@ export function aRecord (overrides: Record<string, unknown> = {}): Record<string
  * All five record routes in one app over a real store (dynalite, or DYNAMODB_ENDPOINT), with
  * tokens signed by a key generated for this test. Closed when the test ends.
  */
-export async function buildRecordsApi (t: Test, routes: FastifyPluginAsync = allRecordRoutes): Promise<RecordsApiHarness> {
+export interface RecordsApiOptions {
+  routes?: FastifyPluginAsync
+  /** K_SINK for the app's CloudEvents. */
+  sinkUrl?: string
+  afterRecordWrite?: AppOptions['afterRecordWrite']
+}
+
+export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {}): Promise<RecordsApiHarness> {
   const store = await startTestStore()
   const keys = await createTestKeys()
   const verifyToken = createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 })
@@ -63,8 +71,10 @@ export async function buildRecordsApi (t: Test, routes: FastifyPluginAsync = all
     store,
     verifyToken,
     isRevoked: (issuer, tokenId) => revocations.isRevoked(issuer, tokenId),
-    routes,
-    logger: false
+    routes: options.routes ?? allRecordRoutes,
+    logger: false,
+    ...(options.sinkUrl ? { eventSink: createEventSink(options.sinkUrl) } : {}),
+    ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
   })
   t.teardown(async () => {
     await app.close()

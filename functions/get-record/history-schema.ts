@@ -1,0 +1,41 @@
+import { Type } from 'typebox'
+import { problemResponses } from '../../shared/http/problem.ts'
+import { RecordParams } from '../../shared/http/record-reply.ts'
+
+const FieldChange = Type.Object({
+  path: Type.String({ description: 'JSON Pointer of the changed field.', examples: ['/status'] }),
+  from: Type.Unknown({ description: 'Value before (null when absent).' }),
+  to: Type.Unknown({ description: 'Value after (null when removed).' })
+})
+
+export const HistoryEntry = Type.Object({
+  recordId: Type.String(),
+  version: Type.Integer({ minimum: 1, description: 'The record version this change produced.' }),
+  action: Type.Enum(['created', 'updated', 'deleted']),
+  at: Type.String({ format: 'date-time' }),
+  actor: Type.Object({
+    sub: Type.String({ description: 'Token `sub` of the writer.' }),
+    clientId: Type.String({ description: 'OAuth client the writer used.' })
+  }),
+  requestId: Type.String({ description: 'The request that made the change (X-Request-Id).' }),
+  changes: Type.Array(FieldChange, { description: 'One entry per changed field.' })
+})
+
+export const recordHistorySchema = {
+  operationId: 'getRecordHistory',
+  summary: 'Read a record\'s audit history',
+  description: 'Every committed change of the record, newest first: who (token `sub` and client), when, in which request, and each changed field with its old and new value. The history of a deleted record stays readable.',
+  tags: ['records'],
+  params: RecordParams,
+  querystring: Type.Object({
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }))
+  }, { additionalProperties: false }),
+  response: {
+    200: {
+      description: 'One page of history.',
+      content: { 'application/json': { schema: Type.Object({ items: Type.Array(HistoryEntry), nextCursor: Type.Union([Type.String(), Type.Null()]) }) } }
+    },
+    ...problemResponses(400, 401, 403, 404, 429, 503)
+  }
+}

@@ -1,0 +1,38 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb'
+import type { RecordChange } from '../records/change.ts'
+import type { Store } from './client.ts'
+import { indexes, outboxPartitions } from './keys.ts'
+import { toStored, type StoredRecord } from './records-repository.ts'
+import { storeCall } from './store-errors.ts'
+
+export type OutboxEntry =
+  | { kind: 'record', tenant: string, stored: StoredRecord }
+  | { kind: 'event', tenant: string, recordId: string, change: RecordChange, data: unknown }
+
+/**
+ * The outbox index lists only items that still owe work: record items whose history entry is
+ * not written, and history entries whose event is not delivered. Reading it is a few Queries,
+ * bounded per call, oldest first.
+ */
+export function createOutbox ({ documents, tableName }: Store) {
+  return {
+    async due (cutoff: Date, limitPerPartition = 50): Promise<OutboxEntry[]> {
+      const pages = await Promise.all(outboxPartitions.map((partition) => storeCall(() => documents.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: indexes.outbox.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :cutoff',
+        ExpressionAttributeNames: { '#pk': indexes.outbox.pk, '#sk': indexes.outbox.sk },
+        ExpressionAttributeValues: { ':pk': partition, ':cutoff': cutoff.toISOString() },
+        Limit: limitPerPartition
+      })))))
+      return pages.flatMap(({ Items = [] }) => Items.map((item): OutboxEntry => {
+        const tenant = String(item.tenant)
+        if (item.sk === 'RECORD') return { kind: 'record', tenant, stored: toStored(item) }
+        const { recordId, version, action, at, actor, requestId, changes } = item as unknown as RecordChange & { recordId: string }
+        return { kind: 'event', tenant, recordId, change: { version, action, at, actor, requestId, changes }, data: item.eventData }
+      }))
+    }
+  }
+}
+
+export type Outbox = ReturnType<typeof createOutbox>

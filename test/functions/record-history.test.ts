@@ -1,0 +1,81 @@
+import t from 'tap'
+import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
+
+async function historyOf (api: RecordsApiHarness, id: string, query = '', claims = {}) {
+  return api.app.inject({ method: 'GET', url: `/v1/records/${id}/history${query}`, headers: { authorization: await api.bearer({ scope: 'records:read', ...claims }) } })
+}
+
+async function patch (api: RecordsApiHarness, id: string, etag: string, body: unknown, claims = {}) {
+  const response = await api.app.inject({ method: 'PATCH', url: `/v1/records/${id}`, headers: { authorization: await api.bearer(claims), 'if-match': etag, 'content-type': 'application/merge-patch+json' }, payload: JSON.stringify(body) })
+  if (response.statusCode !== 200) throw new Error(`${response.statusCode} ${response.body}`)
+  return { ...response.json(), etag: String(response.headers.etag) }
+}
+
+t.test('create, a multi-field patch and delete each leave exactly one entry, newest first', async (t) => {
+  const api = await buildRecordsApi(t)
+  const created = await api.create(aRecord({ assignee: 'carol' }), { sub: 'scanner', client_id: 'trivy' })
+  await patch(api, created.id, created.etag, { status: 'triaged', severity: 'high', assignee: null, asset: { environment: 'staging' } }, { sub: 'alice', client_id: 'console' })
+  const createResponse = await historyOf(api, created.id)
+  t.equal(createResponse.statusCode, 200)
+  const { items, nextCursor } = createResponse.json()
+  t.equal(nextCursor, null)
+  t.same(items.map((entry: { version: number }) => entry.version), [2, 1])
+  const [update, creation] = items
+  t.match(creation, { recordId: created.id, version: 1, action: 'created', actor: { sub: 'scanner', clientId: 'trivy' }, at: created.createdAt, requestId: String })
+  t.ok(creation.changes.some((change: { path: string, to: unknown }) => change.path === '/title' && change.to === created.title))
+  t.match(update, { version: 2, action: 'updated', actor: { sub: 'alice', clientId: 'console' } })
+  t.same(update.changes, [
+    { path: '/asset/environment', from: 'production', to: 'staging' },
+    { path: '/assignee', from: 'carol', to: null },
+    { path: '/dueAt', from: created.dueAt, to: new Date(Date.parse(created.createdAt) + 30 * 86_400_000).toISOString() },
+    { path: '/severity', from: 'critical', to: 'high' },
+    { path: '/status', from: 'open', to: 'triaged' }
+  ], 'one change per field, bookkeeping fields left out')
+
+  const deletion = await api.app.inject({ method: 'DELETE', url: `/v1/records/${created.id}`, headers: { authorization: await api.bearer({ sub: 'bob' }) } })
+  t.equal(deletion.statusCode, 204)
+  const afterDelete = (await historyOf(api, created.id)).json().items
+  t.same(afterDelete.map((entry: { action: string }) => entry.action), ['deleted', 'updated', 'created'], 'history outlives the record')
+  t.match(afterDelete[0], { version: 3, actor: { sub: 'bob' } })
+})
+
+t.test('the request id of the change is recorded', async (t) => {
+  const api = await buildRecordsApi(t)
+  const response = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await api.bearer(), 'x-request-id': 'req-abc-12345' }, payload: aRecord() })
+  const entry = (await historyOf(api, response.json().id)).json().items[0]
+  t.equal(entry.requestId, 'req-abc-12345')
+})
+
+t.test('a patch that changes nothing adds no entry', async (t) => {
+  const api = await buildRecordsApi(t)
+  const created = await api.create()
+  await patch(api, created.id, created.etag, { title: created.title })
+  t.equal((await historyOf(api, created.id)).json().items.length, 1)
+})
+
+t.test('history pages newest first with a cursor, without repeats or gaps', async (t) => {
+  const api = await buildRecordsApi(t)
+  let record = await api.create()
+  for (let i = 0; i < 6; i++) record = await patch(api, record.id, record.etag, { title: `title ${i}` })
+  const versions: number[] = []
+  let query = '?limit=3'
+  for (let pages = 0; pages < 10; pages++) {
+    const { items, nextCursor } = (await historyOf(api, record.id, query)).json()
+    versions.push(...items.map((entry: { version: number }) => entry.version))
+    if (!nextCursor) break
+    query = `?limit=3&cursor=${encodeURIComponent(nextCursor)}`
+  }
+  t.same(versions, [7, 6, 5, 4, 3, 2, 1])
+  const first = (await historyOf(api, record.id, '?limit=3')).json()
+  const other = await api.create()
+  const crossed = await historyOf(api, other.id, `?limit=3&cursor=${encodeURIComponent(first.nextCursor)}`)
+  t.equal(crossed.statusCode, 400, 'a cursor is bound to its record')
+})
+
+t.test('another tenant\'s history is a 404, like an unknown record', async (t) => {
+  const api = await buildRecordsApi(t)
+  const created = await api.create(undefined, { tenant: 'globex' })
+  t.equal((await historyOf(api, created.id, '', { tenant: 'acme' })).statusCode, 404)
+  t.equal((await historyOf(api, '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f')).statusCode, 404)
+  t.equal((await historyOf(api, created.id, '', { tenant: 'globex' })).statusCode, 200)
+})

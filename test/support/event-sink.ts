@@ -1,0 +1,36 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Test } from 'tap'
+
+export interface ReceivedEvent {
+  headers: IncomingHttpHeaders
+  body: string
+}
+
+export interface EventSinkServer {
+  url: string
+  received: ReceivedEvent[]
+  /** Makes the sink answer this status (e.g. 503 to play "down"); 202 by default. */
+  respondWith (status: number): void
+}
+
+/** A local HTTP endpoint standing in for K_SINK (a Knative broker) that records what it gets. */
+export async function startEventSink (t: Test): Promise<EventSinkServer> {
+  const received: ReceivedEvent[] = []
+  let status = 202
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      if (status < 300) received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') })
+      response.writeHead(status).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    received,
+    respondWith (next) { status = next }
+  }
+}
