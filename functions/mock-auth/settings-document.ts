@@ -38,6 +38,13 @@ export async function readSettingDocument (source: DocumentSource): Promise<{ do
 /** Checks a document against its schema; every problem is named by its JSON Pointer, never by its value. */
 export function checkDocument<T extends TSchema> (schema: T, document: unknown, origin: string): void {
   if (Value.Check(schema, document)) return
-  const problems = [...Value.Errors(schema, document)].slice(0, 10).map((error) => `${error.instancePath || '/'} ${error.message}`)
+  const problems = [...Value.Errors(schema, document)].slice(0, 10).map((error) => `${error.instancePath || '/'} ${describe(error)}`)
   throw new ConfigError(`${origin}: ${problems.join('; ')}`)
+}
+
+/** Schema vocabulary only: allowed values come from our schemas, never from the document. */
+function describe (error: { keyword: string, message: string, params: Record<string, unknown> }): string {
+  if (error.keyword === 'enum') return `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`
+  if (error.keyword === 'const') return `must be ${JSON.stringify(error.params.allowedValue)}`
+  return error.message
 }

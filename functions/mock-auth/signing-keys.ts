@@ -55,6 +55,13 @@ function publicMembers (key: PrivateSigningKey): JWK & { kty: string } {
 
 /** Imports and checks a private JWK set; fails with the offending key's position, never its content. */
 export async function loadSigningKeys (document: unknown, origin = 'signing keys'): Promise<SigningKeys> {
+  // Name an unsupported key type plainly, before the schema lists every member of every type it lacks.
+  const candidates = (document as { keys?: unknown } | null)?.keys
+  if (Array.isArray(candidates)) {
+    candidates.forEach((key: { kty?: unknown, crv?: unknown } | null, index) => {
+      if (!(key?.kty === 'EC' && key.crv === 'P-256') && key?.kty !== 'RSA') throw new ConfigError(`${origin}: /keys/${index} must be an EC P-256 (ES256) or RSA (RS256) private JWK`)
+    })
+  }
   checkDocument(SigningKeySetDocument, document, origin)
   const published: PublicJwk[] = []
   let signer: SigningKeys['signer'] | undefined
