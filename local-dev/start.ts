@@ -1,0 +1,46 @@
+/**
+ * `npm start`: the whole system on one machine. Settings: PORT (8080), HOST (127.0.0.1),
+ * DATA_DIR (./.data, or `:memory:`), DYNAMODB_ENDPOINT, K_SINK, LOG_LEVEL.
+ */
+import { closeOnSignals } from '../shared/server.ts'
+import { startLocalStack } from './stack.ts'
+
+const port = Number(process.env.PORT ?? 8080)
+const host = process.env.HOST ?? '127.0.0.1'
+const dataDir = process.env.DATA_DIR ?? '.data'
+
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number (got ${process.env.PORT})`)
+  process.exit(1)
+}
+
+let stack
+try {
+  stack = await startLocalStack({
+    port,
+    host,
+    dataDir,
+    ...(process.env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT } : {}),
+    ...(process.env.K_SINK ? { sinkUrl: process.env.K_SINK } : {}),
+    logLevel: process.env.LOG_LEVEL ?? 'warn'
+  })
+} catch (error) {
+  console.error(`security-records could not start: ${(error as Error).message}`)
+  process.exit(1)
+}
+
+const { url } = stack
+console.log(`
+security-records is listening on ${url}
+  store:    ${process.env.DYNAMODB_ENDPOINT ?? (dataDir === ':memory:' ? 'embedded dynalite (in memory)' : `embedded dynalite, data in ${dataDir}/`)}
+  health:   ${url}/healthz
+
+Get a token for local-admin:
+  curl -s -u local-admin:local-admin-secret -d grant_type=client_credentials ${url}/oauth2/token
+
+Then call the API with it:
+  TOKEN=$(curl -s -u local-admin:local-admin-secret -d grant_type=client_credentials ${url}/oauth2/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s -H "Authorization: Bearer $TOKEN" ${url}/v1/records
+`)
+
+closeOnSignals({ close: () => stack.close(), log: { info: (message: string) => console.log(message) } }, 'security-records')
