@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import { ConfigError } from '../../shared/config.ts'
 import problemHandler from '../../shared/http/problem-handler.ts'
-import { functionServerOptions } from '../../shared/http/server-options.ts'
+import { functionServerOptions, requestLogSerializer } from '../../shared/http/server-options.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import clientAuthentication from './client-auth.ts'
 import { createClientRegistry, type RegisteredClient } from './clients.ts'
@@ -48,10 +48,7 @@ export function mockAuthLoggerOptions (level: string, stream?: DestinationStream
       paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'access_token', 'token', 'body', 'req.body'],
       censor: '[redacted]'
     },
-    serializers: {
-      // The query string is dropped: a confused client may put credentials there.
-      req: (request: { method: string, url: string, id?: string }) => ({ method: request.method, url: request.url.split('?')[0] })
-    }
+    serializers: { req: requestLogSerializer }
   }
 }
 

@@ -19,3 +19,15 @@ export const functionServerOptions = {
     return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
   }
 } satisfies FastifyServerOptions
+
+const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
+
+/** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
+export function loggableUrl (url: string): string {
+  return url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]')
+}
+
+/** Pino `req` serializer for every function: method and loggable URL, never headers or body. */
+export function requestLogSerializer (request: { method: string, url: string }): { method: string, url: string } {
+  return { method: request.method, url: loggableUrl(request.url) }
+}
