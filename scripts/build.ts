@@ -3,7 +3,10 @@
  * `node dist/functions/<name>/index.mjs` — no node_modules at run time, so the runtime image
  * holds nothing but these files.
  *
- *   node scripts/build.ts [--outdir DIR] [--quiet]
+ *   node scripts/build.ts [--outdir DIR] [--no-sourcemap] [--quiet]
+ *
+ * Source maps (`index.mjs.map`, for `node --enable-source-maps` while debugging) are written beside
+ * each bundle unless `--no-sourcemap`; the container image is built without them.
  */
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
@@ -47,7 +50,6 @@ const sharedOptions: BuildOptions = {
   format: 'esm',
   target: 'node24',
   minify: true,
-  sourcemap: 'linked',
   legalComments: 'none',
   banner: { js: cjsShim },
   logLevel: 'warning',
@@ -56,11 +58,11 @@ const sharedOptions: BuildOptions = {
 
 export interface BuiltBundle { name: string, file: string, bytes: number }
 
-export async function buildAll ({ outdir = join(root, 'dist'), entries = bundleEntries() } = {}): Promise<BuiltBundle[]> {
+export async function buildAll ({ outdir = join(root, 'dist'), entries = bundleEntries(), sourcemap = true } = {}): Promise<BuiltBundle[]> {
   for (const entry of entries) rmSync(join(outdir, entry.name), { recursive: true, force: true })
   return Promise.all(entries.map(async (entry) => {
     const file = join(outdir, entry.name, 'index.mjs')
-    const { metafile } = await build({ ...sharedOptions, entryPoints: [entry.entry], outfile: file })
+    const { metafile } = await build({ ...sharedOptions, sourcemap: sourcemap ? 'linked' : false, entryPoints: [entry.entry], outfile: file })
     // The runtime image has no node_modules: anything left outside the bundle must be a Node built-in.
     const outside = Object.values(metafile?.outputs ?? {}).flatMap((output) => output.imports)
       .filter((imported) => imported.external && !isBuiltin(imported.path)).map((imported) => imported.path)
@@ -72,9 +74,12 @@ export async function buildAll ({ outdir = join(root, 'dist'), entries = bundleE
 const formatSize = (bytes: number) => `${(bytes / 1024).toFixed(0).padStart(6)} KiB`
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { outdir: { type: 'string' }, quiet: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    allowNegative: true,
+    options: { outdir: { type: 'string' }, sourcemap: { type: 'boolean', default: true }, quiet: { type: 'boolean', default: false } }
+  })
   const started = performance.now()
-  const bundles = await buildAll({ outdir: resolve(values.outdir ?? join(root, 'dist')) })
+  const bundles = await buildAll({ outdir: resolve(values.outdir ?? join(root, 'dist')), sourcemap: values.sourcemap })
   if (!values.quiet) {
     for (const bundle of bundles) console.log(`${formatSize(bundle.bytes)}  ${relative(process.cwd(), bundle.file)}`)
     console.log(`built ${bundles.length} bundles in ${Math.round(performance.now() - started)} ms`)

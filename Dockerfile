@@ -1,0 +1,51 @@
+# One image for every function: the build stage bundles all of them with esbuild, the runtime stage
+# holds nothing but the bundles on a distroless Node 24 base (no shell, no npm, no node_modules).
+#
+#   docker build -t security-records .                                   # default function: get-record
+#   docker build --build-arg FUNCTION=create-record -t security-records .
+#   docker run … security-records dist/functions/list-records/index.mjs  # any function, by argument
+#
+# Pin the bases by digest for a reproducible build (CI does; see docs/deployment.md):
+#   --build-arg BUILD_IMAGE=node:24-bookworm-slim@sha256:<digest>
+#   --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12@sha256:<digest>
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+ENV NODE_ENV=development npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+COPY package.json package-lock.json ./
+# No install scripts: the build needs none (esbuild's binary comes as an optional dependency).
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY shared ./shared
+COPY functions ./functions
+COPY scripts ./scripts
+# No source maps in the image: it holds the bundles and nothing else.
+RUN npm run build -- --no-sourcemap
+# The default entry runs the function named at build time; container args can name any other bundle.
+ARG FUNCTION=get-record
+RUN test -f "dist/functions/${FUNCTION}/index.mjs" \
+      || { echo "FUNCTION=${FUNCTION} is not one of: $(ls dist/functions | tr '\n' ' ')" >&2; exit 1; } \
+ && printf "import './functions/%s/index.mjs'\n" "${FUNCTION}" > dist/main.mjs
+
+FROM ${RUNTIME_IMAGE} AS runtime
+ARG FUNCTION=get-record
+ARG VCS_REF=unknown
+LABEL org.opencontainers.image.title="security-records" \
+      org.opencontainers.image.description="Security records API functions (Knative) and the table bootstrap job" \
+      org.opencontainers.image.source="https://github.com/mediamarktsaturn/security-records" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      security-records.function="${FUNCTION}"
+WORKDIR /app
+# Owned by root and not writable by the runtime user; nothing is written at run time, so the root
+# filesystem can be mounted read-only.
+COPY --from=build /src/dist ./dist
+# distroless keeps node in /nodejs/bin, the slim image in /usr/local/bin: either base works.
+ENV PATH="/nodejs/bin:${PATH}" NODE_ENV=production PORT=8080
+# The distroless "nonroot" user, numeric so Kubernetes can verify runAsNonRoot.
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["node"]
+CMD ["dist/main.mjs"]
