@@ -26,9 +26,10 @@ declare module 'fastify' {
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
 
 export interface AppOptions {
-  config: Pick<Config, 'CURSOR_SECRET' | 'LOG_LEVEL'>
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET'>>
   store: Store
-  verifyToken: TokenVerifier
+  /** Token verification; a function without scoped routes (ingest-finding) has none. */
+  verifyToken?: TokenVerifier
   isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
   /** The function's routes. */
   routes: FastifyPluginAsync
@@ -89,14 +90,21 @@ export async function buildApp (options: AppOptions): Promise<App> {
     crossOriginResourcePolicy: { policy: 'same-origin' },
     hsts: { maxAge: 31_536_000, includeSubDomains: true }
   })
-  await app.register(authPlugin, { verifyToken: options.verifyToken, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) })
+  if (options.verifyToken) {
+    await app.register(authPlugin, { verifyToken: options.verifyToken, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) })
+  } else {
+    // Without a verifier no route may ask for a scope: it would silently be left open.
+    app.addHook('onRoute', (route) => {
+      if (route.config?.scope) throw new Error(`route ${route.method} ${route.url} needs ${route.config.scope} but the app has no token verifier`)
+    })
+  }
   await app.register(fp(async (instance) => {
     instance.decorate('records', createRecordsService(createStoreModules(options.store), {
       sink: options.eventSink ?? createEventSink(undefined),
       log: instance.log,
       ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
     }))
-    instance.decorate('cursors', createCursorCodec(options.config.CURSOR_SECRET))
+    if (options.config.CURSOR_SECRET) instance.decorate('cursors', createCursorCodec(options.config.CURSOR_SECRET))
   }, { name: 'security-records-data' }))
 
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {

@@ -18,6 +18,7 @@ export const problemTypes = {
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint' },
+  SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict' },
   SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress' },
   SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused' },
@@ -36,6 +37,7 @@ export const NotFoundError = createError<'SR_NOT_FOUND', 404, [string]>('SR_NOT_
 export const IllegalTransitionError = createError<'SR_ILLEGAL_TRANSITION', 409, [string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s', 409)
 export const DuplicateFingerprintError = createError<'SR_DUPLICATE_FINGERPRINT', 409, [string]>('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s', 409)
 export const IdempotencyInProgressError = createError<'SR_IDEMPOTENCY_IN_PROGRESS', 409, []>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later', 409)
+export const IngestConflictError = createError<'SR_INGEST_CONFLICT', 409, []>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later', 409)
 export const PreconditionFailedError = createError<'SR_PRECONDITION_FAILED', 412, [string]>('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)', 412)
 export const IdempotencyKeyReusedError = createError<'SR_IDEMPOTENCY_KEY_REUSED', 422, []>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', 422)
 export const PreconditionRequiredError = createError<'SR_PRECONDITION_REQUIRED', 428, [string]>('SR_PRECONDITION_REQUIRED', '%s', 428)

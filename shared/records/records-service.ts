@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
-import { IdempotencyInProgressError, invalidFields, NotFoundError, PreconditionFailedError } from '../errors.ts'
+import { IdempotencyInProgressError, IngestConflictError, invalidFields, NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { EventSink } from '../events/record-events.ts'
 import type { createStoreModules } from '../store/index.ts'
 import type { ListFilters } from '../store/list-plan.ts'
@@ -9,6 +9,7 @@ import type { StoredRecord } from '../store/records-repository.ts'
 import { diffRecords, type ChangeAction, type RecordChange } from './change.ts'
 import { createChangePublisher } from './change-publisher.ts'
 import { acceptedVersions, etagOf } from './etag.ts'
+import { reReportPatch, type FindingReport } from './ingest-rules.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from './model.ts'
 import type { RecordCreate, RecordPatch, SecurityRecord } from './schema.ts'
 
@@ -37,6 +38,8 @@ export interface RecordsServiceOptions {
 
 /** How long an unfinished Idempotency-Key claim blocks retries before it counts as abandoned. */
 const IDEMPOTENCY_CLAIM_LEASE_MS = 30_000
+/** Re-reads a report gets when other writers keep winning the race for its record. */
+const INGEST_ATTEMPTS = 5
 
 /**
  * The record operations the functions expose, composed from the data layer: model rules,
@@ -97,7 +100,7 @@ export function createRecordsService (modules: ReturnType<typeof createStoreModu
     await committed(tenant, record.id, change, record)
   }
 
-  return {
+  const service = {
     async create (context: RequestContext, input: RecordCreate, idempotencyKey?: string): Promise<CreateOutcome> {
       const { tenant, clientId } = context.actor
       let record = buildNewRecord(input, uuidv7(), context)
@@ -182,8 +185,35 @@ export function createRecordsService (modules: ReturnType<typeof createStoreModu
       await committed(tenant, id, change)
     },
 
+    /**
+     * A scanner's report (the ingest-finding function): creates the record, or applies the
+     * re-report rules to the one holding the fingerprint. Races with other writers are retried.
+     */
+    async ingest (context: RequestContext, report: FindingReport): Promise<{ outcome: 'created' | 'updated' | 'unchanged', record: SecurityRecord }> {
+      const { tenant } = context.actor
+      for (let attempt = 0; attempt < INGEST_ATTEMPTS; attempt++) {
+        const holderId = await fingerprints.holder(tenant, report.fingerprint)
+        const current = holderId === undefined ? undefined : await records.get(tenant, holderId)
+        try {
+          if (!current || current.fingerprint !== report.fingerprint) {
+            const { record } = await service.create(context, report)
+            return { outcome: 'created', record }
+          }
+          const patch = reReportPatch(current, report, context.now)
+          if (Object.keys(patch).length === 0) return { outcome: 'unchanged', record: current }
+          const record = await service.update(context, current.id, patch, etagOf(current))
+          return { outcome: record.version === current.version ? 'unchanged' : 'updated', record }
+        } catch (error) {
+          const code = (error as { code?: string }).code
+          if (code !== 'SR_DUPLICATE_FINGERPRINT' && code !== 'SR_PRECONDITION_FAILED') throw error
+        }
+      }
+      throw new IngestConflictError()
+    },
+
     publisher
   }
+  return service
 }
 
 export type RecordsService = ReturnType<typeof createRecordsService>

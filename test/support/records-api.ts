@@ -17,7 +17,7 @@ import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from './tok
 
 export const TEST_CURSOR_SECRET = 'test-cursor-secret-0123456789-abcdef'
 
-const allRecordRoutes: FastifyPluginAsync = async (app) => {
+export const allRecordRoutes: FastifyPluginAsync = async (app) => {
   for (const route of [createRecordRoute, getRecordRoute, listRecordsRoute, updateRecordRoute, deleteRecordRoute]) await app.register(route)
 }
 
