@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from '@fastify/helmet'
@@ -8,6 +7,7 @@ import authPlugin from './auth/auth-plugin.ts'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import problemHandler from './http/problem-handler.ts'
+import { functionServerOptions, requestLogSerializer } from './http/server-options.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createRecordsService, type RecordsService, type RecordsServiceOptions } from './records/records-service.ts'
 import type { Store } from './store/client.ts'
@@ -42,8 +42,6 @@ export interface AppOptions {
 
 /** Request bodies larger than this are refused with 413 (a full record is well below). */
 export const BODY_LIMIT_BYTES = 256 * 1024
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
-
 /** Log configuration: tokens, secrets and idempotency keys never reach a log line. */
 export function loggerOptions (level: string): FastifyServerOptions['logger'] {
   return {
@@ -51,7 +49,9 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', 'headers.authorization', 'authorization', 'client_secret', 'access_token', 'token'],
       censor: '[redacted]'
-    }
+    },
+    // A token a confused client put in the query string must not reach the log either.
+    serializers: { req: requestLogSerializer }
   }
 }
 
@@ -62,18 +62,9 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
 export async function buildApp (options: AppOptions): Promise<App> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
+    ...functionServerOptions,
     bodyLimit: BODY_LIMIT_BYTES,
-    routerOptions: { maxParamLength: 200 },
-    requestTimeout: 30_000,
-    return503OnClosing: true,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    // Accept the gateway's request id so one id follows a request through every hop.
-    requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    }
+    routerOptions: { maxParamLength: 200 }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
