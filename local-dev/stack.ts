@@ -7,10 +7,12 @@ import { buildMockAuthApp } from '../functions/mock-auth/app.ts'
 import { parseClientRegistry } from '../functions/mock-auth/clients.ts'
 import { mockAuthRoutes, oauthPaths } from '../functions/mock-auth/endpoints.ts'
 import { loadOrCreateSigningKeys } from '../functions/mock-auth/signing-keys.ts'
-import type { App } from '../shared/app.ts'
+import ingestFindingRoute from '../functions/ingest-finding/route.ts'
+import { buildApp, type App } from '../shared/app.ts'
+import { createEventSink } from '../shared/events/record-events.ts'
 import { createTokenVerifier, remoteKeySet } from '../shared/auth/token-verifier.ts'
 import { loadConfig } from '../shared/config.ts'
-import { routingTable } from '../shared/routing-table.ts'
+import { routingTable, type FunctionRoute } from '../shared/routing-table.ts'
 import { createFunctionApp } from '../shared/server.ts'
 import { createStore } from '../shared/store/client.ts'
 import { createRevocationStore } from '../shared/store/revocation-store.ts'
@@ -38,6 +40,14 @@ export interface LocalStack {
   storeEndpoint: string
   close (): Promise<void>
 }
+
+/**
+ * Routes only the local gateway has. In the cluster the broker delivers findings to
+ * ingest-finding directly (cluster-local); the ingress never exposes it.
+ */
+const localOnlyRoutes: FunctionRoute[] = [
+  { function: 'ingest-finding', method: 'POST', path: '/events/findings', authenticated: false }
+]
 
 const LOCAL_CLIENTS_FILE = new URL('./auth-clients.local.json', import.meta.url)
 
@@ -100,7 +110,13 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       apps.push(app)
     }
 
-    const routes: GatewayRoute[] = [...routingTable, ...mockAuthRoutes].map((route) => ({
+    // ingest-finding: a Knative Trigger delivers to it in the cluster; locally it sits at /events/findings.
+    const ingestStore = createStore(config)
+    const ingest = await buildApp({ config, store: ingestStore, routes: ingestFindingRoute, eventSink: createEventSink(config.K_SINK) })
+    closers.push(async () => { await ingest.close(); ingestStore.client.destroy() })
+    upstreams['ingest-finding'] = await ingest.listen({ port: 0, host: '127.0.0.1' })
+
+    const routes: GatewayRoute[] = [...routingTable, ...mockAuthRoutes, ...localOnlyRoutes].map((route) => ({
       method: route.method,
       path: route.path,
       upstream: upstreams[route.function]!,

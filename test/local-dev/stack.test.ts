@@ -54,6 +54,16 @@ t.test('the local stack serves the whole CRUD walk through one origin with real 
   t.same((await (await fetch(`${stack.url}/v1/records`, { headers: other })).json() as { items: unknown[] }).items, [])
 
   t.equal((await fetch(`${stack.url}/v1/records/${record.id}`, { method: 'DELETE', headers: admin })).status, 204)
+
+  const reported = await fetch(`${stack.url}/events/findings`, {
+    method: 'POST',
+    headers: { 'ce-specversion': '1.0', 'ce-id': 'scan-1', 'ce-source': '/scanners/trivy', 'ce-type': 'com.mediamarktsaturn.security.finding.reported', 'ce-tenant': 'local', 'content-type': 'application/json' },
+    body: JSON.stringify({ ...finding, fingerprint: 'trivy:edge-lb:open-port' })
+  })
+  t.equal(reported.status, 200, 'scanner findings come in at /events/findings')
+  const ingested = await reported.json() as { outcome: string, id: string }
+  t.equal(ingested.outcome, 'created')
+  t.equal((await fetch(`${stack.url}/v1/records/${ingested.id}`, { headers: admin })).status, 200)
 })
 
 t.test('the gateway refuses /v1/ requests without a valid token before any function runs', async (t) => {
