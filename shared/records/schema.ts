@@ -146,27 +146,16 @@ export const RecordPatch = Type.Object({
   }, strict)))
 }, { ...strict, minProperties: 1, description: 'Changes to a record (JSON merge patch); `null` removes an optional field.' })
 
+const { cvss: _cvssInput, severity: _optionalSeverity, status: _optionalStatus, ...writtenByClients } = RecordCreate.properties
+
 /** A stored record as the API returns it; the tenant and the store's keys are never part of it. */
 export const SecurityRecord = Type.Object({
   id: RecordId,
   version: Type.Integer({ minimum: 1, description: 'Starts at 1, +1 per change; the ETag is derived from it.' }),
-  title: writable.title,
-  description: Type.Optional(writable.description),
-  category: writable.category,
+  ...writtenByClients,
   severity: writable.severity,
   cvss: Type.Optional(Cvss),
   status: writable.status,
-  statusReason: Type.Optional(writable.statusReason),
-  duplicateOf: Type.Optional(writable.duplicateOf),
-  riskAcceptance: Type.Optional(writable.riskAcceptance),
-  asset: writable.asset,
-  vulnerabilityIds: Type.Optional(writable.vulnerabilityIds),
-  cweIds: Type.Optional(writable.cweIds),
-  references: Type.Optional(writable.references),
-  tags: Type.Optional(writable.tags),
-  assignee: Type.Optional(writable.assignee),
-  fingerprint: Type.Optional(writable.fingerprint),
-  source: Type.Optional(writable.source),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   statusChangedAt: Timestamp,
