@@ -7,6 +7,8 @@ import authPlugin from './auth/auth-plugin.ts'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import problemHandler from './http/problem-handler.ts'
+import rateLimiting from './http/rate-limit.ts'
+import requestLimits, { clientErrorHandler, frameworkErrorReply, MAX_PARAM_LENGTH } from './http/request-limits.ts'
 import { functionServerOptions, requestLogSerializer } from './http/server-options.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createRecordsService, type RecordsService, type RecordsServiceOptions } from './records/records-service.ts'
@@ -26,7 +28,8 @@ declare module 'fastify' {
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
 
 export interface AppOptions {
-  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET'>>
+  /** Rate limiting is on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave it out. */
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'REQUEST_TIMEOUT_MS'>>
   store: Store
   /** Token verification; a function without scoped routes (ingest-finding) has none. */
   verifyToken?: TokenVerifier
@@ -60,11 +63,19 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
  * headers, token checks, the data layer, health, and the function's own routes.
  */
 export async function buildApp (options: AppOptions): Promise<App> {
+  const requestTimeout = options.config.REQUEST_TIMEOUT_MS ?? functionServerOptions.requestTimeout
   const app = Fastify({
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
     ...functionServerOptions,
+    requestTimeout,
+    // Node looks for requests past their timeout this often (30 s by default: a slow sender got up to twice the time).
+    http: { connectionsCheckingInterval: Math.min(requestTimeout, 5_000) },
     bodyLimit: BODY_LIMIT_BYTES,
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the
+    // error handler; they get problem+json too.
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(validatorCompiler)
@@ -81,6 +92,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
     crossOriginResourcePolicy: { policy: 'same-origin' },
     hsts: { maxAge: 31_536_000, includeSubDomains: true }
   })
+  // After helmet (its headers go on these 4xx too), before token checks: garbage costs no crypto.
+  await app.register(requestLimits)
   if (options.verifyToken) {
     await app.register(authPlugin, { verifyToken: options.verifyToken, ...(options.isRevoked ? { isRevoked: options.isRevoked } : {}) })
   } else {
@@ -89,6 +102,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
       if (route.config?.scope) throw new Error(`route ${route.method} ${route.url} needs ${route.config.scope} but the app has no token verifier`)
     })
   }
+  if (options.config.RATE_LIMIT === 'on') await app.register(rateLimiting, { max: options.config.RATE_LIMIT_MAX ?? 1200 })
   await app.register(fp(async (instance) => {
     instance.decorate('records', createRecordsService(createStoreModules(options.store), {
       sink: options.eventSink ?? createEventSink(undefined),

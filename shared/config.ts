@@ -20,6 +20,9 @@ export const ConfigSchema = Type.Object({
   AUTH_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'Clock skew tolerated on `exp`/`nbf`/`iat`.' }),
   REVOCATION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a token\'s "not revoked" answer is cached (the longest a revoked token can still pass).' }),
   CURSOR_SECRET: Type.String({ minLength: 32, description: 'HMAC key signing list cursors (at least 32 characters).' }),
+  RATE_LIMIT: Type.Enum(['on', 'off'], { default: 'on', description: 'Per-client rate limiting (429 + Retry-After); `off` for benchmarks and load tests.' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute one OAuth client (`client_id`) may make to one function instance.' }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 30000, description: 'Time a client has to send a whole request; slower senders get 408.' }),
   K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' }))
 })
 

@@ -4,7 +4,7 @@ import { isProblemCode, problemTypes, type FieldError } from '../errors.ts'
 import { toFieldErrors } from '../validation.ts'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, type Problem } from './problem.ts'
 
-/** Fastify's own errors that are the client's fault, with the status and title they deserve. */
+/** Fastify's own errors (and the request limits') that are the client's fault, with the status and title they deserve. */
 const frameworkErrors: Record<string, { status: number, title: string, slug: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
@@ -14,6 +14,9 @@ const frameworkErrors: Record<string, { status: number, title: string, slug: str
   FST_ERR_CTP_EMPTY_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
   FST_ERR_CTP_INVALID_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
   FST_ERR_BAD_URL: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
+  SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
+  SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
   FST_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited' }
 }
@@ -21,8 +24,14 @@ const frameworkErrors: Record<string, { status: number, title: string, slug: str
 /** Seconds a client should wait before retrying a 503 or 429. */
 const RETRY_AFTER_SECONDS = '1'
 
-function problem (request: FastifyRequest, status: number, title: string, slug: string, detail: string): Problem {
+function problem (request: Pick<FastifyRequest, 'url' | 'id'>, status: number, title: string, slug: string, detail: string): Problem {
   return { type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: request.url.split('?')[0] ?? '/', requestId: request.id }
+}
+
+/** The problem body for one of Fastify's own errors, for paths that bypass the error handler. */
+export function frameworkProblem (request: Pick<FastifyRequest, 'url' | 'id'>, error: { code?: string, message: string }): Problem {
+  const kind = (error.code && frameworkErrors[error.code]) || { status: 400, title: 'Invalid request', slug: 'invalid-request' }
+  return problem(request, kind.status, kind.title, kind.slug, error.message)
 }
 
 /**
@@ -55,11 +64,12 @@ const problemHandler: FastifyPluginAsync = async (app) => {
       body = problem(request, 500, 'Internal server error', 'internal', `Something went wrong on our side; quote request id ${request.id} when reporting it`)
     }
     if (body.status === 503 || body.status === 429) reply.header('retry-after', reply.getHeader('retry-after') ?? RETRY_AFTER_SECONDS)
-    return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body)
+    // A problem describes one request at one moment: no cache may keep or replay it.
+    return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store').send(body)
   })
 
   app.setNotFoundHandler(async (request, reply) => {
-    return reply.code(404).type(PROBLEM_CONTENT_TYPE)
+    return reply.code(404).type(PROBLEM_CONTENT_TYPE).header('cache-control', 'no-store')
       .send(problem(request, 404, 'Not found', 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`))
   })
 }

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import { Transform, type Readable } from 'node:stream'
+import createError from '@fastify/error'
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { frameworkProblem } from './problem-handler.ts'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from './problem.ts'
+
+/**
+ * Longest request target (path and query) served. The longest legitimate one, a list with
+ * every filter and a cursor, is well below; Node's `maxHeaderSize` (16 KiB) bounds it anyway.
+ */
+export const MAX_URL_LENGTH = 4096
+/** Longest path parameter (a record id is 36 characters). */
+export const MAX_PARAM_LENGTH = 200
+
+export const UriTooLongError = createError<'SR_URI_TOO_LONG', 414, [number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters', 414)
+export const InvalidEncodingError = createError<'SR_INVALID_ENCODING', 400, [string]>('SR_INVALID_ENCODING', '%s', 400)
+
+/** RFC 3986: a request target is visible ASCII; anything else was never percent-encoded. */
+const NOT_URI_CHARACTER = /[^\x21-\x7e]/
+const MALFORMED_PERCENT = /%(?![0-9A-Fa-f]{2})/
+
+/** Refuses a request target that is too long or not well-formed, before any token check. */
+export function checkRequestTarget (url: string): void {
+  if (url.length > MAX_URL_LENGTH) throw new UriTooLongError(MAX_URL_LENGTH)
+  if (NOT_URI_CHARACTER.test(url)) throw new InvalidEncodingError('The request target holds characters that must be percent-encoded')
+  const queryStart = url.indexOf('?')
+  if (queryStart === -1) return
+  // The query parser would keep `%zz` or `%C3%28` as literal text: a malformed query is a 400, not a filter value.
+  const query = url.slice(queryStart + 1)
+  if (MALFORMED_PERCENT.test(query)) throw new InvalidEncodingError('The query string has a malformed percent-encoding')
+  try {
+    decodeURIComponent(query)
+  } catch {
+    throw new InvalidEncodingError('The query string does not decode to UTF-8')
+  }
+}
+
+/**
+ * Passes a request body through unchanged, failing it with a 400 at the first byte that is not
+ * UTF-8 (RFC 8259 §8.1). Without it the JSON parser would store U+FFFD in place of the bytes sent.
+ */
+export function utf8Checked (payload: Readable): Readable {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  const invalid = () => new InvalidEncodingError('The request body is not valid UTF-8')
+  const checked = new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      try {
+        decoder.decode(chunk, { stream: true })
+        callback(null, chunk)
+      } catch {
+        callback(invalid())
+      }
+    },
+    flush (callback) {
+      try {
+        decoder.decode()
+        callback()
+      } catch {
+        callback(invalid())
+      }
+    }
+  })
+  // Not pipeline(): a failed check must not destroy the socket before the 400 is written.
+  payload.on('error', (error) => checked.destroy(error))
+  return payload.pipe(checked)
+}
+
+function hasBody (request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * Fastify's `frameworkErrors`: a path that is not valid percent-encoded UTF-8, or a path
+ * parameter over MAX_PARAM_LENGTH, never reaches routing or the error handler; answer it as
+ * problem+json too.
+ */
+export function frameworkErrorReply (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `A path segment is longer than ${MAX_PARAM_LENGTH} characters` : 'The request path is not valid percent-encoded UTF-8'
+  const body = frameworkProblem(request, { code: error.code, message })
+  reply.code(body.status).type(PROBLEM_CONTENT_TYPE)
+    .header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('x-request-id', request.id)
+    .send(body)
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses (headers over
+ * `maxHeaderSize`, broken request lines, slow senders past `requestTimeout`) get a
+ * problem+json answer and the connection is closed. The parser error is never logged whole:
+ * its `rawPacket` holds the request bytes, Authorization header included.
+ */
+export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, title, slug, detail] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request header fields too large', 'headers-too-large', 'The request line and headers are larger than this server accepts']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request timeout', 'request-timeout', 'The request was not received completely in time']
+      : [400, 'Invalid request', 'invalid-request', 'The request is not valid HTTP/1.1']
+  this.log.debug({ code: error.code, status }, 'client error')
+  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && !response?.headersSent) {
+    const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: '/', requestId: randomUUID() })
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroySoon()
+}
+
+/** Request target and body encoding checks, ahead of token verification and parsing. */
+const requestLimits: FastifyPluginAsync = async (app) => {
+  app.addHook('onRequest', async (request) => checkRequestTarget(request.raw.url ?? '/'))
+  app.addHook('preParsing', async (request, _reply, payload) => (hasBody(request) ? utf8Checked(payload) : payload))
+}
+
+export default fp(requestLimits, { name: 'security-records-request-limits', fastify: '5.x' })
