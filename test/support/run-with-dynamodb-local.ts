@@ -13,7 +13,11 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/get-record.test.ts',
   'test/functions/list-records.test.ts',
   'test/functions/update-record.test.ts',
-  'test/functions/delete-record.test.ts'
+  'test/functions/delete-record.test.ts',
+  'test/functions/record-history.test.ts',
+  'test/functions/record-events.test.ts',
+  'test/functions/ingest-finding.test.ts',
+  'test/shared/auth/token-attacks.test.ts'
 ]
 
 const port = await freePort()
