@@ -21,8 +21,7 @@ COPY tsconfig.json ./
 COPY shared ./shared
 COPY functions ./functions
 COPY scripts ./scripts
-# No source maps in the image: it holds the bundles and nothing else.
-RUN npm run build -- --no-sourcemap
+RUN npm run build
 # The default entry runs the function named at build time; container args can name any other bundle.
 ARG FUNCTION=get-record
 RUN test -f "dist/functions/${FUNCTION}/index.mjs" \

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -10,6 +10,7 @@ import t from 'tap'
 import { indexes } from '../../shared/store/keys.ts'
 import { startTestStore } from '../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
+import { captureOutput, freePort, waitUntilHealthy } from './processes.ts'
 
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024
 const root = new URL('../../', import.meta.url).pathname
@@ -33,34 +34,13 @@ t.test('every function and the create-table job get one self-contained bundle un
     if (!existsSync(file)) continue
     const bytes = statSync(file).size
     t.ok(bytes < MAX_BUNDLE_BYTES, `${name} is ${Math.round(bytes / 1024)} KiB`)
-    t.same(readdirSync(join(outdir, name)).sort(), ['index.mjs', 'index.mjs.map'], `${name} is one file (and its source map)`)
+    t.same(readdirSync(join(outdir, name)), ['index.mjs'], `${name} is one file`)
   }
 })
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function listen (server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-/** Polls until the URL answers 200 or the deadline passes; returns how long it took. */
-async function waitUntilHealthy (url: string, child: ChildProcess, output: () => string, timeoutMs = 15_000): Promise<number> {
-  const started = performance.now()
-  while (performance.now() - started < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}: ${output()}`)
-    try {
-      if ((await fetch(url)).status === 200) return performance.now() - started
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`${url} did not become healthy within ${timeoutMs} ms: ${output()}`)
 }
 
 t.test('the get-record bundle starts with plain node, serves health and checks tokens', async (t) => {
@@ -93,12 +73,10 @@ t.test('the get-record bundle starts with plain node, serves health and checks t
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  let output = ''
-  child.stdout?.on('data', (chunk) => { output += chunk })
-  child.stderr?.on('data', (chunk) => { output += chunk })
+  const output = captureOutput(child)
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
 
-  const readyMs = await waitUntilHealthy(`${base}/healthz`, child, () => output)
+  const readyMs = await waitUntilHealthy(`${base}/healthz`, child, output)
   t.comment(`get-record bundle healthy ${Math.round(readyMs)} ms after spawn (${Math.round(performance.now() - spawnedAt)} ms incl. first request)`)
 
   const health = await fetch(`${base}/healthz`)
@@ -119,7 +97,7 @@ t.test('the get-record bundle starts with plain node, serves health and checks t
 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill('SIGTERM')
-  t.equal(await exited, 0, `SIGTERM drains and exits 0\n${output}`)
+  t.equal(await exited, 0, `SIGTERM drains and exits 0\n${output()}`)
 })
 
 /** Runs the job bundle without blocking this process (the in-memory store lives here). */
