@@ -12,6 +12,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
+import { IngestConfigSchema } from '../../functions/ingest-finding/config.ts'
 import { MockAuthConfigSchema } from '../../functions/mock-auth/config.ts'
 import { CreateTableConfigSchema } from '../../scripts/create-table.ts'
 import { ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
@@ -35,6 +36,12 @@ const documentedSecrets: Record<string, string[]> = {
   'security-records-auth': ['signing-keys.json', 'clients.json'],
   'security-records-store': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
   'security-records-store-bootstrap': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
+}
+
+/** The settings schema each function loads at start-up (record functions: shared/config.ts). */
+const settingsOf: Record<string, typeof ConfigSchema | typeof MockAuthConfigSchema | typeof IngestConfigSchema> = {
+  'mock-auth': MockAuthConfigSchema,
+  'ingest-finding': IngestConfigSchema
 }
 
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|ACCESS_KEY|API_KEY|SIGNING_KEYS|CLIENTS_JSON/i
@@ -190,14 +197,14 @@ for (const overlay of overlays) {
     t.test('the configuration names only settings the code reads, and all it requires', async (t) => {
       const config = functionsConfig(objects)
       const known = new Set([
-        ...Object.keys(ConfigSchema.properties), ...Object.keys(MockAuthConfigSchema.properties),
+        ...Object.keys(ConfigSchema.properties), ...Object.keys(MockAuthConfigSchema.properties), ...Object.keys(IngestConfigSchema.properties),
         ...Object.keys(CreateTableConfigSchema.properties), 'NODE_EXTRA_CA_CERTS'
       ])
       for (const key of Object.keys(config)) t.ok(known.has(key), `${key} is a setting some function reads`)
       for (const svc of find(objects, 'serving.knative.dev/v1/Service')) {
         const container = svc.spec.template.spec.containers[0]
         const provided = new Set([...Object.keys(config), ...(container.env ?? []).map((env: { name: string }) => env.name)])
-        const schema = svc.metadata.name === 'mock-auth' ? MockAuthConfigSchema : ConfigSchema
+        const schema = settingsOf[svc.metadata.name] ?? ConfigSchema
         // What the function cannot start without: required settings that have no default.
         const properties = schema.properties as Record<string, { default?: unknown }>
         const required = ((schema.required ?? []) as string[]).filter((key) => properties[key]?.default === undefined)

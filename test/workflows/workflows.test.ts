@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { registerHooks } from 'node:module'
+import { join } from 'node:path'
+import { validateWorkflow } from '@action-validator/core'
+import t from 'tap'
+import { parse } from 'yaml'
+
+// GitHub's parser imports its JSON schema without an import attribute, which Node's ESM loader
+// refuses; supply the attribute for JSON files (this test process only).
+registerHooks({
+  load (url, context, nextLoad) {
+    return nextLoad(url, url.endsWith('.json') ? { ...context, importAttributes: { ...context.importAttributes, type: 'json' } } : context)
+  }
+})
+const { parseWorkflow, convertWorkflowTemplate, NoOperationTraceWriter } = await import('@actions/workflow-parser')
+
+const root = new URL('../../', import.meta.url).pathname
+const workflowsDir = join(root, '.github/workflows')
+const files = readdirSync(workflowsDir).filter((file) => /\.ya?ml$/.test(file)).sort()
+const source = Object.fromEntries(files.map((file) => [file, readFileSync(join(workflowsDir, file), 'utf8')]))
+const workflow = Object.fromEntries(files.map((file) => [file, parse(source[file]!)])) as Record<string, any>
+const docs = readFileSync(join(root, 'docs/deployment.md'), 'utf8')
+
+interface Step { uses?: string, run?: string, with?: Record<string, unknown>, name?: string, if?: string }
+const steps = (file: string): Step[] => Object.values(workflow[file].jobs as Record<string, { steps?: Step[] }>).flatMap((job) => job.steps ?? [])
+const runs = (file: string) => steps(file).map((step) => step.run ?? '').join('\n')
+const uses = (file: string) => steps(file).map((step) => step.uses).filter((ref): ref is string => ref !== undefined)
+
+t.same(files, ['ci.yml', 'deploy.yml', 'e2e.yml'], 'the three workflows')
+
+for (const file of files) {
+  t.test(`${file} is a valid workflow`, async (t) => {
+    const checked = validateWorkflow(source[file]!)
+    t.same(checked.errors, [], 'action-validator (the workflow JSON schema)')
+
+    const parsed = parseWorkflow({ name: file, content: source[file]! }, new NoOperationTraceWriter())
+    t.same(parsed.context.errors.getErrors().map((error) => error.message), [], "GitHub's workflow parser (expressions and contexts included)")
+    const template = await convertWorkflowTemplate(parsed.context, parsed.value!)
+    t.same((template.errors ?? []).map((error) => error.Message), [], 'converts to a workflow template')
+
+    for (const ref of uses(file)) {
+      t.match(ref, /^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/, `${ref} is pinned to a release tag or a commit`)
+    }
+    for (const [name, job] of Object.entries(workflow[file].jobs as Record<string, { 'timeout-minutes'?: number }>)) {
+      t.ok(job['timeout-minutes'], `job ${name} has a timeout`)
+    }
+    t.ok(workflow[file].permissions, 'token permissions are declared, least privilege by default')
+  })
+
+  t.test(`${file}: every run block is valid bash`, async (t) => {
+    for (const step of steps(file).filter((candidate) => candidate.run)) {
+      // Expressions are substituted before the shell sees the script.
+      const script = step.run!.replace(/\$\{\{[^}]*\}\}/g, 'EXPR')
+      const result = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' })
+      t.equal(result.status, 0, `${step.name ?? step.run!.split('\n')[0]}: ${result.stderr}`)
+    }
+  })
+}
+
+t.test('ci.yml runs on pull requests and pushes: Node 24, tests on dynalite and DynamoDB Local, bundles, image, manifests, audit', async (t) => {
+  const ci = workflow['ci.yml']
+  t.ok('pull_request' in ci.on && 'push' in ci.on)
+  t.ok(steps('ci.yml').some((step) => step.uses?.startsWith('actions/setup-node@') && String(step.with?.['node-version']) === '24'), 'Node 24')
+  t.ok(steps('ci.yml').some((step) => step.uses?.startsWith('actions/setup-java@') && String(step.with?.['java-version']) === '17'), 'Java 17 for DynamoDB Local')
+  for (const command of ['npm ci', 'npm run typecheck', 'npx tap', 'npm run test:dynamodb-local', 'npm run build', 'npm audit --omit=dev', 'kubectl kustomize', 'generate-ingress.ts --check']) {
+    t.ok(runs('ci.yml').includes(command), `runs ${command}`)
+  }
+  t.ok(uses('ci.yml').some((ref) => ref.startsWith('docker/build-push-action@')), 'builds the image')
+  t.match(runs('ci.yml'), /--read-only --cap-drop ALL --user 65532/, 'runs the image as the cluster does')
+})
+
+t.test('deploy.yml pushes the commit\'s image to GHCR and deploys the chosen overlay, then smoke-tests it', async (t) => {
+  const deploy = workflow['deploy.yml']
+  t.same(deploy.on.push.branches, ['main'])
+  t.same(deploy.on.workflow_dispatch.inputs.cloud.options, ['eks', 'gke', 'aks'])
+  t.same(deploy.jobs.image.permissions, { contents: 'read', packages: 'write' })
+  t.equal(deploy.jobs.deploy.permissions['id-token'], 'write', 'logs in to the cloud with OIDC, no stored keys')
+  t.match(runs('deploy.yml'), /ghcr\.io\/\$\{GITHUB_REPOSITORY,,\}:\$sha/, 'tags the image with the commit SHA')
+  t.match(runs('deploy.yml'), /kubectl apply -k knative\/deploy/)
+  t.match(runs('deploy.yml'), /kubectl wait ksvc --all .*--for=condition=Ready/)
+  t.match(runs('deploy.yml'), /node scripts\/smoke-test\.ts/)
+  for (const cloud of ['eks', 'gke', 'aks']) {
+    const overlay = parse(readFileSync(join(root, `knative/overlays/${cloud}/kustomization.yaml`), 'utf8'))
+    t.equal(overlay.images[0].newName, deploy.env.OVERLAY_IMAGE, `the ${cloud} overlay's image is the one the deploy replaces`)
+  }
+  const referenced = new Set([...source['deploy.yml']!.matchAll(/\b(secrets|vars)\.([A-Z_]+)/g)].map((match) => match[2]!))
+  referenced.delete('GITHUB_TOKEN')
+  for (const name of referenced) t.ok(docs.includes(name), `${name} is documented in docs/deployment.md`)
+})
+
+t.test('e2e.yml deploys the kind overlay on a kind cluster with pinned Knative, net-istio and Scylla Operator', async (t) => {
+  const e2e = workflow['e2e.yml']
+  for (const name of ['KIND_NODE_IMAGE', 'KNATIVE_VERSION', 'SCYLLA_OPERATOR_VERSION']) {
+    t.match(e2e.env[name], /v\d+\.\d+\.\d+$/, `${name} is a pinned version`)
+  }
+  t.ok(uses('e2e.yml').some((ref) => ref.startsWith('helm/kind-action@')))
+  for (const command of ['kind load docker-image', 'net-istio/releases/download', 'kubectl apply -k knative/overlays/kind', 'alternator-credentials.sh', 'node scripts/smoke-test.ts']) {
+    t.ok(runs('e2e.yml').includes(command), `runs ${command}`)
+  }
+  t.match(docs, new RegExp(`KNATIVE_VERSION=${e2e.env.KNATIVE_VERSION}`), 'the guide installs the versions e2e tests')
+  t.match(docs, new RegExp(`SCYLLA_OPERATOR_VERSION=${e2e.env.SCYLLA_OPERATOR_VERSION}`))
+})
+
