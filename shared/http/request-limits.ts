@@ -66,6 +66,9 @@ export function utf8Checked (payload: Readable): Readable {
   })
   // Not pipeline(): a failed check must not destroy the socket before the 400 is written.
   payload.on('error', (error) => checked.destroy(error))
+  // A body nobody reads (a 415, a 429) still flows through the check; its failure then has no
+  // reader to tell and must not become an uncaught exception.
+  checked.on('error', () => {})
   return payload.pipe(checked)
 }
 
