@@ -8,6 +8,7 @@ export const updateRecordSchema = {
   summary: 'Change a record',
   description: 'Applies a JSON merge patch (RFC 7396; `application/merge-patch+json` or `application/json`): fields present replace, `null` removes an optional field. `If-Match` with the record\'s current ETag is required, so no change is ever lost: a stale ETag is a 412. Status changes follow the workflow; anything else is a 409.',
   tags: ['records'],
+  consumes: ['application/merge-patch+json', 'application/json'],
   params: RecordParams,
   headers: Type.Object({
     'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'The ETag of the version being changed (required).' }))

@@ -1,0 +1,295 @@
+/**
+ * The OpenAPI 3.1 document of the records API, generated from the code: one Fastify instance
+ * registers the route plugin of every function the routing table names, and @fastify/swagger
+ * reads their schemas. What the route schemas cannot say (the scope a route needs, response
+ * headers, named examples) is added here from the routes' own config and the tables below.
+ */
+import Fastify, { type FastifyPluginAsync } from 'fastify'
+import swagger from '@fastify/swagger'
+import { readFileSync } from 'node:fs'
+import { localFunctions } from '../../local-dev/functions.ts'
+import { scopes } from '../../shared/auth/auth-plugin.ts'
+import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem.ts'
+import { routingTable } from '../../shared/routing-table.ts'
+import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
+import { validatorCompiler } from '../../shared/validation.ts'
+import { extractSchemaComponents, namedSchemas } from './components.ts'
+import {
+  createdRecord, createRecordRequests, etags, exampleRecordId, historyPage, problemExample, recordPage, triagedRecord,
+  updateRecordRequests, type NamedExample
+} from './examples.ts'
+
+export const SECURITY_SCHEME = 'oauth2'
+
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+
+const scopeDescriptions: Record<string, string> = {
+  [scopes.read]: 'Read records, lists and history.',
+  [scopes.write]: 'Create and change records.',
+  [scopes.delete]: 'Delete records.'
+}
+
+/** Response headers, each documented once and referenced from every response that sends it. */
+const headers = {
+  ETag: {
+    description: 'Entity tag of this version of the record. Send it as `If-Match` to change or delete exactly this version, or as `If-None-Match` to revalidate a cached copy.',
+    schema: { type: 'string', pattern: '^"[0-9]+"$' },
+    example: etags.created
+  },
+  Location: {
+    description: 'Path of the created record.',
+    schema: { type: 'string', format: 'uri-reference' },
+    example: `/v1/records/${exampleRecordId}`
+  },
+  IdempotentReplayed: {
+    description: '`true` when this response is the replay of an earlier request with the same `Idempotency-Key` and body: no second record was created.',
+    schema: { type: 'string', enum: ['true'] },
+    example: 'true'
+  },
+  Link: {
+    description: 'RFC 8288 link to the next page (`rel="next"`): the same request with `cursor` set. Absent on the last page.',
+    schema: { type: 'string' },
+    example: `</v1/records?status=open%2Ctriaged&cursor=${recordPage.nextCursor}>; rel="next"`
+  },
+  RetryAfter: {
+    description: 'Seconds to wait before retrying (RFC 9110 §10.2.3).',
+    schema: { type: 'integer', minimum: 0 },
+    example: 1
+  },
+  WWWAuthenticateInvalidToken: {
+    description: 'RFC 6750 Bearer challenge: the token is missing, malformed, expired, revoked or not for this API. Get a new one at the token endpoint.',
+    schema: { type: 'string' },
+    example: 'Bearer realm="security-records", error="invalid_token", error_description="This request needs an access token (Authorization: Bearer <token>)"'
+  },
+  WWWAuthenticateInsufficientScope: {
+    description: 'RFC 6750 Bearer challenge naming the scope the token lacks.',
+    schema: { type: 'string' },
+    example: 'Bearer realm="security-records", error="insufficient_scope", scope="records:write"'
+  },
+  XRequestId: {
+    description: 'The id of this request, also in every problem as `requestId` and in the logs. Send your own `X-Request-Id` (8–128 characters of `A-Za-z0-9._:-`) to follow a request through every hop.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{8,128}$' },
+    example: '5c7e9a1b-3d2f-4e6a-8b0c-9d1e2f3a4b5c'
+  }
+} as const
+type HeaderName = keyof typeof headers
+
+/** The header names responses carry, and the component that documents each. */
+const headerNames: Record<HeaderName, string> = {
+  ETag: 'ETag',
+  Location: 'Location',
+  IdempotentReplayed: 'Idempotent-Replayed',
+  Link: 'Link',
+  RetryAfter: 'Retry-After',
+  WWWAuthenticateInvalidToken: 'WWW-Authenticate',
+  WWWAuthenticateInsufficientScope: 'WWW-Authenticate',
+  XRequestId: 'X-Request-Id'
+}
+
+/** Headers of error responses, whatever the operation. */
+const problemHeaders: Record<number, HeaderName[]> = {
+  401: ['WWWAuthenticateInvalidToken'],
+  403: ['WWWAuthenticateInsufficientScope'],
+  429: ['RetryAfter'],
+  503: ['RetryAfter']
+}
+
+interface OperationDocs {
+  /** The request path problems of this operation name as `instance`. */
+  instance: string
+  requestExamples?: Record<string, NamedExample<unknown>>
+  /** Success responses: their headers and named examples. */
+  responses: Record<number, { headers?: HeaderName[], examples?: Record<string, NamedExample<unknown>> }>
+  /** Request headers the schema leaves optional because a missing one is a 428, not a 400. */
+  requiredHeaders?: string[]
+  /** Examples of request headers, to prefill a try-out. */
+  headerExamples?: Record<string, string>
+}
+
+const recordPath = `/v1/records/${exampleRecordId}`
+
+const operationDocs: Record<string, OperationDocs> = {
+  createRecord: {
+    instance: '/v1/records',
+    requestExamples: createRecordRequests,
+    responses: {
+      201: { headers: ['ETag', 'Location', 'IdempotentReplayed'], examples: { cvssScored: { summary: 'The record made from the first request example', value: createdRecord } } }
+    }
+  },
+  getRecord: {
+    instance: recordPath,
+    responses: {
+      200: { headers: ['ETag'], examples: { triaged: { summary: 'A triaged record (version 2)', value: triagedRecord } } },
+      304: { headers: ['ETag'] }
+    }
+  },
+  listRecords: {
+    instance: '/v1/records',
+    responses: {
+      200: { headers: ['Link'], examples: { openOrTriaged: { summary: 'First page of `?status=open,triaged&limit=1`', value: recordPage } } }
+    }
+  },
+  updateRecord: {
+    instance: recordPath,
+    requestExamples: updateRecordRequests,
+    requiredHeaders: ['If-Match'],
+    headerExamples: { 'If-Match': etags.created },
+    responses: {
+      200: { headers: ['ETag'], examples: { triaged: { summary: 'The record after the triage patch', value: triagedRecord } } }
+    }
+  },
+  deleteRecord: {
+    instance: recordPath,
+    responses: { 204: {} }
+  },
+  getRecordHistory: {
+    instance: `${recordPath}/history`,
+    responses: {
+      200: { headers: ['Link'], examples: { createdThenTriaged: { summary: 'A record created, then triaged', value: historyPage } } }
+    }
+  }
+}
+
+const description = `Record, triage and track security findings — vulnerabilities, misconfigurations, exposed secrets, incidents.
+
+**Authentication.** Every operation needs an OAuth 2.0 access token (RFC 9068 JWT) from the client credentials grant at \`${oauthPaths.token}\`, sent as \`Authorization: Bearer <token>\`; each operation names the scope it needs. The local stack ships the clients \`local-admin\` / \`local-admin-secret\` (all scopes), \`local-reader\` / \`local-reader-secret\` (read only) and \`local-other\` / \`local-other-secret\` (another tenant). A token only ever sees its own tenant's records.
+
+**Errors** are \`application/problem+json\` (RFC 9457) with \`type\`, \`title\`, \`status\`, \`detail\`, \`instance\` and the \`requestId\` to quote; validation problems list every offending field in \`errors\`.
+
+**Concurrency and retries.** Every record carries an \`ETag\`; \`PATCH\` needs it as \`If-Match\`, so no change is ever lost. \`POST\` with an \`Idempotency-Key\` is safe to retry.`
+
+type Operation = {
+  operationId: string
+  parameters?: Array<{ in: string, name: string, required?: boolean, example?: unknown }>
+  requestBody?: { content: Record<string, { schema: unknown, example?: unknown, examples?: unknown }> }
+  responses: Record<string, { description: string, headers?: Record<string, unknown>, content?: Record<string, { schema: unknown, example?: unknown, examples?: unknown }> }>
+  security?: unknown
+}
+type Document = { paths: Record<string, Record<string, Operation>>, components: Record<string, unknown> } & Record<string, unknown>
+
+/** `if-match` → `If-Match`: header names as the RFCs spell them. */
+const headerCase = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-')
+
+/** The functions the routing table names, each with its route plugin. */
+function routePlugins (): FastifyPluginAsync[] {
+  const names = [...new Set(routingTable.map((route) => route.function))]
+  return names.map((name) => {
+    const definition = localFunctions.find((candidate) => candidate.name === name)
+    if (!definition) throw new Error(`the routing table names ${name}, which has no route plugin`)
+    return definition.routes
+  })
+}
+
+/** Builds the document from the route plugins of every function in the routing table. */
+export async function buildOpenApiDocument (): Promise<Document> {
+  const app = Fastify({ logger: false })
+  // The functions' own validator compiler: the document is only made from schemas that compile.
+  app.setValidatorCompiler(validatorCompiler)
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'security-records',
+        version: packageJson.version,
+        summary: 'A secure REST API for security findings.',
+        description,
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }
+      },
+      servers: [{ url: '/', description: 'The origin serving this document: the local stack (`npm start`) or the cluster ingress.' }],
+      tags: [{ name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' }],
+      components: {
+        securitySchemes: {
+          [SECURITY_SCHEME]: {
+            type: 'oauth2',
+            description: `OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate the client with HTTP Basic (\`client_secret_basic\`) or in the form body (\`client_secret_post\`). Discovery: \`${oauthPaths.metadata}\`.`,
+            flows: { clientCredentials: { tokenUrl: oauthPaths.token, scopes: scopeDescriptions } }
+          }
+        }
+      }
+    },
+    // The scope each operation needs is the one its route declares for the token check.
+    transform: ({ schema, url, route }) => {
+      const scope = route.config?.scope
+      if (!scope) throw new Error(`${route.method} ${url} declares no scope`)
+      return { schema: { ...schema, security: [{ [SECURITY_SCHEME]: [scope] }] } as typeof schema, url }
+    }
+  })
+  for (const plugin of routePlugins()) await app.register(plugin)
+  await app.ready()
+  const generated = structuredClone(app.swagger()) as unknown as Document
+  await app.close()
+
+  assertRoutesMatchRoutingTable(generated)
+  return extractSchemaComponents(document(generated), namedSchemas()) as Document
+}
+
+/** The document lists exactly the routes of the routing table: no more, no fewer. */
+function assertRoutesMatchRoutingTable (generated: Document) {
+  const documented = Object.entries(generated.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)).sort()
+  const routed = routingTable.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort()
+  if (JSON.stringify(documented) !== JSON.stringify(routed)) {
+    throw new Error(`the document's routes differ from the routing table:\n  documented: ${documented.join(', ')}\n  routed:     ${routed.join(', ')}`)
+  }
+}
+
+/** Adds what the route schemas cannot say: headers, examples, and the paths in routing-table order. */
+function document (generated: Document): Document {
+  const paths: Document['paths'] = {}
+  for (const route of routingTable) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}')
+    const method = route.method.toLowerCase()
+    const operation = generated.paths[path]![method]!
+    paths[path] = { ...paths[path], [method]: describeOperation(operation) }
+  }
+  return {
+    ...generated,
+    paths,
+    components: {
+      ...generated.components,
+      headers: Object.fromEntries(Object.entries(headers).map(([name, header]) => [name, { ...header }]))
+    }
+  }
+}
+
+function describeOperation (operation: Operation): Operation {
+  const docs = operationDocs[operation.operationId]
+  if (!docs) throw new Error(`no documentation for operation ${operation.operationId}`)
+
+  const parameters = operation.parameters?.map((parameter) => {
+    if (parameter.in !== 'header') return parameter
+    const name = headerCase(parameter.name)
+    const example = docs.headerExamples?.[name]
+    return {
+      ...parameter,
+      name,
+      ...(docs.requiredHeaders?.includes(name) ? { required: true } : {}),
+      ...(example === undefined ? {} : { example })
+    }
+  }).map((parameter) => {
+    // A query parameter with a default may be left out: validation fills the default in.
+    const schema = (parameter as { schema?: { default?: unknown } }).schema
+    return parameter.in === 'query' && schema?.default !== undefined ? { ...parameter, required: false } : parameter
+  })
+
+  const requestBody = operation.requestBody && docs.requestExamples
+    ? { ...operation.requestBody, content: Object.fromEntries(Object.entries(operation.requestBody.content).map(([type, media]) => [type, { ...media, examples: docs.requestExamples }])) }
+    : operation.requestBody
+
+  const responses: Operation['responses'] = {}
+  for (const [status, response] of Object.entries(operation.responses)) {
+    const code = Number(status)
+    const success = docs.responses[code]
+    if (code < 400 && !success) throw new Error(`${operation.operationId}: no documentation for response ${status}`)
+    const names: HeaderName[] = [...(success?.headers ?? []), ...(problemHeaders[code] ?? []), 'XRequestId']
+    const responseHeaders = Object.fromEntries(names.map((name) => [headerNames[name], { $ref: `#/components/headers/${name}` }]))
+    let content = response.content
+    if (content && code >= 400) {
+      content = { [PROBLEM_CONTENT_TYPE]: { ...content[PROBLEM_CONTENT_TYPE]!, example: problemExample(operation.operationId, code, docs.instance) } }
+    } else if (content && success?.examples) {
+      content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, { ...media, examples: success.examples }]))
+    }
+    responses[status] = { ...response, headers: responseHeaders, ...(content ? { content } : {}) }
+  }
+
+  return { ...operation, ...(parameters ? { parameters } : {}), ...(requestBody ? { requestBody } : {}), responses }
+}

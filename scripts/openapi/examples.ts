@@ -1,0 +1,172 @@
+/**
+ * The examples of the OpenAPI document. Records and history entries are not written by hand:
+ * they are what the record model itself makes of the example requests, so an example can only
+ * show what the API really answers. A test validates every one against its schema.
+ */
+import { problemTypes, type ProblemCode } from '../../shared/errors.ts'
+import { PROBLEM_TYPE_BASE, type Problem } from '../../shared/http/problem.ts'
+import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
+import { etagOf } from '../../shared/records/etag.ts'
+import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
+import { SecurityRecord, type RecordCreate, type RecordPatch } from '../../shared/records/schema.ts'
+import { createCursorCodec } from '../../shared/store/cursor.ts'
+
+export interface NamedExample<T> {
+  summary: string
+  description?: string
+  value: T
+}
+
+const actor: Actor = { sub: 'local-admin', clientId: 'local-admin', tenant: 'local' }
+const createdAt = new Date('2026-03-01T12:00:00.000Z')
+const triagedAt = new Date('2026-03-02T09:30:00.000Z')
+
+export const exampleRecordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
+const otherRecordId = '01938f31-0c4d-7e5f-8a6b-1c2d3e4f5a6b'
+const requestIds = { created: '3f0c2a9e-5d7b-4c1e-9a8f-6b2d4e1c7a90', triaged: '8b1e6d4c-2a9f-4e7b-b3c5-0d9a7f2e1c64' }
+
+/** Request bodies of `POST /v1/records`: the first one is what "Try it out" sends. */
+export const createRecordRequests = {
+  cvssScored: {
+    summary: 'A vulnerability scored from its CVSS vector',
+    description: 'No `severity`: the server scores the CVSS 3.1 vector (9.8) and derives `critical`, and with it a 7-day deadline.',
+    value: {
+      title: 'xz backdoor in liblzma',
+      description: 'Malicious code in the upstream xz 5.6.0 and 5.6.1 release tarballs lets a remote attacker bypass sshd authentication.',
+      category: 'vulnerability',
+      cvss: { vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+      asset: { name: 'payments-api', type: 'service', environment: 'production', purl: 'pkg:deb/debian/xz-utils@5.6.1-1' },
+      vulnerabilityIds: ['CVE-2024-3094'],
+      cweIds: ['CWE-506'],
+      references: ['https://nvd.nist.gov/vuln/detail/CVE-2024-3094'],
+      tags: ['supply-chain', 'linux'],
+      fingerprint: 'trivy:payments-api:CVE-2024-3094',
+      source: { tool: 'trivy', ruleId: 'CVE-2024-3094', scanId: 'scan-2026-03-01' }
+    }
+  },
+  misconfiguration: {
+    summary: 'A misconfiguration with an explicit severity',
+    value: {
+      title: 'Storage bucket allows public read',
+      category: 'misconfiguration',
+      severity: 'high',
+      asset: { name: 'customer-exports', type: 'cloud_resource', environment: 'production' },
+      tags: ['cloud', 'storage'],
+      assignee: 'team-data',
+      source: { tool: 'prowler', ruleId: 's3_bucket_public_access' }
+    }
+  }
+} satisfies Record<string, NamedExample<RecordCreate>>
+
+/** Merge patches of `PATCH /v1/records/{id}`, each applicable to the created example record. */
+export const updateRecordRequests = {
+  triage: {
+    summary: 'Triage and assign',
+    value: { status: 'triaged', assignee: 'team-payments' }
+  },
+  falsePositive: {
+    summary: 'Close as a false positive (needs a reason)',
+    value: { status: 'false_positive', statusReason: 'The affected xz version is not installed in the production image.' }
+  },
+  removeFields: {
+    summary: 'Remove optional fields with null',
+    value: { tags: null, description: null }
+  }
+} satisfies Record<string, NamedExample<RecordPatch>>
+
+/** A record with its fields in the order the response serializer writes them (the schema's). */
+const asSent = (record: SecurityRecord): SecurityRecord => Object.fromEntries(
+  Object.keys(SecurityRecord.properties).filter((key) => key in record).map((key) => [key, record[key as keyof SecurityRecord]])
+) as SecurityRecord
+
+/** Version 1 of the record, as `POST` returns it for the first create example. */
+export const createdRecord = asSent(buildNewRecord(createRecordRequests.cvssScored.value, exampleRecordId, { actor, now: createdAt }))
+
+/** Version 2, after the triage patch. */
+export const triagedRecord = asSent(applyRecordPatch(createdRecord, updateRecordRequests.triage.value, { actor, now: triagedAt }))
+
+const historyEntry = (action: RecordChange['action'], record: SecurityRecord, before: SecurityRecord | undefined, requestId: string) => ({
+  recordId: record.id,
+  version: record.version,
+  action,
+  at: record.updatedAt,
+  actor: { sub: actor.sub, clientId: actor.clientId },
+  requestId,
+  changes: diffRecords(before, record)
+})
+
+/** A real cursor (signed with a key used for nothing else): the shape a client will see. */
+const exampleCursor = createCursorCodec('openapi-example-cursor-secret-0123456789').encode(
+  `${triagedRecord.createdAt}#${triagedRecord.id}`,
+  { tenant: actor.tenant, filters: { order: 'desc', status: ['open', 'triaged'] } }
+)
+
+export const recordPage = { items: [triagedRecord], nextCursor: exampleCursor }
+
+export const historyPage = {
+  items: [
+    historyEntry('updated', triagedRecord, createdRecord, requestIds.triaged),
+    historyEntry('created', createdRecord, undefined, requestIds.created)
+  ],
+  nextCursor: null
+}
+
+export const etags = { created: etagOf(createdRecord), triaged: etagOf(triagedRecord) }
+
+/** Problems the web framework reports itself (not domain errors), as the problem handler renders them. */
+const frameworkProblems: Record<number, { title: string, slug: string, detail: string }> = {
+  413: { title: 'Request body too large', slug: 'body-too-large', detail: 'Request body is too large' },
+  415: { title: 'Unsupported media type', slug: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' }
+}
+
+/** What each error status says, per operation where the cause differs. */
+const problemCauses: Record<number, { code: ProblemCode, detail: string, extra?: Partial<Problem> }> = {
+  400: {
+    code: 'SR_INVALID_REQUEST',
+    detail: 'Invalid body: 2 problems',
+    extra: {
+      errors: [
+        { path: '/severity', message: 'must be one of: critical, high, medium, low, info', in: 'body' },
+        { path: '/createdAt', message: 'is set by the server and cannot be written', in: 'body' }
+      ]
+    }
+  },
+  401: { code: 'SR_INVALID_TOKEN', detail: 'This request needs an access token (Authorization: Bearer <token>)' },
+  403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:write' },
+  404: { code: 'SR_NOT_FOUND', detail: `No record with id ${exampleRecordId}` },
+  409: { code: 'SR_ILLEGAL_TRANSITION', detail: 'A record cannot move from status resolved to triaged; allowed: open' },
+  412: { code: 'SR_PRECONDITION_FAILED', detail: 'If-Match does not match the current version of the record (current ETag "3")' },
+  422: { code: 'SR_IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request body' },
+  428: { code: 'SR_PRECONDITION_REQUIRED', detail: 'This request needs an If-Match header with the record\'s current ETag' },
+  429: { code: 'SR_RATE_LIMITED', detail: 'Too many requests; retry after the time in Retry-After' },
+  503: { code: 'SR_STORE_UNAVAILABLE', detail: 'The record store is unavailable; retry later' }
+}
+
+const operationCauses: Record<string, Record<number, { code: ProblemCode, detail: string, extra?: Partial<Problem> }>> = {
+  createRecord: {
+    409: { code: 'SR_DUPLICATE_FINGERPRINT', detail: `Another record of this tenant has this fingerprint: ${otherRecordId}`, extra: { existingRecordId: otherRecordId } }
+  },
+  listRecords: {
+    400: { code: 'SR_INVALID_CURSOR', detail: 'The cursor belongs to a different query; send the same filters and order as the request that returned it' }
+  },
+  getRecordHistory: {
+    403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:read' }
+  },
+  getRecord: {
+    403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:read' }
+  },
+  deleteRecord: {
+    403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:delete' }
+  }
+}
+
+/** The problem an operation answers with `status`, for a request to `instance`. */
+export function problemExample (operationId: string, status: number, instance: string): Problem {
+  const requestId = '5c7e9a1b-3d2f-4e6a-8b0c-9d1e2f3a4b5c'
+  const framework = frameworkProblems[status]
+  if (framework) return { type: `${PROBLEM_TYPE_BASE}${framework.slug}`, title: framework.title, status, detail: framework.detail, instance, requestId }
+  const cause = operationCauses[operationId]?.[status] ?? problemCauses[status]
+  if (!cause) throw new Error(`no problem example for ${operationId} ${status}`)
+  const kind = problemTypes[cause.code]
+  return { type: `${PROBLEM_TYPE_BASE}${kind.slug}`, title: kind.title, status: kind.status, detail: cause.detail, instance, requestId, ...cause.extra }
+}

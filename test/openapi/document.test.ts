@@ -1,0 +1,130 @@
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import Fastify from 'fastify'
+import { validate } from '@readme/openapi-parser'
+import { localFunctions } from '../../local-dev/functions.ts'
+import { routingTable } from '../../shared/routing-table.ts'
+import { buildOpenApiDocument, SECURITY_SCHEME } from '../../scripts/openapi/document.ts'
+import { documentationFiles, renderJson, renderYaml } from '../../scripts/openapi/files.ts'
+
+type Header = { $ref: string }
+type Response = { description: string, headers?: Record<string, Header>, content?: Record<string, { schema: { $ref?: string } }> }
+type Operation = {
+  operationId: string
+  summary?: string
+  description?: string
+  tags?: string[]
+  security?: Array<Record<string, string[]>>
+  parameters?: Array<{ in: string, name: string, required: boolean }>
+  responses: Record<string, Response>
+}
+type Document = {
+  openapi: string
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, unknown>, headers: Record<string, unknown>, securitySchemes: Record<string, { type: string, flows: { clientCredentials: { tokenUrl: string, scopes: Record<string, string> } } }> }
+}
+
+const document = await buildOpenApiDocument() as unknown as Document
+const operations = Object.entries(document.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, operation]) => ({ path, method, operation })))
+const operationId = (method: string, path: string) => operations.find((entry) => entry.method === method && entry.path === path)!.operation.operationId
+
+/** The scope each route declares, read from the route plugins themselves. */
+async function declaredScopes (): Promise<Map<string, string | undefined>> {
+  const app = Fastify({ logger: false })
+  const scopes = new Map<string, string | undefined>()
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'HEAD') return
+    scopes.set(`${String(route.method).toLowerCase()} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.config?.scope)
+  })
+  for (const definition of localFunctions) await app.register(definition.routes)
+  await app.ready()
+  await app.close()
+  return scopes
+}
+
+t.test('the committed openapi.json and openapi.yaml are exactly what the code generates (run `npm run openapi`)', async (t) => {
+  t.equal(await readFile(documentationFiles.openapiJson, 'utf8'), renderJson(document), 'openapi/openapi.json is current')
+  t.equal(await readFile(documentationFiles.openapiYaml, 'utf8'), renderYaml(document), 'openapi/openapi.yaml is current')
+})
+
+t.test('the document is valid OpenAPI 3.1 for @readme/openapi-parser, without warnings', async (t) => {
+  t.equal(document.openapi, '3.1.0')
+  const result = await validate(structuredClone(document) as never)
+  t.same(result, { valid: true, warnings: [], specification: 'OpenAPI' })
+})
+
+t.test('it documents exactly the routes of the routing table, with the operation ids clients code against', async (t) => {
+  const documented = operations.map(({ method, path }) => `${method.toUpperCase()} ${path}`)
+  t.same(documented.sort(), routingTable.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort())
+  t.same(Object.fromEntries(routingTable.map((route) => [`${route.method} ${route.path}`, operationId(route.method.toLowerCase(), route.path.replace(/:(\w+)/g, '{$1}'))])), {
+    'POST /v1/records': 'createRecord',
+    'GET /v1/records': 'listRecords',
+    'GET /v1/records/:id': 'getRecord',
+    'GET /v1/records/:id/history': 'getRecordHistory',
+    'PATCH /v1/records/:id': 'updateRecord',
+    'DELETE /v1/records/:id': 'deleteRecord'
+  })
+})
+
+t.test('every operation has a summary, a description, tags, and asks for the scope its route checks', async (t) => {
+  const scopes = await declaredScopes()
+  for (const { path, method, operation } of operations) {
+    t.ok(operation.summary && operation.description && operation.tags?.length, `${operation.operationId} is described`)
+    const scope = scopes.get(`${method} ${path}`)
+    t.ok(scope, `${method} ${path} declares a scope`)
+    t.same(operation.security, [{ [SECURITY_SCHEME]: [scope] }], `${operation.operationId} needs ${scope}`)
+  }
+})
+
+t.test('the security scheme is OAuth 2.0 client credentials against the mock authorization server', async (t) => {
+  const scheme = document.components.securitySchemes[SECURITY_SCHEME]!
+  t.equal(scheme.type, 'oauth2')
+  t.equal(scheme.flows.clientCredentials.tokenUrl, '/oauth2/token')
+  t.same(Object.keys(scheme.flows.clientCredentials.scopes), ['records:read', 'records:write', 'records:delete'])
+})
+
+t.test('every error response is application/problem+json with the Problem schema', async (t) => {
+  for (const { operation } of operations) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      if (Number(status) < 400) continue
+      t.same(Object.keys(response.content ?? {}), ['application/problem+json'], `${operation.operationId} ${status}`)
+      t.same(response.content!['application/problem+json']!.schema, { $ref: '#/components/schemas/Problem' })
+    }
+  }
+})
+
+t.test('reusable schemas are named components', async (t) => {
+  for (const name of ['SecurityRecord', 'RecordCreate', 'RecordPatch', 'RecordPage', 'HistoryEntry', 'HistoryPage', 'Problem']) {
+    t.ok(document.components.schemas[name], `${name} is a component`)
+  }
+  const body = (id: string) => operations.find((entry) => entry.operation.operationId === id)!.operation as unknown as { requestBody: { content: Record<string, { schema: unknown }> } }
+  t.same(body('createRecord').requestBody.content['application/json']!.schema, { $ref: '#/components/schemas/RecordCreate' })
+  t.same(Object.keys(body('updateRecord').requestBody.content), ['application/merge-patch+json', 'application/json'])
+  t.same(body('updateRecord').requestBody.content['application/merge-patch+json']!.schema, { $ref: '#/components/schemas/RecordPatch' })
+})
+
+t.test('the HTTP headers of the contract are documented where they occur', async (t) => {
+  const byId = Object.fromEntries(operations.map(({ operation }) => [operation.operationId, operation]))
+  const responseHeaders = (id: string, status: number) => Object.keys(byId[id]!.responses[status]!.headers ?? {})
+  const requestHeader = (id: string, name: string) => byId[id]!.parameters?.find((parameter) => parameter.in === 'header' && parameter.name === name)
+
+  t.same(responseHeaders('createRecord', 201), ['ETag', 'Location', 'Idempotent-Replayed', 'X-Request-Id'])
+  t.same(responseHeaders('getRecord', 200), ['ETag', 'X-Request-Id'])
+  t.same(responseHeaders('getRecord', 304), ['ETag', 'X-Request-Id'])
+  t.same(responseHeaders('updateRecord', 200), ['ETag', 'X-Request-Id'])
+  t.same(responseHeaders('listRecords', 200), ['Link', 'X-Request-Id'])
+  t.same(responseHeaders('getRecordHistory', 200), ['Link', 'X-Request-Id'])
+  for (const { operation } of operations) {
+    t.same(responseHeaders(operation.operationId, 401), ['WWW-Authenticate', 'X-Request-Id'], `${operation.operationId} 401 challenges`)
+    t.same(responseHeaders(operation.operationId, 403), ['WWW-Authenticate', 'X-Request-Id'], `${operation.operationId} 403 names the scope`)
+    t.same(responseHeaders(operation.operationId, 429), ['Retry-After', 'X-Request-Id'])
+    t.same(responseHeaders(operation.operationId, 503), ['Retry-After', 'X-Request-Id'])
+  }
+  t.match(requestHeader('createRecord', 'Idempotency-Key'), { required: false })
+  t.match(requestHeader('getRecord', 'If-None-Match'), { required: false })
+  t.match(requestHeader('updateRecord', 'If-Match'), { required: true }, 'a PATCH without If-Match is a 428')
+  t.match(requestHeader('deleteRecord', 'If-Match'), { required: false })
+
+  const refs = operations.flatMap(({ operation }) => Object.values(operation.responses).flatMap((response) => Object.values(response.headers ?? {}).map((header) => header.$ref)))
+  for (const ref of new Set(refs)) t.ok(document.components.headers[ref.replace('#/components/headers/', '')], `${ref} exists`)
+})
