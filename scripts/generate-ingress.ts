@@ -10,6 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
 import { mockAuthRoutes } from '../functions/mock-auth/endpoints.ts'
+import { problemTypes } from '../shared/errors.ts'
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../shared/http/problem.ts'
 import { routingTable, type FunctionRoute } from '../shared/routing-table.ts'
 
 export const NAMESPACE = 'security-records'
@@ -34,6 +36,39 @@ export function pathMatch (path: string): { exact: string } | { regex: string } 
 const routeName = (route: FunctionRoute) =>
   `${route.function}-${route.method.toLowerCase()}${route.path.replace(/:[^/]+/g, 'id').replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '')}`.toLowerCase()
 
+const MISSING_TOKEN_DETAIL = 'This request needs an access token (Authorization: Bearer <token>)'
+
+/**
+ * A request to an authenticated route without any Authorization header is answered by the gateway
+ * itself, as the functions answer it (401, problem+json, WWW-Authenticate): it never reaches a
+ * function. (Istio's own refusal would be a plain-text 403; the AuthorizationPolicy therefore
+ * leaves header-less requests to this route and denies the rest that carry no valid token.)
+ */
+export function missingTokenRoute (routes: readonly FunctionRoute[] = ingressRoutes) {
+  const problem = problemTypes.SR_INVALID_TOKEN
+  return {
+    name: 'missing-token',
+    match: routes.filter((route) => route.authenticated).map((route) => ({
+      method: { exact: route.method },
+      uri: pathMatch(route.path),
+      withoutHeaders: { authorization: {} }
+    })),
+    directResponse: {
+      status: problem.status,
+      body: { string: JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${problem.slug}`, title: problem.title, status: problem.status, detail: MISSING_TOKEN_DETAIL }) }
+    },
+    headers: {
+      response: {
+        set: {
+          'content-type': PROBLEM_CONTENT_TYPE,
+          'www-authenticate': `Bearer realm="security-records", error="invalid_token", error_description="${MISSING_TOKEN_DETAIL}"`,
+          'cache-control': 'no-store'
+        }
+      }
+    }
+  }
+}
+
 export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes) {
   return {
     apiVersion: 'networking.istio.io/v1',
@@ -46,7 +81,7 @@ export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes
     spec: {
       gateways: [KNATIVE_GATEWAY],
       hosts: [PLACEHOLDER_HOST],
-      http: routes.map((route) => ({
+      http: [missingTokenRoute(routes), ...routes.map((route) => ({
         name: routeName(route),
         match: [{ method: { exact: route.method }, uri: pathMatch(route.path) }],
         // Knative routes a cluster-local service by its Host header on the local gateway.
@@ -54,7 +89,7 @@ export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes
         route: [{ destination: { host: LOCAL_GATEWAY_HOST, port: { number: 80 } } }],
         // Retry only what never reached a function: a retried POST could create a record twice.
         retries: { attempts: 2, retryOn: 'connect-failure,refused-stream' }
-      }))
+      }))]
     }
   }
 }

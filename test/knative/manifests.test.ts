@@ -218,16 +218,25 @@ for (const overlay of overlays) {
       const services = new Set(find(objects, 'serving.knative.dev/v1/Service').map((svc) => svc.metadata.name))
       const config = functionsConfig(objects)
       t.same(vs?.spec.hosts, [new URL(config.AUTH_ISSUER!).host], 'the VirtualService serves the issuer\'s host')
-      // Envoy takes the first route whose method and path match; replay that for every table entry.
-      const firstMatch = (method: string, path: string) => (vs?.spec.http ?? []).find((http: any) => http.match.some((match: any) =>
+      // Envoy takes the first route whose method, path and headers match; replay that for every table entry.
+      const firstMatch = (method: string, path: string, withToken = true) => (vs?.spec.http ?? []).find((http: any) => http.match.some((match: any) =>
         match.method?.exact === method &&
-        (match.uri.exact !== undefined ? match.uri.exact === path : new RegExp(`^(?:${match.uri.regex})$`).test(path))))
+        (match.uri.exact !== undefined ? match.uri.exact === path : new RegExp(`^(?:${match.uri.regex})$`).test(path)) &&
+        !(withToken && match.withoutHeaders?.authorization)))
       for (const route of ingressRoutes) {
         const samplePath = route.path.replace(/:[^/]+/g, '0190b4a8-7e1c-7cc3-8a5e-2d3b4c5d6e7f')
         const http = firstMatch(route.method, samplePath)
         t.equal(http?.rewrite?.authority, `${route.function}.${NAMESPACE}.svc.cluster.local`, `${route.method} ${samplePath} reaches ${route.function}`)
         t.equal(http?.route?.[0]?.destination?.host, LOCAL_GATEWAY_HOST, 'through the cluster-local gateway')
         t.ok(services.has(route.function), `${route.function} has a Knative Service`)
+        const anonymous = firstMatch(route.method, samplePath, false)
+        if (route.authenticated) {
+          t.equal(anonymous?.directResponse?.status, 401, `${route.method} ${samplePath} without a token is answered 401 by the gateway`)
+          t.match(anonymous?.headers?.response?.set, { 'content-type': 'application/problem+json', 'www-authenticate': /^Bearer .*error="invalid_token"/ })
+          t.match(JSON.parse(anonymous?.directResponse?.body?.string ?? '{}'), { status: 401, title: String, type: /\/problems\/invalid-token$/, detail: String })
+        } else {
+          t.equal(anonymous, http, `${route.method} ${samplePath} needs no token`)
+        }
       }
       t.notOk(firstMatch('GET', '/v1/records/a/b/c'), 'a path outside the table is not routed')
       t.notOk(firstMatch('PUT', '/v1/records/x'), 'a method outside the table is not routed')
@@ -245,7 +254,12 @@ for (const overlay of overlays) {
       t.match(authorizationPolicy?.spec, {
         selector: { matchLabels: { istio: 'ingressgateway' } },
         action: 'DENY',
-        rules: [{ from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { paths: ['/v1/*'] } }] }]
+        rules: [{
+          from: [{ source: { notRequestPrincipals: ['*'] } }],
+          to: [{ operation: { paths: ['/v1/*'] } }],
+          // Header-less requests are left to the VirtualService's 401 (checked above).
+          when: [{ key: 'request.headers[authorization]', values: ['*'] }]
+        }]
       })
       for (const route of ingressRoutes.filter((candidate) => candidate.authenticated)) {
         t.ok(route.path.startsWith('/v1/'), `${route.method} ${route.path} is covered by the /v1/* token requirement`)
