@@ -8,7 +8,7 @@ import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import problemHandler from './http/problem-handler.ts'
 import rateLimiting from './http/rate-limit.ts'
-import requestLimits, { clientErrorHandler, frameworkErrorReply, MAX_PARAM_LENGTH } from './http/request-limits.ts'
+import requestLimits, { clientErrorHandler, frameworkErrorReply, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './http/request-limits.ts'
 import { functionServerOptions, requestLogSerializer } from './http/server-options.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createRecordsService, type RecordsService, type RecordsServiceOptions } from './records/records-service.ts'
@@ -68,8 +68,9 @@ export async function buildApp (options: AppOptions): Promise<App> {
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
     ...functionServerOptions,
     requestTimeout,
-    // Node looks for requests past their timeout this often (30 s by default: a slow sender got up to twice the time).
-    http: { connectionsCheckingInterval: Math.min(requestTimeout, 5_000) },
+    // Given to Node at creation too: set afterwards (all Fastify does), it never cuts off a slow
+    // body, only slow headers. Node looks for overdue requests every connectionsCheckingInterval.
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout, 5_000), maxHeaderSize: MAX_HEADER_BYTES },
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the

@@ -13,6 +13,8 @@ import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from './problem.ts'
  * every filter and a cursor, is well below; Node's `maxHeaderSize` (16 KiB) bounds it anyway.
  */
 export const MAX_URL_LENGTH = 4096
+/** Request line and headers together (Node's default, made explicit): more is a 431. A token is about 1 KiB. */
+export const MAX_HEADER_BYTES = 16 * 1024
 /** Longest path parameter (a record id is 36 characters). */
 export const MAX_PARAM_LENGTH = 200
 
