@@ -18,6 +18,7 @@ import { createStore } from '../shared/store/client.ts'
 import { createRevocationStore } from '../shared/store/revocation-store.ts'
 import { ensureTable } from '../shared/store/table.ts'
 import { localFunctions } from './functions.ts'
+import localDocs from './docs.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 
 export interface LocalStackOptions {
@@ -129,6 +130,7 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       logLevel
     })
     closers.push(() => gateway.close())
+    await gateway.register(localDocs)
     await gateway.listen({ port, host: options.host })
 
     // Knative scales idle functions to zero; locally one timer plays the cluster's sweeper CronJob.

@@ -9,10 +9,10 @@ const FieldChange = Type.Object({
 })
 
 export const HistoryEntry = Type.Object({
-  recordId: Type.String(),
+  recordId: Type.String({ description: 'The record this change belongs to.' }),
   version: Type.Integer({ minimum: 1, description: 'The record version this change produced.' }),
   action: Type.Enum(['created', 'updated', 'deleted']),
-  at: Type.String({ format: 'date-time' }),
+  at: Type.String({ format: 'date-time', description: 'When the change was committed.' }),
   actor: Type.Object({
     sub: Type.String({ description: 'Token `sub` of the writer.' }),
     clientId: Type.String({ description: 'OAuth client the writer used.' })
@@ -28,13 +28,13 @@ export const recordHistorySchema = {
   tags: ['records'],
   params: RecordParams,
   querystring: Type.Object({
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 25 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }))
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'Page size.' }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'The `nextCursor` of the previous page.' }))
   }, { additionalProperties: false }),
   response: {
     200: {
       description: 'One page of history.',
-      content: { 'application/json': { schema: Type.Object({ items: Type.Array(HistoryEntry), nextCursor: Type.Union([Type.String(), Type.Null()]) }) } }
+      content: { 'application/json': { schema: Type.Object({ items: Type.Array(HistoryEntry), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Opaque; pass as `cursor` for the next (older) page. `null` on the last page.' }) }, { description: 'One page of a record\'s history, newest first.' }) } }
     },
     ...problemResponses(400, 401, 403, 404, 429, 503)
   }

@@ -195,7 +195,7 @@ export async function buildOpenApiDocument (): Promise<Document> {
         description,
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }
       },
-      servers: [{ url: '/', description: 'The origin serving this document: the local stack (`npm start`) or the cluster ingress.' }],
+      servers: [{ url: '/', description: 'The origin serving this document: the local stack (npm start) or the cluster ingress' }],
       tags: [{ name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' }],
       components: {
         securitySchemes: {
