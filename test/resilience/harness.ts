@@ -18,7 +18,7 @@ import { buildApp, type App, type AppOptions } from '../../shared/app.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../shared/http/problem.ts'
 import { createStore, type Store } from '../../shared/store/client.ts'
-import { createRevocationStore } from '../../shared/store/revocation-store.ts'
+import { cachedRevocationCheck, createRevocationStore } from '../../shared/store/revocation-store.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 import { aRecord, TEST_CURSOR_SECRET } from '../support/records-api.ts'
 import { startTestStore } from '../support/store.ts'
@@ -55,12 +55,13 @@ export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {
     store = testStore
   }
   const keys = await createTestKeys()
-  const revocations = createRevocationStore(store)
+  // As deployed: a token's "not revoked" answer is cached for a few seconds.
+  const isRevoked = cachedRevocationCheck(createRevocationStore(store), 5000)
   const app = await buildApp({
     config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent', ...options.config },
     store,
     verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 }),
-    isRevoked: (issuer, tokenId) => revocations.isRevoked(issuer, tokenId),
+    isRevoked,
     routes: allRecordRoutes,
     logger: options.logger ?? false,
     ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
