@@ -241,11 +241,18 @@ function document (generated: Document): Document {
     const operation = generated.paths[path]![method]!
     paths[path] = { ...paths[path], [method]: describeOperation(operation) }
   }
+  // The conventional order, so the document reads top-down: what, where, which operations, then the parts.
+  const { openapi, info, servers, tags, components, ...rest } = generated
   return {
-    ...generated,
+    openapi,
+    info,
+    servers,
+    tags,
+    ...rest,
     paths,
     components: {
-      ...generated.components,
+      securitySchemes: (components as { securitySchemes: unknown }).securitySchemes,
+      schemas: components.schemas,
       headers: Object.fromEntries(Object.entries(headers).map(([name, header]) => [name, { ...header }]))
     }
   }
