@@ -23,14 +23,22 @@ export interface BundleEntry {
   entry: string
 }
 
-/** Every `functions/<name>/index.ts` that exists, plus the table bootstrap Job's entry. */
+/**
+ * Every `functions/<name>/index.ts` that exists, the cluster's jobs (table bootstrap, outbox
+ * sweeper) and the broker's dead-letter sink.
+ */
 export function bundleEntries (base = root): BundleEntry[] {
   const functionsDir = join(base, 'functions')
   const functions = readdirSync(functionsDir, { withFileTypes: true })
     .filter((dirent) => dirent.isDirectory() && existsSync(join(functionsDir, dirent.name, 'index.ts')))
     .map((dirent) => ({ name: `functions/${dirent.name}`, entry: join(functionsDir, dirent.name, 'index.ts') }))
     .sort((a, b) => a.name.localeCompare(b.name))
-  return [...functions, { name: 'jobs/create-table', entry: join(base, 'scripts', 'create-table.ts') }]
+  return [
+    ...functions,
+    { name: 'jobs/create-table', entry: join(base, 'scripts', 'create-table.ts') },
+    { name: 'jobs/sweep-outbox', entry: join(base, 'scripts', 'sweep-outbox.ts') },
+    { name: 'sinks/dead-letters', entry: join(base, 'scripts', 'dead-letter-sink.ts') }
+  ]
 }
 
 // Some dependencies are CommonJS and call require() for Node built-ins; an ESM bundle has no

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
 import { indexes } from '../../shared/store/keys.ts'
+import { startEventSink } from '../support/event-sink.ts'
+import { buildRecordsApi } from '../support/records-api.ts'
 import { startTestStore } from '../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
 import { captureOutput, freePort, waitUntilHealthy } from './processes.ts'
@@ -27,8 +29,8 @@ const functionNames = readdirSync(join(root, 'functions'), { withFileTypes: true
   .filter((dirent) => dirent.isDirectory() && existsSync(join(root, 'functions', dirent.name, 'index.ts')))
   .map((dirent) => dirent.name)
 
-t.test('every function and the create-table job get one self-contained bundle under 2 MB', async (t) => {
-  for (const name of [...functionNames.map((fn) => `functions/${fn}`), 'jobs/create-table']) {
+t.test('every function, the jobs and the dead-letter sink get one self-contained bundle under 2 MB', async (t) => {
+  for (const name of [...functionNames.map((fn) => `functions/${fn}`), 'jobs/create-table', 'jobs/sweep-outbox', 'sinks/dead-letters']) {
     const file = join(outdir, name, 'index.mjs')
     t.ok(existsSync(file), `${name}/index.mjs exists`)
     if (!existsSync(file)) continue
@@ -100,9 +102,9 @@ t.test('the get-record bundle starts with plain node, serves health and checks t
   t.equal(await exited, 0, `SIGTERM drains and exits 0\n${output()}`)
 })
 
-/** Runs the job bundle without blocking this process (the in-memory store lives here). */
-async function runJob (env: Record<string, string>): Promise<{ status: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [join(outdir, 'jobs/create-table/index.mjs')], { cwd: outdir, env: { PATH: process.env.PATH, ...env } })
+/** Runs a job bundle without blocking this process (the in-memory store lives here). */
+async function runJob (env: Record<string, string>, job = 'create-table'): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [join(outdir, `jobs/${job}/index.mjs`)], { cwd: outdir, env: { PATH: process.env.PATH, ...env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => { stdout += chunk })
@@ -127,4 +129,61 @@ t.test('the create-table job bundle creates the table once and is idempotent', a
   const invalid = await runJob({ TABLE_NAME: 'x' })
   t.equal(invalid.status, 1, 'bad configuration fails the Job')
   t.match(invalid.stderr, /invalid configuration: TABLE_NAME/)
+})
+
+t.test('the sweep-outbox job bundle delivers an event the sink refused, once, and exits 0', async (t) => {
+  const sink = await startEventSink(t)
+  const api = await buildRecordsApi(t, { sinkUrl: sink.url })
+  sink.respondWith(503)
+  const created = await api.create()
+  sink.respondWith(202)
+  const env = { DYNAMODB_ENDPOINT: api.store.endpoint, TABLE_NAME: api.store.tableName, AWS_REGION: 'eu-central-1', K_SINK: sink.url, SWEEP_MIN_AGE_SECONDS: '0' }
+  const first = await runJob(env, 'sweep-outbox')
+  t.equal(first.status, 0, first.stderr)
+  t.match(JSON.parse(first.stdout), { msg: 'outbox swept', settled: 0, delivered: 1 })
+  t.same(sink.received.map((event) => event.headers['ce-id']), [`${created.id}/1`], 'the owed event reached K_SINK')
+  const second = await runJob(env, 'sweep-outbox')
+  t.equal(second.status, 0, second.stderr)
+  t.match(JSON.parse(second.stdout), { msg: 'outbox swept', settled: 0, delivered: 0 }, 'nothing left to deliver')
+  t.equal(sink.received.length, 1)
+})
+
+t.test('the dead-letter sink bundle logs what the broker gave up on and always accepts it', async (t) => {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, [join(outdir, 'sinks/dead-letters/index.mjs')], {
+    cwd: outdir, env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const output = captureOutput(child)
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  await waitUntilHealthy(`${base}/healthz`, child, output)
+
+  const accepted = await fetch(`${base}/`, {
+    method: 'POST',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': 'scan-42-1',
+      'ce-source': '/scanners/trivy',
+      'ce-type': 'com.mediamarktsaturn.security.finding.reported',
+      'ce-tenant': 'acme',
+      'ce-knativeerrorcode': '400',
+      'ce-knativeerrordest': 'http://ingest-finding.security-records.svc.cluster.local',
+      'ce-knativeerrordata': Buffer.from('{"status":400}').toString('base64'),
+      'content-type': 'application/json'
+    },
+    body: JSON.stringify({ title: 'no fingerprint' })
+  })
+  t.equal(accepted.status, 202)
+  t.equal((await fetch(`${base}/`)).status, 405, 'only POST delivers')
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'SIGTERM exits 0')
+  const letter = output().split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((line) => line.msg === 'dead letter')
+  t.match(letter, {
+    level: 'warn',
+    attributes: { id: 'scan-42-1', type: 'com.mediamarktsaturn.security.finding.reported', tenant: 'acme' },
+    error: { code: '400', destination: 'http://ingest-finding.security-records.svc.cluster.local', response: '{"status":400}' },
+    data: { title: 'no fingerprint' },
+    truncated: false
+  })
 })
