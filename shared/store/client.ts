@@ -22,7 +22,9 @@ export function createStore (config: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REG
     ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: config.STORE_MAX_ATTEMPTS,
     retryMode: 'standard',
-    requestHandler: { connectionTimeout: config.STORE_TIMEOUT_MS, requestTimeout: config.STORE_TIMEOUT_MS }
+    // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and
+    // keeps waiting for a store that accepted the connection but never answers.
+    requestHandler: { connectionTimeout: config.STORE_TIMEOUT_MS, requestTimeout: config.STORE_TIMEOUT_MS, socketTimeout: config.STORE_TIMEOUT_MS, throwOnRequestTimeout: true }
   })
   const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false }

@@ -4,6 +4,7 @@
  * a fixed one), a store the test can stop and restart, and a snapshot of every stored item.
  */
 import { randomUUID } from 'node:crypto'
+import { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import dynalite from 'dynalite'
@@ -153,7 +154,9 @@ export async function startControlledStore (t: Test): Promise<ControlledStore> {
   const stop = async () => {
     if (!listening) return
     listening = false
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    // Node's own close, not dynalite's (which also closes its database): the endpoint goes away
+    // like a store process that died, and its data is there when it comes back, like a real one's.
+    const closed = new Promise<void>((resolve) => Server.prototype.close.call(server, () => resolve()))
     server.closeAllConnections()
     await closed
   }
@@ -171,6 +174,7 @@ export async function startControlledStore (t: Test): Promise<ControlledStore> {
     async close () {
       for (const store of clients) store.client.destroy()
       await stop()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
   t.teardown(() => controlled.close())
