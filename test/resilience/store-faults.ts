@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net'
 import type { Test } from 'tap'
 
@@ -23,18 +23,21 @@ export async function startHangingStore (t: Test): Promise<{ endpoint: string, c
   return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections }
 }
 
-export interface ThrottlingProxy {
+export interface StoreProxy {
   endpoint: string
   /** The next `count` store requests are answered with ThrottlingException (Infinity: all). */
   throttle (count: number): void
+  /** Holds every store request this long before passing it on: requests stay in flight. */
+  delay (ms: number): void
   /** When each store request arrived, and whether it was throttled. */
   requests: Array<{ at: number, throttled: boolean }>
 }
 
-/** Sits in front of a real store and answers with DynamoDB's ThrottlingException when told to. */
-export async function startThrottlingProxy (t: Test, upstream: string): Promise<ThrottlingProxy> {
+/** Sits in front of a real store; answers with DynamoDB's ThrottlingException, or slowly, when told to. */
+export async function startStoreProxy (t: Test, upstream: string): Promise<StoreProxy> {
   let remaining = 0
-  const requests: ThrottlingProxy['requests'] = []
+  let delayMs = 0
+  const requests: StoreProxy['requests'] = []
   const target = new URL(upstream)
   const server = createServer((incoming, outgoing) => {
     const throttled = remaining > 0
@@ -47,13 +50,17 @@ export async function startThrottlingProxy (t: Test, upstream: string): Promise<
       return
     }
     const headers: IncomingHttpHeaders = { ...incoming.headers, host: target.host }
+    incoming.pause()
+    setTimeout(() => forward(headers, incoming, outgoing), delayMs)
+  })
+  const forward = (headers: IncomingHttpHeaders, incoming: IncomingMessage, outgoing: ServerResponse) => {
     const forwarded = httpRequest({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers }, (response) => {
       outgoing.writeHead(response.statusCode ?? 502, response.headers)
       response.pipe(outgoing)
     })
     forwarded.on('error', () => outgoing.destroy())
     incoming.pipe(forwarded)
-  })
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
   t.teardown(() => new Promise<void>((resolve) => {
     server.closeAllConnections()
@@ -62,6 +69,7 @@ export async function startThrottlingProxy (t: Test, upstream: string): Promise<
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     throttle (count) { remaining = count },
+    delay (ms) { delayMs = ms },
     requests
   }
 }

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { createStore } from '../../shared/store/client.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 import { assertProblem, buildHardenedApi, problemViolation, startControlledStore, type HardenedApi } from './harness.ts'
-import { INTERNALS, startHangingStore, startThrottlingProxy } from './store-faults.ts'
+import { INTERNALS, startHangingStore, startStoreProxy } from './store-faults.ts'
 
 /** What a function would be configured with; an outage must be answered within about attempts × timeout (+ backoff). */
 const STORE_TIMEOUT_MS = 1000
@@ -108,7 +108,7 @@ t.test('a store that accepts connections and never answers: 503 within attempts 
 
 t.test('throttling: retried with backoff by the SDK; a short burst is invisible, a lasting one becomes a 503', async (t) => {
   const controlled = await startControlledStore(t)
-  const proxy = await startThrottlingProxy(t, controlled.endpoint)
+  const proxy = await startStoreProxy(t, controlled.endpoint)
   const store = createStore({ DYNAMODB_ENDPOINT: proxy.endpoint, AWS_REGION: 'eu-central-1', STORE_TIMEOUT_MS: STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS: STORE_MAX_ATTEMPTS, TABLE_NAME: controlled.tableName }, {})
   t.teardown(() => store.client.destroy())
   await ensureTable(store.client, controlled.tableName)
