@@ -1,11 +1,16 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
 import { Ajv } from 'ajv'
+import { Broker } from '@kubernetes-models/knative/eventing.knative.dev/v1/Broker'
+import { Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1/Trigger'
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service'
+import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding'
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService'
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy'
 import { RequestAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication'
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob'
 import { Job } from 'kubernetes-models/batch/v1/Job'
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Namespace } from 'kubernetes-models/v1/Namespace'
@@ -13,8 +18,10 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import { IngestConfigSchema } from '../../functions/ingest-finding/config.ts'
+import { FINDING_REPORTED } from '../../functions/ingest-finding/handler.ts'
 import { MockAuthConfigSchema } from '../../functions/mock-auth/config.ts'
 import { CreateTableConfigSchema } from '../../scripts/create-table.ts'
+import { DeadLetterConfigSchema } from '../../scripts/dead-letter-sink.ts'
 import { ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
 import { ConfigSchema } from '../../shared/config.ts'
 
@@ -30,6 +37,21 @@ const functionNames = [...new Set([
     .map((dirent) => dirent.name)
 ])].sort()
 
+/** The broker's dead-letter sink: a Knative Service too, but no function (no store, no token). */
+const DEAD_LETTERS = 'dead-letters'
+const knativeServiceNames = [...functionNames, DEAD_LETTERS].sort()
+const bundleOf = (service: string) => service === DEAD_LETTERS ? 'dist/sinks/dead-letters/index.mjs' : `dist/functions/${service}/index.mjs`
+const serviceAccountOf = (service: string) => service === DEAD_LETTERS ? 'security-records-dead-letters' : 'security-records-functions'
+
+/**
+ * The functions that commit record changes or finish them — get-record's reads repair a change
+ * whose writer died and then owe its event — and so must have K_SINK (a function without a sink
+ * writes the history entry without the event, which is then never delivered). No other gets it.
+ */
+const eventEmitters = ['create-record', 'delete-record', 'get-record', 'ingest-finding', 'update-record']
+const EMITS_EVENTS = 'security-records.mediamarktsaturn.com/emits-events'
+const SWEEPER = 'security-records-sweep-outbox'
+
 /** Secrets the operator creates (docs/deployment.md); the manifests may reference these keys and no others. */
 const documentedSecrets: Record<string, string[]> = {
   'security-records-cursor': ['CURSOR_SECRET'],
@@ -39,9 +61,10 @@ const documentedSecrets: Record<string, string[]> = {
 }
 
 /** The settings schema each function loads at start-up (record functions: shared/config.ts). */
-const settingsOf: Record<string, typeof ConfigSchema | typeof MockAuthConfigSchema | typeof IngestConfigSchema> = {
+const settingsOf: Record<string, typeof ConfigSchema | typeof MockAuthConfigSchema | typeof IngestConfigSchema | typeof DeadLetterConfigSchema> = {
   'mock-auth': MockAuthConfigSchema,
-  'ingest-finding': IngestConfigSchema
+  'ingest-finding': IngestConfigSchema,
+  [DEAD_LETTERS]: DeadLetterConfigSchema
 }
 
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|ACCESS_KEY|API_KEY|SIGNING_KEYS|CLIENTS_JSON/i
@@ -81,7 +104,16 @@ const validators: Record<string, Validator> = {
   'v1/ServiceAccount': modelValidator(ServiceAccount),
   'v1/ConfigMap': modelValidator(ConfigMap),
   'batch/v1/Job': modelValidator(Job),
+  'batch/v1/CronJob': modelValidator(CronJob),
   'serving.knative.dev/v1/Service': modelValidator(KnativeService),
+  'eventing.knative.dev/v1/Broker': modelValidator(Broker),
+  'eventing.knative.dev/v1/Trigger': modelValidator(Trigger),
+  // The generated SinkBinding model marks `status` required (the Go type has no omitempty on it),
+  // although only the controller writes it; validate everything else, and that no status is sent.
+  'sources.knative.dev/v1/SinkBinding': (object) => {
+    if (object.status !== undefined) throw new Error('a manifest must not carry status')
+    new SinkBinding({ ...object, status: {} } as never).validate()
+  },
   'networking.istio.io/v1/VirtualService': modelValidator(VirtualService),
   'security.istio.io/v1/RequestAuthentication': modelValidator(RequestAuthentication),
   'security.istio.io/v1/AuthorizationPolicy': modelValidator(AuthorizationPolicy),
@@ -96,9 +128,21 @@ const find = (objects: K8sObject[], type: string, name?: string) => objects.filt
 function podSpecs (objects: K8sObject[]): Array<{ owner: string, pod: any }> {
   return [
     ...find(objects, 'serving.knative.dev/v1/Service').map((svc) => ({ owner: `ksvc/${svc.metadata.name}`, pod: svc.spec.template.spec })),
-    ...find(objects, 'batch/v1/Job').map((job) => ({ owner: `job/${job.metadata.name}`, pod: job.spec.template.spec }))
+    ...find(objects, 'batch/v1/Job').map((job) => ({ owner: `job/${job.metadata.name}`, pod: job.spec.template.spec })),
+    ...find(objects, 'batch/v1/CronJob').map((cronJob) => ({ owner: `cronjob/${cronJob.metadata.name}`, pod: cronJob.spec.jobTemplate.spec.template.spec }))
   ]
 }
+
+/** The objects of a kind a SinkBinding subject selects (by name, or by matchLabels on the object itself). */
+function bindingSubjects (subject: any, candidates: Array<{ name: string, labels: Record<string, string> | undefined }>): string[] {
+  if (subject.name) return candidates.filter((candidate) => candidate.name === subject.name).map((candidate) => candidate.name)
+  const { matchLabels = {}, ...others } = subject.selector ?? {}
+  if (Object.keys(others).length > 0) throw new Error(`selector ${JSON.stringify(others)} is not understood by this test`)
+  return candidates.filter((candidate) => Object.entries(matchLabels).every(([key, value]) => candidate.labels?.[key] === value)).map((candidate) => candidate.name).sort()
+}
+
+/** A Destination that names a Knative Service of this namespace by reference. */
+const serviceRef = (name: string) => ({ ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name, namespace: NAMESPACE } })
 
 function functionsConfig (objects: K8sObject[]): Record<string, string> {
   const [config] = find(objects, 'v1/ConfigMap').filter((map) => map.metadata.name.startsWith('security-records-config-'))
@@ -126,9 +170,9 @@ for (const overlay of overlays) {
       }
     })
 
-    t.test('every function is a scale-to-zero Knative Service reached only through the ingress', async (t) => {
+    t.test('every function (and the dead-letter sink) is a scale-to-zero, cluster-local Knative Service', async (t) => {
       const services = find(objects, 'serving.knative.dev/v1/Service')
-      t.same(services.map((svc) => svc.metadata.name).sort(), functionNames)
+      t.same(services.map((svc) => svc.metadata.name).sort(), knativeServiceNames)
       for (const svc of services) {
         const name = svc.metadata.name
         const annotations = svc.spec.template.metadata.annotations
@@ -139,9 +183,9 @@ for (const overlay of overlays) {
         t.equal(svc.metadata.labels?.['networking.knative.dev/visibility'], 'cluster-local', `${name} is cluster-local`)
         const [container, ...others] = svc.spec.template.spec.containers
         t.equal(others.length, 0, `${name} has one container`)
-        t.same(container.args, [`dist/functions/${name}/index.mjs`], `${name} runs its own bundle`)
+        t.same(container.args, [bundleOf(name)], `${name} runs its own bundle`)
         t.same(container.readinessProbe?.httpGet?.path, '/healthz', `${name} has a readiness probe on /healthz`)
-        t.equal(svc.spec.template.spec.serviceAccountName, 'security-records-functions')
+        t.equal(svc.spec.template.spec.serviceAccountName, serviceAccountOf(name), `${name} runs as ${serviceAccountOf(name)}`)
       }
     })
 
@@ -165,7 +209,7 @@ for (const overlay of overlays) {
           t.notOk(container.command, `${owner} keeps the image's entrypoint (node)`)
         }
       }
-      t.equal(images.size, 1, `one image for every function and the job: ${[...images].join(', ')}`)
+      t.equal(images.size, 1, `one image for every function, the jobs and the dead-letter sink: ${[...images].join(', ')}`)
       const [image] = [...images]
       t.notMatch(image, /:latest$|^security-records$/, 'the overlay names a real, non-latest image')
     })
@@ -274,6 +318,116 @@ for (const overlay of overlays) {
       t.ok(job?.spec.ttlSecondsAfterFinished, 'is cleaned up, so the next deploy can run it again')
     })
 
+    t.test('the outbox sweeper is a CronJob with the functions\' settings, identity and the Job\'s security rules', async (t) => {
+      const [cronJob] = find(objects, 'batch/v1/CronJob', SWEEPER)
+      const [job] = find(objects, 'batch/v1/Job', 'security-records-create-table')
+      t.ok(cronJob, 'the sweeper CronJob is rendered')
+      if (!cronJob || !job) return
+      const schedule = String(cronJob.spec.schedule)
+      t.match(schedule, /^\*\/([1-9]|1[0-5]) \* \* \* \*$/, `runs every few minutes (${schedule})`)
+      const periodSeconds = Number(/^\*\/(\d+)/.exec(schedule)?.[1]) * 60
+      t.equal(cronJob.spec.concurrencyPolicy, 'Forbid', 'never two sweeps at once')
+      const jobSpec = cronJob.spec.jobTemplate.spec
+      t.ok(jobSpec.activeDeadlineSeconds > 0 && jobSpec.activeDeadlineSeconds < periodSeconds, 'a run ends before the next is due')
+      t.ok(jobSpec.ttlSecondsAfterFinished, 'finished Jobs are cleaned up')
+      const pod = jobSpec.template.spec
+      const [container, ...others] = pod.containers
+      t.equal(others.length, 0, 'one container')
+      t.same(container.args, ['dist/jobs/sweep-outbox/index.mjs'], 'runs the sweeper bundle')
+      t.equal(pod.serviceAccountName, 'security-records-functions', 'the functions\' identity (on EKS: their IAM role, not the bootstrap role)')
+      t.match(pod.restartPolicy, /^(Never|OnFailure)$/)
+      t.equal(pod.enableServiceLinks, false)
+      // The same pod and container security as the create-table Job (container rules: checked above for every pod).
+      const jobPod = job.spec.template.spec
+      t.same(pod.securityContext, jobPod.securityContext, 'pod securityContext as the Job\'s')
+      t.same(container.securityContext, jobPod.containers[0].securityContext, 'container securityContext as the Job\'s')
+      t.same(container.resources, jobPod.containers[0].resources, 'resources as the Job\'s')
+      // The same store settings as the functions: the functions' ConfigMap, and the functions' store credentials.
+      const [createRecord] = find(objects, 'serving.knative.dev/v1/Service', 'create-record')
+      const functionContainer = createRecord?.spec.template.spec.containers[0]
+      t.same(container.envFrom, functionContainer.envFrom, 'the functions\' ConfigMap')
+      const secretRefs = (env: any[] = []) => env.filter((entry) => entry.valueFrom?.secretKeyRef && entry.name.startsWith('AWS_')).map((entry) => entry.valueFrom.secretKeyRef)
+      t.same(secretRefs(container.env), secretRefs(functionContainer.env), 'the functions\' store credentials')
+      t.same(pod.volumes, createRecord?.spec.template.spec.volumes, 'the functions\' volumes (store CA)')
+      t.notOk((container.env ?? []).some((entry: { name: string }) => entry.name === 'K_SINK'), 'K_SINK comes from the SinkBinding, not the manifest')
+    })
+
+    t.test('eventing: a Broker with retries and a dead-letter sink', async (t) => {
+      const brokers = find(objects, 'eventing.knative.dev/v1/Broker')
+      t.same(brokers.map((broker) => broker.metadata.name), ['security-records'], 'one broker')
+      const [broker] = brokers
+      t.match(broker?.metadata.annotations?.['eventing.knative.dev/broker.class'], /^(MTChannelBasedBroker|Kafka)$/, 'names its class')
+      t.match(broker?.spec.delivery, {
+        deadLetterSink: serviceRef(DEAD_LETTERS),
+        retry: Number,
+        backoffPolicy: 'exponential',
+        backoffDelay: /^PT\d+(\.\d+)?S$/
+      })
+      t.ok(broker?.spec.delivery.retry >= 1, 'retries before giving up')
+    })
+
+    t.test('eventing: the Trigger sends finding.reported, and only that, to ingest-finding with retries and dead letters', async (t) => {
+      const triggers = find(objects, 'eventing.knative.dev/v1/Trigger')
+      const toIngest = triggers.filter((trigger) => trigger.spec.subscriber?.ref?.name === 'ingest-finding')
+      t.equal(toIngest.length, 1, 'one Trigger subscribes ingest-finding')
+      const [trigger] = toIngest
+      t.equal(trigger?.spec.broker, 'security-records', 'on the broker')
+      t.same(trigger?.spec.filter, { attributes: { type: FINDING_REPORTED } }, `filtered on type ${FINDING_REPORTED} exactly`)
+      t.notOk(trigger?.spec.filters, 'no second filter language beside it')
+      t.same(trigger?.spec.subscriber, serviceRef('ingest-finding'), 'delivers to the ingest-finding Knative Service')
+      t.same(trigger?.spec.delivery, { deadLetterSink: serviceRef(DEAD_LETTERS), retry: 5, backoffPolicy: 'exponential', backoffDelay: trigger?.spec.delivery?.backoffDelay })
+      t.match(trigger?.spec.delivery?.backoffDelay, /^PT\d+(\.\d+)?S$/, 'an ISO 8601 backoff delay')
+      const services = new Set(find(objects, 'serving.knative.dev/v1/Service').map((svc) => svc.metadata.name))
+      t.ok(services.has(DEAD_LETTERS), 'the dead-letter sink is deployed')
+      for (const other of triggers) {
+        t.not(other.spec.subscriber?.ref?.name, DEAD_LETTERS, `${other.metadata.name}: dead letters are not fed back into the broker`)
+        t.ok(services.has(other.spec.subscriber?.ref?.name), `${other.metadata.name} delivers to a rendered Knative Service`)
+      }
+    })
+
+    t.test('eventing: SinkBindings give K_SINK (the broker) to exactly the functions and Jobs that emit record events', async (t) => {
+      const bindings = find(objects, 'sources.knative.dev/v1/SinkBinding')
+      t.ok(bindings.length > 0, 'SinkBindings are rendered')
+      const services = find(objects, 'serving.knative.dev/v1/Service').map((svc) => ({ name: svc.metadata.name, labels: svc.metadata.labels }))
+      // The Jobs a binding can meet: the create-table Job, and those the sweeper's CronJob creates (their labels are the template's).
+      const jobs = [
+        ...find(objects, 'batch/v1/Job').map((job) => ({ name: job.metadata.name, labels: job.metadata.labels })),
+        ...find(objects, 'batch/v1/CronJob').map((cronJob) => ({ name: `${cronJob.metadata.name}-<run>`, labels: cronJob.spec.jobTemplate.metadata?.labels }))
+      ]
+      const bound = { services: [] as string[], jobs: [] as string[] }
+      for (const binding of bindings) {
+        t.same(binding.spec.sink, { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'security-records', namespace: NAMESPACE } }, `${binding.metadata.name} points at the broker`)
+        const { subject } = binding.spec
+        t.equal(subject.namespace, NAMESPACE, `${binding.metadata.name} binds in its own namespace`)
+        if (subject.apiVersion === 'serving.knative.dev/v1' && subject.kind === 'Service') bound.services.push(...bindingSubjects(subject, services))
+        else if (subject.apiVersion === 'batch/v1' && subject.kind === 'Job') bound.jobs.push(...bindingSubjects(subject, jobs))
+        else t.fail(`${binding.metadata.name}: unexpected subject ${subject.apiVersion}/${subject.kind}`)
+      }
+      t.same(bound.services.sort(), eventEmitters, 'the record-writing functions, each once, and no other Knative Service')
+      t.same(bound.jobs, [`${SWEEPER}-<run>`], 'the sweeper\'s Jobs, not the create-table Job')
+      for (const svc of find(objects, 'serving.knative.dev/v1/Service')) {
+        t.equal(svc.metadata.labels?.[EMITS_EVENTS], eventEmitters.includes(svc.metadata.name) ? 'true' : undefined, `${svc.metadata.name}: the label says whether it emits`)
+        const env = svc.spec.template.spec.containers[0].env ?? []
+        t.notOk(env.some((entry: { name: string }) => entry.name === 'K_SINK'), `${svc.metadata.name} does not set K_SINK itself`)
+      }
+      const [namespace] = find(objects, 'v1/Namespace', NAMESPACE)
+      t.equal(namespace?.metadata.labels?.['bindings.knative.dev/include'], 'true', 'the namespace takes bindings also in inclusion mode')
+      t.notOk(namespace?.metadata.labels?.['bindings.knative.dev/exclude'], 'and is not excluded')
+    })
+
+    t.test('ingest-finding and the dead-letter sink are cluster-local and never routed by the ingress', async (t) => {
+      const [vs] = find(objects, 'networking.istio.io/v1/VirtualService')
+      const authorities = (vs?.spec.http ?? []).map((http: any) => http.rewrite?.authority).filter(Boolean)
+      for (const name of ['ingest-finding', DEAD_LETTERS]) {
+        const [svc] = find(objects, 'serving.knative.dev/v1/Service', name)
+        t.equal(svc?.metadata.labels?.['networking.knative.dev/visibility'], 'cluster-local', `${name} has no public route of its own`)
+        t.notOk(authorities.some((authority: string) => authority.startsWith(`${name}.`)), `no VirtualService route leads to ${name}`)
+      }
+      const paths = (vs?.spec.http ?? []).flatMap((http: any) => http.match.map((match: any) => match.uri.exact ?? match.uri.regex))
+      t.notOk(paths.some((path: string) => path.startsWith('/events')), 'the local /events/findings has no cluster route')
+      t.notOk(paths.some((path: string) => path === '/' || path === '/.*'), 'no catch-all route')
+    })
+
     if (inClusterStore.has(overlay)) {
       t.test('the store is ScyllaDB Alternator in the cluster, authorization enforced, reached over TLS', async (t) => {
         const [cluster] = find(objects, 'scylla.scylladb.com/v1/ScyllaCluster')
@@ -284,9 +438,16 @@ for (const overlay of overlays) {
         const config = functionsConfig(objects)
         t.match(config.DYNAMODB_ENDPOINT, /^https:\/\/security-records-client\.scylla\.svc\.cluster\.local:8043$/)
         for (const { owner, pod } of podSpecs(objects)) {
-          const names = pod.containers[0].env.map((env: { name: string }) => env.name)
+          const names = (pod.containers[0].env ?? []).map((env: { name: string }) => env.name)
+          if (owner === `ksvc/${DEAD_LETTERS}`) {
+            t.notOk(names.some((name: string) => name.startsWith('AWS_')) || pod.volumes, `${owner} gets no store credentials`)
+            continue
+          }
           t.ok(names.includes('AWS_ACCESS_KEY_ID') && names.includes('AWS_SECRET_ACCESS_KEY'), `${owner} signs with a role's credentials`)
           t.ok(pod.volumes?.some((volume: any) => volume.configMap?.name === 'security-records-store-ca'), `${owner} trusts the store's CA`)
+          const role = owner === 'job/security-records-create-table' ? 'security-records-store-bootstrap' : 'security-records-store'
+          const secrets = pod.containers[0].env.filter((env: any) => env.name.startsWith('AWS_')).map((env: any) => env.valueFrom?.secretKeyRef?.name)
+          t.same([...new Set(secrets)], [role], `${owner} signs as ${role}`)
         }
       })
     } else {
@@ -298,12 +459,33 @@ for (const overlay of overlays) {
           t.notOk(names.some((name: string) => name.startsWith('AWS_ACCESS') || name.startsWith('AWS_SECRET')), `${owner} has no static AWS keys`)
         }
         for (const account of find(objects, 'v1/ServiceAccount')) {
-          t.match(account.metadata.annotations?.['eks.amazonaws.com/role-arn'], /^arn:aws:iam::\d{12}:role\//, `${account.metadata.name} assumes an IAM role`)
+          const role = account.metadata.annotations?.['eks.amazonaws.com/role-arn']
+          if (account.metadata.name === serviceAccountOf(DEAD_LETTERS)) t.notOk(role, 'the dead-letter sink assumes no IAM role')
+          else t.match(role, /^arn:aws:iam::\d{12}:role\//, `${account.metadata.name} assumes an IAM role`)
         }
       })
     }
   })
 }
+
+t.test('components/kafka-broker switches the broker to Knative\'s Kafka broker and keeps its delivery', async (t) => {
+  // A throw-away overlay outside the repository: the gke overlay plus the component.
+  const dir = mkdtempSync(join(tmpdir(), 'security-records-kafka-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const knative = relative(dir, join(root, 'knative'))
+  writeFileSync(join(dir, 'kustomization.yaml'), [
+    'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization',
+    'resources:', `  - ${knative}/overlays/gke`, 'components:', `  - ${knative}/components/kafka-broker`, ''
+  ].join('\n'))
+  const objects = render(relative(root, dir))
+  const [broker] = find(objects, 'eventing.knative.dev/v1/Broker')
+  t.doesNotThrow(() => validators['eventing.knative.dev/v1/Broker']!(broker!))
+  t.equal(broker?.metadata.annotations?.['eventing.knative.dev/broker.class'], 'Kafka')
+  t.same(broker?.spec.config, { apiVersion: 'v1', kind: 'ConfigMap', name: 'kafka-broker-config', namespace: 'knative-eventing' })
+  const [base] = find(rendered.gke, 'eventing.knative.dev/v1/Broker')
+  t.same(broker?.spec.delivery, base?.spec.delivery, 'the same retries and dead-letter sink')
+  t.equal(objects.length, rendered.gke.length, 'nothing else changes')
+})
 
 t.test('kn-deploy.sh is valid bash', async (t) => {
   const result = spawnSync('bash', ['-n', join(root, 'knative/kn-deploy.sh')], { encoding: 'utf8' })
