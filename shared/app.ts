@@ -88,8 +88,10 @@ export async function buildApp (options: AppOptions): Promise<App> {
 
   await app.register(problemHandler)
   await app.register(helmet, {
-    // An API serves JSON only: nothing may be framed, scripted or sniffed.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    // An API serves JSON only: nothing may be framed, scripted or sniffed. useDefaults: false, or
+    // helmet adds the script/style/font allowances a web page needs and a JSON answer does not.
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     hsts: { maxAge: 31_536_000, includeSubDomains: true }
   })
