@@ -2,7 +2,8 @@
 # Deploys an overlay with the kn CLI instead of `kubectl apply -k`: the same rendered manifests,
 # but every function goes through `kn service apply`, which waits until its revision is ready and
 # prints its URL. Everything that is not a Knative Service (config, accounts, store, ingress, the
-# create-table Job) is applied with kubectl first.
+# create-table Job, the broker, Trigger, SinkBindings and sweeper CronJob) is applied with kubectl
+# first, so the SinkBindings are in place when the functions are created.
 #
 #   knative/kn-deploy.sh <gke|aks|eks|kind> [image]
 #     image: e.g. ghcr.io/mediamarktsaturn/security-records:<sha>; default: the overlay's image
