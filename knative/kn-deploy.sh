@@ -56,7 +56,16 @@ kubectl wait --namespace "$namespace" --for=condition=complete "job/$job" --time
 for file in "${functions[@]}"; do
   name=$(awk '/^metadata:/ { inmeta = 1; next } inmeta && /^  name: / { print $2; exit }' "$file")
   echo "kn-deploy: kn service apply $name"
-  kn service apply "$name" --namespace "$namespace" --filename "$file" --wait-timeout 300
+  # Server-generated revision names: Knative's SinkBinding does not inject K_SINK into a Service
+  # whose revision names the client picks (knative/eventing#4106).
+  kn service apply "$name" --namespace "$namespace" --filename "$file" --revision-name "" --wait-timeout 300
+done
+
+# The functions that emit record events must have K_SINK by now (SinkBinding security-records-functions).
+label=security-records.mediamarktsaturn.com/emits-events=true
+for name in $(kubectl get ksvc --namespace "$namespace" -l "$label" -o jsonpath='{.items[*].metadata.name}'); do
+  sink=$(kubectl get ksvc "$name" --namespace "$namespace" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="K_SINK")].value}')
+  [ -n "$sink" ] || { echo "kn-deploy: $name has no K_SINK; is Knative Eventing installed? (kubectl get sinkbinding -n $namespace)" >&2; exit 1; }
 done
 
 echo "kn-deploy: done; kn service list -n $namespace"

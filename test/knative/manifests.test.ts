@@ -409,6 +409,8 @@ for (const overlay of overlays) {
         t.equal(svc.metadata.labels?.[EMITS_EVENTS], eventEmitters.includes(svc.metadata.name) ? 'true' : undefined, `${svc.metadata.name}: the label says whether it emits`)
         const env = svc.spec.template.spec.containers[0].env ?? []
         t.notOk(env.some((entry: { name: string }) => entry.name === 'K_SINK'), `${svc.metadata.name} does not set K_SINK itself`)
+        // SinkBinding skips a Service whose revision names the client picks (knative/eventing#4106).
+        t.notOk(svc.spec.template.metadata?.name, `${svc.metadata.name} leaves revision names to the server`)
       }
       const [namespace] = find(objects, 'v1/Namespace', NAMESPACE)
       t.equal(namespace?.metadata.labels?.['bindings.knative.dev/include'], 'true', 'the namespace takes bindings also in inclusion mode')
