@@ -32,7 +32,7 @@ FROM ${RUNTIME_IMAGE} AS runtime
 ARG FUNCTION=get-record
 ARG VCS_REF=unknown
 LABEL org.opencontainers.image.title="security-records" \
-      org.opencontainers.image.description="Security records API functions (Knative) and the table bootstrap job" \
+      org.opencontainers.image.description="Security records API functions (Knative), the table bootstrap and outbox sweeper jobs" \
       org.opencontainers.image.source="https://github.com/mediamarktsaturn/security-records" \
       org.opencontainers.image.revision="${VCS_REF}" \
       org.opencontainers.image.licenses="Apache-2.0" \
