@@ -55,7 +55,9 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
       AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
       CURSOR_SECRET: TEST_CURSOR_SECRET,
       DYNAMODB_ENDPOINT: proxy.endpoint,
-      TABLE_NAME: store.tableName
+      TABLE_NAME: store.tableName,
+      // The warm-up's revocation answer stays cached: each request below makes exactly one store call.
+      REVOCATION_CACHE_MS: '60000'
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
