@@ -13,6 +13,7 @@ export interface FieldError {
 export const problemTypes = {
   SR_INVALID_REQUEST: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
   SR_INVALID_CURSOR: { status: 400, title: 'Invalid cursor', slug: 'invalid-cursor' },
+  SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding' },
   SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token' },
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found' },
@@ -20,6 +21,7 @@ export const problemTypes = {
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint' },
   SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict' },
   SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress' },
+  SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
   SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused' },
   SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required' },
@@ -41,6 +43,9 @@ export const IngestConflictError = createError<'SR_INGEST_CONFLICT', 409, []>('S
 export const PreconditionFailedError = createError<'SR_PRECONDITION_FAILED', 412, [string]>('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)', 412)
 export const IdempotencyKeyReusedError = createError<'SR_IDEMPOTENCY_KEY_REUSED', 422, []>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', 422)
 export const PreconditionRequiredError = createError<'SR_PRECONDITION_REQUIRED', 428, [string]>('SR_PRECONDITION_REQUIRED', '%s', 428)
+export const InvalidEncodingError = createError<'SR_INVALID_ENCODING', 400, [string]>('SR_INVALID_ENCODING', '%s', 400)
+export const UriTooLongError = createError<'SR_URI_TOO_LONG', 414, [number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters', 414)
+export const RateLimitedError = createError<'SR_RATE_LIMITED', 429, [string]>('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s', 429)
 export const StoreUnavailableError = createError<'SR_STORE_UNAVAILABLE', 503, []>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later', 503)
 
 /** A 400 whose `errors` array names each offending field. */

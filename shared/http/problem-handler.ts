@@ -15,8 +15,6 @@ const frameworkErrors: Record<string, { status: number, title: string, slug: str
   FST_ERR_CTP_INVALID_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type' },
   FST_ERR_BAD_URL: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
-  SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
-  SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
   FST_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited' }
 }
@@ -30,7 +28,7 @@ function problem (request: Pick<FastifyRequest, 'url' | 'id'>, status: number, t
 
 /** The problem body for one of Fastify's own errors, for paths that bypass the error handler. */
 export function frameworkProblem (request: Pick<FastifyRequest, 'url' | 'id'>, error: { code?: string, message: string }): Problem {
-  const kind = (error.code && frameworkErrors[error.code]) || { status: 400, title: 'Invalid request', slug: 'invalid-request' }
+  const kind = (isProblemCode(error.code) ? problemTypes[error.code] : error.code && frameworkErrors[error.code]) || { status: 400, title: 'Invalid request', slug: 'invalid-request' }
   return problem(request, kind.status, kind.title, kind.slug, error.message)
 }
 

@@ -1,7 +1,7 @@
-import createError from '@fastify/error'
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { RateLimitedError } from '../errors.ts'
 
 export interface RateLimitOptions {
   /** Requests one OAuth client may make per window, per process. */
@@ -10,8 +10,6 @@ export interface RateLimitOptions {
   timeWindowMs?: number
 }
 
-/** Problem code SR_RATE_LIMITED: rendered as 429 problem+json with the plugin's Retry-After. */
-export const RateLimitedError = createError<'SR_RATE_LIMITED', 429, [string]>('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s', 429)
 
 /** The client the verified token was issued to: one budget per client, whatever its IP or token. */
 function clientKey (request: FastifyRequest): string {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { Transform, type Readable } from 'node:stream'
-import createError from '@fastify/error'
+import { InvalidEncodingError, UriTooLongError } from '../errors.ts'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { frameworkProblem } from './problem-handler.ts'
@@ -18,8 +18,6 @@ export const MAX_HEADER_BYTES = 16 * 1024
 /** Longest path parameter (a record id is 36 characters). */
 export const MAX_PARAM_LENGTH = 200
 
-export const UriTooLongError = createError<'SR_URI_TOO_LONG', 414, [number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters', 414)
-export const InvalidEncodingError = createError<'SR_INVALID_ENCODING', 400, [string]>('SR_INVALID_ENCODING', '%s', 400)
 
 /** RFC 3986: a request target is visible ASCII; anything else was never percent-encoded. */
 const NOT_URI_CHARACTER = /[^\x21-\x7e]/
