@@ -1,3 +1,4 @@
+import type { ValidateFunction } from 'ajv'
 import { IllegalTransitionError, invalidFields, type FieldError } from '../errors.ts'
 import { bodyAjv, toFieldErrors } from '../validation.ts'
 import { scoreCvssVector } from './cvss.ts'
@@ -18,7 +19,8 @@ export interface WriteContext {
   now: Date
 }
 
-const validateWritable = bodyAjv.compile<RecordCreate>(RecordCreate)
+// Compiled on first use: only the functions that apply patches pay for it, not every cold start.
+let validateWritable: ValidateFunction<RecordCreate> | undefined
 
 /** Builds version 1 of a record from a validated create body. Throws a 400 naming every broken rule. */
 export function buildNewRecord (input: RecordCreate, id: string, context: WriteContext): SecurityRecord {
@@ -45,6 +47,7 @@ export function applyRecordPatch (current: SecurityRecord, patch: RecordPatch, c
   if (nextStatus !== 'accepted_risk' && patch.riskAcceptance === undefined) delete merged.riskAcceptance
   // A new vector re-derives the severity unless the patch sets one.
   if (patch.cvss && patch.severity === undefined) delete merged.severity
+  validateWritable ??= bodyAjv.compile<RecordCreate>(RecordCreate)
   if (!validateWritable(merged)) throw invalidFields(toFieldErrors(validateWritable.errors ?? []))
   if (jsonEqual(merged, before)) return current
 
