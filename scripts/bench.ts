@@ -30,6 +30,8 @@ const watchdog = setTimeout(() => {
 }, (mode === 'smoke' ? 2 : 20) * 60_000)
 watchdog.unref()
 
+// Ctrl-C exits through process 'exit', where every child the harness started is killed.
+process.once('SIGINT', () => process.exit(130))
 const log = (line: string) => console.log(`bench: ${line}`)
 const results = await runBenchmarks(mode, sections, log)
 mkdirSync(outDir, { recursive: true })

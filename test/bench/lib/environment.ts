@@ -21,11 +21,11 @@ export interface BenchStore extends Store {
   close (): Promise<void>
 }
 
-export async function startBenchStore (tableName = 'security-records-bench'): Promise<BenchStore> {
+export async function startBenchStore (tableName = 'security-records-bench', createTable: (store: Store) => Promise<unknown> = (store) => ensureTable(store.client, tableName)): Promise<BenchStore> {
   const child = startChild(benchFile('lib/store-server.ts'), [], { PATH: process.env.PATH }, { stdin: true })
   const { endpoint } = await firstJsonLine<{ endpoint: string }>(child)
   const store = openStore(endpoint, tableName)
-  await ensureTable(store.client, tableName)
+  await createTable(store)
   return {
     ...store,
     endpoint,

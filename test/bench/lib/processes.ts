@@ -12,8 +12,14 @@ export interface Child {
   stop (): Promise<void>
 }
 
+/** Children still running: killed when the harness exits, however it exits. */
+const running = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
 export function startChild (file: string, args: string[], env: Record<string, string | undefined>, { stdin = false } = {}): Child {
   const child = spawn(process.execPath, [file, ...args], { env, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   let output = ''
   const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-8000) }
   child.stdout!.on('data', keep)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { v7 as uuidv7 } from 'uuid'
 import type { RecordChange } from '../../../shared/records/change.ts'
@@ -5,7 +6,7 @@ import { buildNewRecord } from '../../../shared/records/model.ts'
 import type { SecurityRecord } from '../../../shared/records/schema.ts'
 import type { Store } from '../../../shared/store/client.ts'
 import { indexes } from '../../../shared/store/keys.ts'
-import { createRecordsRepository } from '../../../shared/store/records-repository.ts'
+import { createRecordsRepository, type RecordsRepository } from '../../../shared/store/records-repository.ts'
 
 /** The create body every write benchmark sends: a typical scanner finding, no fingerprint. */
 export const createBody = {
@@ -30,7 +31,7 @@ const SEED_SPAN_MS = 200_000 * 1000
  * RARE_PER_TENANT false positives among the first thousand. Built by the model itself, so it is
  * a valid record; record n is created n seconds after record 0.
  */
-export function seededRecord (index: number, seededAt: number): SecurityRecord {
+export function seededRecord (index: number, seededAt: number, idSeed = ''): SecurityRecord {
   const createdAt = new Date(seededAt - SEED_SPAN_MS + index * 1000)
   const rare = index < 200 * RARE_PER_TENANT && index % 200 === 1
   const bucket = index % 20
@@ -44,7 +45,9 @@ export function seededRecord (index: number, seededAt: number): SecurityRecord {
     ...(status === RARE_STATUS ? { statusReason: 'not reachable from the internet' } : {})
   }
   const context = { actor: { sub: 'client:seed', clientId: 'seed', tenant: 'seed' }, now: createdAt }
-  return buildNewRecord(input as Parameters<typeof buildNewRecord>[0], uuidv7({ msecs: createdAt.getTime() }), context)
+  // Deterministic ids: the same record number (and seed) is the same record in every layout.
+  const random = createHash('sha256').update(`${idSeed}#${index}`).digest().subarray(0, 16)
+  return buildNewRecord(input as Parameters<typeof buildNewRecord>[0], uuidv7({ msecs: createdAt.getTime(), random }), context)
 }
 
 /**
@@ -53,11 +56,8 @@ export function seededRecord (index: number, seededAt: number): SecurityRecord {
  * `markHistoryWritten` leaves it: no outbox entry owed. No key format is spelled here.
  */
 export function storedItem (tenant: string, record: SecurityRecord): Record<string, unknown> {
-  let item: Record<string, unknown> | undefined
-  const capture = { send: (command: { input: { Item?: Record<string, unknown> } }) => { item = command.input.Item; return Promise.resolve({}) } }
-  const repository = createRecordsRepository({ documents: capture as unknown as DynamoDBDocumentClient, tableName: 'capture' } as Store)
   const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
-  void repository.insert(tenant, record, change)
+  const item = (repositoryCommand('capture', (repository) => repository.insert(tenant, record, change)).input as { Item?: Record<string, unknown> }).Item
   if (!item) throw new Error('the records repository did not put an item')
   delete item[indexes.outbox.pk]
   delete item[indexes.outbox.sk]
@@ -96,11 +96,20 @@ export async function batchWrite (store: Store, tableName: string, items: Iterab
   return written
 }
 
-/** Records number `from` up to (not including) `to` of a seeded tenant. */
-export function* seededRecords (from: number, to: number, seededAt: number): Generator<SecurityRecord> {
-  for (let index = from; index < to; index++) yield seededRecord(index, seededAt)
+/** Records number `from` up to (not including) `to` of a seeded tenant; `idSeed` tells tenants' ids apart. */
+export function* seededRecords (from: number, to: number, seededAt: number, idSeed = ''): Generator<SecurityRecord> {
+  for (let index = from; index < to; index++) yield seededRecord(index, seededAt, idSeed)
 }
 
 export function* map<T, U> (values: Iterable<T>, mapper: (value: T) => U): Generator<U> {
   for (const value of values) yield mapper(value)
+}
+
+/** The first command a repository method sends, taken from a client that only records it. */
+export function repositoryCommand (tableName: string, run: (repository: RecordsRepository) => Promise<unknown>): { constructor: new (input: unknown) => unknown, input: unknown } {
+  let command: { constructor: new (input: unknown) => unknown, input: unknown } | undefined
+  const capture = { send: (sent: typeof command) => { command ??= sent; return Promise.resolve({}) } }
+  void run(createRecordsRepository({ documents: capture as unknown as DynamoDBDocumentClient, tableName } as Store)).catch(() => {})
+  if (!command) throw new Error('the repository sent no command')
+  return command
 }

@@ -83,17 +83,17 @@ export const round = (value: number, digits = 2) => Number(value.toFixed(digits)
 
 /**
  * Latency at concurrency 1 of several variants of one operation (function, direct SDK, ...),
- * taken in alternating slices so that load elsewhere on the machine falls on all of them alike.
+ * taken in alternating slices of `slice` calls, so that load elsewhere on the machine (other
+ * test runs share it) falls on all of them alike.
  */
 export async function measureInterleaved<K extends string> (
   variants: Record<K, (index: number) => Promise<unknown>>,
-  { count, warmup, rounds = 5 }: { count: number, warmup: number, rounds?: number }
+  { count, warmup, slice = 10 }: { count: number, warmup: number, slice?: number }
 ): Promise<Record<K, LatencySummary>> {
   const names = Object.keys(variants) as K[]
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>
   const indexes = Object.fromEntries(names.map((name) => [name, 0])) as Record<K, number>
   for (const name of names) for (let i = 0; i < warmup; i++) await variants[name](indexes[name]++)
-  const slice = Math.max(1, Math.ceil(count / rounds))
   for (let done = 0; done < count; done += slice) {
     for (const name of names) {
       for (let i = done; i < Math.min(count, done + slice); i++) {

@@ -1,10 +1,11 @@
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb'
+import type { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { performance } from 'node:perf_hooks'
 import { PEER_TABLE, peerItem, peerTableDefinition } from '../baselines/peer-app.ts'
-import { BENCH_TENANT, benchFile, createHttpClient, expectStatus, OTHER_TENANT, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
+import { BENCH_TENANT, benchFile, createHttpClient, expectStatus, OTHER_TENANT, startBenchStore, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import type { Fleet } from '../lib/fleet.ts'
 import { freePort, startChild, waitForOk } from '../lib/processes.ts'
-import { batchWrite, createBody, map, RARE_STATUS, seededRecords, storedItem } from '../lib/records.ts'
+import { batchWrite, createBody, map, RARE_STATUS, repositoryCommand, seededRecord, seededRecords, storedItem } from '../lib/records.ts'
 import { measureInterleaved, type LatencySummary } from '../lib/stats.ts'
 
 export const WALK_STEPS = ['firstPage', 'tenthPage', 'rareFilter', 'get', 'create'] as const
@@ -16,13 +17,20 @@ export const walkLabels: Record<WalkStep, string> = {
   get: 'GET /v1/records/{id}',
   create: 'POST /v1/records'
 }
+/** The store under our functions, measured directly: how the store itself scales. */
+export const STORE_STEPS = ['storeQuery', 'storeGet'] as const
+export type StoreStep = typeof STORE_STEPS[number]
+export const storeLabels: Record<StoreStep, string> = {
+  storeQuery: 'store alone: the first page\'s Query (SDK)',
+  storeGet: 'store alone: GetItem (SDK)'
+}
 
 export interface ScalingPoint {
   tenantRecords: number
   otherTenantRecords: number
   /** Seeding time of this step (both layouts), ms. */
   seedMs: number
-  ours: Record<WalkStep, LatencySummary>
+  ours: Record<WalkStep | StoreStep, LatencySummary>
   peer: Record<WalkStep, LatencySummary>
 }
 
@@ -38,7 +46,6 @@ export interface ScalingSizes {
 
 interface Walker {
   client: HttpClient
-  headers: Record<string, string>
   /** Path of the 10th page of a query: follows nine cursors first. */
   tenthPage (path: string): Promise<string>
 }
@@ -46,25 +53,24 @@ interface Walker {
 /**
  * List scaling and the peer walk: the same create/get/list steps against our functions and the
  * peer baseline (one Fastify app, Scan for lists), at `small` records in the tenant and again at
- * `large` (plus as many in another tenant). Seeded with BatchWriteItem in each design's layout.
+ * `large` (plus as many in another tenant). Each design has a store process of its own holding
+ * only its own layout, seeded with BatchWriteItem.
  */
 export async function measureListScaling (options: { store: BenchStore, issuer: BenchIssuer, fleet: Fleet, sizes: ScalingSizes, log: (line: string) => void }): Promise<ScalingPoint[]> {
   const { store, issuer, fleet, sizes, log } = options
-  await store.client.send(new CreateTableCommand(peerTableDefinition(PEER_TABLE)))
+  const peerStore = await startBenchStore(PEER_TABLE, (peer) => peer.client.send(new CreateTableCommand(peerTableDefinition(PEER_TABLE))))
   const port = await freePort()
   const peer = startChild(benchFile('baselines/peer-server.ts'), [], {
-    PATH: process.env.PATH, PORT: String(port), DYNAMODB_ENDPOINT: store.endpoint, TABLE_NAME: PEER_TABLE,
+    PATH: process.env.PATH, PORT: String(port), DYNAMODB_ENDPOINT: peerStore.endpoint, TABLE_NAME: PEER_TABLE,
     AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_URL: issuer.jwksUrl
   })
   try {
     await waitForOk(`http://127.0.0.1:${port}/healthz`, peer, performance.now(), { timeoutMs: 60_000, intervalMs: 20 })
-    const token = await issuer.token(BENCH_TENANT)
-    const headers = { authorization: `Bearer ${token}` }
+    const headers = { authorization: `Bearer ${await issuer.token(BENCH_TENANT)}` }
     const walker = (base: string): Walker => {
       const client = createHttpClient(base)
       return {
         client,
-        headers,
         async tenthPage (path) {
           let cursor: string | null = null
           for (let page = 1; page < 10; page++) {
@@ -78,6 +84,9 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     }
     const ours = { list: walker(fleet.url('list-records')), get: walker(fleet.url('get-record')), create: walker(fleet.url('create-record')) }
     const theirs = walker(`http://127.0.0.1:${port}`)
+    const step = (walk: Walker, path: string) => () => expectStatus(walk.client.call('GET', path, headers), 200, path)
+    const post = (walk: Walker) => () => expectStatus(walk.client.call('POST', '/v1/records', { ...headers, 'content-type': 'application/json' }, JSON.stringify(createBody)), 201, 'POST /v1/records')
+    const send = (command: { constructor: new (input: unknown) => unknown, input: unknown }) => () => store.documents.send(new command.constructor(command.input) as GetCommand)
 
     const seededAt = Date.now()
     const points: ScalingPoint[] = []
@@ -85,42 +94,51 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     let seededOther = 0
     for (const [tenantRecords, otherRecords] of [[sizes.small, 0], [sizes.large, sizes.large]] as const) {
       const started = performance.now()
-      const tenantNew = [...seededRecords(seededTenant, tenantRecords, seededAt)]
-      const otherNew = [...seededRecords(seededOther, otherRecords, seededAt)]
-      await batchWrite(store, store.tableName, map(tenantNew, (record) => storedItem(BENCH_TENANT, record)))
-      await batchWrite(store, store.tableName, map(otherNew, (record) => storedItem(OTHER_TENANT, record)))
-      await batchWrite(store, PEER_TABLE, map(tenantNew, (record) => peerItem(BENCH_TENANT, record)))
-      await batchWrite(store, PEER_TABLE, map(otherNew, (record) => peerItem(OTHER_TENANT, record)))
+      // Generated as written, never held: the harness's heap stays the same size at both points.
+      await batchWrite(store, store.tableName, map(seededRecords(seededTenant, tenantRecords, seededAt), (record) => storedItem(BENCH_TENANT, record)))
+      await batchWrite(store, store.tableName, map(seededRecords(seededOther, otherRecords, seededAt, OTHER_TENANT), (record) => storedItem(OTHER_TENANT, record)))
+      await batchWrite(peerStore, PEER_TABLE, map(seededRecords(seededTenant, tenantRecords, seededAt), (record) => peerItem(BENCH_TENANT, record)))
+      await batchWrite(peerStore, PEER_TABLE, map(seededRecords(seededOther, otherRecords, seededAt, OTHER_TENANT), (record) => peerItem(OTHER_TENANT, record)))
+      const getId = seededRecord(seededTenant, seededAt).id
       seededTenant = tenantRecords
       seededOther = otherRecords
       const seedMs = performance.now() - started
-      log(`list scaling: seeded ${tenantRecords} + ${otherRecords} records (both layouts) in ${(seedMs / 1000).toFixed(1)} s`)
+      log(`list scaling: ${tenantRecords} records in the tenant, ${otherRecords} in another (seeded in ${(seedMs / 1000).toFixed(1)} s, both layouts)`)
 
-      const getId = tenantNew[0]!.id
       const ourTenth = await ours.list.tenthPage('/v1/records?status=open')
       const theirTenth = await theirs.tenthPage('/v1/records?status=open')
-      const step = (walk: Walker, path: string, expect = 200) => () => expectStatus(walk.client.call('GET', path, headers), expect, path)
-      const post = (walk: Walker) => () => expectStatus(walk.client.call('POST', '/v1/records', { ...headers, 'content-type': 'application/json' }, JSON.stringify(createBody)), 201, 'POST /v1/records')
+      const storeQuery = repositoryCommand(store.tableName, (repository) => repository.list(BENCH_TENANT, { status: ['open'], order: 'desc' }, 25, undefined, new Date()))
+      const storeGet = repositoryCommand(store.tableName, (repository) => repository.getStored(BENCH_TENANT, getId))
+      const counts = { count: sizes.samples, warmup: sizes.warmup }
       const measured = {
-        firstPage: await measureInterleaved({ ours: step(ours.list, '/v1/records?status=open'), peer: step(theirs, '/v1/records?status=open') }, { count: sizes.samples, warmup: sizes.warmup }),
-        tenthPage: await measureInterleaved({ ours: step(ours.list, ourTenth), peer: step(theirs, theirTenth) }, { count: sizes.samples, warmup: sizes.warmup }),
-        get: await measureInterleaved({ ours: step(ours.get, `/v1/records/${getId}`), peer: step(theirs, `/v1/records/${getId}`) }, { count: sizes.samples, warmup: sizes.warmup }),
-        create: await measureInterleaved({ ours: post(ours.create), peer: post(theirs) }, { count: sizes.samples, warmup: sizes.warmup }),
-        rareOurs: await measureInterleaved({ ours: step(ours.list, `/v1/records?status=${RARE_STATUS}`) }, { count: sizes.samples, warmup: sizes.warmup }),
+        firstPage: await measureInterleaved({ ours: step(ours.list, '/v1/records?status=open'), peer: step(theirs, '/v1/records?status=open'), store: send(storeQuery) }, counts),
+        tenthPage: await measureInterleaved({ ours: step(ours.list, ourTenth), peer: step(theirs, theirTenth) }, counts),
+        get: await measureInterleaved({ ours: step(ours.get, `/v1/records/${getId}`), peer: step(theirs, `/v1/records/${getId}`), store: send(storeGet) }, counts),
+        create: await measureInterleaved({ ours: post(ours.create), peer: post(theirs) }, counts),
+        rareOurs: await measureInterleaved({ ours: step(ours.list, `/v1/records?status=${RARE_STATUS}`) }, counts),
         rarePeer: await measureInterleaved({ peer: step(theirs, `/v1/records?status=${RARE_STATUS}`) }, { count: otherRecords > 0 ? sizes.peerRareSamples : Math.min(sizes.samples, 20), warmup: 1 })
       }
       points.push({
         tenantRecords,
         otherTenantRecords: otherRecords,
         seedMs,
-        ours: { firstPage: measured.firstPage.ours, tenthPage: measured.tenthPage.ours, rareFilter: measured.rareOurs.ours, get: measured.get.ours, create: measured.create.ours },
+        ours: {
+          firstPage: measured.firstPage.ours,
+          tenthPage: measured.tenthPage.ours,
+          rareFilter: measured.rareOurs.ours,
+          get: measured.get.ours,
+          create: measured.create.ours,
+          storeQuery: measured.firstPage.store,
+          storeGet: measured.get.store
+        },
         peer: { firstPage: measured.firstPage.peer, tenthPage: measured.tenthPage.peer, rareFilter: measured.rarePeer.peer, get: measured.get.peer, create: measured.create.peer }
       })
-      log(`list scaling at ${tenantRecords}: first page ${measured.firstPage.ours.p50.toFixed(2)} ms (peer ${measured.firstPage.peer.p50.toFixed(2)}), 10th ${measured.tenthPage.ours.p50.toFixed(2)} ms (peer ${measured.tenthPage.peer.p50.toFixed(2)}), rare ${measured.rareOurs.ours.p50.toFixed(2)} ms (peer ${measured.rarePeer.peer.p50.toFixed(2)})`)
+      log(`list scaling at ${tenantRecords}: first page ${measured.firstPage.ours.p50.toFixed(2)} ms (peer ${measured.firstPage.peer.p50.toFixed(2)}, store ${measured.firstPage.store.p50.toFixed(2)}), 10th ${measured.tenthPage.ours.p50.toFixed(2)} ms (peer ${measured.tenthPage.peer.p50.toFixed(2)}), rare ${measured.rareOurs.ours.p50.toFixed(2)} ms (peer ${measured.rarePeer.peer.p50.toFixed(2)})`)
     }
     for (const walk of [ours.list, ours.get, ours.create, theirs]) walk.client.close()
     return points
   } finally {
     await peer.stop()
+    await peerStore.close()
   }
 }

@@ -1,4 +1,5 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { performance } from 'node:perf_hooks'
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { v7 as uuidv7 } from 'uuid'
 import { createEventSink } from '../../../shared/events/record-events.ts'
 import { buildNewRecord } from '../../../shared/records/model.ts'
@@ -7,11 +8,11 @@ import type { RecordCreate, SecurityRecord } from '../../../shared/records/schem
 import type { Store } from '../../../shared/store/client.ts'
 import { createStoreModules } from '../../../shared/store/index.ts'
 import { recordKey } from '../../../shared/store/keys.ts'
-import { createRecordsRepository, type RecordsRepository } from '../../../shared/store/records-repository.ts'
-import { createHttpClient, expectStatus, openStore, type BenchStore, type HttpClient } from '../lib/environment.ts'
+import { benchFile, createHttpClient, expectStatus, openStore, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import type { Fleet, RecordFunction } from '../lib/fleet.ts'
 import { measureLoad, type HttpOperation, type LoadResult } from '../lib/load.ts'
-import { batchWrite, createBody, map, seededRecords, storedItem } from '../lib/records.ts'
+import { freePort, startChild, waitForOk } from '../lib/processes.ts'
+import { batchWrite, createBody, map, repositoryCommand, seededRecords, storedItem } from '../lib/records.ts'
 import { measureClosedLoop, measureInterleaved, type LatencySummary, type ThroughputSummary } from '../lib/stats.ts'
 
 export const OPERATIONS = ['get', 'create', 'update', 'list'] as const
@@ -28,10 +29,13 @@ const functionOf: Record<Operation, RecordFunction> = { get: 'get-record', creat
 
 export interface OperationResult {
   operation: Operation
-  /** Concurrency 1: through the function over HTTP, the one store operation with the SDK, and the data layer in-process. */
-  c1: { function: LatencySummary, sdk: LatencySummary, dataLayer: LatencySummary }
-  /** Concurrency 16: the function (autocannon) and the SDK operation (closed loop). */
-  c16: { function: LoadResult, sdk: ThroughputSummary }
+  /**
+   * Concurrency 1: through the function over HTTP; through the minimal node:http server over the
+   * same data layer; the data layer in-process; the one store operation with the SDK.
+   */
+  c1: { function: LatencySummary, minimal: LatencySummary, dataLayer: LatencySummary, sdk: LatencySummary }
+  /** Concurrency 16: the function and the minimal server (autocannon), the SDK operation (closed loop). */
+  c16: { function: LoadResult, minimal: LoadResult, sdk: ThroughputSummary }
   /** Store operations one API call makes, by command (counted on the data layer). */
   storeOps: Record<string, number>
 }
@@ -95,15 +99,6 @@ export async function sendOperation (client: HttpClient, operation: HttpOperatio
   if (response.status !== operation.expect) throw new Error(`${operation.method} ${next.path}: expected ${operation.expect}, got ${response.status}: ${response.body.slice(0, 300)}`)
 }
 
-/** The first command a repository method sends, taken from a client that only records it. */
-function commandOf (tableName: string, run: (repository: RecordsRepository) => Promise<unknown>): { constructor: new (input: unknown) => unknown, input: unknown } {
-  let command: { constructor: new (input: unknown) => unknown, input: unknown } | undefined
-  const capture = { send: (sent: typeof command) => { command ??= sent; return Promise.resolve({}) } }
-  void run(createRecordsRepository({ documents: capture as unknown as DynamoDBDocumentClient, tableName } as Store)).catch(() => {})
-  if (!command) throw new Error('the repository sent no command')
-  return command
-}
-
 /** A store client that counts the commands it sends. */
 function countingStore (endpoint: string, tableName: string): { store: Store, counts: Map<string, number> } {
   const store = openStore(endpoint, tableName)
@@ -134,23 +129,31 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
   const pools = {
     function: versionPool(writable.slice(0, 64)),
     dataLayer: versionPool(writable.slice(64, 65)),
-    sdk: versionPool(writable.slice(80, 100))
+    sdk: versionPool(writable.slice(80, 100)),
+    minimal: versionPool(writable.slice(100, 164))
   }
+  const minimalPort = await freePort()
+  const minimal = startChild(benchFile('baselines/minimal-function.ts'), [], {
+    PATH: process.env.PATH, PORT: String(minimalPort), DYNAMODB_ENDPOINT: store.endpoint, TABLE_NAME: store.tableName, BENCH_TENANT: tenant
+  })
+  const minimalUrl = `http://127.0.0.1:${minimalPort}`
+  await waitForOk(`${minimalUrl}/healthz`, minimal, performance.now(), { timeoutMs: 60_000, intervalMs: 20 })
 
   const service = createRecordsService(createStoreModules(store), { sink: createEventSink(undefined), log: { warn: () => {} } })
   const context = (): RequestContext => ({ actor: { sub: 'client:bench', clientId: 'bench', tenant }, now: new Date(), requestId: `bench-${uuidv7()}` })
   const operations = httpOperations(token, getTarget.id, pools.function)
+  const minimalOperations = httpOperations(token, getTarget.id, pools.minimal)
   const listFilters = { status: ['open' as const], order: 'desc' as const }
 
   const send = (command: { constructor: new (input: unknown) => unknown, input: unknown }) => store.documents.send(new command.constructor(command.input) as GetCommand)
-  const getCommand = commandOf(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
-  const listCommand = commandOf(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
+  const getCommand = repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
+  const listCommand = repositoryCommand(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
   if (!(getCommand instanceof GetCommand) || !(listCommand instanceof QueryCommand)) throw new Error('the repository no longer reads with GetItem / Query; update the benchmark')
   const sdk: Record<Operation, () => Promise<unknown>> = {
     get: () => send(getCommand),
     create: () => {
       const record = buildNewRecord(createBody as RecordCreate, uuidv7(), { actor: { sub: 'client:bench', clientId: 'bench', tenant }, now: new Date() })
-      const put = commandOf(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
+      const put = repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
       if (!(put instanceof PutCommand)) throw new Error('the repository no longer creates with PutItem; update the benchmark')
       return send(put)
     },
@@ -202,6 +205,7 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
   const results: OperationResult[] = []
   for (const operation of OPERATIONS) {
     const client = createHttpClient(fleet.url(functionOf[operation]))
+    const minimalClient = createHttpClient(minimalUrl)
     try {
       await countOnce[operation]()
       counting.counts.clear()
@@ -210,19 +214,24 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
 
       const c1 = await measureInterleaved({
         function: () => sendOperation(client, operations[operation]),
-        sdk: sdk[operation],
-        dataLayer: dataLayer[operation]
+        minimal: () => sendOperation(minimalClient, minimalOperations[operation]),
+        dataLayer: dataLayer[operation],
+        sdk: sdk[operation]
       }, { count: sizes.c1, warmup: sizes.warmup })
       const functionLoad = await measureLoad(client.base, operations[operation], 16, sizes.seconds)
       if (functionLoad.non2xx > 0 || functionLoad.errors > 0) throw new Error(`${operationLabels[operation]} under load: ${functionLoad.non2xx} non-2xx, ${functionLoad.errors} errors`)
+      const minimalLoad = await measureLoad(minimalUrl, minimalOperations[operation], 16, sizes.seconds)
+      if (minimalLoad.non2xx > 0 || minimalLoad.errors > 0) throw new Error(`minimal ${operationLabels[operation]} under load: ${minimalLoad.non2xx} non-2xx, ${minimalLoad.errors} errors`)
       const sdkLoad = await measureClosedLoop(16, sizes.seconds * 1000, sdk[operation])
       if (sdkLoad.errors > 0) throw new Error(`${sdkLabels[operation]} under load: ${sdkLoad.errors} errors`)
-      results.push({ operation, c1, c16: { function: functionLoad, sdk: sdkLoad }, storeOps })
+      results.push({ operation, c1, c16: { function: functionLoad, minimal: minimalLoad, sdk: sdkLoad }, storeOps })
       options.log(`overhead: ${operationLabels[operation]} p50 ${c1.function.p50.toFixed(2)} ms vs SDK ${c1.sdk.p50.toFixed(2)} ms; ${functionLoad.perSecond.toFixed(0)} vs ${sdkLoad.perSecond.toFixed(0)} /s at 16`)
     } finally {
       client.close()
+      minimalClient.close()
     }
   }
   counting.store.client.destroy()
+  await minimal.stop()
   return results
 }
