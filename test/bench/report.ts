@@ -26,7 +26,7 @@ export interface TargetCheck {
   met: boolean
 }
 
-const MiB = 1024 * 1024
+const MB = 1e6
 const ms = (value: number) => value.toFixed(2)
 const ratio = (value: number) => `${value.toFixed(2)}×`
 
@@ -38,9 +38,9 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
     if (entry === bare || !bare) continue
     const coldRatio = entry.medianMs / bare.medianMs
     checks.push({ name: `cold start ${entry.name}`, measured: `${entry.medianMs.toFixed(0)} ms`, baseline: `bare node:http ${bare.medianMs.toFixed(0)} ms`, ofTarget: coldRatio / 2, target: '≤ 2× bare', met: coldRatio <= 2 })
-    checks.push({ name: `bundle ${entry.name}`, measured: `${((entry.bytes ?? 0) / MiB).toFixed(2)} MiB`, baseline: '—', ofTarget: (entry.bytes ?? 0) / (2 * MiB), target: '≤ 2 MB', met: (entry.bytes ?? 0) <= 2 * MiB })
-    const rss = entry.rssAfterFirstRequestMiB ?? entry.rssAfterHealthMiB
-    checks.push({ name: `RSS ${entry.name}`, measured: `${rss.toFixed(1)} MiB`, baseline: `bare node:http ${bare.rssAfterHealthMiB.toFixed(1)} MiB`, ofTarget: rss / 80, target: '≤ 80 MB', met: rss <= 80 })
+    checks.push({ name: `bundle ${entry.name}`, measured: `${((entry.bytes ?? 0) / MB).toFixed(2)} MB`, baseline: '—', ofTarget: (entry.bytes ?? 0) / (2 * MB), target: '≤ 2 MB', met: (entry.bytes ?? 0) <= 2 * MB })
+    const rss = entry.rssAfterFirstRequestMB ?? entry.rssAfterHealthMB
+    checks.push({ name: `RSS ${entry.name}`, measured: `${rss.toFixed(1)} MB`, baseline: `bare node:http ${bare.rssAfterHealthMB.toFixed(1)} MB`, ofTarget: rss / 80, target: '≤ 80 MB', met: rss <= 80 })
   }
   for (const entry of results.overhead ?? []) {
     const value = entry.c1.function.p50 / entry.c1.sdk.p50
@@ -88,7 +88,7 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('| process | bundle | cold start (runs) | × bare | VmHWM after /healthz | first API request | VmHWM after it | with compile cache | × bare | its VmHWM |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const entry of results.coldStart) {
       const cached = entry.compileCache
-      push(`| ${entry.name} | ${entry.bytes ? `${(entry.bytes / 1024).toFixed(0)} KiB` : '—'} | ${entry.medianMs.toFixed(0)} ms (${entry.runs.map((run) => run.toFixed(0)).join(', ')}) | ${ratio(entry.medianMs / bare.medianMs)} | ${entry.rssAfterHealthMiB.toFixed(1)} MiB | ${entry.firstRequestMs === undefined ? '—' : `${entry.firstRequestMs.toFixed(1)} ms`} | ${entry.rssAfterFirstRequestMiB === undefined ? '—' : `${entry.rssAfterFirstRequestMiB.toFixed(1)} MiB`} | ${cached ? `${cached.medianMs.toFixed(0)} ms` : '—'} | ${cached ? ratio(cached.medianMs / bare.medianMs) : '—'} | ${cached ? `${cached.rssAfterHealthMiB.toFixed(1)} MiB` : '—'} |`)
+      push(`| ${entry.name} | ${entry.bytes ? `${(entry.bytes / MB).toFixed(2)} MB` : '—'} | ${entry.medianMs.toFixed(0)} ms (${entry.runs.map((run) => run.toFixed(0)).join(', ')}) | ${ratio(entry.medianMs / bare.medianMs)} | ${entry.rssAfterHealthMB.toFixed(1)} MB | ${entry.firstRequestMs === undefined ? '—' : `${entry.firstRequestMs.toFixed(1)} ms`} | ${entry.rssAfterFirstRequestMB === undefined ? '—' : `${entry.rssAfterFirstRequestMB.toFixed(1)} MB`} | ${cached ? `${cached.medianMs.toFixed(0)} ms` : '—'} | ${cached ? ratio(cached.medianMs / bare.medianMs) : '—'} | ${cached ? `${cached.rssAfterHealthMB.toFixed(1)} MB` : '—'} |`)
     }
     push('', '"With compile cache": `NODE_COMPILE_CACHE` pointing at a cache the bundle filled on an earlier start (an image can ship one); not how the functions are deployed today.', '')
   }
@@ -151,7 +151,7 @@ const escape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '
  */
 export function renderChart (results: BenchResults): string {
   const checks = targetChecks(results).filter((check) => !check.name.startsWith('bundle ') || check.name.endsWith('get-record'))
-  const width = 980
+  const width = 1080
   const rowHeight = 22
   const left = 330
   const plotWidth = width - left - 90

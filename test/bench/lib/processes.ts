@@ -100,9 +100,9 @@ export async function waitForOk (url: string, child: Child, since: number, { tim
   }
 }
 
-/** Peak resident set size of a live process (VmHWM), in MiB. */
-export function peakRssMiB (pid: number): number {
+/** Peak resident set size of a live process (VmHWM), in MB (10^6 bytes, as the targets are set). */
+export function peakRssMB (pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   if (!match) throw new Error(`no VmHWM for pid ${pid}`)
-  return Number(match[1]) / 1024
+  return Number(match[1]) * 1024 / 1e6
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { generateSigningKey } from '../../../functions/mock-auth/signing-keys.ts'
 import { benchFile, createHttpClient, ingestEnv, mockAuthEnv, recordFunctionEnv, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
-import { freePort, peakRssMiB, startChild, waitForOk } from '../lib/processes.ts'
+import { freePort, peakRssMB, startChild, waitForOk } from '../lib/processes.ts'
 import { median } from '../lib/stats.ts'
 
 export interface ColdStartResult {
@@ -14,14 +14,14 @@ export interface ColdStartResult {
   /** Spawn to first 200 on /healthz, ms: each run, and their median. */
   runs: number[]
   medianMs: number
-  /** VmHWM after the first /healthz, MiB (median over runs). */
-  rssAfterHealthMiB: number
-  /** VmHWM after the first real API request (token check, validation, store), MiB. */
-  rssAfterFirstRequestMiB?: number
+  /** VmHWM after the first /healthz, MB (median over runs). */
+  rssAfterHealthMB: number
+  /** VmHWM after the first real API request (token check, validation, store), MB. */
+  rssAfterFirstRequestMB?: number
   /** Latency of that first real request, ms (JWKS fetch, first compile of the hot path). */
   firstRequestMs?: number
   /** The same start with Node's compile cache warm (NODE_COMPILE_CACHE, as an image could ship it). */
-  compileCache?: { runs: number[], medianMs: number, rssAfterHealthMiB: number }
+  compileCache?: { runs: number[], medianMs: number, rssAfterHealthMB: number }
 }
 
 const UNKNOWN_ID = '0190b4a8-7e1c-7cc3-8a5e-2d3b4c5d6e7f'
@@ -94,7 +94,7 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
       try {
         const ms = await waitForOk(`http://127.0.0.1:${port}/healthz`, child, spawnedAt)
         entry.runs.push(ms)
-        entry.rss.push(peakRssMiB(child.process.pid!))
+        entry.rss.push(peakRssMB(child.process.pid!))
         if (target.first) {
           const client = createHttpClient(`http://127.0.0.1:${port}`)
           const started = performance.now()
@@ -102,7 +102,7 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
           entry.firstMs.push(performance.now() - started)
           client.close()
           if (response.status !== target.first.status) throw new Error(`${target.name}: first request answered ${response.status}, expected ${target.first.status}: ${response.body.slice(0, 300)}`)
-          entry.rssFirst.push(peakRssMiB(child.process.pid!))
+          entry.rssFirst.push(peakRssMB(child.process.pid!))
         }
       } finally {
         await child.stop()
@@ -117,9 +117,9 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
       ...(target.name === 'bare node:http' ? {} : { bytes: statSync(target.file).size }),
       runs: entry.runs,
       medianMs: median(entry.runs),
-      rssAfterHealthMiB: median(entry.rss),
-      ...(entry.rssFirst.length > 0 ? { rssAfterFirstRequestMiB: median(entry.rssFirst), firstRequestMs: median(entry.firstMs) } : {}),
-      ...(entry.cached.length > 0 ? { compileCache: { runs: entry.cached, medianMs: median(entry.cached), rssAfterHealthMiB: median(entry.cachedRss) } } : {})
+      rssAfterHealthMB: median(entry.rss),
+      ...(entry.rssFirst.length > 0 ? { rssAfterFirstRequestMB: median(entry.rssFirst), firstRequestMs: median(entry.firstMs) } : {}),
+      ...(entry.cached.length > 0 ? { compileCache: { runs: entry.cached, medianMs: median(entry.cached), rssAfterHealthMB: median(entry.cachedRss) } } : {})
     })
   }
   rmSync(cacheDir, { recursive: true, force: true })
@@ -133,7 +133,7 @@ async function startOnce (file: string, env: (port: number) => Record<string, st
   const child = startChild(file, [], env(port))
   try {
     const ms = await waitForOk(`http://127.0.0.1:${port}/healthz`, child, spawnedAt)
-    return { ms, rss: peakRssMiB(child.process.pid!) }
+    return { ms, rss: peakRssMB(child.process.pid!) }
   } finally {
     await child.stop()
   }
