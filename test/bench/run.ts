@@ -31,14 +31,14 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     overhead: { c1: 400, warmup: 50, seconds: 5 },
     gateway: { c1: 300, warmup: 50, seconds: 4 },
     token: { perBatch: 1000, batches: 21 },
-    scaling: { small: 1000, large: 50_000, samples: 60, peerRareSamples: 3, warmup: 5 }
+    scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 }
   },
   smoke: {
     coldStartRuns: 1,
     overhead: { c1: 10, warmup: 2, seconds: 1 },
     gateway: { c1: 10, warmup: 2, seconds: 1 },
     token: { perBatch: 50, batches: 3 },
-    scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1 }
+    scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 }
   }
 }
 

@@ -42,6 +42,8 @@ export interface ScalingSizes {
   /** Samples of the peer's rare filter at the large size (a full table Scan each). */
   peerRareSamples: number
   warmup: number
+  /** Pause after seeding, ms. */
+  settleMs: number
 }
 
 interface Walker {
@@ -105,19 +107,28 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
       const seedMs = performance.now() - started
       log(`list scaling: ${tenantRecords} records in the tenant, ${otherRecords} in another (seeded in ${(seedMs / 1000).toFixed(1)} s, both layouts)`)
 
+      // Seeding leaves both stores collecting garbage for a while; let them settle first.
+      await new Promise((resolve) => setTimeout(resolve, sizes.settleMs))
       const ourTenth = await ours.list.tenthPage('/v1/records?status=open')
-      const theirTenth = await theirs.tenthPage('/v1/records?status=open')
       const storeQuery = repositoryCommand(store.tableName, (repository) => repository.list(BENCH_TENANT, { status: ['open'], order: 'desc' }, 25, undefined, new Date()))
       const storeGet = repositoryCommand(store.tableName, (repository) => repository.getStored(BENCH_TENANT, getId))
       const counts = { count: sizes.samples, warmup: sizes.warmup }
-      const measured = {
-        firstPage: await measureInterleaved({ ours: step(ours.list, '/v1/records?status=open'), peer: step(theirs, '/v1/records?status=open'), store: send(storeQuery) }, counts),
-        tenthPage: await measureInterleaved({ ours: step(ours.list, ourTenth), peer: step(theirs, theirTenth) }, counts),
-        get: await measureInterleaved({ ours: step(ours.get, `/v1/records/${getId}`), peer: step(theirs, `/v1/records/${getId}`), store: send(storeGet) }, counts),
-        create: await measureInterleaved({ ours: post(ours.create), peer: post(theirs) }, counts),
-        rareOurs: await measureInterleaved({ ours: step(ours.list, `/v1/records?status=${RARE_STATUS}`) }, counts),
-        rarePeer: await measureInterleaved({ peer: step(theirs, `/v1/records?status=${RARE_STATUS}`) }, { count: otherRecords > 0 ? sizes.peerRareSamples : Math.min(sizes.samples, 20), warmup: 1 })
-      }
+      // Ours first, then the peer's: a Scan keeps the peer's store busy after it answered, and
+      // that must not land on our figures (each design's variants alternate among themselves).
+      const firstPage = await measureInterleaved({ ours: step(ours.list, '/v1/records?status=open'), store: send(storeQuery) }, counts)
+      const tenthPage = await measureInterleaved({ ours: step(ours.list, ourTenth) }, counts)
+      const rare = await measureInterleaved({ ours: step(ours.list, `/v1/records?status=${RARE_STATUS}`) }, counts)
+      const get = await measureInterleaved({ ours: step(ours.get, `/v1/records/${getId}`), store: send(storeGet) }, counts)
+      const create = await measureInterleaved({ ours: post(ours.create) }, counts)
+      const theirTenth = await theirs.tenthPage('/v1/records?status=open')
+      const peerSteps = await measureInterleaved({
+        firstPage: step(theirs, '/v1/records?status=open'),
+        tenthPage: step(theirs, theirTenth),
+        get: step(theirs, `/v1/records/${getId}`),
+        create: post(theirs)
+      }, counts)
+      const peerRare = await measureInterleaved({ peer: step(theirs, `/v1/records?status=${RARE_STATUS}`) }, { count: otherRecords > 0 ? sizes.peerRareSamples : Math.min(sizes.samples, 20), warmup: 1 })
+      const measured = { firstPage, tenthPage, rare, get, create }
       points.push({
         tenantRecords,
         otherTenantRecords: otherRecords,
@@ -125,15 +136,15 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
         ours: {
           firstPage: measured.firstPage.ours,
           tenthPage: measured.tenthPage.ours,
-          rareFilter: measured.rareOurs.ours,
+          rareFilter: measured.rare.ours,
           get: measured.get.ours,
           create: measured.create.ours,
           storeQuery: measured.firstPage.store,
           storeGet: measured.get.store
         },
-        peer: { firstPage: measured.firstPage.peer, tenthPage: measured.tenthPage.peer, rareFilter: measured.rarePeer.peer, get: measured.get.peer, create: measured.create.peer }
+        peer: { ...peerSteps, rareFilter: peerRare.peer }
       })
-      log(`list scaling at ${tenantRecords}: first page ${measured.firstPage.ours.p50.toFixed(2)} ms (peer ${measured.firstPage.peer.p50.toFixed(2)}, store ${measured.firstPage.store.p50.toFixed(2)}), 10th ${measured.tenthPage.ours.p50.toFixed(2)} ms (peer ${measured.tenthPage.peer.p50.toFixed(2)}), rare ${measured.rareOurs.ours.p50.toFixed(2)} ms (peer ${measured.rarePeer.peer.p50.toFixed(2)})`)
+      log(`list scaling at ${tenantRecords}: first page ${firstPage.ours.p50.toFixed(2)} ms (peer ${peerSteps.firstPage.p50.toFixed(2)}, store ${firstPage.store.p50.toFixed(2)}), 10th ${tenthPage.ours.p50.toFixed(2)} ms (peer ${peerSteps.tenthPage.p50.toFixed(2)}), rare ${rare.ours.p50.toFixed(2)} ms (peer ${peerRare.peer.p50.toFixed(2)})`)
     }
     for (const walk of [ours.list, ours.get, ours.create, theirs]) walk.client.close()
     return points
