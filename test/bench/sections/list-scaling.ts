@@ -5,6 +5,7 @@ import { PEER_TABLE, peerItem, peerTableDefinition } from '../baselines/peer-app
 import { BENCH_TENANT, benchFile, createHttpClient, expectStatus, OTHER_TENANT, startBenchStore, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import type { Fleet } from '../lib/fleet.ts'
 import { freePort, startChild, waitForOk } from '../lib/processes.ts'
+import type { SecurityRecord } from '../../../shared/records/schema.ts'
 import { batchWrite, createBody, map, RARE_STATUS, repositoryCommand, seededRecord, seededRecords, storedItem } from '../lib/records.ts'
 import { measureInterleaved, type LatencySummary } from '../lib/stats.ts'
 
@@ -27,6 +28,7 @@ export const storeLabels: Record<StoreStep, string> = {
 
 export interface ScalingPoint {
   tenantRecords: number
+  /** Records of other tenants in our store while ours were measured. */
   otherTenantRecords: number
   /** Seeding time of this step (both layouts), ms. */
   seedMs: number
@@ -49,14 +51,19 @@ export interface ScalingSizes {
 interface Walker {
   client: HttpClient
   /** Path of the 10th page of a query: follows nine cursors first. */
-  tenthPage (path: string): Promise<string>
+  tenthPage (path: string, headers: Record<string, string>): Promise<string>
 }
 
+/** The tenant kept small while another grows: both are measured side by side. */
+export const SMALL_TENANT = 'bench-small'
+
 /**
- * List scaling and the peer walk: the same create/get/list steps against our functions and the
- * peer baseline (one Fastify app, Scan for lists), at `small` records in the tenant and again at
- * `large` (plus as many in another tenant). Each design has a store process of its own holding
- * only its own layout, seeded with BatchWriteItem.
+ * List scaling and the peer walk. Ours: a tenant of `small` records and one of `large` (plus
+ * `large` in a third tenant) live in the same store and are measured alternately, so the ratio
+ * shows what the tenant's size costs, and nothing else (machine load falls on both alike). The
+ * peer (one Fastify app, Scan for lists) is walked with its table at `small` records, then at
+ * 2 × `large` + `small`: a Scan's cost follows the table, not the tenant. Each design has a store
+ * process of its own holding only its own layout, seeded with BatchWriteItem.
  */
 export async function measureListScaling (options: { store: BenchStore, issuer: BenchIssuer, fleet: Fleet, sizes: ScalingSizes, log: (line: string) => void }): Promise<ScalingPoint[]> {
   const { store, issuer, fleet, sizes, log } = options
@@ -68,12 +75,15 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
   })
   try {
     await waitForOk(`http://127.0.0.1:${port}/healthz`, peer, performance.now(), { timeoutMs: 60_000, intervalMs: 20 })
-    const headers = { authorization: `Bearer ${await issuer.token(BENCH_TENANT)}` }
+    const auth = {
+      small: { authorization: `Bearer ${await issuer.token(SMALL_TENANT)}` },
+      large: { authorization: `Bearer ${await issuer.token(BENCH_TENANT)}` }
+    }
     const walker = (base: string): Walker => {
       const client = createHttpClient(base)
       return {
         client,
-        async tenthPage (path) {
+        async tenthPage (path, headers) {
           let cursor: string | null = null
           for (let page = 1; page < 10; page++) {
             const response = await expectStatus(client.call('GET', cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : path, headers), 200, `page ${page} of ${path}`)
@@ -86,68 +96,86 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     }
     const ours = { list: walker(fleet.url('list-records')), get: walker(fleet.url('get-record')), create: walker(fleet.url('create-record')) }
     const theirs = walker(`http://127.0.0.1:${port}`)
-    const step = (walk: Walker, path: string) => () => expectStatus(walk.client.call('GET', path, headers), 200, path)
-    const post = (walk: Walker) => () => expectStatus(walk.client.call('POST', '/v1/records', { ...headers, 'content-type': 'application/json' }, JSON.stringify(createBody)), 201, 'POST /v1/records')
+    const step = (walk: Walker, path: string, headers: Record<string, string>) => () => expectStatus(walk.client.call('GET', path, headers), 200, path)
+    const post = (walk: Walker, headers: Record<string, string>) => () => expectStatus(walk.client.call('POST', '/v1/records', { ...headers, 'content-type': 'application/json' }, JSON.stringify(createBody)), 201, 'POST /v1/records')
     const send = (command: { constructor: new (input: unknown) => unknown, input: unknown }) => () => store.documents.send(new command.constructor(command.input) as GetCommand)
-
+    const counts = { count: sizes.samples, warmup: sizes.warmup }
     const seededAt = Date.now()
-    const points: ScalingPoint[] = []
-    let seededTenant = 0
-    let seededOther = 0
-    for (const [tenantRecords, otherRecords] of [[sizes.small, 0], [sizes.large, sizes.large]] as const) {
-      const started = performance.now()
-      // Generated as written, never held: the harness's heap stays the same size at both points.
-      await batchWrite(store, store.tableName, map(seededRecords(seededTenant, tenantRecords, seededAt), (record) => storedItem(BENCH_TENANT, record)))
-      await batchWrite(store, store.tableName, map(seededRecords(seededOther, otherRecords, seededAt, OTHER_TENANT), (record) => storedItem(OTHER_TENANT, record)))
-      await batchWrite(peerStore, PEER_TABLE, map(seededRecords(seededTenant, tenantRecords, seededAt), (record) => peerItem(BENCH_TENANT, record)))
-      await batchWrite(peerStore, PEER_TABLE, map(seededRecords(seededOther, otherRecords, seededAt, OTHER_TENANT), (record) => peerItem(OTHER_TENANT, record)))
-      const getId = seededRecord(seededTenant, seededAt).id
-      seededTenant = tenantRecords
-      seededOther = otherRecords
-      const seedMs = performance.now() - started
-      log(`list scaling: ${tenantRecords} records in the tenant, ${otherRecords} in another (seeded in ${(seedMs / 1000).toFixed(1)} s, both layouts)`)
+    // Records are generated as they are written, never held: the harness's heap stays small.
+    // Ids are seeded by tenant, so the peer's table (keyed by id alone) keeps every tenant's records.
+    const seed = async (target: BenchStore, tenant: string, count: number, item: (tenant: string, record: SecurityRecord) => Record<string, unknown>) =>
+      batchWrite(target, target.tableName, map(seededRecords(0, count, seededAt, tenant), (record) => item(tenant, record)))
+    const settle = () => new Promise((resolve) => setTimeout(resolve, sizes.settleMs))
 
-      // Seeding leaves both stores collecting garbage for a while; let them settle first.
-      await new Promise((resolve) => setTimeout(resolve, sizes.settleMs))
-      const ourTenth = await ours.list.tenthPage('/v1/records?status=open')
-      const storeQuery = repositoryCommand(store.tableName, (repository) => repository.list(BENCH_TENANT, { status: ['open'], order: 'desc' }, 25, undefined, new Date()))
-      const storeGet = repositoryCommand(store.tableName, (repository) => repository.getStored(BENCH_TENANT, getId))
-      const counts = { count: sizes.samples, warmup: sizes.warmup }
-      // Ours first, then the peer's: a Scan keeps the peer's store busy after it answered, and
-      // that must not land on our figures (each design's variants alternate among themselves).
-      const firstPage = await measureInterleaved({ ours: step(ours.list, '/v1/records?status=open'), store: send(storeQuery) }, counts)
-      const tenthPage = await measureInterleaved({ ours: step(ours.list, ourTenth) }, counts)
-      const rare = await measureInterleaved({ ours: step(ours.list, `/v1/records?status=${RARE_STATUS}`) }, counts)
-      const get = await measureInterleaved({ ours: step(ours.get, `/v1/records/${getId}`), store: send(storeGet) }, counts)
-      const create = await measureInterleaved({ ours: post(ours.create) }, counts)
-      const theirTenth = await theirs.tenthPage('/v1/records?status=open')
-      const peerSteps = await measureInterleaved({
-        firstPage: step(theirs, '/v1/records?status=open'),
-        tenthPage: step(theirs, theirTenth),
-        get: step(theirs, `/v1/records/${getId}`),
-        create: post(theirs)
+    /** The peer's walk for one tenant: Scan-based pages, point read, create. */
+    const peerWalk = async (headers: Record<string, string>, getId: string, rareSamples: number): Promise<Record<WalkStep, LatencySummary>> => {
+      const tenth = await theirs.tenthPage('/v1/records?status=open', headers)
+      const steps = await measureInterleaved({
+        firstPage: step(theirs, '/v1/records?status=open', headers),
+        tenthPage: step(theirs, tenth, headers),
+        get: step(theirs, `/v1/records/${getId}`, headers),
+        create: post(theirs, headers)
       }, counts)
-      const peerRare = await measureInterleaved({ peer: step(theirs, `/v1/records?status=${RARE_STATUS}`) }, { count: otherRecords > 0 ? sizes.peerRareSamples : Math.min(sizes.samples, 20), warmup: 1 })
-      const measured = { firstPage, tenthPage, rare, get, create }
-      points.push({
-        tenantRecords,
-        otherTenantRecords: otherRecords,
-        seedMs,
-        ours: {
-          firstPage: measured.firstPage.ours,
-          tenthPage: measured.tenthPage.ours,
-          rareFilter: measured.rare.ours,
-          get: measured.get.ours,
-          create: measured.create.ours,
-          storeQuery: measured.firstPage.store,
-          storeGet: measured.get.store
-        },
-        peer: { ...peerSteps, rareFilter: peerRare.peer }
-      })
-      log(`list scaling at ${tenantRecords}: first page ${firstPage.ours.p50.toFixed(2)} ms (peer ${peerSteps.firstPage.p50.toFixed(2)}, store ${firstPage.store.p50.toFixed(2)}), 10th ${tenthPage.ours.p50.toFixed(2)} ms (peer ${peerSteps.tenthPage.p50.toFixed(2)}), rare ${rare.ours.p50.toFixed(2)} ms (peer ${peerRare.peer.p50.toFixed(2)})`)
+      const rare = await measureInterleaved({ rareFilter: step(theirs, `/v1/records?status=${RARE_STATUS}`, headers) }, { count: rareSamples, warmup: 1 })
+      return { ...steps, ...rare }
     }
+
+    // 1. Small tables: the peer at `small` records.
+    let started = performance.now()
+    await seed(store, SMALL_TENANT, sizes.small, storedItem)
+    await seed(peerStore, SMALL_TENANT, sizes.small, peerItem)
+    const smallSeedMs = performance.now() - started
+    await settle()
+    const smallId = seededRecord(0, seededAt, SMALL_TENANT).id
+    const peerSmall = await peerWalk(auth.small, smallId, Math.min(sizes.samples, 20))
+    log(`list scaling: peer at ${sizes.small} records: first page ${peerSmall.firstPage.p50.toFixed(2)} ms, rare filter ${peerSmall.rareFilter.p50.toFixed(2)} ms`)
+
+    // 2. A large tenant and another one beside the small tenant.
+    started = performance.now()
+    await seed(store, BENCH_TENANT, sizes.large, storedItem)
+    await seed(store, OTHER_TENANT, sizes.large, storedItem)
+    await seed(peerStore, BENCH_TENANT, sizes.large, peerItem)
+    await seed(peerStore, OTHER_TENANT, sizes.large, peerItem)
+    const largeSeedMs = performance.now() - started
+    log(`list scaling: seeded ${sizes.large} + ${sizes.large} records (both layouts) in ${(largeSeedMs / 1000).toFixed(1)} s`)
+    await settle()
+    const largeId = seededRecord(0, seededAt, BENCH_TENANT).id
+
+    const tenth = { small: await ours.list.tenthPage('/v1/records?status=open', auth.small), large: await ours.list.tenthPage('/v1/records?status=open', auth.large) }
+    const storeCommands = (tenant: string, id: string) => ({
+      query: repositoryCommand(store.tableName, (repository) => repository.list(tenant, { status: ['open'], order: 'desc' }, 25, undefined, new Date())),
+      get: repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, id))
+    })
+    const direct = { small: storeCommands(SMALL_TENANT, smallId), large: storeCommands(BENCH_TENANT, largeId) }
+    const firstPage = await measureInterleaved({
+      small: step(ours.list, '/v1/records?status=open', auth.small), large: step(ours.list, '/v1/records?status=open', auth.large),
+      storeSmall: send(direct.small.query), storeLarge: send(direct.large.query)
+    }, counts)
+    const tenthPage = await measureInterleaved({ small: step(ours.list, tenth.small, auth.small), large: step(ours.list, tenth.large, auth.large) }, counts)
+    const rare = await measureInterleaved({
+      small: step(ours.list, `/v1/records?status=${RARE_STATUS}`, auth.small), large: step(ours.list, `/v1/records?status=${RARE_STATUS}`, auth.large)
+    }, counts)
+    const get = await measureInterleaved({
+      small: step(ours.get, `/v1/records/${smallId}`, auth.small), large: step(ours.get, `/v1/records/${largeId}`, auth.large),
+      storeSmall: send(direct.small.get), storeLarge: send(direct.large.get)
+    }, counts)
+    const create = await measureInterleaved({ small: post(ours.create, auth.small), large: post(ours.create, auth.large) }, counts)
+    log(`list scaling: ours, first page ${firstPage.small.p50.toFixed(2)} ms at ${sizes.small} vs ${firstPage.large.p50.toFixed(2)} ms at ${sizes.large}; 10th page ${tenthPage.small.p50.toFixed(2)} vs ${tenthPage.large.p50.toFixed(2)} ms`)
+
+    // 3. The peer's table at 2 × large + small records.
+    const peerLarge = await peerWalk(auth.large, largeId, sizes.peerRareSamples)
+    log(`list scaling: peer at ${2 * sizes.large + sizes.small} records: first page ${peerLarge.firstPage.p50.toFixed(2)} ms, rare filter ${peerLarge.rareFilter.p50.toFixed(2)} ms`)
+
     for (const walk of [ours.list, ours.get, ours.create, theirs]) walk.client.close()
-    return points
+    const oursAt = (size: 'small' | 'large') => ({
+      firstPage: firstPage[size], tenthPage: tenthPage[size], rareFilter: rare[size], get: get[size], create: create[size],
+      storeQuery: size === 'small' ? firstPage.storeSmall : firstPage.storeLarge,
+      storeGet: size === 'small' ? get.storeSmall : get.storeLarge
+    })
+    return [
+      { tenantRecords: sizes.small, otherTenantRecords: 2 * sizes.large, seedMs: smallSeedMs, ours: oursAt('small'), peer: peerSmall },
+      { tenantRecords: sizes.large, otherTenantRecords: sizes.large + sizes.small, seedMs: largeSeedMs, ours: oursAt('large'), peer: peerLarge }
+    ]
   } finally {
     await peer.stop()
     await peerStore.close()
