@@ -35,8 +35,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
   },
   smoke: {
     coldStartRuns: 1,
-    overhead: { c1: 10, warmup: 2, seconds: 1 },
-    gateway: { c1: 10, warmup: 2, seconds: 1 },
+    overhead: { c1: 10, warmup: 2, seconds: 0.5 },
+    gateway: { c1: 10, warmup: 2, seconds: 0.5 },
     token: { perBatch: 50, batches: 3 },
     scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 }
   }
@@ -82,16 +82,22 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
     const issuer = await startBenchIssuer()
     cleanups.push(() => issuer.close())
 
-    if (sections.has('cold-start')) results.coldStart = await measureColdStarts({ bundles, store, issuer, runs: plan.coldStartRuns, log })
+    const timed = async <T>(section: Section, run: () => Promise<T>): Promise<T> => {
+      const sectionStarted = performance.now()
+      const result = await run()
+      log(`${section} done in ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s`)
+      return result
+    }
+    if (sections.has('cold-start')) results.coldStart = await timed('cold-start', () => measureColdStarts({ bundles, store, issuer, runs: plan.coldStartRuns, log }))
     if (sections.has('overhead') || sections.has('gateway') || sections.has('list-scaling')) {
       const fleet = await startFleet(bundles, store, issuer)
       cleanups.push(() => fleet.stop())
-      if (sections.has('overhead')) results.overhead = await measureRequestOverhead({ store, fleet, token: await issuer.token(OVERHEAD_TENANT), sizes: plan.overhead, log })
-      if (sections.has('gateway')) results.gateway = await measureGateway({ store, issuer, fleet, sizes: plan.gateway, log })
-      if (sections.has('list-scaling')) results.listScaling = await measureListScaling({ store, issuer, fleet, sizes: plan.scaling, log })
+      if (sections.has('overhead')) results.overhead = await timed('overhead', async () => measureRequestOverhead({ store, fleet, token: await issuer.token(OVERHEAD_TENANT), sizes: plan.overhead, log }))
+      if (sections.has('gateway')) results.gateway = await timed('gateway', () => measureGateway({ store, issuer, fleet, sizes: plan.gateway, log }))
+      if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ store, issuer, fleet, sizes: plan.scaling, log }))
     }
     if (sections.has('token')) {
-      results.tokenVerification = await measureTokenVerification(plan.token)
+      results.tokenVerification = await timed('token', () => measureTokenVerification(plan.token))
       log(`token verification: warm ${results.tokenVerification[0]!.medianMicros.toFixed(2)} µs`)
     }
   } finally {
