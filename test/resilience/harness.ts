@@ -8,28 +8,19 @@ import { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import dynalite from 'dynalite'
-import type { FastifyPluginAsync, FastifyServerOptions } from 'fastify'
+import type { FastifyServerOptions } from 'fastify'
 import type { Test } from 'tap'
-import createRecordRoute from '../../functions/create-record/route.ts'
-import deleteRecordRoute from '../../functions/delete-record/route.ts'
-import getRecordRoute from '../../functions/get-record/route.ts'
-import listRecordsRoute from '../../functions/list-records/route.ts'
-import updateRecordRoute from '../../functions/update-record/route.ts'
 import { buildApp, type App, type AppOptions } from '../../shared/app.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../shared/http/problem.ts'
 import { createStore, type Store } from '../../shared/store/client.ts'
 import { cachedRevocationCheck, createRevocationStore } from '../../shared/store/revocation-store.ts'
 import { ensureTable } from '../../shared/store/table.ts'
-import { aRecord, TEST_CURSOR_SECRET } from '../support/records-api.ts'
+import { aRecord, allRecordRoutes, apiClient, TEST_CURSOR_SECRET } from '../support/records-api.ts'
 import { startTestStore } from '../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../support/tokens.ts'
 
 export { aRecord }
-
-const allRecordRoutes: FastifyPluginAsync = async (app) => {
-  for (const route of [createRecordRoute, getRecordRoute, listRecordsRoute, updateRecordRoute, deleteRecordRoute]) await app.register(route)
-}
 
 export interface HardenedApiOptions {
   /** Settings beyond the cursor secret (rate limits, request timeout). */
@@ -68,18 +59,7 @@ export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {
     ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
   })
   t.teardown(() => app.close())
-  const bearer = async (claims: Partial<Record<string, unknown>> = {}) => `Bearer ${await keys.sign(claims)}`
-  return {
-    app,
-    store,
-    keys,
-    bearer,
-    async create (body = aRecord(), claims = {}) {
-      const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await bearer(claims) }, payload: body })
-      if (response.statusCode !== 201) throw new Error(`create failed: ${response.statusCode} ${response.body}`)
-      return { ...response.json(), etag: String(response.headers.etag) }
-    }
-  }
+  return { app, store, keys, ...apiClient(app, keys) }
 }
 
 /** Every item of the table, sorted by key: equal snapshots mean nothing was written. */

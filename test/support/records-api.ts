@@ -31,6 +31,19 @@ export interface RecordsApiHarness {
   create (body?: Record<string, unknown>, claims?: Partial<Record<string, unknown>>): Promise<SecurityRecord & { etag: string }>
 }
 
+/** Tokens signed by the test's key, and a create through the API that returns the record with its ETag. */
+export function apiClient (app: App, keys: TestKeys) {
+  const bearer = async (claims: Partial<Record<string, unknown>> = {}) => `Bearer ${await keys.sign(claims)}`
+  return {
+    bearer,
+    async create (body = aRecord(), claims: Partial<Record<string, unknown>> = {}): Promise<SecurityRecord & { etag: string }> {
+      const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await bearer(claims) }, payload: body })
+      if (response.statusCode !== 201) throw new Error(`create failed: ${response.statusCode} ${response.body}`)
+      return { ...response.json(), etag: String(response.headers.etag) }
+    }
+  }
+}
+
 /** Writes a record straight into the store (with its `created` change), bypassing the API. */
 export async function seedRecord (store: TestStore, tenant: string, record: SecurityRecord): Promise<void> {
   const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
@@ -80,16 +93,5 @@ export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {})
     await app.close()
     await store.close()
   })
-  const bearer = async (claims: Partial<Record<string, unknown>> = {}) => `Bearer ${await keys.sign(claims)}`
-  return {
-    app,
-    store,
-    keys,
-    bearer,
-    async create (body = aRecord(), claims = {}) {
-      const response = await app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await bearer(claims) }, payload: body })
-      if (response.statusCode !== 201) throw new Error(`create failed: ${response.statusCode} ${response.body}`)
-      return { ...response.json(), etag: String(response.headers.etag) }
-    }
-  }
+  return { app, store, keys, ...apiClient(app, keys) }
 }
