@@ -4,6 +4,7 @@ import t from 'tap'
 import { loggerOptions } from '../../shared/app.ts'
 import { assertProblem, buildHardenedApi, startControlledStore } from '../resilience/harness.ts'
 import { INTERNALS } from '../resilience/store-faults.ts'
+import { crashBeforeHistoryWrites } from '../support/store.ts'
 import { rawRequest } from './raw-http.ts'
 
 /** helmet as configured for a JSON API, on successes and problems alike. */
@@ -52,13 +53,11 @@ t.test('logs never hold an access token, Authorization header, Idempotency-Key o
   let logs = ''
   const stream = new Writable({ write (chunk, _encoding, callback) { logs += String(chunk); callback() } })
   let failNextWrite = false
-  const api = await buildHardenedApi(t, {
-    logger: { ...(loggerOptions('trace') as object), stream },
-    afterRecordWrite: () => {
-      if (!failNextWrite) return
-      failNextWrite = false
-      throw new Error('internal detail: table security-records, partition T#acme, see /srv/app/shared/records.ts:42')
-    }
+  const api = await buildHardenedApi(t, { logger: { ...(loggerOptions('trace') as object), stream } })
+  crashBeforeHistoryWrites(api.store, () => {
+    if (!failNextWrite) return undefined
+    failNextWrite = false
+    return new Error('internal detail: table security-records, partition T#acme, see /srv/app/shared/records.ts:42')
   })
   const token = await api.bearer({ client_id: 'leaky-client' })
   const rawToken = token.slice('Bearer '.length)

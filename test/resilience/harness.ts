@@ -14,7 +14,7 @@ import { buildApp, type App, type AppOptions } from '../../shared/app.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../shared/http/problem.ts'
 import { createStore, type Store } from '../../shared/store/client.ts'
-import { cachedRevocationCheck, createRevocationStore } from '../../shared/store/revocation-store.ts'
+import { cachedRevocationCheck, createRevokedTokens } from '../../shared/store/revoked-tokens.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 import { aRecord, allRecordRoutes, apiClient, TEST_CURSOR_SECRET } from '../support/records-api.ts'
 import { startTestStore } from '../support/store.ts'
@@ -28,7 +28,6 @@ export interface HardenedApiOptions {
   /** A store the test controls; a fresh dynalite table otherwise. */
   store?: Store
   logger?: FastifyServerOptions['logger']
-  afterRecordWrite?: AppOptions['afterRecordWrite']
 }
 
 export interface HardenedApi {
@@ -48,15 +47,14 @@ export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {
   }
   const keys = await createTestKeys()
   // As deployed: a token's "not revoked" answer is cached for a few seconds.
-  const isRevoked = cachedRevocationCheck(createRevocationStore(store), 5000)
+  const isRevoked = cachedRevocationCheck(createRevokedTokens(store), 5000)
   const app = await buildApp({
     config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent', ...options.config },
     store,
     verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 }),
     isRevoked,
     routes: allRecordRoutes,
-    logger: options.logger ?? false,
-    ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
+    logger: options.logger ?? false
   })
   t.teardown(() => app.close())
   return { app, store, keys, ...apiClient(app, keys) }
