@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks'
+import { recordFunctionNames } from '../../functions/registry.ts'
 import { recordFunctionEnv, type BenchIssuer, type BenchStore } from './environment.ts'
 import { freePort, startChild, waitForOk, type Child } from './processes.ts'
 
-export const RECORD_FUNCTIONS = ['create-record', 'get-record', 'list-records', 'update-record'] as const
-export type RecordFunction = typeof RECORD_FUNCTIONS[number]
+/** The record functions of the registry, each started from its bundle. */
+export const RECORD_FUNCTIONS = recordFunctionNames
+export type RecordFunction = string
 
 /** The record function bundles, each in its own process on its own port, as deployed. */
 export interface Fleet {

@@ -16,7 +16,7 @@ import { TEST_ISSUER } from '../../support/tokens.ts'
 
 export const LOCAL_CLIENTS_FILE = new URL('../../../local-dev/auth-clients.local.json', import.meta.url)
 
-/** The three clients of CONTRACT §3, as the local registry ships them. */
+/** The three local clients (README "Configuration"), as the local registry ships them. */
 export const localSecrets: Record<string, string> = {
   'local-admin': 'local-admin-secret',
   'local-reader': 'local-reader-secret',

@@ -3,9 +3,9 @@ import { createServer, request, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { TEST_CURSOR_SECRET } from '../support/records-api.ts'
-import { startTestStore } from '../support/store.ts'
-import { TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
+import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
+import { startTestStore } from '../../support/store.ts'
+import { TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.ts'
 import { buildHardenedApi } from './harness.ts'
 import { startStoreProxy } from './store-faults.ts'
 
@@ -44,7 +44,7 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
   await new Promise<void>((resolve) => portProbe.close(() => resolve()))
 
   const child = spawn(process.execPath, ['functions/get-record/index.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
+    cwd: new URL('../../..', import.meta.url).pathname,
     env: {
       PATH: process.env.PATH,
       PORT: String(port),

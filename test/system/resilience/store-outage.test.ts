@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
-import { createStore } from '../../shared/store/client.ts'
-import { ensureTable } from '../../shared/store/table.ts'
+import { createStore } from '../../../shared/store/client.ts'
+import { ensureTable } from '../../../shared/store/table.ts'
 import { assertProblem, buildHardenedApi, problemViolation, startControlledStore, type HardenedApi } from './harness.ts'
 import { INTERNALS, startHangingStore, startStoreProxy } from './store-faults.ts'
 

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { BODY_LIMIT_BYTES } from '../../shared/app.ts'
-import { ConfigError, loadConfig } from '../../shared/config.ts'
-import { MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
+import { BODY_LIMIT_BYTES } from '../../../shared/app.ts'
+import { ConfigError, loadConfig } from '../../../shared/config.ts'
+import { MAX_URL_LENGTH } from '../../../shared/http/request-limits.ts'
 import { aRecord, assertProblem, buildHardenedApi, storedRecords } from '../resilience/harness.ts'
 import { rawRequest } from './raw-http.ts'
 

@@ -8,9 +8,9 @@
 import fc from 'fast-check'
 import { SignJWT, generateKeyPair } from 'jose'
 import type { Test } from 'tap'
-import { serverFields } from '../../shared/records/vocabulary.ts'
+import { serverFields } from '../../../shared/records/vocabulary.ts'
 import { aRecord, buildHardenedApi, problemViolation, snapshotTable, type HardenedApi } from '../resilience/harness.ts'
-import { TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
+import { TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.ts'
 
 export type RouteName = 'create' | 'get' | 'list' | 'update' | 'delete' | 'history' | 'unrouted'
 

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { loggerOptions } from '../../shared/app.ts'
+import { loggerOptions } from '../../../shared/app.ts'
 import { assertProblem, buildHardenedApi, startControlledStore } from '../resilience/harness.ts'
 import { INTERNALS } from '../resilience/store-faults.ts'
-import { crashBeforeHistoryWrites } from '../support/store.ts'
+import { crashBeforeHistoryWrites } from '../../support/store.ts'
 import { rawRequest } from './raw-http.ts'
 
 /** helmet as configured for a JSON API, on successes and problems alike. */
