@@ -4,21 +4,17 @@ import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from './http/base-app.ts'
-import { createCursorCodec, type CursorCodec } from './http/cursor.ts'
+import { createCursorCodec } from './http/cursor.ts'
 import rateLimiting from './http/rate-limit.ts'
 import requestLimits from './http/request-limits.ts'
-import { createDataLayer, type DataLayer } from './operations/data-layer.ts'
+import type { RouteDeps } from './http/route-deps.ts'
+import { createDataLayer } from './operations/data-layer.ts'
 import type { Store } from './store/client.ts'
 import { pingStore } from './store/table.ts'
 import { validatorCompiler } from './validation.ts'
 
 export type App = BaseApp
-
-/** What a function's routes are given: the data layer its operations work on, and the cursor codec. */
-export interface RouteDeps {
-  data: DataLayer
-  cursors: CursorCodec
-}
+export type { RouteDeps }
 
 export interface AppOptions {
   /** Rate limiting is on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave it out. */

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { RouteDeps } from '../../shared/app.ts'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { HTTP, type CloudEvent } from 'cloudevents'
 import { invalidFields } from '../../shared/errors.ts'
 import { createIngestFindingHandler } from './handler.ts'

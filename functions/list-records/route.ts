@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/app.ts'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { toListFilters } from '../../shared/http/list-query.ts'
 import { resumePosition, sendPage } from '../../shared/http/pagination.ts'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/app.ts'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { requestContext, sendRecord } from '../../shared/http/record-reply.ts'
 import { updateRecord } from '../../shared/operations/update-record.ts'
