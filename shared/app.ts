@@ -68,6 +68,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
 
   const data = createDataLayer(options.store, { sink: options.eventSink ?? createEventSink(undefined), log: app.log })
+  // Responses leave at their commit point; closing (SIGTERM) waits for the follow-ups still running.
+  app.addHook('onClose', async () => data.publisher.drain())
   await app.register(options.routes, { data, cursors: createCursorCodec(options.config.CURSOR_SECRET) })
   return app
 }

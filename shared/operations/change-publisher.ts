@@ -6,13 +6,27 @@ import type { SecurityRecord } from '../records/schema.ts'
 import type { RecordsRepository, StoredRecord } from '../store/records-repository.ts'
 
 export interface ChangePublisher {
-  /** The steps after a committed write: history entry, outbox mark (or purge), event. */
-  afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): Promise<void>
+  /**
+   * The steps after a committed write — history entry, outbox mark (or purge), event — started
+   * without waiting: the write's response leaves at its commit point. The record item carries
+   * the change, so whatever these steps have not finished (a crash, a store error) is finished by
+   * the next read of the record or by the sweeper; `drain` waits for the ones still running.
+   */
+  afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): void
   /** Finishes whatever an earlier writer left undone for this record item. */
   settle (tenant: string, stored: StoredRecord): Promise<void>
   /** Delivers the event of a written history entry; false (and left in the outbox) when the sink failed. */
   deliver (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean>
+  /** Waits for every follow-up this publisher started (before the process exits). */
+  drain (): Promise<void>
 }
+
+/**
+ * Follow-ups under way in this process, by table, record and version: a read that finds a change
+ * still owing its history waits for the follow-up already running instead of racing it, so within
+ * a process (the local stack runs every function in one) an event is delivered once.
+ */
+const inFlight = new Map<string, Promise<void>>()
 
 /**
  * What follows a committed record write, without transactions: the record item carries its
@@ -21,8 +35,9 @@ export interface ChangePublisher {
  * read or write of the record (or the outbox sweeper) runs the same steps again; history is
  * written exactly once, events at least once with a stable id.
  */
-export function createChangePublisher (deps: { records: RecordsRepository, history: HistoryRepository, sink: EventSink, log: Pick<FastifyBaseLogger, 'warn'> }): ChangePublisher {
+export function createChangePublisher (deps: { records: RecordsRepository, history: HistoryRepository, sink: EventSink, log: Pick<FastifyBaseLogger, 'warn'>, tableName: string }): ChangePublisher {
   const { records, history, sink, log } = deps
+  const started = new Set<Promise<void>>()
 
   async function deliver (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean> {
     if (!sink.enabled) return true
@@ -36,7 +51,7 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     return true
   }
 
-  async function afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): Promise<void> {
+  async function followUp (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): Promise<void> {
     const eventData = change.action === 'deleted' ? { id: recordId } : record
     await history.write(tenant, recordId, change, sink.enabled ? eventData : undefined)
     if (change.action === 'deleted') await records.purge(tenant, recordId, change.version)
@@ -44,10 +59,31 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     await deliver(tenant, recordId, change, eventData)
   }
 
+  /** The follow-up of one change, once per process at a time. */
+  function followUpOnce (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): Promise<void> {
+    const key = `${deps.tableName}\n${tenant}\n${recordId}\n${change.version}`
+    const running = inFlight.get(key)
+    if (running) return running
+    const work = followUp(tenant, recordId, change, record).finally(() => inFlight.delete(key))
+    inFlight.set(key, work)
+    return work
+  }
+
+  function afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): void {
+    const work = followUpOnce(tenant, recordId, change, record)
+      .catch((error: unknown) => log.warn({ err: error, recordId, version: change.version }, 'follow-up of a committed change failed; the next read or the sweeper finishes it'))
+      .finally(() => started.delete(work))
+    started.add(work)
+  }
+
   async function settle (tenant: string, stored: StoredRecord): Promise<void> {
-    if (stored.pendingHistory) await afterCommit(tenant, stored.record.id, stored.pendingHistory, stored.deleted ? undefined : stored.record)
+    if (stored.pendingHistory) await followUpOnce(tenant, stored.record.id, stored.pendingHistory, stored.deleted ? undefined : stored.record)
     else if (stored.deleted && stored.change) await records.purge(tenant, stored.record.id, stored.change.version)
   }
 
-  return { afterCommit, settle, deliver }
+  async function drain (): Promise<void> {
+    while (started.size > 0) await Promise.allSettled([...started])
+  }
+
+  return { afterCommit, settle, deliver, drain }
 }

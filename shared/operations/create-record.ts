@@ -67,7 +67,7 @@ async function insertNew (data: DataLayer, context: RequestContext, record: Secu
     if (record.fingerprint) await data.fingerprints.release(tenant, record.fingerprint, record.id)
     throw error
   }
-  await data.publisher.afterCommit(tenant, record.id, change, record)
+  data.publisher.afterCommit(tenant, record.id, change, record)
 }
 
 /** Same body, same hash, whatever the order of its keys. */

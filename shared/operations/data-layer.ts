@@ -34,6 +34,6 @@ export function createDataLayer (store: Store, options: DataLayerOptions): DataL
     idempotencyKeys: createIdempotencyKeys(store),
     history,
     outbox: createOutbox(store),
-    publisher: createChangePublisher({ records, history, sink: options.sink, log: options.log })
+    publisher: createChangePublisher({ records, history, sink: options.sink, log: options.log, tableName: store.tableName })
   }
 }

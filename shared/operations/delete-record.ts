@@ -13,5 +13,5 @@ export async function deleteRecord (data: DataLayer, context: RequestContext, id
   const change = changeOf(context, 'deleted', current.version + 1, current)
   await data.records.tombstone(tenant, current, change)
   if (current.fingerprint) await data.fingerprints.release(tenant, current.fingerprint, id)
-  await data.publisher.afterCommit(tenant, id, change, undefined)
+  data.publisher.afterCommit(tenant, id, change, undefined)
 }

@@ -29,6 +29,6 @@ export async function updateRecord (data: DataLayer, context: RequestContext, id
     throw error
   }
   if (current.fingerprint && current.fingerprint !== next.fingerprint) await data.fingerprints.release(tenant, current.fingerprint, id)
-  await data.publisher.afterCommit(tenant, id, change, next)
+  data.publisher.afterCommit(tenant, id, change, next)
   return next
 }

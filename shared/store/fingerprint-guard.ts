@@ -2,7 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { duplicateFingerprint } from '../errors.ts'
 import type { Store } from './client.ts'
 import { fingerprintKey } from './keys.ts'
-import { isConditionFailed, storeCall } from './store-errors.ts'
+import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
 /** How long a claim may stand without its record before another writer may take it over. */
 export const FINGERPRINT_CLAIM_LEASE_MS = 30_000
@@ -76,17 +76,13 @@ export function createFingerprintGuard ({ documents, tableName }: Store): Finger
     },
 
     async release (tenant, fingerprint, recordId) {
-      try {
-        await storeCall(() => documents.send(new DeleteCommand({
-          TableName: tableName,
-          Key: fingerprintKey(tenant, fingerprint),
-          // Release only our own claim; another record may have taken the fingerprint since.
-          ConditionExpression: 'recordId = :recordId',
-          ExpressionAttributeValues: { ':recordId': recordId }
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new DeleteCommand({
+        TableName: tableName,
+        Key: fingerprintKey(tenant, fingerprint),
+        // Release only our own claim; another record may have taken the fingerprint since.
+        ConditionExpression: 'recordId = :recordId',
+        ExpressionAttributeValues: { ':recordId': recordId }
+      })))
     },
 
     async holder (tenant, fingerprint) {

@@ -2,7 +2,7 @@ import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordChange } from '../records/change.ts'
 import type { Store } from './client.ts'
 import { historyKey, historyPartition, historySortKey, indexes, outboxAttributes } from './keys.ts'
-import { isConditionFailed, storeCall } from './store-errors.ts'
+import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
 /** A history entry as the API shows it. */
 export interface HistoryEntry extends RecordChange {
@@ -31,37 +31,29 @@ export interface HistoryRepository {
 export function createHistoryRepository ({ documents, tableName }: Store): HistoryRepository {
   return {
     async write (tenant, recordId, change, pendingEventData) {
-      try {
-        await storeCall(() => documents.send(new PutCommand({
-          TableName: tableName,
-          Item: {
-            ...historyKey(tenant, recordId, change.version),
-            tenant,
-            recordId,
-            ...change,
-            ...(pendingEventData === undefined ? {} : { eventData: pendingEventData, ...outboxAttributes(tenant, recordId, change.at) })
-          },
-          // History is append-only: an entry, once written, is never replaced.
-          ConditionExpression: 'attribute_not_exists(pk)'
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...historyKey(tenant, recordId, change.version),
+          tenant,
+          recordId,
+          ...change,
+          ...(pendingEventData === undefined ? {} : { eventData: pendingEventData, ...outboxAttributes(tenant, recordId, change.at) })
+        },
+        // History is append-only: an entry, once written, is never replaced.
+        ConditionExpression: 'attribute_not_exists(pk)'
+      })))
     },
 
     async markEventDelivered (tenant, recordId, version) {
-      try {
-        await storeCall(() => documents.send(new UpdateCommand({
-          TableName: tableName,
-          Key: historyKey(tenant, recordId, version),
-          UpdateExpression: 'REMOVE eventData, #outboxPk, #outboxSk',
-          // Only an existing entry: never create a stub entry by updating a missing one.
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: historyKey(tenant, recordId, version),
+        UpdateExpression: 'REMOVE eventData, #outboxPk, #outboxSk',
+        // Only an existing entry: never create a stub entry by updating a missing one.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
+      })))
     },
 
     async list (tenant, recordId, limit, beforeVersion) {

@@ -3,7 +3,7 @@ import { IdempotencyKeyReusedError } from '../errors.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
 import { idempotencyKey, ttlAttribute } from './keys.ts'
-import { isConditionFailed, storeCall } from './store-errors.ts'
+import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
 /** How long a key is remembered (IETF draft: at least 24 h is a sensible default). */
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60
@@ -80,18 +80,14 @@ export function createIdempotencyKeys ({ documents, tableName }: Store): Idempot
     },
 
     async release (tenant, clientId, key, recordId) {
-      try {
-        await storeCall(() => documents.send(new DeleteCommand({
-          TableName: tableName,
-          Key: idempotencyKey(tenant, clientId, key),
-          // Only our own pending claim: never a completed one, never someone else's.
-          ConditionExpression: 'recordId = :recordId AND #state = :pending',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':recordId': recordId, ':pending': 'pending' }
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new DeleteCommand({
+        TableName: tableName,
+        Key: idempotencyKey(tenant, clientId, key),
+        // Only our own pending claim: never a completed one, never someone else's.
+        ConditionExpression: 'recordId = :recordId AND #state = :pending',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':recordId': recordId, ':pending': 'pending' }
+      })))
     },
 
     async complete (tenant, clientId, key, record) {

@@ -7,7 +7,7 @@ import type { Store } from './client.ts'
 import { indexes, internalAttributes, outboxAttributes, recordIndexAttributes, recordKey } from './keys.ts'
 import type { ListFilters } from '../records/list-filters.ts'
 import { planListQuery, type PartitionQuery } from './list-plan.ts'
-import { isConditionFailed, storeCall } from './store-errors.ts'
+import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
 export interface ListPage {
   items: SecurityRecord[]
@@ -145,34 +145,26 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
     },
 
     async markHistoryWritten (tenant: string, id: string, version: number): Promise<void> {
-      try {
-        await storeCall(() => documents.send(new UpdateCommand({
-          TableName: tableName,
-          Key: recordKey(tenant, id),
-          UpdateExpression: 'SET historyVersion = :version REMOVE #outboxPk, #outboxSk',
-          // Only while the item is still that version: a newer write owns the outbox entry now.
-          ConditionExpression: '#version = :version AND attribute_not_exists(deleted)',
-          ExpressionAttributeNames: { '#version': 'version', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk },
-          ExpressionAttributeValues: { ':version': version }
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: recordKey(tenant, id),
+        UpdateExpression: 'SET historyVersion = :version REMOVE #outboxPk, #outboxSk',
+        // Only while the item is still that version: a newer write owns the outbox entry now.
+        ConditionExpression: '#version = :version AND attribute_not_exists(deleted)',
+        ExpressionAttributeNames: { '#version': 'version', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk },
+        ExpressionAttributeValues: { ':version': version }
+      })))
     },
 
     async purge (tenant: string, id: string, version: number): Promise<void> {
-      try {
-        await storeCall(() => documents.send(new DeleteCommand({
-          TableName: tableName,
-          Key: recordKey(tenant, id),
-          // Only the tombstone we settled, never a live record.
-          ConditionExpression: 'deleted = :true AND #version = :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':true': true, ':version': version }
-        })))
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error
-      }
+      await unlessConditionFails(() => documents.send(new DeleteCommand({
+        TableName: tableName,
+        Key: recordKey(tenant, id),
+        // Only the tombstone we settled, never a live record.
+        ConditionExpression: 'deleted = :true AND #version = :version',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':true': true, ':version': version }
+      })))
     },
 
     /**

@@ -25,6 +25,18 @@ export async function storeCall<T> (operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Runs a conditional write whose failed condition means there is nothing left to do (another
+ * writer already did it, or it no longer applies): only that failure is swallowed.
+ */
+export async function unlessConditionFails (operation: () => Promise<unknown>): Promise<void> {
+  try {
+    await storeCall(operation)
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error
+  }
+}
+
 function isUnavailable (error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false
   const { name, code, $metadata } = error as { name?: string, code?: string, $metadata?: { httpStatusCode?: number } }

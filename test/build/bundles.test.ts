@@ -11,7 +11,7 @@ import { functionNames } from '../../functions/registry.ts'
 import { indexes } from '../../shared/store/keys.ts'
 import { startEventSink } from '../support/event-sink.ts'
 import { buildRecordsApi } from '../support/records-api.ts'
-import { startTestStore } from '../support/store.ts'
+import { eventually, startTestStore } from '../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
 import { captureOutput, freePort, waitUntilHealthy } from './processes.ts'
 
@@ -134,6 +134,8 @@ t.test('the sweep-outbox job bundle delivers an event the sink refused, once, an
   const api = await buildRecordsApi(t, { sinkUrl: sink.url })
   sink.respondWith(503)
   const created = await api.create()
+  // The create's follow-up ran: history written, the refused event left in the outbox.
+  await eventually(() => sink.attempts() === 1)
   sink.respondWith(202)
   const env = { DYNAMODB_ENDPOINT: api.store.endpoint, TABLE_NAME: api.store.tableName, AWS_REGION: 'eu-central-1', K_SINK: sink.url, SWEEP_MIN_AGE_SECONDS: '0' }
   const first = await runJob(env, 'sweep-outbox')

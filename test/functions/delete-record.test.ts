@@ -10,6 +10,8 @@ t.test('DELETE removes the record: 204, then 404', async (t) => {
   const response = await api.app.inject({ method: 'DELETE', url: `/v1/records/${created.id}`, headers: { authorization } })
   t.equal(response.statusCode, 204)
   t.equal(response.body, '')
+  // The answer leaves at the commit (the record becomes a tombstone); its follow-up removes the item.
+  await api.settled()
   const { Item } = await api.store.documents.send(new GetCommand({ TableName: api.store.tableName, Key: recordKey('acme', created.id) }))
   t.notOk(Item)
   t.equal((await api.app.inject({ method: 'GET', url: `/v1/records/${created.id}`, headers: { authorization } })).statusCode, 404)

@@ -107,6 +107,7 @@ t.test('overdue lists active records past their deadline only', async (t) => {
 t.test('every list filter is a Query on an index, never a Scan', async (t) => {
   const api = await buildRecordsApi(t)
   await seed(api)
+  await api.settled()
   api.store.commands.length = 0
   const queries = ['', '?status=open', '?status=open,triaged', '?severity=high', '?category=malware', '?asset=web-shop', '?tag=pci', '?vulnerabilityId=CVE-2024-1000', '?overdue=true', '?asset=web-shop&status=open&severity=low&tag=x']
   for (const query of queries) {

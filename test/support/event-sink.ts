@@ -10,6 +10,8 @@ export interface ReceivedEvent {
 export interface EventSinkServer {
   url: string
   received: ReceivedEvent[]
+  /** Every delivery attempt, refused ones included. */
+  attempts (): number
   /** Makes the sink answer this status (e.g. 503 to play "down"); 202 by default. */
   respondWith (status: number): void
 }
@@ -18,7 +20,9 @@ export interface EventSinkServer {
 export async function startEventSink (t: Test): Promise<EventSinkServer> {
   const received: ReceivedEvent[] = []
   let status = 202
+  let attempts = 0
   const server = createServer((request, response) => {
+    attempts++
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
@@ -31,6 +35,7 @@ export async function startEventSink (t: Test): Promise<EventSinkServer> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
     received,
+    attempts: () => attempts,
     respondWith (next) { status = next }
   }
 }

@@ -9,7 +9,7 @@ import { createRevokedTokens } from '../../shared/store/revoked-tokens.ts'
 import type { RecordChange } from '../../shared/records/change.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import { createRecordsRepository } from '../../shared/store/records-repository.ts'
-import { startTestStore, type TestStore } from './store.ts'
+import { eventually, startTestStore, type TestStore } from './store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from './tokens.ts'
 
 export const TEST_CURSOR_SECRET = 'test-cursor-secret-0123456789-abcdef'
@@ -30,6 +30,8 @@ export interface RecordsApiHarness {
   keys: TestKeys
   /** `Authorization` header value for a tenant and scopes. */
   bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
+  /** Waits until every follow-up of the writes so far (history entries, outbox marks, purges) is done. */
+  settled (): Promise<void>
   /** Creates a record through the API and returns it with its ETag. */
   create (body?: Record<string, unknown>, claims?: Partial<Record<string, unknown>>): Promise<SecurityRecord & { etag: string }>
 }
@@ -95,5 +97,7 @@ export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {})
     await store.close()
   })
   const data = createDataLayer(store, { sink: createEventSink(options.sinkUrl), log: app.log })
-  return { app, store, data, keys, ...apiClient(app, keys) }
+  // Writes answer at their commit point; what follows shows in the store's outbox until done.
+  const settled = () => eventually(async () => (await data.outbox.due(new Date(Date.now() + 60_000))).length === 0)
+  return { app, store, data, keys, settled, ...apiClient(app, keys) }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import dynalite from 'dynalite'
 import { createStore, type Store } from '../../shared/store/client.ts'
-import { historySortKey } from '../../shared/store/keys.ts'
+import { historySortKey, recordKey } from '../../shared/store/keys.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 
 export interface TestStore extends Store {
@@ -47,13 +47,25 @@ export async function startTestStore (): Promise<TestStore> {
 
 /**
  * Fault injection without a test hook in production code: while `crash()` returns an error, the
- * store refuses every history entry write with it. To the data layer that is a function dying
- * right after a record write committed, before its history entry and event.
+ * store refuses writes of one kind of item with it. `history`: a function dying right after a
+ * record write committed, before its history entry and event. `record`: an unexpected failure of
+ * the write itself.
  */
-export function crashBeforeHistoryWrites (store: Store, crash: () => Error | undefined): void {
+export function crashStoreWrites (store: Store, kind: 'history' | 'record', crash: () => Error | undefined): void {
+  const marker = kind === 'history' ? `"${historySortKey(0).replace(/\d+$/, '')}` : `"sk":"${recordKey('t', 'r').sk}"`
   store.client.middlewareStack.add((next, context) => async (args) => {
-    const error = /^Put(Item)?Command$/.test(String(context.commandName)) && JSON.stringify((args.input as { Item?: unknown }).Item ?? {}).includes(`"${historySortKey(0).replace(/\d+$/, '')}`) ? crash() : undefined
+    const isPut = /^Put(Item)?Command$/.test(String(context.commandName))
+    const error = isPut && JSON.stringify((args.input as { Item?: unknown }).Item ?? {}).includes(marker) ? crash() : undefined
     if (error) throw error
     return next(args)
-  }, { step: 'initialize', name: 'crashBeforeHistoryWrites' })
+  }, { step: 'initialize', name: `crash-${kind}-writes` })
+}
+
+/** Retries `check` until it holds (a background step finished), failing after `timeoutMs`. */
+export async function eventually (check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
 }

@@ -4,7 +4,7 @@ import t from 'tap'
 import { loggerOptions } from '../../../shared/app.ts'
 import { assertProblem, buildHardenedApi, startControlledStore } from '../resilience/harness.ts'
 import { INTERNALS } from '../resilience/store-faults.ts'
-import { crashBeforeHistoryWrites } from '../../support/store.ts'
+import { crashStoreWrites } from '../../support/store.ts'
 import { rawRequest } from './raw-http.ts'
 
 /** helmet as configured for a JSON API, on successes and problems alike. */
@@ -54,7 +54,7 @@ t.test('logs never hold an access token, Authorization header, Idempotency-Key o
   const stream = new Writable({ write (chunk, _encoding, callback) { logs += String(chunk); callback() } })
   let failNextWrite = false
   const api = await buildHardenedApi(t, { logger: { ...(loggerOptions('trace') as object), stream } })
-  crashBeforeHistoryWrites(api.store, () => {
+  crashStoreWrites(api.store, 'record', () => {
     if (!failNextWrite) return undefined
     failNextWrite = false
     return new Error('internal detail: table security-records, partition T#acme, see /srv/app/shared/records.ts:42')

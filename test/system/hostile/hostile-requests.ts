@@ -381,6 +381,7 @@ export const ANSWER_TIME_LIMIT_MS = 5000
 export async function runHostileRequests (t: Test, { seed, numRuns }: { seed: number, numRuns: number }): Promise<HostileRunReport> {
   const api = await buildHardenedApi(t)
   const context = await prepareHostileContext(api)
+  await api.settled()
   const before = await snapshotTable(api.store)
   const report: HostileRunReport = { requests: 0, serverErrors: 0, byStatus: {}, byRoute: {}, slowestMs: 0 }
 

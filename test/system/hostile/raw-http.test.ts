@@ -11,6 +11,7 @@ import { rawRequest } from './raw-http.ts'
 t.test('byte-level hostile requests through a real server: 4xx problem+json each, the server keeps serving, nothing stored', async (t) => {
   const api = await buildHardenedApi(t)
   const record = await api.create()
+  await api.settled()
   await api.app.listen({ port: 0, host: '127.0.0.1' })
   const port = (api.app.server.address() as AddressInfo).port
   const token = await api.bearer()

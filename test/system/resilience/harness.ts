@@ -15,9 +15,10 @@ import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../../shared/http/problem.ts'
 import { createStore, type Store } from '../../../shared/store/client.ts'
 import { cachedRevocationCheck, createRevokedTokens } from '../../../shared/store/revoked-tokens.ts'
+import { createOutbox } from '../../../shared/store/outbox.ts'
 import { ensureTable } from '../../../shared/store/table.ts'
 import { aRecord, allRecordRoutes, apiClient, TEST_CURSOR_SECRET } from '../../support/records-api.ts'
-import { startTestStore } from '../../support/store.ts'
+import { eventually, startTestStore } from '../../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../../support/tokens.ts'
 
 export { aRecord }
@@ -36,6 +37,8 @@ export interface HardenedApi {
   keys: TestKeys
   bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
   create (body?: Record<string, unknown>, claims?: Partial<Record<string, unknown>>): Promise<{ id: string, etag: string, version: number } & Record<string, unknown>>
+  /** Waits until every follow-up of the writes so far (history entries, outbox marks, purges) is done. */
+  settled (): Promise<void>
 }
 
 export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {}): Promise<HardenedApi> {
@@ -57,7 +60,10 @@ export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {
     logger: options.logger ?? false
   })
   t.teardown(() => app.close())
-  return { app, store, keys, ...apiClient(app, keys) }
+  // Writes answer at their commit point; what follows shows in the store's outbox until done.
+  const outbox = createOutbox(store)
+  const settled = () => eventually(async () => (await outbox.due(new Date(Date.now() + 60_000))).length === 0)
+  return { app, store, keys, settled, ...apiClient(app, keys) }
 }
 
 /** Every item of the table, sorted by key: equal snapshots mean nothing was written. */

@@ -115,6 +115,7 @@ t.test('throttling: retried with backoff by the SDK; a short burst is invisible,
   const api: HardenedApi = await buildHardenedApi(t, { store })
   const authorization = await api.bearer()
   const record = await api.create()
+  await api.settled()
 
   proxy.throttle(2)
   let first = proxy.requests.length
