@@ -95,6 +95,13 @@ if [ -n "$target" ]; then
   exit 0
 fi
 
+# The JWT policies select the public gateway's pods; they must not also carry the local gateway.
+local_gateway=$(kubectl get service knative-local-gateway --namespace istio-system -o jsonpath='{.spec.selector.istio}')
+if [ "$local_gateway" = ingressgateway ]; then
+  echo "deploy: knative-local-gateway runs on the public gateway's pods; first: kubectl apply --server-side --force-conflicts -k knative/cluster/istio" >&2
+  exit 1
+fi
+
 say "1/6 platform: $(grep -c '^kind:' "$rendered/platform.yaml") objects"
 apply "$rendered/platform.yaml"
 
