@@ -19,7 +19,7 @@
  * jwksUri stays.
  */
 import { spawnSync } from 'node:child_process'
-import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import { createPublicKey } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -79,15 +79,17 @@ export function withImage (objects: K8sObject[], ref: string): K8sObject[] {
   return copy
 }
 
+/** A JSON Web Key (RFC 7517) as mock-auth's signing key set holds it. */
+type Jwk = Record<string, unknown>
 const PUBLIC_MEMBERS = ['kid', 'alg', 'use'] as const
 
 /** The public half of mock-auth's signing key set (what its /oauth2/jwks publishes). */
-export function publicJwks (privateSet: string): { keys: JsonWebKey[] } {
-  const { keys } = JSON.parse(privateSet) as { keys?: JsonWebKey[] }
+export function publicJwks (privateSet: string): { keys: Jwk[] } {
+  const { keys } = JSON.parse(privateSet) as { keys?: Jwk[] }
   if (!Array.isArray(keys) || keys.length === 0) throw new Error('the signing key set has no keys')
   return {
     keys: keys.map((jwk) => {
-      const publicKey = createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'jwk' })
+      const publicKey: Jwk = { ...createPublicKey({ key: jwk as never, format: 'jwk' }).export({ format: 'jwk' }) }
       for (const member of PUBLIC_MEMBERS) if (jwk[member] !== undefined) publicKey[member] = jwk[member]
       return publicKey
     })
