@@ -7,13 +7,16 @@ import { Broker } from '@kubernetes-models/knative/eventing.knative.dev/v1/Broke
 import { Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1/Trigger'
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service'
 import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding'
+import { Gateway } from '@kubernetes-models/istio/networking.istio.io/v1/Gateway'
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService'
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy'
 import { RequestAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication'
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob'
 import { Job } from 'kubernetes-models/batch/v1/Job'
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Namespace } from 'kubernetes-models/v1/Namespace'
+import { Service as CoreService } from 'kubernetes-models/v1/Service'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
@@ -118,6 +121,11 @@ const validators: Record<string, Validator> = {
   }
 }
 const clusterScoped = new Set(['v1/Namespace'])
+const clusterValidators: Record<string, Validator> = {
+  'apps/v1/Deployment': modelValidator(Deployment),
+  'v1/Service': modelValidator(CoreService),
+  'networking.istio.io/v1/Gateway': modelValidator(Gateway)
+}
 const typeOf = (object: K8sObject) => `${object.apiVersion}/${object.kind}`
 const find = (objects: K8sObject[], type: string, name?: string) => objects.filter((object) => typeOf(object) === type && (name === undefined || object.metadata.name === name))
 
@@ -434,7 +442,7 @@ for (const overlay of overlays) {
         t.not(cluster?.spec.alternator.insecureEnableHTTP, true, 'no plain-HTTP port')
         t.ok(cluster?.spec.datacenter.racks[0].storage.storageClassName, 'the overlay picks a storage class')
         const config = functionsConfig(objects)
-        t.match(config.DYNAMODB_ENDPOINT, /^https:\/\/security-records-client\.scylla\.svc\.cluster\.local:8043$/)
+        t.match(config.DYNAMODB_ENDPOINT, /^https:\/\/security-records-client\.scylla\.svc:8043$/, 'the name on Alternator\'s certificate (test/knative/upstream-rules.test.ts)')
         for (const { owner, pod } of podSpecs(objects)) {
           const names = (pod.containers[0].env ?? []).map((env: { name: string }) => env.name)
           if (owner === `ksvc/${DEAD_LETTERS}`) {
@@ -485,7 +493,15 @@ t.test('components/kafka-broker switches the broker to Knative\'s Kafka broker a
   t.equal(objects.length, rendered.gke.length, 'nothing else changes')
 })
 
-t.test('kn-deploy.sh is valid bash', async (t) => {
-  const result = spawnSync('bash', ['-n', join(root, 'knative/kn-deploy.sh')], { encoding: 'utf8' })
-  t.equal(result.status, 0, result.stderr)
+t.test('the deploy scripts are valid bash', async (t) => {
+  for (const script of ['knative/deploy.sh', 'knative/kn-deploy.sh', 'knative/scripts/alternator-credentials.sh', 'knative/scripts/create-secrets.sh']) {
+    const result = spawnSync('bash', ['-n', join(root, script)], { encoding: 'utf8' })
+    t.equal(result.status, 0, `${script}: ${result.stderr}`)
+  }
+})
+
+t.test('knative/cluster/istio (the local gateway on pods of its own) validates against its schemas', async (t) => {
+  const objects = render('knative/cluster/istio')
+  t.same(objects.map(typeOf).sort(), ['apps/v1/Deployment', 'networking.istio.io/v1/Gateway', 'v1/Service'])
+  for (const object of objects) t.doesNotThrow(() => clusterValidators[typeOf(object)]!(object), `${typeOf(object)} ${object.metadata.name}`)
 })
