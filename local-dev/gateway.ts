@@ -3,7 +3,6 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type HTTPMethods } 
 import replyFrom from '@fastify/reply-from'
 import { loggerOptions } from '../shared/app.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
-import { InvalidTokenError } from '../shared/errors.ts'
 import problemHandler from '../shared/http/problem-handler.ts'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../shared/http/problem.ts'
 
@@ -18,7 +17,7 @@ export interface GatewayRoute {
 
 export interface GatewayOptions {
   routes: GatewayRoute[]
-  /** The ingress check: signature, issuer, audience, expiry, `typ` (scopes are the function's job). */
+  /** The functions' own verifier, as the ingress check: signature, issuer, audience, expiry, lifetime, `typ` (scopes are the function's job). */
   verifyToken: TokenVerifier
   /** Health endpoints of every upstream, checked by the gateway's own `/healthz`. */
   healthChecks: Record<string, string>
@@ -26,7 +25,6 @@ export interface GatewayOptions {
   logger?: boolean
 }
 
-const BEARER = /^Bearer +(\S+) *$/i
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 
 /**
@@ -49,6 +47,7 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
   await app.register(problemHandler)
+  await app.register(options.verifyToken)
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000 } })
 
   app.addHook('onRequest', async (request, reply) => {
@@ -59,7 +58,7 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     app.route({
       method: route.method,
       url: route.path,
-      onRequest: route.authenticated ? async (request) => { await checkToken(request, options.verifyToken) } : undefined,
+      onRequest: route.authenticated ? checkToken : undefined,
       handler: (request, reply) => reply.from(`${route.upstream}${request.url}`, {
         rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }),
         onError: (errorReply, { error }) => {
@@ -89,8 +88,6 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */
-async function checkToken (request: FastifyRequest, verifyToken: TokenVerifier): Promise<void> {
-  const match = BEARER.exec(request.headers.authorization ?? '')
-  if (!match) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer <token>)')
-  await verifyToken(match[1]!)
+async function checkToken (request: FastifyRequest): Promise<void> {
+  await request.verifyAccessToken()
 }

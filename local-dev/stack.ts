@@ -10,7 +10,7 @@ import { loadOrCreateSigningKeys } from '../functions/mock-auth/signing-keys.ts'
 import ingestFindingRoute from '../functions/ingest-finding/route.ts'
 import { buildApp, type App } from '../shared/app.ts'
 import { createEventSink } from '../shared/events/record-events.ts'
-import { createTokenVerifier, remoteKeySet } from '../shared/auth/token-verifier.ts'
+import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig } from '../shared/config.ts'
 import { routingTable, type FunctionRoute } from '../shared/routing-table.ts'
 import { createFunctionApp } from '../shared/server.ts'
@@ -125,7 +125,7 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
     }))
     const gateway = await buildGateway({
       routes,
-      verifyToken: createTokenVerifier({ issuer, audience: config.AUTH_AUDIENCE, keys: remoteKeySet(config.AUTH_JWKS_URL), clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS }),
+      verifyToken: configuredTokenVerifier(config),
       healthChecks: Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, `${url}/healthz`])),
       logLevel
     })

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { buildApp, type App } from './app.ts'
-import { createTokenVerifier, remoteKeySet } from './auth/token-verifier.ts'
+import { configuredTokenVerifier } from './auth/token-verifier.ts'
 import { loadConfig, type Config } from './config.ts'
 import { createEventSink } from './events/record-events.ts'
 import { createStore, type Store } from './store/client.ts'
@@ -13,12 +13,7 @@ export interface FunctionDefinition {
 
 /** Builds one record function from configuration: its store client, token checks and routes. */
 export async function createFunctionApp (definition: FunctionDefinition, config: Config, store: Store = createStore(config)): Promise<App> {
-  const verifyToken = createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    keys: remoteKeySet(config.AUTH_JWKS_URL),
-    clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
-  })
+  const verifyToken = configuredTokenVerifier(config)
   const isRevoked = cachedRevocationCheck(createRevocationStore(store), config.REVOCATION_CACHE_MS)
   const app = await buildApp({ config, store, verifyToken, isRevoked, routes: definition.routes, eventSink: createEventSink(config.K_SINK) })
   app.addHook('onClose', async () => store.client.destroy())
