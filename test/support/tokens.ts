@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose'
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type SignOptions } from 'jose'
 import type { Test } from 'tap'
 import { localKeySet, type AccessToken, type KeySource, type TokenVerifier } from '../../shared/auth/token-verifier.ts'
 
@@ -11,7 +11,7 @@ export interface TestKeys {
   jwks: { keys: JWK[] }
   keySet: KeySource
   /** Signs an access token; every claim and header can be overridden (or removed with undefined). */
-  sign (claims?: Partial<Record<string, unknown>>, header?: Record<string, unknown>): Promise<string>
+  sign (claims?: Partial<Record<string, unknown>>, header?: Record<string, unknown>, options?: SignOptions): Promise<string>
 }
 
 /** A fresh key pair (ES256 unless asked for RS256) per test file: no key is ever committed. */
@@ -22,7 +22,7 @@ export async function createTestKeys (kid = `test-${randomUUID()}`, alg: 'ES256'
   return {
     jwks,
     keySet: localKeySet(jwks),
-    async sign (claims = {}, header = {}) {
+    async sign (claims = {}, header = {}, options) {
       const now = Math.floor(Date.now() / 1000)
       const payload: JWTPayload = {
         iss: TEST_ISSUER,
@@ -37,7 +37,7 @@ export async function createTestKeys (kid = `test-${randomUUID()}`, alg: 'ES256'
         ...claims
       }
       for (const [key, value] of Object.entries(claims)) if (value === undefined) delete payload[key]
-      return new SignJWT(payload).setProtectedHeader({ alg, typ: 'at+jwt', kid, ...header }).sign(privateKey)
+      return new SignJWT(payload).setProtectedHeader({ alg, typ: 'at+jwt', kid, ...header }).sign(privateKey, options)
     }
   }
 }
