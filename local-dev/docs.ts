@@ -25,6 +25,8 @@ const localDocs: FastifyPluginAsync<LocalDocsOptions> = async (app, options) => 
   await app.register(swagger, { mode: 'static', specification: { document: document as never } })
   await app.register(swaggerUi, {
     routePrefix: '/docs',
+    // The page's own CSP (scripts and styles from the same origin) instead of the API's `default-src 'none'`.
+    staticCSP: true,
     uiConfig: {
       docExpansion: 'list',
       defaultModelsExpandDepth: 1,

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify'
+import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
-import { loggerOptions } from '../shared/app.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
-import problemHandler from '../shared/http/problem-handler.ts'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../shared/http/problem.ts'
+import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
+import { problemBody } from '../shared/http/problem.ts'
+import { sendProblem } from '../shared/http/problem-handler.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {
@@ -23,9 +22,12 @@ export interface GatewayOptions {
   healthChecks: Record<string, string>
   logLevel?: string
   logger?: boolean
+  /** REQUEST_TIMEOUT_MS: a client slower than this gets a problem+json 408. */
+  requestTimeoutMs?: number
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+/** The gateway streams bodies through; the function behind it enforces its own, smaller limit. */
+const PASS_THROUGH_BODY_LIMIT = 1024 * 1024
 
 /**
  * The local stand-in for the cluster ingress: routes by method and path, exactly as the Istio
@@ -34,25 +36,16 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
  * AuthorizationPolicy). Bodies are streamed through untouched; the functions validate them.
  */
 export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  const app = await createBaseApp({
     logger: options.logger === false ? false : loggerOptions(options.logLevel ?? 'info'),
-    requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    },
-    return503OnClosing: true
+    bodyLimit: PASS_THROUGH_BODY_LIMIT,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   })
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
-  await app.register(problemHandler)
   await app.register(options.verifyToken)
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000 } })
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
 
   for (const route of options.routes) {
     app.route({
@@ -63,10 +56,7 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
         rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }),
         onError: (errorReply, { error }) => {
           request.log.warn({ err: error }, 'upstream unavailable')
-          errorReply.code(502).type(PROBLEM_CONTENT_TYPE).send({
-            type: `${PROBLEM_TYPE_BASE}bad-gateway`, title: 'Bad gateway', status: 502,
-            detail: 'The function serving this route did not answer; retry later', instance: request.url.split('?')[0], requestId: request.id
-          })
+          sendProblem(errorReply as never, problemBody(request, 'SR_BAD_GATEWAY', 'The function serving this route did not answer; retry later'))
         }
       })
     })

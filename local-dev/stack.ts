@@ -2,22 +2,18 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import dynalite from 'dynalite'
-import { buildMockAuthApp } from '../functions/mock-auth/app.ts'
-import { parseClientRegistry } from '../functions/mock-auth/clients.ts'
-import { mockAuthRoutes, oauthPaths } from '../functions/mock-auth/endpoints.ts'
-import { loadOrCreateSigningKeys } from '../functions/mock-auth/signing-keys.ts'
-import ingestFindingRoute from '../functions/ingest-finding/route.ts'
-import { buildApp, type App } from '../shared/app.ts'
-import { createEventSink } from '../shared/events/record-events.ts'
+import { functionRegistry, localOnlyRoutes, routingTable } from '../functions/registry.ts'
+import { oauthPaths } from '../functions/mock-auth/endpoints.ts'
+import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME } from '../functions/mock-auth/signing-keys.ts'
 import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
-import { loadConfig } from '../shared/config.ts'
-import { routingTable, type FunctionRoute } from '../shared/routing-table.ts'
-import { createFunctionApp } from '../shared/server.ts'
+import { loadConfig, loadSettings } from '../shared/config.ts'
+import { createEventSink } from '../shared/events/record-events.ts'
+import { createDataLayer } from '../shared/operations/data-layer.ts'
+import { sweepOutbox } from '../shared/operations/sweep-outbox.ts'
 import { createStore } from '../shared/store/client.ts'
-import { createRevocationStore } from '../shared/store/revocation-store.ts'
 import { ensureTable } from '../shared/store/table.ts'
-import { localFunctions } from './functions.ts'
 import localDocs from './docs.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 
@@ -42,15 +38,7 @@ export interface LocalStack {
   close (): Promise<void>
 }
 
-/**
- * Routes only the local gateway has. In the cluster the broker delivers findings to
- * ingest-finding directly (cluster-local); the ingress never exposes it.
- */
-const localOnlyRoutes: FunctionRoute[] = [
-  { function: 'ingest-finding', method: 'POST', path: '/events/findings', authenticated: false }
-]
-
-const LOCAL_CLIENTS_FILE = new URL('./auth-clients.local.json', import.meta.url)
+const LOCAL_CLIENTS_FILE = fileURLToPath(new URL('./auth-clients.local.json', import.meta.url))
 
 /**
  * The whole system on one machine: an embedded store, the mock authorization server and every
@@ -75,7 +63,7 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
 
     const port = options.port === 0 ? await freePort(options.host) : options.port
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
-    const env = {
+    const env: Record<string, string | undefined> = {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: '0',
@@ -84,40 +72,30 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       TABLE_NAME: options.tableName ?? process.env.TABLE_NAME ?? 'security-records',
       AUTH_ISSUER: issuer,
       CURSOR_SECRET: process.env.CURSOR_SECRET ?? await localSecret(options.dataDir, 'cursor-secret'),
+      // The local clients and a signing key kept in the data directory: local configuration only.
+      AUTH_CLIENTS_FILE: LOCAL_CLIENTS_FILE,
+      ...await localSigningKeys(options.dataDir),
       ...(options.sinkUrl ? { K_SINK: options.sinkUrl } : {})
     }
 
     const setupStore = createStore(loadConfig({ ...env, AUTH_JWKS_URL: `${issuer}${oauthPaths.jwks}` }))
+    closers.push(async () => setupStore.client.destroy())
     await ensureTable(setupStore.client, setupStore.tableName)
 
-    const mockAuth = await buildMockAuthApp({
-      issuer,
-      clients: parseClientRegistry(JSON.parse(await readFile(LOCAL_CLIENTS_FILE, 'utf8')), 'local-dev/auth-clients.local.json'),
-      signingKeys: await loadOrCreateSigningKeys(options.dataDir),
-      revocations: createRevocationStore(setupStore),
-      logger: { level: logLevel }
-    })
-    closers.push(async () => { await mockAuth.close(); setupStore.client.destroy() })
-    const mockAuthUrl = await mockAuth.listen({ port: 0, host: '127.0.0.1' })
-
-    // Functions fetch the JWKS from the authorization server directly, as they do in the cluster.
-    const config = loadConfig({ ...env, AUTH_JWKS_URL: `${mockAuthUrl}${oauthPaths.jwks}` })
-    const upstreams: Record<string, string> = { 'mock-auth': mockAuthUrl }
-    const apps: App[] = []
-    for (const definition of localFunctions) {
-      const app = await createFunctionApp(definition, config)
+    // Every function from the registry, each its own app on its own loopback port, started from
+    // the same definition and settings as its container. mock-auth first: the others fetch its JWKS
+    // directly, as they do in the cluster.
+    const upstreams: Record<string, string> = {}
+    const ordered = [...functionRegistry].sort((a, b) => Number(b.definition.name === 'mock-auth') - Number(a.definition.name === 'mock-auth'))
+    for (const { definition } of ordered) {
+      const app = await definition.build(loadSettings(definition.configSchema, env, definition.secretSettings))
       closers.push(() => app.close())
       upstreams[definition.name] = await app.listen({ port: 0, host: '127.0.0.1' })
-      apps.push(app)
+      if (definition.name === 'mock-auth') env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
     }
+    const config = loadConfig(env)
 
-    // ingest-finding: a Knative Trigger delivers to it in the cluster; locally it sits at /events/findings.
-    const ingestStore = createStore(config)
-    const ingest = await buildApp({ config, store: ingestStore, routes: ingestFindingRoute, eventSink: createEventSink(config.K_SINK) })
-    closers.push(async () => { await ingest.close(); ingestStore.client.destroy() })
-    upstreams['ingest-finding'] = await ingest.listen({ port: 0, host: '127.0.0.1' })
-
-    const routes: GatewayRoute[] = [...routingTable, ...mockAuthRoutes, ...localOnlyRoutes].map((route) => ({
+    const routes: GatewayRoute[] = [...routingTable, ...localOnlyRoutes].map((route) => ({
       method: route.method,
       path: route.path,
       upstream: upstreams[route.function]!,
@@ -135,10 +113,10 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
 
     // Knative scales idle functions to zero; locally one timer plays the cluster's sweeper CronJob.
     const sweepInterval = options.sweepIntervalMs ?? 30_000
-    if (sweepInterval > 0 && apps[0]) {
-      const sweeper = apps[0]
+    if (sweepInterval > 0) {
+      const data = createDataLayer(setupStore, { sink: createEventSink(config.K_SINK), log: gateway.log })
       const timer = setInterval(() => {
-        sweeper.records.publisher.sweep().catch((error: unknown) => sweeper.log.warn({ err: error }, 'outbox sweep failed'))
+        sweepOutbox(data).catch((error: unknown) => gateway.log.warn({ err: error }, 'outbox sweep failed'))
       }, sweepInterval)
       timer.unref()
       closers.push(async () => clearInterval(timer))
@@ -148,6 +126,13 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
     await close()
     throw error
   }
+}
+
+/** The signing key of the local mock-auth: a file in the data directory, or one in memory. */
+async function localSigningKeys (dataDir: string): Promise<Record<string, string>> {
+  if (dataDir === ':memory:') return { AUTH_SIGNING_KEYS_JSON: JSON.stringify({ keys: [await generateSigningKey()] }) }
+  await loadOrCreateSigningKeys(dataDir)
+  return { AUTH_SIGNING_KEYS_FILE: join(dataDir, SIGNING_KEYS_FILE_NAME) }
 }
 
 /** A random secret kept in the data directory (mode 0600), so cursors survive a restart. */

@@ -14,6 +14,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { build, type BuildOptions, type Plugin } from 'esbuild'
+import { functionNames } from '../functions/registry.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -24,20 +25,17 @@ export interface BundleEntry {
 }
 
 /**
- * Every `functions/<name>/index.ts` that exists, the cluster's jobs (table bootstrap, outbox
- * sweeper) and the broker's dead-letter sink.
+ * Every function of the registry (`functions/<name>/index.ts`) and every deployed job
+ * (`jobs/<name>/index.ts`: table bootstrap, outbox sweeper, the broker's dead-letter sink).
  */
 export function bundleEntries (base = root): BundleEntry[] {
-  const functionsDir = join(base, 'functions')
-  const functions = readdirSync(functionsDir, { withFileTypes: true })
-    .filter((dirent) => dirent.isDirectory() && existsSync(join(functionsDir, dirent.name, 'index.ts')))
-    .map((dirent) => ({ name: `functions/${dirent.name}`, entry: join(functionsDir, dirent.name, 'index.ts') }))
-    .sort((a, b) => a.name.localeCompare(b.name))
+  const jobsDir = join(base, 'jobs')
+  const jobs = readdirSync(jobsDir, { withFileTypes: true })
+    .filter((dirent) => dirent.isDirectory() && existsSync(join(jobsDir, dirent.name, 'index.ts')))
+    .map((dirent) => dirent.name)
   return [
-    ...functions,
-    { name: 'jobs/create-table', entry: join(base, 'scripts', 'create-table.ts') },
-    { name: 'jobs/sweep-outbox', entry: join(base, 'scripts', 'sweep-outbox.ts') },
-    { name: 'sinks/dead-letters', entry: join(base, 'scripts', 'dead-letter-sink.ts') }
+    ...[...functionNames].sort().map((name) => ({ name: `functions/${name}`, entry: join(base, 'functions', name, 'index.ts') })),
+    ...jobs.sort().map((name) => ({ name: `jobs/${name}`, entry: join(jobsDir, name, 'index.ts') }))
   ]
 }
 

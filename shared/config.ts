@@ -30,7 +30,7 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>
 
 /** Settings that are secrets: never logged, never echoed in an error. */
-const SECRET_SETTINGS = new Set(['CURSOR_SECRET'])
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['CURSOR_SECRET'])
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

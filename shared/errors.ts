@@ -6,52 +6,105 @@ export interface FieldError {
   message: string
 }
 
+interface ProblemType {
+  status: number
+  /** Short summary of the kind of problem (RFC 9457 `title`). */
+  title: string
+  /** Last segment of the problem's `type` URI. */
+  slug: string
+  /** When a client gets it; the OpenAPI document's error responses are made of these. */
+  description: string
+}
+
 /**
- * Every domain error of the API, in one table: code, message template, status, and the
- * problem title and type slug the error handler renders (RFC 9457).
+ * Every problem the API, the gateway and mock-auth answer with, in one table: the error classes,
+ * the mapping of the web framework's own errors, the OpenAPI response descriptions and every
+ * problem+json body derive from it (RFC 9457).
  */
 export const problemTypes = {
-  SR_INVALID_REQUEST: { status: 400, title: 'Invalid request', slug: 'invalid-request' },
-  SR_INVALID_CURSOR: { status: 400, title: 'Invalid cursor', slug: 'invalid-cursor' },
-  SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding' },
-  SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token' },
-  SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope' },
-  SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found' },
-  SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition' },
-  SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint' },
-  SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict' },
-  SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress' },
-  SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long' },
-  SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed' },
-  SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused' },
-  SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required' },
-  SR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited' },
-  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable' }
-} as const
+  SR_INVALID_REQUEST: { status: 400, title: 'Invalid request', slug: 'invalid-request', description: 'The request is invalid: an unknown, read-only or malformed field, or a bad query or header.' },
+  SR_INVALID_JSON: { status: 400, title: 'Invalid JSON', slug: 'invalid-json', description: 'The body is not JSON.' },
+  SR_INVALID_CURSOR: { status: 400, title: 'Invalid cursor', slug: 'invalid-cursor', description: 'The cursor was altered or belongs to another query.' },
+  SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding', description: 'The path, query or body is not valid UTF-8 or percent-encoding.' },
+  SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token', description: 'No access token, or one that is invalid, expired or revoked.' },
+  SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
+  SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record with this id in your tenant (or no such route).' },
+  SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
+  SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
+  SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
+  SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict', description: 'The record of the finding kept changing while the report was applied.' },
+  SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress', description: 'A request with this Idempotency-Key is still being processed.' },
+  SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed', description: 'If-Match does not match the record\'s current ETag.' },
+  SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
+  SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
+  SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
+  SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused', description: 'The Idempotency-Key was used before with a different body.' },
+  SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required', description: 'If-Match is required.' },
+  SR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited', description: 'Rate limited; retry after the seconds in Retry-After.' },
+  SR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', slug: 'headers-too-large', description: 'The request line and headers are larger than accepted.' },
+  SR_INTERNAL: { status: 500, title: 'Internal server error', slug: 'internal', description: 'Unexpected error; the details are in the logs under the request id.' },
+  SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
+  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' }
+} as const satisfies Record<string, ProblemType>
 
 export type ProblemCode = keyof typeof problemTypes
 
-export const InvalidRequestError = createError<'SR_INVALID_REQUEST', 400, [string]>('SR_INVALID_REQUEST', '%s', 400)
-export const InvalidCursorError = createError<'SR_INVALID_CURSOR', 400, [string]>('SR_INVALID_CURSOR', '%s', 400)
-export const InvalidTokenError = createError<'SR_INVALID_TOKEN', 401, [string]>('SR_INVALID_TOKEN', '%s', 401)
-export const InsufficientScopeError = createError<'SR_INSUFFICIENT_SCOPE', 403, [string]>('SR_INSUFFICIENT_SCOPE', 'This operation needs the scope %s', 403)
-export const NotFoundError = createError<'SR_NOT_FOUND', 404, [string]>('SR_NOT_FOUND', '%s', 404)
-export const IllegalTransitionError = createError<'SR_ILLEGAL_TRANSITION', 409, [string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s', 409)
-export const DuplicateFingerprintError = createError<'SR_DUPLICATE_FINGERPRINT', 409, [string]>('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s', 409)
-export const IdempotencyInProgressError = createError<'SR_IDEMPOTENCY_IN_PROGRESS', 409, []>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later', 409)
-export const IngestConflictError = createError<'SR_INGEST_CONFLICT', 409, []>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later', 409)
-export const PreconditionFailedError = createError<'SR_PRECONDITION_FAILED', 412, [string]>('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)', 412)
-export const IdempotencyKeyReusedError = createError<'SR_IDEMPOTENCY_KEY_REUSED', 422, []>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body', 422)
-export const PreconditionRequiredError = createError<'SR_PRECONDITION_REQUIRED', 428, [string]>('SR_PRECONDITION_REQUIRED', '%s', 428)
-export const InvalidEncodingError = createError<'SR_INVALID_ENCODING', 400, [string]>('SR_INVALID_ENCODING', '%s', 400)
-export const UriTooLongError = createError<'SR_URI_TOO_LONG', 414, [number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters', 414)
-export const RateLimitedError = createError<'SR_RATE_LIMITED', 429, [string]>('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s', 429)
-export const StoreUnavailableError = createError<'SR_STORE_UNAVAILABLE', 503, []>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later', 503)
+/** The web framework's own errors that are the client's fault, as the problem they are. */
+export const frameworkProblemCodes: Readonly<Record<string, ProblemCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'SR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SR_INVALID_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'SR_INVALID_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'SR_INVALID_JSON',
+  FST_ERR_CTP_EMPTY_TYPE: 'SR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_TYPE: 'SR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'SR_INVALID_ENCODING',
+  FST_ERR_MAX_PARAM_LENGTH: 'SR_URI_TOO_LONG',
+  FST_ERR_ASYNC_CONSTRAINT: 'SR_INVALID_REQUEST',
+  HPE_HEADER_OVERFLOW: 'SR_HEADERS_TOO_LARGE',
+  ERR_HTTP_REQUEST_TIMEOUT: 'SR_REQUEST_TIMEOUT'
+}
+
+/** The problem code of any error: ours by code, the framework's by its mapping, a 4xx as an invalid request, else internal. */
+export function problemCodeOf (error: Error & { code?: string, statusCode?: number }): ProblemCode {
+  if (error.code !== undefined && Object.hasOwn(problemTypes, error.code)) return error.code as ProblemCode
+  const mapped = error.code === undefined ? undefined : frameworkProblemCodes[error.code]
+  if (mapped) return mapped
+  const clientFault = error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
+  return clientFault ? 'SR_INVALID_REQUEST' : 'SR_INTERNAL'
+}
+
+/** An error class for one problem type; the status comes from the table. */
+function problemError<Args extends unknown[] = [string]> (code: ProblemCode, message = '%s') {
+  return createError<ProblemCode, number, Args>(code, message, problemTypes[code].status)
+}
+
+export const InvalidRequestError = problemError('SR_INVALID_REQUEST')
+export const InvalidCursorError = problemError('SR_INVALID_CURSOR')
+export const InvalidEncodingError = problemError('SR_INVALID_ENCODING')
+export const InvalidTokenError = problemError('SR_INVALID_TOKEN')
+export const InsufficientScopeError = problemError('SR_INSUFFICIENT_SCOPE', 'This operation needs the scope %s')
+export const NotFoundError = problemError('SR_NOT_FOUND')
+export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
+export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
+export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
+export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
+export const PreconditionFailedError = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
+export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
+export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED')
+export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
+export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
+export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
 
 /** A 400 whose `errors` array names each offending field. */
-export function invalidFields (errors: FieldError[]): Error & { statusCode: 400, errors: FieldError[] } {
+export function invalidFields (errors: FieldError[]): Error & { statusCode: number, errors: FieldError[] } {
   const detail = errors.length === 1 ? `${errors[0]!.path || '/'}: ${errors[0]!.message}` : `${errors.length} fields are invalid`
   return Object.assign(new InvalidRequestError(detail), { errors })
+}
+
+/** A 403 that names the scope the operation needs (its Bearer challenge carries it). */
+export function insufficientScope (scope: string): Error & { scope: string } {
+  return Object.assign(new InsufficientScopeError(scope), { scope })
 }
 
 /** A 409 that also names the record already holding the fingerprint. */
@@ -64,8 +117,4 @@ export function storeUnavailable (cause: unknown): Error {
   const error = new StoreUnavailableError()
   ;(error as Error & { cause: unknown }).cause = cause
   return error
-}
-
-export function isProblemCode (code: unknown): code is ProblemCode {
-  return typeof code === 'string' && Object.hasOwn(problemTypes, code)
 }

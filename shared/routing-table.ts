@@ -1,6 +1,7 @@
 /**
- * Which function serves which method and path: the local gateway routes by this table, and the
- * cluster's ingress manifest is generated from it, so both route exactly alike.
+ * One route of the routing table: which function serves which method and path. The table itself
+ * is derived from the function registry (functions/registry.ts); the local gateway routes by it
+ * and the cluster's ingress manifest is generated from it, so both route exactly alike.
  */
 export interface FunctionRoute {
   function: string
@@ -10,15 +11,3 @@ export interface FunctionRoute {
   /** True when the ingress must see a valid access token before routing. */
   authenticated: boolean
 }
-
-export const recordFunctions = ['create-record', 'get-record', 'list-records', 'update-record', 'delete-record'] as const
-export type RecordFunction = typeof recordFunctions[number]
-
-export const routingTable: readonly FunctionRoute[] = [
-  { function: 'create-record', method: 'POST', path: '/v1/records', authenticated: true },
-  { function: 'list-records', method: 'GET', path: '/v1/records', authenticated: true },
-  { function: 'get-record', method: 'GET', path: '/v1/records/:id', authenticated: true },
-  { function: 'get-record', method: 'GET', path: '/v1/records/:id/history', authenticated: true },
-  { function: 'update-record', method: 'PATCH', path: '/v1/records/:id', authenticated: true },
-  { function: 'delete-record', method: 'DELETE', path: '/v1/records/:id', authenticated: true }
-]

@@ -1,21 +1,42 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { buildApp, type App } from './app.ts'
+import type { Static, TObject } from 'typebox'
+import { buildApp, type App, type RouteDeps } from './app.ts'
 import { configuredTokenVerifier } from './auth/token-verifier.ts'
-import { loadConfig, type Config } from './config.ts'
+import { ConfigSchema, loadSettings, SECRET_SETTINGS, type Config } from './config.ts'
 import { createEventSink } from './events/record-events.ts'
 import { createStore, type Store } from './store/client.ts'
-import { cachedRevocationCheck, createRevocationStore } from './store/revocation-store.ts'
+import { cachedRevocationCheck, createRevokedTokens } from './store/revoked-tokens.ts'
 
-export interface FunctionDefinition {
+/** Something that can be closed and logs: a Fastify app, or the local stack. */
+export interface Closable {
+  close (): Promise<unknown>
+  log: { info (msg: string): void }
+}
+
+/** One deployable function: its settings and how to build its app from them (the app never listens). */
+export interface FunctionDefinition<Schema extends TObject = TObject> {
   name: string
-  routes: FastifyPluginAsync
+  configSchema: Schema
+  /** Settings never echoed in a configuration error. */
+  secretSettings?: ReadonlySet<string>
+  build (config: Static<Schema>): Promise<Closable & { listen (options: { port: number, host: string }): Promise<string> }>
+  /** A record function's route plugin (the OpenAPI document is generated from these). */
+  routes?: FastifyPluginAsync<RouteDeps>
+}
+
+/** The settings every function listens by. */
+interface ListenSettings { PORT: number, HOST: string }
+
+/** A record function: the record settings, token checks against the issuer's JWKS, the store, and its routes. */
+export function recordFunction (name: string, routes: FastifyPluginAsync<RouteDeps>): FunctionDefinition<typeof ConfigSchema> {
+  return { name, configSchema: ConfigSchema, secretSettings: SECRET_SETTINGS, routes, build: (config) => createFunctionApp(routes, config) }
 }
 
 /** Builds one record function from configuration: its store client, token checks and routes. */
-export async function createFunctionApp (definition: FunctionDefinition, config: Config, store: Store = createStore(config)): Promise<App> {
+export async function createFunctionApp (routes: FastifyPluginAsync<RouteDeps>, config: Config, store: Store = createStore(config)): Promise<App> {
   const verifyToken = configuredTokenVerifier(config)
-  const isRevoked = cachedRevocationCheck(createRevocationStore(store), config.REVOCATION_CACHE_MS)
-  const app = await buildApp({ config, store, verifyToken, isRevoked, routes: definition.routes, eventSink: createEventSink(config.K_SINK) })
+  const isRevoked = cachedRevocationCheck(createRevokedTokens(store), config.REVOCATION_CACHE_MS)
+  const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK) })
   app.addHook('onClose', async () => store.client.destroy())
   return app
 }
@@ -23,23 +44,26 @@ export async function createFunctionApp (definition: FunctionDefinition, config:
 /** How long in-flight requests get to finish after SIGTERM (Knative's default grace is 30 s). */
 const SHUTDOWN_GRACE_MS = 25_000
 
-/** Entry point of a deployed function: read config (fail fast), listen on PORT, drain on SIGTERM. */
-export async function startFunction (definition: FunctionDefinition): Promise<App> {
-  let config: Config
+/**
+ * Entry point of every deployed function: read its settings once (fail fast, naming every
+ * problem, in one line), build its app, listen on PORT, drain on SIGTERM.
+ */
+export async function startFunction<Schema extends TObject> (definition: FunctionDefinition<Schema>, env: Record<string, string | undefined> = process.env): Promise<void> {
+  let app: Awaited<ReturnType<FunctionDefinition<Schema>['build']>>
+  let config: Static<Schema> & ListenSettings
   try {
-    config = loadConfig()
+    config = loadSettings(definition.configSchema, env, definition.secretSettings) as Static<Schema> & ListenSettings
+    app = await definition.build(config)
   } catch (error) {
     console.error(`${definition.name}: ${(error as Error).message}`)
     process.exit(1)
   }
-  const app = await createFunctionApp(definition, config)
   await app.listen({ port: config.PORT, host: config.HOST })
   closeOnSignals(app, definition.name)
-  return app
 }
 
 /** Stop accepting, let in-flight requests finish, close clients, exit; forced after the grace period. */
-export function closeOnSignals (app: { close (): Promise<unknown>, log: { info (msg: string): void } }, name: string): void {
+export function closeOnSignals (app: Closable, name: string): void {
   let closing = false
   const shutdown = (signal: string) => {
     if (closing) return

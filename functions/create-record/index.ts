@@ -1,4 +1,6 @@
-import { startFunction } from '../../shared/server.ts'
+import { recordFunction, startFunction } from '../../shared/server.ts'
 import createRecordRoute from './route.ts'
 
-await startFunction({ name: 'create-record', routes: createRecordRoute })
+export const definition = recordFunction('create-record', createRecordRoute)
+
+if (import.meta.main) await startFunction(definition)

@@ -1,4 +1,6 @@
-import { startFunction } from '../../shared/server.ts'
+import { recordFunction, startFunction } from '../../shared/server.ts'
 import deleteRecordRoute from './route.ts'
 
-await startFunction({ name: 'delete-record', routes: deleteRecordRoute })
+export const definition = recordFunction('delete-record', deleteRecordRoute)
+
+if (import.meta.main) await startFunction(definition)

@@ -1,19 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { nextPageLink } from '../../shared/http/pagination.ts'
+import { resumePosition, sendPage } from '../../shared/http/pagination.ts'
 import { requestContext } from '../../shared/http/record-reply.ts'
+import { getRecordHistory } from '../../shared/operations/record-history.ts'
 import { recordHistorySchema } from './history-schema.ts'
 
 /** `GET /v1/records/{id}/history`: the audit trail of one record, newest first. */
-const recordHistoryRoute: FastifyPluginAsyncTypebox = async (app) => {
+const recordHistoryRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { data, cursors }) => {
   app.get('/v1/records/:id/history', { schema: recordHistorySchema, config: { scope: scopes.read } }, async (request, reply) => {
     const context = requestContext(request)
     const binding = { tenant: context.actor.tenant, history: request.params.id }
-    const before = request.query.cursor === undefined ? undefined : Number(app.cursors.decode(request.query.cursor, binding))
-    const page = await app.records.history(context, request.params.id, request.query.limit, before)
-    const nextCursor = page.resumeAfter === undefined ? null : app.cursors.encode(page.resumeAfter, binding)
-    if (nextCursor) reply.header('link', nextPageLink(request.url, nextCursor))
-    return reply.header('cache-control', 'no-store').send({ items: page.items, nextCursor })
+    const before = resumePosition(cursors, request.query.cursor, binding)
+    const page = await getRecordHistory(data, context, request.params.id, request.query.limit, before === undefined ? undefined : Number(before))
+    return sendPage(request, reply, cursors, page, binding)
   })
 }
 

@@ -1,4 +1,6 @@
-import { startFunction } from '../../shared/server.ts'
+import { recordFunction, startFunction } from '../../shared/server.ts'
 import getRecordRoute from './route.ts'
 
-await startFunction({ name: 'get-record', routes: getRecordRoute })
+export const definition = recordFunction('get-record', getRecordRoute)
+
+if (import.meta.main) await startFunction(definition)

@@ -6,12 +6,11 @@
  */
 import * as functions from '@google-cloud/functions-framework'
 import { createEventSink } from '../../shared/events/record-events.ts'
-import { createRecordsService } from '../../shared/records/records-service.ts'
+import { createDataLayer } from '../../shared/operations/data-layer.ts'
 import { createStore } from '../../shared/store/client.ts'
-import { createStoreModules } from '../../shared/store/index.ts'
 import { loadIngestConfig } from './config.ts'
 import { createIngestFindingHandler } from './handler.ts'
 
 const config = loadIngestConfig()
-const records = createRecordsService(createStoreModules(createStore(config)), { sink: createEventSink(config.K_SINK), log: console })
-functions.cloudEvent('ingestFinding', createIngestFindingHandler(records) as never)
+const data = createDataLayer(createStore(config), { sink: createEventSink(config.K_SINK), log: console })
+functions.cloudEvent('ingestFinding', createIngestFindingHandler(data) as never)

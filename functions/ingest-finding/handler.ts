@@ -1,8 +1,9 @@
 import type { CloudEvent } from 'cloudevents'
 import { TENANT_PATTERN } from '../../shared/auth/token-verifier.ts'
 import { invalidFields } from '../../shared/errors.ts'
+import type { DataLayer } from '../../shared/operations/data-layer.ts'
+import { ingestFinding } from '../../shared/operations/ingest-finding.ts'
 import { FindingReport } from '../../shared/records/ingest-rules.ts'
-import type { RecordsService } from '../../shared/records/records-service.ts'
 import { bodyAjv, toFieldErrors } from '../../shared/validation.ts'
 
 export const FINDING_REPORTED = 'com.mediamarktsaturn.security.finding.reported'
@@ -24,18 +25,18 @@ export interface IngestResult {
  * can never succeed (wrong type, no tenant, invalid data) throws a 400, so the broker sends it
  * to the dead-letter sink instead of retrying it forever.
  */
-export function createIngestFindingHandler (records: RecordsService) {
-  return async function ingestFinding (event: CloudEvent<unknown>): Promise<IngestResult> {
+export function createIngestFindingHandler (data: DataLayer) {
+  return async function handleFindingReported (event: CloudEvent<unknown>): Promise<IngestResult> {
     if (event.type !== FINDING_REPORTED) throw invalidFields([{ path: '/type', message: `must be ${FINDING_REPORTED}` }])
     const tenant = event.tenant
     if (typeof tenant !== 'string' || !tenantPattern.test(tenant)) throw invalidFields([{ path: '/tenant', message: 'the tenant extension is required (a tenant name)' }])
-    const data = typeof event.data === 'string' ? parseJson(event.data) : event.data
-    if (!validateReport(data)) throw invalidFields(toFieldErrors(validateReport.errors ?? []).map((error) => ({ ...error, path: `/data${error.path}` })))
-    const { outcome, record } = await records.ingest({
+    const report = typeof event.data === 'string' ? parseJson(event.data) : event.data
+    if (!validateReport(report)) throw invalidFields(toFieldErrors(validateReport.errors ?? []).map((error) => ({ ...error, path: `/data${error.path}` })))
+    const { outcome, record } = await ingestFinding(data, {
       actor: { sub: `event-source:${event.source}`, clientId: INGEST_CLIENT_ID, tenant },
       now: new Date(),
       requestId: event.id
-    }, data)
+    }, report)
     return { outcome, id: record.id, version: record.version }
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { HTTP, type CloudEvent } from 'cloudevents'
 import { invalidFields } from '../../shared/errors.ts'
 import { createIngestFindingHandler } from './handler.ts'
@@ -8,9 +9,9 @@ import { ingestFindingSchema } from './schema.ts'
  * Serves the CloudEvent handler over HTTP for Knative (a Trigger's subscriber posts to `/`)
  * and the local stack (`POST /events/findings`): binary or structured mode.
  */
-const ingestFindingRoute: FastifyPluginAsync = async (app) => {
+const ingestFindingRoute: FastifyPluginAsync<RouteDeps> = async (app, { data }) => {
   app.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
-  const handle = createIngestFindingHandler(app.records)
+  const handle = createIngestFindingHandler(data)
 
   for (const url of ['/', '/events/findings']) {
     app.post(url, { schema: ingestFindingSchema }, async (request, reply) => {

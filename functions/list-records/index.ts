@@ -1,4 +1,6 @@
-import { startFunction } from '../../shared/server.ts'
+import { recordFunction, startFunction } from '../../shared/server.ts'
 import listRecordsRoute from './route.ts'
 
-await startFunction({ name: 'list-records', routes: listRecordsRoute })
+export const definition = recordFunction('list-records', listRecordsRoute)
+
+if (import.meta.main) await startFunction(definition)

@@ -1,11 +1,7 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import formbody from '@fastify/formbody'
-import helmet from '@fastify/helmet'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import { ConfigError } from '../../shared/config.ts'
-import problemHandler from '../../shared/http/problem-handler.ts'
-import { functionServerOptions, requestLogSerializer } from '../../shared/http/server-options.ts'
+import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from '../../shared/http/base-app.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import clientAuthentication from './client-auth.ts'
 import { createClientRegistry, type RegisteredClient } from './clients.ts'
@@ -18,7 +14,7 @@ import services, { type AuthorizationServer } from './services.ts'
 import type { SigningKeys } from './signing-keys.ts'
 import tokenRoute from './token-route.ts'
 
-export type MockAuthApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
+export type MockAuthApp = BaseApp
 
 export interface MockAuthAppOptions {
   /** `iss` of every token and base of every endpoint URL: an origin such as http://127.0.0.1:8080. */
@@ -27,10 +23,12 @@ export interface MockAuthAppOptions {
   defaultAudience?: string
   clients: readonly RegisteredClient[]
   signingKeys: SigningKeys
-  /** The denylist the records API reads (shared/store/revocation-store.ts). */
+  /** The denylist the records API reads (shared/store/revoked-tokens.ts). */
   revocations: AuthorizationServer['revocations']
   /** Log level and, for tests, where the lines go; false for none. Redaction always applies. */
   logger?: { level: string, stream?: DestinationStream } | false
+  /** Time a client has to send a whole request (REQUEST_TIMEOUT_MS); 30 s by default. */
+  requestTimeoutMs?: number
   /** The clock tokens are issued and checked by (tests move it). */
   now?: () => Date
 }
@@ -38,19 +36,6 @@ export interface MockAuthAppOptions {
 export const DEFAULT_AUDIENCE = 'security-records-api'
 /** OAuth requests are a few short parameters; anything larger is refused with 413. */
 export const OAUTH_BODY_LIMIT_BYTES = 8 * 1024
-
-/** Log configuration: client secrets, credentials and tokens never reach a log line. */
-export function mockAuthLoggerOptions (level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
-  return {
-    level,
-    ...(stream ? { stream } : {}),
-    redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'access_token', 'token', 'body', 'req.body'],
-      censor: '[redacted]'
-    },
-    serializers: { req: requestLogSerializer }
-  }
-}
 
 /**
  * The mock OAuth 2.0 authorization server as a Fastify app (never listens): discovery and JWKS
@@ -63,23 +48,14 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
   const clients = createClientRegistry(options.clients)
 
-  const app = Fastify({
-    logger: options.logger === false ? false : mockAuthLoggerOptions(options.logger?.level ?? 'info', options.logger?.stream),
+  const app = await createBaseApp({
+    logger: options.logger === false ? false : loggerOptions(options.logger?.level ?? 'info', options.logger?.stream),
     bodyLimit: OAUTH_BODY_LIMIT_BYTES,
-    ...functionServerOptions
-  }).withTypeProvider<TypeBoxTypeProvider>()
-
-  app.setValidatorCompiler(validatorCompiler)
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
-  await app.register(problemHandler)
-  await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     // Metadata and keys are meant for anyone who verifies our tokens, browsers included.
-    crossOriginResourcePolicy: { policy: 'cross-origin' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true }
+    headers: { 'cross-origin-resource-policy': 'cross-origin' }
   })
+  app.setValidatorCompiler(validatorCompiler)
   await app.register(services, {
     issuer: options.issuer,
     defaultAudience: options.defaultAudience ?? DEFAULT_AUDIENCE,
@@ -105,5 +81,5 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
     await oauth.register(introspectionRoute)
     await oauth.register(revocationRoute)
   })
-  return app as unknown as MockAuthApp
+  return app
 }

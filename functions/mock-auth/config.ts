@@ -5,11 +5,11 @@ import { ISSUER_PATTERN } from './endpoints.ts'
 import { readSettingDocument } from './settings-document.ts'
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts'
 
-const { PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS } = ConfigSchema.properties
+const { PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, REQUEST_TIMEOUT_MS } = ConfigSchema.properties
 
 /** Every setting the mock authorization function reads; the store settings are the record functions'. */
 export const MockAuthConfigSchema = Type.Object({
-  PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS,
+  PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, REQUEST_TIMEOUT_MS,
   AUTH_ISSUER: Type.String({ pattern: ISSUER_PATTERN, description: 'This server\'s issuer: `iss` of its tokens and the base of its endpoint URLs, an origin such as https://auth.example.com.' }),
   AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: '`aud` of a token when the client names no `resource` (and may reach this audience).' }),
   AUTH_CLIENTS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'Path of the registered clients (JSON array; a mounted Secret). Secrets are stored as scrypt hashes.' })),
@@ -20,7 +20,7 @@ export const MockAuthConfigSchema = Type.Object({
 
 export type MockAuthConfig = Static<typeof MockAuthConfigSchema>
 
-const SECRET_SETTINGS = new Set(['AUTH_CLIENTS_JSON', 'AUTH_SIGNING_KEYS_JSON'])
+export const MOCK_AUTH_SECRET_SETTINGS: ReadonlySet<string> = new Set(['AUTH_CLIENTS_JSON', 'AUTH_SIGNING_KEYS_JSON'])
 
 export interface MockAuthSettings {
   config: MockAuthConfig
@@ -30,7 +30,11 @@ export interface MockAuthSettings {
 
 /** Reads the settings, the client registry and the signing keys once, at start-up; fails fast naming each problem. */
 export async function loadMockAuthSettings (env: Record<string, string | undefined> = process.env): Promise<MockAuthSettings> {
-  const config = loadSettings(MockAuthConfigSchema, env, SECRET_SETTINGS)
+  return readMockAuthDocuments(loadSettings(MockAuthConfigSchema, env, MOCK_AUTH_SECRET_SETTINGS))
+}
+
+/** The client registry and the signing keys the settings point to (files or inline JSON). */
+export async function readMockAuthDocuments (config: MockAuthConfig): Promise<MockAuthSettings> {
   const registry = await readSettingDocument({ fileVariable: 'AUTH_CLIENTS_FILE', jsonVariable: 'AUTH_CLIENTS_JSON', file: config.AUTH_CLIENTS_FILE, json: config.AUTH_CLIENTS_JSON })
   const keys = await readSettingDocument({ fileVariable: 'AUTH_SIGNING_KEYS_FILE', jsonVariable: 'AUTH_SIGNING_KEYS_JSON', file: config.AUTH_SIGNING_KEYS_FILE, json: config.AUTH_SIGNING_KEYS_JSON })
   return {

@@ -1,27 +1,30 @@
-import { closeOnSignals } from '../../shared/server.ts'
+import { startFunction, type FunctionDefinition } from '../../shared/server.ts'
 import { createStore } from '../../shared/store/client.ts'
-import { createRevocationStore } from '../../shared/store/revocation-store.ts'
+import { createRevokedTokens } from '../../shared/store/revoked-tokens.ts'
 import { buildMockAuthApp } from './app.ts'
-import { loadMockAuthSettings, type MockAuthSettings } from './config.ts'
+import { MOCK_AUTH_SECRET_SETTINGS, MockAuthConfigSchema, readMockAuthDocuments } from './config.ts'
 import { MOCK_AUTH_FUNCTION } from './endpoints.ts'
 
-let settings: MockAuthSettings
-try {
-  settings = await loadMockAuthSettings()
-} catch (error) {
-  console.error(`${MOCK_AUTH_FUNCTION}: ${(error as Error).message}`)
-  process.exit(1)
+/** mock-auth: the OAuth 2.0 authorization server, its clients and keys from mounted Secrets, its denylist in the store. */
+export const definition: FunctionDefinition<typeof MockAuthConfigSchema> = {
+  name: MOCK_AUTH_FUNCTION,
+  configSchema: MockAuthConfigSchema,
+  secretSettings: MOCK_AUTH_SECRET_SETTINGS,
+  async build (config) {
+    const { clients, signingKeys } = await readMockAuthDocuments(config)
+    const store = createStore(config)
+    const app = await buildMockAuthApp({
+      issuer: config.AUTH_ISSUER,
+      defaultAudience: config.AUTH_AUDIENCE,
+      clients,
+      signingKeys,
+      revocations: createRevokedTokens(store),
+      logger: { level: config.LOG_LEVEL },
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+    })
+    app.addHook('onClose', async () => store.client.destroy())
+    return app
+  }
 }
-const { config, clients, signingKeys } = settings
-const store = createStore(config)
-const app = await buildMockAuthApp({
-  issuer: config.AUTH_ISSUER,
-  defaultAudience: config.AUTH_AUDIENCE,
-  clients,
-  signingKeys,
-  revocations: createRevocationStore(store),
-  logger: { level: config.LOG_LEVEL }
-})
-app.addHook('onClose', async () => store.client.destroy())
-await app.listen({ port: config.PORT, host: config.HOST })
-closeOnSignals(app, MOCK_AUTH_FUNCTION)
+
+if (import.meta.main) await startFunction(definition)

@@ -2,6 +2,7 @@ import createError from '@fastify/error'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { Type } from 'typebox'
+import { StoreUnavailableError } from '../../shared/errors.ts'
 
 /**
  * The OAuth errors this server answers with, in one table (RFC 6749 §5.2, RFC 8707 §2,
@@ -62,7 +63,7 @@ const oauthErrorHandlerPlugin: FastifyPluginAsync = async (app) => {
       const known = frameworkErrors[error.code]!
       status = known.status
       body = { error: 'invalid_request', error_description: known.description }
-    } else if (error.code === 'SR_STORE_UNAVAILABLE') {
+    } else if (error instanceof StoreUnavailableError) {
       request.log.warn({ err: error.cause ?? error }, 'store unavailable')
       status = 503
       body = { error: 'temporarily_unavailable', error_description: 'The authorization server cannot answer right now; retry later' }

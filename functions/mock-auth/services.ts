@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { RevocationStore } from '../../shared/store/revocation-store.ts'
+import type { RevokedTokens } from '../../shared/store/revoked-tokens.ts'
 import { createAccessTokenService, type AccessTokenService } from './access-tokens.ts'
 import type { SigningKeys } from './signing-keys.ts'
 
@@ -10,7 +10,7 @@ export interface AuthorizationServer {
   defaultAudience: string
   signingKeys: SigningKeys
   tokens: AccessTokenService
-  revocations: Pick<RevocationStore, 'revoke' | 'isRevoked'>
+  revocations: Pick<RevokedTokens, 'revoke' | 'isRevoked'>
 }
 
 declare module 'fastify' {

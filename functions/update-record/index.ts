@@ -1,4 +1,6 @@
-import { startFunction } from '../../shared/server.ts'
+import { recordFunction, startFunction } from '../../shared/server.ts'
 import updateRecordRoute from './route.ts'
 
-await startFunction({ name: 'update-record', routes: updateRecordRoute })
+export const definition = recordFunction('update-record', updateRecordRoute)
+
+if (import.meta.main) await startFunction(definition)

@@ -7,10 +7,9 @@
 import Fastify, { type FastifyPluginAsync } from 'fastify'
 import swagger from '@fastify/swagger'
 import { readFileSync } from 'node:fs'
-import { localFunctions } from '../../local-dev/functions.ts'
+import { functionRegistry } from '../../functions/registry.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem.ts'
-import { routingTable } from '../../shared/routing-table.ts'
 import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
@@ -170,12 +169,12 @@ type Document = { paths: Record<string, Record<string, Operation>>, components: 
 /** `if-match` → `If-Match`: header names as the RFCs spell them. */
 const headerCase = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-')
 
-/** The functions the routing table names, each with its route plugin. */
-function routePlugins (): FastifyPluginAsync[] {
-  const names = [...new Set(routingTable.map((route) => route.function))]
-  return names.map((name) => {
-    const definition = localFunctions.find((candidate) => candidate.name === name)
-    if (!definition) throw new Error(`the routing table names ${name}, which has no route plugin`)
+/** The record functions of the registry, each with its route plugin. */
+const recordFunctions = functionRegistry.filter((entry) => entry.record)
+
+function routePlugins (): FastifyPluginAsync<any>[] {
+  return recordFunctions.map(({ definition }) => {
+    if (!definition.routes) throw new Error(`${definition.name} is a record function without a route plugin`)
     return definition.routes
   })
 }
@@ -226,7 +225,7 @@ export async function buildOpenApiDocument (): Promise<Document> {
 /** The document lists exactly the routes of the routing table: no more, no fewer. */
 function assertRoutesMatchRoutingTable (generated: Document) {
   const documented = Object.entries(generated.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)).sort()
-  const routed = routingTable.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort()
+  const routed = recordFunctions.flatMap((entry) => entry.routes).map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort()
   if (JSON.stringify(documented) !== JSON.stringify(routed)) {
     throw new Error(`the document's routes differ from the routing table:\n  documented: ${documented.join(', ')}\n  routed:     ${routed.join(', ')}`)
   }
@@ -235,7 +234,7 @@ function assertRoutesMatchRoutingTable (generated: Document) {
 /** Adds what the route schemas cannot say: headers, examples, and the paths in routing-table order. */
 function document (generated: Document): Document {
   const paths: Document['paths'] = {}
-  for (const route of routingTable) {
+  for (const route of recordFunctions.flatMap((entry) => entry.routes)) {
     const path = route.path.replace(/:(\w+)/g, '{$1}')
     const method = route.method.toLowerCase()
     const operation = generated.paths[path]![method]!

@@ -3,13 +3,13 @@
  * they are what the record model itself makes of the example requests, so an example can only
  * show what the API really answers. A test validates every one against its schema.
  */
-import { problemTypes, type ProblemCode } from '../../shared/errors.ts'
-import { PROBLEM_TYPE_BASE, type Problem } from '../../shared/http/problem.ts'
+import type { ProblemCode } from '../../shared/errors.ts'
+import { problemBody, type Problem } from '../../shared/http/problem.ts'
 import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
 import { SecurityRecord, type RecordCreate, type RecordPatch } from '../../shared/records/schema.ts'
-import { createCursorCodec } from '../../shared/store/cursor.ts'
+import { createCursorCodec } from '../../shared/http/cursor.ts'
 
 export interface NamedExample<T> {
   summary: string
@@ -113,12 +113,6 @@ export const historyPage = {
 
 export const etags = { created: etagOf(createdRecord), triaged: etagOf(triagedRecord) }
 
-/** Problems the web framework reports itself (not domain errors), as the problem handler renders them. */
-const frameworkProblems: Record<number, { title: string, slug: string, detail: string }> = {
-  413: { title: 'Request body too large', slug: 'body-too-large', detail: 'Request body is too large' },
-  415: { title: 'Unsupported media type', slug: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' }
-}
-
 /** What each error status says, per operation where the cause differs. */
 const problemCauses: Record<number, { code: ProblemCode, detail: string, extra?: Partial<Problem> }> = {
   400: {
@@ -135,6 +129,8 @@ const problemCauses: Record<number, { code: ProblemCode, detail: string, extra?:
   403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:write' },
   404: { code: 'SR_NOT_FOUND', detail: `No record with id ${exampleRecordId}` },
   409: { code: 'SR_ILLEGAL_TRANSITION', detail: 'A record cannot move from status resolved to triaged; allowed: open' },
+  413: { code: 'SR_BODY_TOO_LARGE', detail: 'Request body is too large' },
+  415: { code: 'SR_UNSUPPORTED_MEDIA_TYPE', detail: 'Unsupported Media Type: text/plain' },
   412: { code: 'SR_PRECONDITION_FAILED', detail: 'If-Match does not match the current version of the record (current ETag "3")' },
   422: { code: 'SR_IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request body' },
   428: { code: 'SR_PRECONDITION_REQUIRED', detail: 'This request needs an If-Match header with the record\'s current ETag' },
@@ -163,10 +159,7 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
 /** The problem an operation answers with `status`, for a request to `instance`. */
 export function problemExample (operationId: string, status: number, instance: string): Problem {
   const requestId = '5c7e9a1b-3d2f-4e6a-8b0c-9d1e2f3a4b5c'
-  const framework = frameworkProblems[status]
-  if (framework) return { type: `${PROBLEM_TYPE_BASE}${framework.slug}`, title: framework.title, status, detail: framework.detail, instance, requestId }
   const cause = operationCauses[operationId]?.[status] ?? problemCauses[status]
   if (!cause) throw new Error(`no problem example for ${operationId} ${status}`)
-  const kind = problemTypes[cause.code]
-  return { type: `${PROBLEM_TYPE_BASE}${kind.slug}`, title: kind.title, status: kind.status, detail: cause.detail, instance, requestId, ...cause.extra }
+  return { ...problemBody({ url: instance, id: requestId }, cause.code, cause.detail), ...cause.extra }
 }

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { InsufficientScopeError, InvalidTokenError } from '../errors.ts'
-import type { Actor } from '../records/model.ts'
+import { insufficientScope, InvalidTokenError } from '../errors.ts'
 import type { AccessToken, TokenVerifier } from './token-verifier.ts'
 
 export const scopes = {
@@ -17,9 +16,8 @@ declare module 'fastify' {
     scope?: Scope
   }
   interface FastifyRequest {
+    /** The verified token of a route that declares a scope; null on public routes. */
     accessToken: AccessToken | null
-    /** The verified caller of a route that declares a scope. */
-    actor: Actor
   }
 }
 
@@ -38,7 +36,6 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
   if (typeof options.verifyToken !== 'function') throw new Error('auth plugin: verifyToken is required')
   await app.register(options.verifyToken)
   app.decorateRequest('accessToken', null)
-  app.decorateRequest('actor', null as unknown as Actor)
 
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope
@@ -47,9 +44,8 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
     if (options.isRevoked && await options.isRevoked(token.issuer, token.tokenId)) {
       throw new InvalidTokenError('The access token has been revoked')
     }
-    if (!token.scopes.has(scope)) throw new InsufficientScopeError(scope)
+    if (!token.scopes.has(scope)) throw insufficientScope(scope)
     request.accessToken = token
-    request.actor = { sub: token.subject, clientId: token.clientId, tenant: token.tenant }
   })
 }
 

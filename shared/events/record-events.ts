@@ -1,7 +1,7 @@
 import { CloudEvent, HTTP } from 'cloudevents'
 import type { ChangeAction, RecordChange } from '../records/change.ts'
 
-/** CloudEvent types of record changes (CONTRACT §5). */
+/** CloudEvent types of record changes (README "History and events"). */
 export const recordEventTypes: Record<ChangeAction, string> = {
   created: 'com.mediamarktsaturn.security.record.created',
   updated: 'com.mediamarktsaturn.security.record.updated',

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { problemTypes, type ProblemCode } from '../errors.ts'
 
 /** RFC 9457 problem details, the body of every error response. */
 export const Problem = Type.Object({
@@ -21,25 +22,24 @@ export type Problem = Static<typeof Problem>
 export const PROBLEM_TYPE_BASE = 'https://mediamarktsaturn.github.io/security-records/problems/'
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
-/** Response schemas for the error statuses a route can answer, all as problem+json. */
+/**
+ * The body of every problem answer, from the functions, mock-auth and the gateway alike:
+ * title, status and type from the one table, the detail for this request, the path it was on.
+ */
+export function problemBody (request: { url?: string, id: string }, code: ProblemCode, detail: string): Problem {
+  const { status, title, slug } = problemTypes[code]
+  return { type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: (request.url ?? '/').split('?')[0] || '/', requestId: request.id }
+}
+
+/** Response schemas for the error statuses a route can answer, all as problem+json, described from the table. */
 export function problemResponses (...statuses: number[]) {
   const responses: Record<number, { description: string, content: Record<string, { schema: typeof Problem }> }> = {}
-  for (const status of statuses) responses[status] = { description: problemDescriptions[status] ?? 'Error', content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } }
+  for (const status of statuses) responses[status] = { description: describeStatus(status), content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } }
   return responses
 }
 
-const problemDescriptions: Record<number, string> = {
-  400: 'Invalid input: bad JSON, unknown or read-only field, bad query or cursor.',
-  401: 'No access token, or one that is invalid, expired or revoked.',
-  403: 'The access token lacks the scope this operation needs.',
-  404: 'No record with this id in your tenant.',
-  409: 'Conflict: illegal status transition or duplicate fingerprint.',
-  412: 'If-Match does not match the record\'s current ETag.',
-  413: 'Request body too large.',
-  415: 'Unsupported content type.',
-  422: 'Idempotency-Key reused with a different body.',
-  428: 'If-Match is required.',
-  429: 'Rate limited; see Retry-After.',
-  500: 'Unexpected error (details are in the logs, under the request id).',
-  503: 'The store is unavailable; see Retry-After.'
+function describeStatus (status: number): string {
+  const kinds = Object.values(problemTypes).filter((kind) => kind.status === status)
+  if (kinds.length === 0) throw new Error(`no problem type has status ${status}`)
+  return kinds.map((kind) => kind.description).join(' ')
 }

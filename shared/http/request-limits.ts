@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { Transform, type Readable } from 'node:stream'
-import { InvalidEncodingError, UriTooLongError } from '../errors.ts'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { frameworkProblem } from './problem-handler.ts'
-import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from './problem.ts'
+import { frameworkProblemCodes, InvalidEncodingError, UriTooLongError } from '../errors.ts'
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts'
+import { securityHeaders } from './security-headers.ts'
 
 // Not `import … from 'node:http'`: an ESM import of node:http builds its facade by reading every
 // export, and the WebSocket getters among them load undici (~25 ms of every cold start).
@@ -83,13 +83,14 @@ function hasBody (request: FastifyRequest): boolean {
 /**
  * Fastify's `frameworkErrors`: a path that is not valid percent-encoded UTF-8, or a path
  * parameter over MAX_PARAM_LENGTH, never reaches routing or the error handler; answer it as
- * problem+json too.
+ * problem+json too, with the API's headers (the base app's onRequest hook has not run).
  */
 export function frameworkErrorReply (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `A path segment is longer than ${MAX_PARAM_LENGTH} characters` : 'The request path is not valid percent-encoded UTF-8'
-  const body = frameworkProblem(request, { code: error.code, message })
-  reply.code(body.status).type(PROBLEM_CONTENT_TYPE)
-    .header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').header('x-request-id', request.id)
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+  const body = problemBody(request, tooLong ? 'SR_URI_TOO_LONG' : 'SR_INVALID_ENCODING',
+    tooLong ? `A path segment is longer than ${MAX_PARAM_LENGTH} characters` : 'The request path is not valid percent-encoded UTF-8')
+  reply.code(body.status).type(PROBLEM_CONTENT_TYPE).headers(securityHeaders())
+    .header('cache-control', 'no-store').header('x-request-id', request.id)
     .send(body)
 }
 
@@ -101,17 +102,17 @@ export function frameworkErrorReply (error: FastifyError, request: FastifyReques
  */
 export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
-  const [status, title, slug, detail] = error.code === 'HPE_HEADER_OVERFLOW'
-    ? [431, 'Request header fields too large', 'headers-too-large', 'The request line and headers are larger than this server accepts']
-    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request timeout', 'request-timeout', 'The request was not received completely in time']
-      : [400, 'Invalid request', 'invalid-request', 'The request is not valid HTTP/1.1']
-  this.log.debug({ code: error.code, status }, 'client error')
+  const code = (error.code && frameworkProblemCodes[error.code]) || 'SR_INVALID_REQUEST'
+  const detail = code === 'SR_HEADERS_TOO_LARGE'
+    ? 'The request line and headers are larger than this server accepts'
+    : code === 'SR_REQUEST_TIMEOUT' ? 'The request was not received completely in time' : 'The request is not valid HTTP/1.1'
+  const body = problemBody({ id: randomUUID() }, code, detail)
+  this.log.debug({ code: error.code, status: body.status }, 'client error')
   const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
   if (socket.writable && !response?.headersSent) {
-    const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: '/', requestId: randomUUID() })
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`)
+    const text = JSON.stringify(body)
+    const headers = Object.entries({ ...securityHeaders(), 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', connection: 'close' })
+    socket.write(`HTTP/1.1 ${body.status} ${STATUS_CODES[body.status]}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${text}`)
   }
   socket.destroySoon()
 }

@@ -21,7 +21,7 @@ export const scannerOwnedFields = ['title', 'description', 'category', 'severity
 export const humanDecisions: readonly Status[] = ['false_positive', 'not_affected', 'accepted_risk', 'duplicate']
 
 /**
- * The merge patch a re-report applies to the existing record (CONTRACT §5, README "Ingest rules"):
+ * The merge patch a re-report applies to the existing record (README "Scanner findings in"):
  * - scanner-owned fields take the reported values; tags are merged, never dropped;
  * - a person's triage (assignee, status reason, risk acceptance, duplicate link) is kept;
  * - reported again while `resolved` → reopened; while a human decision stands → status kept,

@@ -106,7 +106,7 @@ function derive (input: RecordCreate, server: ServerSet): SecurityRecord {
   return record
 }
 
-/** The rules that tie fields to the status (CONTRACT §4). */
+/** The rules that tie fields to the status (README "The record and its workflow"). */
 function assertRules (record: SecurityRecord, previous: SecurityRecord | undefined, now: Date): void {
   const errors: FieldError[] = []
   if (statusesNeedingReason.includes(record.status) && !record.statusReason) {

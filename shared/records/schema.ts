@@ -71,7 +71,7 @@ const CweIds = Type.Array(Type.String({ pattern: '^CWE-[1-9][0-9]{0,5}$' }), { m
 const References = Type.Array(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }), { maxItems: 50, uniqueItems: true })
 const Tags = Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9._:-]{0,62}$' }), { maxItems: 20, uniqueItems: true })
 
-/** The fields a client writes, each with its rule (CONTRACT §4). */
+/** The fields a client writes, each with its rule (README "The record and its workflow"). */
 const writable = {
   title: NonBlank(300, { description: 'One-line summary.' }),
   description: Type.String({ maxLength: 20000, description: 'Markdown.' }),

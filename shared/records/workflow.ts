@@ -1,6 +1,6 @@
 import type { Severity, Status } from './vocabulary.ts'
 
-/** The status workflow (CONTRACT §4): from each status, the statuses a record may move to. */
+/** The status workflow (README "The record and its workflow"): from each status, the statuses a record may move to. */
 export const statusTransitions: Readonly<Record<Status, readonly Status[]>> = {
   open: ['triaged', 'in_progress', 'resolved', 'false_positive', 'not_affected', 'accepted_risk', 'duplicate'],
   triaged: ['open', 'in_progress', 'resolved', 'false_positive', 'not_affected', 'accepted_risk', 'duplicate'],

@@ -14,9 +14,19 @@ export const FINGERPRINT_CLAIM_LEASE_MS = 30_000
  * behind by a writer that died is taken over once its lease ran out and its record does not
  * hold the fingerprint.
  */
-export function createFingerprintGuard ({ documents, tableName }: Store) {
-  type Holder = (recordId: string) => Promise<boolean>
+export interface FingerprintGuard {
+  /**
+   * Claims the fingerprint for recordId, or throws 409 naming the record that holds it.
+   * `holdsFingerprint` tells whether a record exists and still carries this fingerprint.
+   */
+  claim (tenant: string, fingerprint: string, recordId: string, now: Date, holdsFingerprint: (recordId: string) => Promise<boolean>): Promise<void>
+  /** Gives the fingerprint up, if recordId still holds it. */
+  release (tenant: string, fingerprint: string, recordId: string): Promise<void>
+  /** The record holding a fingerprint (claims still within their lease included). */
+  holder (tenant: string, fingerprint: string): Promise<string | undefined>
+}
 
+export function createFingerprintGuard ({ documents, tableName }: Store): FingerprintGuard {
   async function read (tenant: string, fingerprint: string) {
     const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: fingerprintKey(tenant, fingerprint), ConsistentRead: true })))
     return Item as { recordId: string, claimedAt: string } | undefined
@@ -41,11 +51,7 @@ export function createFingerprintGuard ({ documents, tableName }: Store) {
   }
 
   return {
-    /**
-     * Claims the fingerprint for recordId, or throws 409 naming the record that holds it.
-     * `holdsFingerprint` tells whether a record exists and still carries this fingerprint.
-     */
-    async claim (tenant: string, fingerprint: string, recordId: string, now: Date, holdsFingerprint: Holder): Promise<void> {
+    async claim (tenant, fingerprint, recordId, now, holdsFingerprint) {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           await put(tenant, fingerprint, recordId, now)
@@ -69,8 +75,7 @@ export function createFingerprintGuard ({ documents, tableName }: Store) {
       throw duplicateFingerprint(holder?.recordId ?? 'unknown')
     },
 
-    /** Gives the fingerprint up, if recordId still holds it. */
-    async release (tenant: string, fingerprint: string, recordId: string): Promise<void> {
+    async release (tenant, fingerprint, recordId) {
       try {
         await storeCall(() => documents.send(new DeleteCommand({
           TableName: tableName,
@@ -84,11 +89,8 @@ export function createFingerprintGuard ({ documents, tableName }: Store) {
       }
     },
 
-    /** The record holding a fingerprint (claims still within their lease included). */
-    async holder (tenant: string, fingerprint: string): Promise<string | undefined> {
+    async holder (tenant, fingerprint) {
       return (await read(tenant, fingerprint))?.recordId
     }
   }
 }
-
-export type FingerprintGuard = ReturnType<typeof createFingerprintGuard>

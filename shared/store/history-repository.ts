@@ -19,10 +19,18 @@ export interface HistoryPage {
  * version. While its CloudEvent is still owed, an entry also carries the event's data and sits
  * in the outbox index, so a sweeper can deliver it even if nobody touches the record again.
  */
-export function createHistoryRepository ({ documents, tableName }: Store) {
+export interface HistoryRepository {
+  /** Writes the entry once; a second write of the same version is a no-op (repairs are idempotent). */
+  write (tenant: string, recordId: string, change: RecordChange, pendingEventData?: unknown): Promise<void>
+  /** The event of this entry was delivered: drop its data and leave the outbox. */
+  markEventDelivered (tenant: string, recordId: string, version: number): Promise<void>
+  /** Newest first; `beforeVersion` resumes below the last version of the previous page. */
+  list (tenant: string, recordId: string, limit: number, beforeVersion?: number): Promise<HistoryPage>
+}
+
+export function createHistoryRepository ({ documents, tableName }: Store): HistoryRepository {
   return {
-    /** Writes the entry once; a second write of the same version is a no-op (repairs are idempotent). */
-    async write (tenant: string, recordId: string, change: RecordChange, pendingEventData?: unknown): Promise<void> {
+    async write (tenant, recordId, change, pendingEventData) {
       try {
         await storeCall(() => documents.send(new PutCommand({
           TableName: tableName,
@@ -41,8 +49,7 @@ export function createHistoryRepository ({ documents, tableName }: Store) {
       }
     },
 
-    /** The event of this entry was delivered: drop its data and leave the outbox. */
-    async markEventDelivered (tenant: string, recordId: string, version: number): Promise<void> {
+    async markEventDelivered (tenant, recordId, version) {
       try {
         await storeCall(() => documents.send(new UpdateCommand({
           TableName: tableName,
@@ -57,8 +64,7 @@ export function createHistoryRepository ({ documents, tableName }: Store) {
       }
     },
 
-    /** Newest first; `beforeVersion` resumes below the last version of the previous page. */
-    async list (tenant: string, recordId: string, limit: number, beforeVersion?: number): Promise<HistoryPage> {
+    async list (tenant, recordId, limit, beforeVersion) {
       const { pk, prefix } = historyPartition(tenant, recordId)
       const { Items = [] } = await storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
@@ -74,8 +80,6 @@ export function createHistoryRepository ({ documents, tableName }: Store) {
     }
   }
 }
-
-export type HistoryRepository = ReturnType<typeof createHistoryRepository>
 
 function toEntry (item: Record<string, unknown>): HistoryEntry {
   const { recordId, version, action, at, actor, requestId, changes } = item as unknown as HistoryEntry

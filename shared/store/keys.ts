@@ -99,6 +99,9 @@ export function idempotencyKey (tenant: string, clientId: string, key: string): 
   return { pk: `T#${tenant}#IDEM#${hash(`${clientId}\n${key}`)}`, sk: 'IDEMPOTENCY' }
 }
 
+/** A key no item ever has: reading it proves the store answers, at almost no cost. */
+export const healthProbeKey: ItemKey = { pk: 'HEALTH', sk: 'HEALTH' }
+
 export function revokedTokenKey (issuer: string, jti: string): ItemKey {
   return { pk: `REVOKED#${hash(`${issuer}\n${jti}`)}`, sk: 'TOKEN' }
 }

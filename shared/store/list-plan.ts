@@ -1,17 +1,5 @@
-import type { Category, Severity, Status } from '../records/vocabulary.ts'
-import { activeStatuses } from '../records/workflow.ts'
+import { overdue, type ListFilters } from '../records/list-filters.ts'
 import { indexes, partitions, type IndexSpec } from './keys.ts'
-
-export interface ListFilters {
-  status?: Status[]
-  severity?: Severity[]
-  category?: Category
-  asset?: string
-  tag?: string
-  vulnerabilityId?: string
-  overdue?: boolean
-  order: 'asc' | 'desc'
-}
 
 export interface PartitionQuery {
   index: IndexSpec
@@ -50,8 +38,7 @@ export function planListQuery (tenant: string, filters: ListFilters, now: Date):
   }
 
   // Overdue findings are active ones, so overdue narrows the statuses to query.
-  let statuses = filters.status
-  if (filters.overdue) statuses = (statuses ?? activeStatuses).filter((status) => activeStatuses.includes(status))
+  const statuses = filters.overdue ? overdue.statuses(filters.status) : filters.status
 
   let index: IndexSpec
   let partitionValues: string[]
@@ -89,7 +76,7 @@ export function planListQuery (tenant: string, filters: ListFilters, now: Date):
   }
   if (filters.overdue) {
     names['#dueAt'] = 'dueAt'
-    values[':now'] = now.toISOString()
+    values[':now'] = overdue.dueBefore(now)
     conditions.push('#dueAt < :now')
   }
 

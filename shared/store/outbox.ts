@@ -14,9 +14,14 @@ export type OutboxEntry =
  * not written, and history entries whose event is not delivered. Reading it is a few Queries,
  * bounded per call, oldest first.
  */
-export function createOutbox ({ documents, tableName }: Store) {
+export interface Outbox {
+  /** Entries that have owed work since before `cutoff`, oldest first per partition. */
+  due (cutoff: Date, limitPerPartition?: number): Promise<OutboxEntry[]>
+}
+
+export function createOutbox ({ documents, tableName }: Store): Outbox {
   return {
-    async due (cutoff: Date, limitPerPartition = 50): Promise<OutboxEntry[]> {
+    async due (cutoff, limitPerPartition = 50) {
       const pages = await Promise.all(outboxPartitions.map((partition) => storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
         IndexName: indexes.outbox.name,
@@ -34,5 +39,3 @@ export function createOutbox ({ documents, tableName }: Store) {
     }
   }
 }
-
-export type Outbox = ReturnType<typeof createOutbox>

@@ -5,7 +5,8 @@ import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
 import { indexes, internalAttributes, outboxAttributes, recordIndexAttributes, recordKey } from './keys.ts'
-import { planListQuery, type ListFilters, type PartitionQuery } from './list-plan.ts'
+import type { ListFilters } from '../records/list-filters.ts'
+import { planListQuery, type PartitionQuery } from './list-plan.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
 export interface ListPage {
@@ -28,7 +29,26 @@ export interface StoredRecord {
 }
 
 /** The record items of the table: every call takes the tenant, and every key starts with it. */
-export function createRecordsRepository ({ documents, tableName }: Store) {
+export interface RecordsRepository {
+  /** The item as stored (tombstones included), read consistently. */
+  getStored (tenant: string, id: string): Promise<StoredRecord | undefined>
+  /** The live record, or undefined (tombstones included). */
+  get (tenant: string, id: string): Promise<SecurityRecord | undefined>
+  /** Writes version 1; never overwrites an existing item. */
+  insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
+  /** Writes the next version over `expectedVersion`; 404 or 412 when the item moved on. */
+  replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void>
+  /** First step of a delete: the record becomes a tombstone carrying the `deleted` change. */
+  tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
+  /** The history entry of `version` exists: the item leaves the outbox. */
+  markHistoryWritten (tenant: string, id: string, version: number): Promise<void>
+  /** Last step of a delete: removes the tombstone once its history entry is written. */
+  purge (tenant: string, id: string, version: number): Promise<void>
+  /** One page of a filtered list (Queries only, never a Scan). */
+  list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
+}
+
+export function createRecordsRepository ({ documents, tableName }: Store): RecordsRepository {
   const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
 
   function toItem (tenant: string, record: SecurityRecord, change: RecordChange) {
@@ -63,7 +83,6 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
   return {
     getStored,
 
-    /** The live record, or undefined (tombstones included). */
     async get (tenant: string, id: string): Promise<SecurityRecord | undefined> {
       const stored = await getStored(tenant, id)
       return stored && !stored.deleted ? stored.record : undefined
@@ -125,7 +144,6 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
       }
     },
 
-    /** Records that the history entry of `version` exists: the item leaves the outbox. */
     async markHistoryWritten (tenant: string, id: string, version: number): Promise<void> {
       try {
         await storeCall(() => documents.send(new UpdateCommand({
@@ -142,7 +160,6 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
       }
     },
 
-    /** Removes a tombstone whose `deleted` history entry is written. */
     async purge (tenant: string, id: string, version: number): Promise<void> {
       try {
         await storeCall(() => documents.send(new DeleteCommand({
@@ -212,8 +229,6 @@ export function createRecordsRepository ({ documents, tableName }: Store) {
     }
   }
 }
-
-export type RecordsRepository = ReturnType<typeof createRecordsRepository>
 
 const internal = new Set(internalAttributes)
 

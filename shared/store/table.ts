@@ -2,7 +2,10 @@ import {
   CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand,
   type CreateTableCommandInput, type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { indexes, ttlAttribute } from './keys.ts'
+import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import type { Store } from './client.ts'
+import { healthProbeKey, indexes, ttlAttribute } from './keys.ts'
+import { storeCall } from './store-errors.ts'
 
 /** The table and its indexes, used by the local stack, the tests and the cluster's bootstrap Job. */
 export function tableDefinition (tableName: string): CreateTableCommandInput {
@@ -87,4 +90,9 @@ async function enableTtl (client: DynamoDBClient, tableName: string): Promise<En
     if (/already enabled/i.test(message)) return 'already'
     return 'unsupported'
   }
+}
+
+/** Health: a point read of a key that never exists; a 503 when the store cannot answer. */
+export async function pingStore ({ documents, tableName }: Store): Promise<void> {
+  await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: healthProbeKey })))
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import t from 'tap'
+import { functionNames } from '../../functions/registry.ts'
 import { indexes } from '../../shared/store/keys.ts'
 import { startEventSink } from '../support/event-sink.ts'
 import { buildRecordsApi } from '../support/records-api.ts'
@@ -25,12 +26,9 @@ const build = spawnSync(process.execPath, [join(root, 'scripts/build.ts'), '--ou
 t.equal(build.status, 0, `npm run build succeeds\n${build.stderr}`)
 t.comment(build.stdout.trim())
 
-const functionNames = readdirSync(join(root, 'functions'), { withFileTypes: true })
-  .filter((dirent) => dirent.isDirectory() && existsSync(join(root, 'functions', dirent.name, 'index.ts')))
-  .map((dirent) => dirent.name)
 
 t.test('every function, the jobs and the dead-letter sink get one self-contained bundle under 2 MB', async (t) => {
-  for (const name of [...functionNames.map((fn) => `functions/${fn}`), 'jobs/create-table', 'jobs/sweep-outbox', 'sinks/dead-letters']) {
+  for (const name of [...functionNames.map((fn) => `functions/${fn}`), 'jobs/create-table', 'jobs/sweep-outbox', 'jobs/dead-letters']) {
     const file = join(outdir, name, 'index.mjs')
     t.ok(existsSync(file), `${name}/index.mjs exists`)
     if (!existsSync(file)) continue
@@ -151,7 +149,7 @@ t.test('the sweep-outbox job bundle delivers an event the sink refused, once, an
 t.test('the dead-letter sink bundle logs what the broker gave up on and always accepts it', async (t) => {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const child = spawn(process.execPath, [join(outdir, 'sinks/dead-letters/index.mjs')], {
+  const child = spawn(process.execPath, [join(outdir, 'jobs/dead-letters/index.mjs')], {
     cwd: outdir, env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe']
   })
   const output = captureOutput(child)

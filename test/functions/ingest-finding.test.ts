@@ -1,11 +1,12 @@
 import t from 'tap'
 import type { FastifyPluginAsync } from 'fastify'
+import type { RouteDeps } from '../../shared/app.ts'
 import ingestFindingRoute from '../../functions/ingest-finding/route.ts'
 import { aRecord, allRecordRoutes, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
 
-const routes: FastifyPluginAsync = async (app) => {
-  await app.register(allRecordRoutes)
-  await app.register(ingestFindingRoute)
+const routes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  await app.register(allRecordRoutes, deps)
+  await app.register(ingestFindingRoute, deps)
 }
 
 let eventCounter = 0

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
+import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
 import { startEventSink } from '../support/event-sink.ts'
+import { crashBeforeHistoryWrites } from '../support/store.ts'
 
 async function send (api: RecordsApiHarness, method: 'PATCH' | 'DELETE' | 'GET', id: string, headers: Record<string, string> = {}, body?: unknown) {
   return api.app.inject({ method, url: `/v1/records/${id}`, headers: { authorization: await api.bearer(), ...headers }, ...(body ? { payload: body as object } : {}) })
@@ -53,20 +55,18 @@ t.test('a sink that is down does not fail the write; the event is delivered on t
   const created = await api.create()
   t.equal(sink.received.length, 0)
   sink.respondWith(202)
-  const sweep = await api.app.records.publisher.sweep({ olderThanMs: 0 })
+  const sweep = await sweepOutbox(api.data, { olderThanMs: 0 })
   t.equal(sweep.delivered, 1)
   t.equal(sink.received.length, 1)
   t.equal(sink.received[0]!.headers['ce-id'], `${created.id}/1`)
-  t.equal((await api.app.records.publisher.sweep({ olderThanMs: 0 })).delivered, 0, 'delivered once, then out of the outbox')
+  t.equal((await sweepOutbox(api.data, { olderThanMs: 0 })).delivered, 0, 'delivered once, then out of the outbox')
 })
 
 t.test('fault injection: a function that dies right after the record write loses neither history nor event', async (t) => {
   const sink = await startEventSink(t)
   let die = false
-  const api = await buildRecordsApi(t, {
-    sinkUrl: sink.url,
-    afterRecordWrite: () => { if (die) throw new Error('injected crash after the record write') }
-  })
+  const api = await buildRecordsApi(t, { sinkUrl: sink.url })
+  crashBeforeHistoryWrites(api.store, () => die ? new Error('injected crash after the record write') : undefined)
   const created = await api.create()
   die = true
   const crashed = await send(api, 'PATCH', created.id, { 'if-match': created.etag }, { title: 'committed, then the function died' })
@@ -85,7 +85,7 @@ t.test('fault injection: a function that dies right after the record write loses
 
   // Further reads and sweeps change nothing.
   await send(api, 'GET', created.id)
-  await api.app.records.publisher.sweep({ olderThanMs: 0 })
+  await sweepOutbox(api.data, { olderThanMs: 0 })
   t.equal(sink.received.length, 2)
   t.equal((await api.app.inject({ method: 'GET', url: `/v1/records/${created.id}/history`, headers: { authorization: await api.bearer() } })).json().items.length, 2)
 })
@@ -93,17 +93,15 @@ t.test('fault injection: a function that dies right after the record write loses
 t.test('fault injection: a crash after a delete is finished by the sweeper', async (t) => {
   const sink = await startEventSink(t)
   let die = false
-  const api = await buildRecordsApi(t, {
-    sinkUrl: sink.url,
-    afterRecordWrite: () => { if (die) throw new Error('injected crash') }
-  })
+  const api = await buildRecordsApi(t, { sinkUrl: sink.url })
+  crashBeforeHistoryWrites(api.store, () => die ? new Error('injected crash') : undefined)
   const created = await api.create()
   die = true
   t.equal((await send(api, 'DELETE', created.id)).statusCode, 500)
   die = false
   const list = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer() } })
   t.same(list.json().items, [], 'the tombstone is in no index')
-  const sweep = await api.app.records.publisher.sweep({ olderThanMs: 0 })
+  const sweep = await sweepOutbox(api.data, { olderThanMs: 0 })
   t.equal(sweep.settled, 1, 'nobody touched the record: the sweeper finished the delete')
   t.same(sink.received.map((event) => event.headers['ce-type']), ['com.mediamarktsaturn.security.record.created', 'com.mediamarktsaturn.security.record.deleted'])
   const history = (await api.app.inject({ method: 'GET', url: `/v1/records/${created.id}/history`, headers: { authorization: await api.bearer() } })).json().items
@@ -114,5 +112,5 @@ t.test('fault injection: a crash after a delete is finished by the sweeper', asy
 t.test('without K_SINK no events are produced and nothing waits in the outbox', async (t) => {
   const api = await buildRecordsApi(t)
   await api.create(aRecord())
-  t.same(await api.app.records.publisher.sweep({ olderThanMs: 0 }), { settled: 0, delivered: 0 })
+  t.same(await sweepOutbox(api.data, { olderThanMs: 0 }), { settled: 0, delivered: 0 })
 })

@@ -17,11 +17,13 @@ import { Namespace } from 'kubernetes-models/v1/Namespace'
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
+import type { TObject } from 'typebox'
 import { IngestConfigSchema } from '../../functions/ingest-finding/config.ts'
 import { FINDING_REPORTED } from '../../functions/ingest-finding/handler.ts'
 import { MockAuthConfigSchema } from '../../functions/mock-auth/config.ts'
-import { CreateTableConfigSchema } from '../../scripts/create-table.ts'
-import { DeadLetterConfigSchema } from '../../scripts/dead-letter-sink.ts'
+import { functionNames as registeredFunctionNames, functionRegistry } from '../../functions/registry.ts'
+import { CreateTableConfigSchema } from '../../jobs/create-table/index.ts'
+import { DeadLetterConfigSchema } from '../../jobs/dead-letters/index.ts'
 import { ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
 import { ConfigSchema } from '../../shared/config.ts'
 
@@ -29,18 +31,13 @@ const root = new URL('../../', import.meta.url).pathname
 const overlays = ['gke', 'aks', 'eks', 'kind'] as const
 const inClusterStore = new Set(['gke', 'aks', 'kind'])
 
-/** The seven functions of the design, plus any the repository grows. */
-const functionNames = [...new Set([
-  'create-record', 'get-record', 'list-records', 'update-record', 'delete-record', 'mock-auth', 'ingest-finding',
-  ...readdirSync(join(root, 'functions'), { withFileTypes: true })
-    .filter((dirent) => dirent.isDirectory() && existsSync(join(root, 'functions', dirent.name, 'index.ts')))
-    .map((dirent) => dirent.name)
-])].sort()
+/** Every function of the registry. */
+const functionNames = [...registeredFunctionNames].sort()
 
 /** The broker's dead-letter sink: a Knative Service too, but no function (no store, no token). */
 const DEAD_LETTERS = 'dead-letters'
 const knativeServiceNames = [...functionNames, DEAD_LETTERS].sort()
-const bundleOf = (service: string) => service === DEAD_LETTERS ? 'dist/sinks/dead-letters/index.mjs' : `dist/functions/${service}/index.mjs`
+const bundleOf = (service: string) => service === DEAD_LETTERS ? 'dist/jobs/dead-letters/index.mjs' : `dist/functions/${service}/index.mjs`
 const serviceAccountOf = (service: string) => service === DEAD_LETTERS ? 'security-records-dead-letters' : 'security-records-functions'
 
 /**
@@ -48,7 +45,7 @@ const serviceAccountOf = (service: string) => service === DEAD_LETTERS ? 'securi
  * whose writer died and then owe its event — and so must have K_SINK (a function without a sink
  * writes the history entry without the event, which is then never delivered). No other gets it.
  */
-const eventEmitters = ['create-record', 'delete-record', 'get-record', 'ingest-finding', 'update-record']
+const eventEmitters = functionRegistry.filter((entry) => entry.emitsEvents).map((entry) => entry.definition.name).sort()
 const EMITS_EVENTS = 'security-records.mediamarktsaturn.com/emits-events'
 const SWEEPER = 'security-records-sweep-outbox'
 
@@ -60,10 +57,9 @@ const documentedSecrets: Record<string, string[]> = {
   'security-records-store-bootstrap': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
 }
 
-/** The settings schema each function loads at start-up (record functions: shared/config.ts). */
-const settingsOf: Record<string, typeof ConfigSchema | typeof MockAuthConfigSchema | typeof IngestConfigSchema | typeof DeadLetterConfigSchema> = {
-  'mock-auth': MockAuthConfigSchema,
-  'ingest-finding': IngestConfigSchema,
+/** The settings schema each function loads at start-up (from its registry definition). */
+const settingsOf: Record<string, TObject> = {
+  ...Object.fromEntries(functionRegistry.map((entry) => [entry.definition.name, entry.definition.configSchema])),
   [DEAD_LETTERS]: DeadLetterConfigSchema
 }
 

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import Fastify from 'fastify'
 import { validate } from '@readme/openapi-parser'
-import { localFunctions } from '../../local-dev/functions.ts'
-import { routingTable } from '../../shared/routing-table.ts'
+import { functionRegistry } from '../../functions/registry.ts'
+import type { RouteDeps } from '../../shared/app.ts'
 import { buildOpenApiDocument, SECURITY_SCHEME } from '../../scripts/openapi/document.ts'
 import { documentationFiles, renderJson, renderYaml } from '../../scripts/openapi/files.ts'
 
@@ -24,6 +24,10 @@ type Document = {
   components: { schemas: Record<string, unknown>, headers: Record<string, unknown>, securitySchemes: Record<string, { type: string, flows: { clientCredentials: { tokenUrl: string, scopes: Record<string, string> } } }> }
 }
 
+/** The API's routes: those of the record functions in the registry. */
+const recordFunctions = functionRegistry.filter((entry) => entry.record)
+const recordRoutes = recordFunctions.flatMap((entry) => entry.routes)
+
 const document = await buildOpenApiDocument() as unknown as Document
 const operations = Object.entries(document.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, operation]) => ({ path, method, operation })))
 const operationId = (method: string, path: string) => operations.find((entry) => entry.method === method && entry.path === path)!.operation.operationId
@@ -36,7 +40,7 @@ async function declaredScopes (): Promise<Map<string, string | undefined>> {
     if (route.method === 'HEAD') return
     scopes.set(`${String(route.method).toLowerCase()} ${route.url.replace(/:(\w+)/g, '{$1}')}`, route.config?.scope)
   })
-  for (const definition of localFunctions) await app.register(definition.routes)
+  for (const { definition } of recordFunctions) await app.register(definition.routes!, {} as RouteDeps)
   await app.ready()
   await app.close()
   return scopes
@@ -55,8 +59,8 @@ t.test('the document is valid OpenAPI 3.1 for @readme/openapi-parser, without wa
 
 t.test('it documents exactly the routes of the routing table, with the operation ids clients code against', async (t) => {
   const documented = operations.map(({ method, path }) => `${method.toUpperCase()} ${path}`)
-  t.same(documented.sort(), routingTable.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort())
-  t.same(Object.fromEntries(routingTable.map((route) => [`${route.method} ${route.path}`, operationId(route.method.toLowerCase(), route.path.replace(/:(\w+)/g, '{$1}'))])), {
+  t.same(documented.sort(), recordRoutes.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, '{$1}')}`).sort())
+  t.same(Object.fromEntries(recordRoutes.map((route) => [`${route.method} ${route.path}`, operationId(route.method.toLowerCase(), route.path.replace(/:(\w+)/g, '{$1}'))])), {
     'POST /v1/records': 'createRecord',
     'GET /v1/records': 'listRecords',
     'GET /v1/records/:id': 'getRecord',

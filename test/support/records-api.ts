@@ -1,14 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Test } from 'tap'
-import createRecordRoute from '../../functions/create-record/route.ts'
-import deleteRecordRoute from '../../functions/delete-record/route.ts'
-import getRecordRoute from '../../functions/get-record/route.ts'
-import listRecordsRoute from '../../functions/list-records/route.ts'
-import updateRecordRoute from '../../functions/update-record/route.ts'
-import { buildApp, type App, type AppOptions } from '../../shared/app.ts'
+import { recordFunctionNames, functionRegistry } from '../../functions/registry.ts'
+import { buildApp, type App, type RouteDeps } from '../../shared/app.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
+import { createDataLayer, type DataLayer } from '../../shared/operations/data-layer.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
-import { createRevocationStore } from '../../shared/store/revocation-store.ts'
+import { createRevokedTokens } from '../../shared/store/revoked-tokens.ts'
 import type { RecordChange } from '../../shared/records/change.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import { createRecordsRepository } from '../../shared/store/records-repository.ts'
@@ -17,13 +14,19 @@ import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from './tok
 
 export const TEST_CURSOR_SECRET = 'test-cursor-secret-0123456789-abcdef'
 
-export const allRecordRoutes: FastifyPluginAsync = async (app) => {
-  for (const route of [createRecordRoute, getRecordRoute, listRecordsRoute, updateRecordRoute, deleteRecordRoute]) await app.register(route)
+/** The route plugins of every record function of the registry, in one app. */
+export const allRecordRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  for (const name of recordFunctionNames) {
+    const routes = functionRegistry.find((entry) => entry.definition.name === name)!.definition.routes!
+    await app.register(routes, deps)
+  }
 }
 
 export interface RecordsApiHarness {
   app: App
   store: TestStore
+  /** A data layer over the same store and sink as the app's (the sweeper's view). */
+  data: DataLayer
   keys: TestKeys
   /** `Authorization` header value for a tenant and scopes. */
   bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
@@ -68,17 +71,16 @@ export function aRecord (overrides: Record<string, unknown> = {}): Record<string
  * tokens signed by a key generated for this test. Closed when the test ends.
  */
 export interface RecordsApiOptions {
-  routes?: FastifyPluginAsync
+  routes?: FastifyPluginAsync<RouteDeps>
   /** K_SINK for the app's CloudEvents. */
   sinkUrl?: string
-  afterRecordWrite?: AppOptions['afterRecordWrite']
 }
 
 export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {}): Promise<RecordsApiHarness> {
   const store = await startTestStore()
   const keys = await createTestKeys()
   const verifyToken = createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 })
-  const revocations = createRevocationStore(store)
+  const revocations = createRevokedTokens(store)
   const app = await buildApp({
     config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
     store,
@@ -86,12 +88,12 @@ export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {})
     isRevoked: (issuer, tokenId) => revocations.isRevoked(issuer, tokenId),
     routes: options.routes ?? allRecordRoutes,
     logger: false,
-    ...(options.sinkUrl ? { eventSink: createEventSink(options.sinkUrl) } : {}),
-    ...(options.afterRecordWrite ? { afterRecordWrite: options.afterRecordWrite } : {})
+    eventSink: createEventSink(options.sinkUrl)
   })
   t.teardown(async () => {
     await app.close()
     await store.close()
   })
-  return { app, store, keys, ...apiClient(app, keys) }
+  const data = createDataLayer(store, { sink: createEventSink(options.sinkUrl), log: app.log })
+  return { app, store, data, keys, ...apiClient(app, keys) }
 }

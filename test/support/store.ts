@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import dynalite from 'dynalite'
 import { createStore, type Store } from '../../shared/store/client.ts'
+import { historySortKey } from '../../shared/store/keys.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 
 export interface TestStore extends Store {
@@ -42,4 +43,17 @@ export async function startTestStore (): Promise<TestStore> {
       await stopServer()
     }
   }
+}
+
+/**
+ * Fault injection without a test hook in production code: while `crash()` returns an error, the
+ * store refuses every history entry write with it. To the data layer that is a function dying
+ * right after a record write committed, before its history entry and event.
+ */
+export function crashBeforeHistoryWrites (store: Store, crash: () => Error | undefined): void {
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    const error = /^Put(Item)?Command$/.test(String(context.commandName)) && JSON.stringify((args.input as { Item?: unknown }).Item ?? {}).includes(`"${historySortKey(0).replace(/\d+$/, '')}`) ? crash() : undefined
+    if (error) throw error
+    return next(args)
+  }, { step: 'initialize', name: 'crashBeforeHistoryWrites' })
 }

@@ -9,14 +9,14 @@ import createRecordRoute from '../../../functions/create-record/route.ts'
 import listRecordsRoute from '../../../functions/list-records/route.ts'
 import { buildApp, type App } from '../../../shared/app.ts'
 import { createTokenVerifier, localKeySet } from '../../../shared/auth/token-verifier.ts'
-import { createRevocationStore, type RevocationStore } from '../../../shared/store/revocation-store.ts'
+import { createRevokedTokens, type RevokedTokens } from '../../../shared/store/revoked-tokens.ts'
 import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 import { TEST_ISSUER } from '../../support/tokens.ts'
 
 export const LOCAL_CLIENTS_FILE = new URL('../../../local-dev/auth-clients.local.json', import.meta.url)
 
-/** The three clients of CONTRACT §3, as the local registry ships them. */
+/** The three local clients (README "Configuration"), as the local registry ships them. */
 export const localSecrets: Record<string, string> = {
   'local-admin': 'local-admin-secret',
   'local-reader': 'local-reader-secret',
@@ -30,7 +30,7 @@ export async function localClients (): Promise<RegisteredClient[]> {
 export interface MockAuthHarness {
   app: MockAuthApp
   store: TestStore
-  revocations: RevocationStore
+  revocations: RevokedTokens
   signingKeys: SigningKeys
   /** A token for a local client through the real token endpoint (client_secret_basic). */
   token (clientId?: string, parameters?: Record<string, string>): Promise<string>
@@ -58,7 +58,7 @@ export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOpti
   const store = givenStore ?? await startTestStore()
   if (!givenStore) t.teardown(() => store.close())
   const signingKeys = appOverrides.signingKeys ?? await loadSigningKeys({ keys: [await generateSigningKey()] })
-  const revocations = createRevocationStore(store)
+  const revocations = createRevokedTokens(store)
   const app = await buildMockAuthApp({ issuer: TEST_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
   // Teardowns run last-registered first: the app closes before its store.
   t.teardown(() => app.close())
@@ -89,9 +89,9 @@ export async function recordsApiTrusting (t: Test, auth: MockAuthHarness): Promi
     store: auth.store,
     verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: localKeySet(auth.signingKeys.jwks), clockToleranceSeconds: 30 }),
     isRevoked: (issuer, tokenId) => auth.revocations.isRevoked(issuer, tokenId),
-    routes: async (instance) => {
-      await instance.register(listRecordsRoute)
-      await instance.register(createRecordRoute)
+    routes: async (instance, deps) => {
+      await instance.register(listRecordsRoute, deps)
+      await instance.register(createRecordRoute, deps)
     },
     logger: false
   })

@@ -2,6 +2,7 @@ import t from 'tap'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { decodeJwt } from 'jose'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
+import { storeUnavailable } from '../../../shared/errors.ts'
 import { revokedTokenKey, ttlAttribute } from '../../../shared/store/keys.ts'
 import { TEST_ISSUER } from '../../support/tokens.ts'
 import { basic, buildMockAuth, form, FORM_TYPE, recordsApiTrusting } from './harness.ts'
@@ -90,7 +91,7 @@ t.test('revocation needs client authentication and a token parameter', async (t)
 })
 
 t.test('a store outage is 503 temporarily_unavailable with Retry-After, not a 500', async (t) => {
-  const unavailable = async () => { throw Object.assign(new Error('down'), { code: 'SR_STORE_UNAVAILABLE', statusCode: 503 }) }
+  const unavailable = async () => { throw storeUnavailable(new Error('down')) }
   const auth = await buildMockAuth(t, { revocations: { revoke: unavailable, isRevoked: unavailable } })
   const token = await auth.token()
   const response = await auth.post(oauthPaths.revocation, { token })

@@ -10,7 +10,7 @@ import listRecordsRoute from '../../../functions/list-records/route.ts'
 import { buildApp, loggerOptions } from '../../../shared/app.ts'
 import { createTokenVerifier, type TokenVerifierOptions } from '../../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../../shared/http/problem.ts'
-import { createRevocationStore } from '../../../shared/store/revocation-store.ts'
+import { createRevokedTokens } from '../../../shared/store/revoked-tokens.ts'
 import { buildRecordsApi, TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore } from '../../support/store.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../../support/tokens.ts'
@@ -194,7 +194,7 @@ t.test('a revoked token is 401 invalid_token, though its signature and claims ar
   const exp = now() + 600
   const authorization = await api.bearer({ jti: 'to-be-revoked', exp })
   t.equal((await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization } })).statusCode, 200)
-  await createRevocationStore(api.store).revoke(TEST_ISSUER, 'to-be-revoked', exp)
+  await createRevokedTokens(api.store).revoke(TEST_ISSUER, 'to-be-revoked', exp)
   const response = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization } })
   assertRefused(t, response, 'revoked')
   t.match(response.json().detail, /revoked/)

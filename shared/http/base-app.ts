@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import problemHandler from './problem-handler.ts'
+import { clientErrorHandler, frameworkErrorReply, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
+import { securityHeaders, type SecurityHeaderOverrides } from './security-headers.ts'
+
+export type BaseApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
+
+export interface BaseAppOptions {
+  /** Pino options (see loggerOptions), or false for none. */
+  logger: FastifyServerOptions['logger'] | false
+  /** Largest request body accepted; more is a 413. */
+  bodyLimit: number
+  /** Time a client has to send a whole request; slower senders get a problem+json 408. */
+  requestTimeoutMs: number
+  /** Security headers that differ from the API's (mock-auth's metadata is for any origin). */
+  headers?: SecurityHeaderOverrides
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
+
+/** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
+export function loggableUrl (url: string): string {
+  return url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]')
+}
+
+/** Log configuration of every process: tokens, secrets, idempotency keys and bodies never reach a log line. */
+export function loggerOptions (level: string, stream?: DestinationStream): FastifyServerOptions['logger'] {
+  return {
+    level,
+    ...(stream ? { stream } : {}),
+    redact: {
+      paths: [
+        'req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]', 'headers.authorization',
+        'authorization', 'client_secret', 'access_token', 'token', 'body', 'req.body'
+      ],
+      censor: '[redacted]'
+    },
+    // Method and loggable URL only: never headers or body, and no token a client put in the query.
+    serializers: { req: (request: { method: string, url: string }) => ({ method: request.method, url: loggableUrl(request.url) }) }
+  }
+}
+
+/**
+ * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
+ * request id followed through every hop (`x-request-id`), bounded request time with a
+ * problem+json 408, 503 while draining, poisoned JSON refused, problem+json for every error the
+ * framework or Node's parser produces, and the API's security headers on every answer.
+ */
+export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> {
+  const requestTimeout = options.requestTimeoutMs
+  const app = Fastify({
+    logger: options.logger,
+    requestTimeout,
+    // Given to Node at creation too: set afterwards (all Fastify does), it never cuts off a slow
+    // body, only slow headers. Node looks for overdue requests every connectionsCheckingInterval.
+    http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout, 5_000), maxHeaderSize: MAX_HEADER_BYTES },
+    bodyLimit: options.bodyLimit,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the
+    // error handler; they get problem+json too.
+    frameworkErrors: frameworkErrorReply,
+    clientErrorHandler
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  await app.register(baseApp, { headers: options.headers ?? {} })
+  return app as unknown as BaseApp
+}
+
+export { DEFAULT_REQUEST_TIMEOUT_MS }
+
+/** Request id and security headers on every answer, and the one problem handler. */
+const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) => {
+  const headers = securityHeaders(options.headers)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id).headers(headers)
+  })
+  await app.register(problemHandler)
+}, { name: 'security-records-base-app', fastify: '5.x' })

@@ -1,0 +1,44 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { InvalidCursorError } from '../errors.ts'
+
+/**
+ * Opaque list cursors: the position to resume after, bound to the tenant and the exact filters
+ * it was issued for, signed with HMAC-SHA256. Anything altered or replayed with other filters
+ * is refused before the store is touched.
+ */
+export interface CursorCodec {
+  encode (position: string, binding: unknown): string
+  decode (cursor: string, binding: unknown): string
+}
+
+/** A function without list routes (ingest-finding) has no secret; asking it for a cursor is a bug. */
+export function createCursorCodec (secret: string | undefined): CursorCodec {
+  if (secret === undefined) {
+    const missing = () => { throw new Error('list cursors need CURSOR_SECRET') }
+    return { encode: missing, decode: missing }
+  }
+  const sign = (payload: string) => createHmac('sha256', secret).update(payload).digest()
+  const bind = (binding: unknown) => createHash('sha256').update(JSON.stringify(binding)).digest('base64url').slice(0, 22)
+
+  return {
+    encode (position, binding) {
+      const payload = Buffer.from(JSON.stringify({ v: 1, p: position, b: bind(binding) })).toString('base64url')
+      return `${payload}.${sign(payload).toString('base64url')}`
+    },
+    decode (cursor, binding) {
+      const [payload, signature, extra] = cursor.split('.')
+      if (!payload || !signature || extra !== undefined) throw new InvalidCursorError('The cursor is malformed')
+      const expected = sign(payload)
+      const given = Buffer.from(signature, 'base64url')
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new InvalidCursorError('The cursor was altered or was not issued by this service')
+      }
+      const decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { v?: number, p?: unknown, b?: unknown }
+      if (decoded.v !== 1 || typeof decoded.p !== 'string') throw new InvalidCursorError('The cursor is malformed')
+      if (decoded.b !== bind(binding)) {
+        throw new InvalidCursorError('The cursor belongs to a different query; send the same filters and order as the request that returned it')
+      }
+      return decoded.p
+    }
+  }
+}

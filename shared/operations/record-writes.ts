@@ -1,0 +1,43 @@
+import { invalidFields, NotFoundError } from '../errors.ts'
+import { diffRecords, type ChangeAction, type RecordChange } from '../records/change.ts'
+import type { SecurityRecord } from '../records/schema.ts'
+import type { StoredRecord } from '../store/records-repository.ts'
+import type { DataLayer } from './data-layer.ts'
+import type { RequestContext } from './request-context.ts'
+
+/** The steps every record write shares: reading settled state, describing the change, checking references. */
+
+export const recordNotFound = (id: string) => new NotFoundError(`No record with id ${id}`)
+
+/** The change a write commits together with the record (the history entry and event derive from it). */
+export function changeOf (context: RequestContext, action: ChangeAction, version: number, before?: SecurityRecord, after?: SecurityRecord): RecordChange {
+  return {
+    version,
+    action,
+    at: context.now.toISOString(),
+    actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+    requestId: context.requestId,
+    changes: action === 'deleted' ? [] : diffRecords(before, after)
+  }
+}
+
+/** Reads a live record, first finishing what an earlier writer of it left undone. */
+export async function readSettled (data: DataLayer, tenant: string, id: string): Promise<StoredRecord> {
+  const stored = await data.records.getStored(tenant, id)
+  if (!stored) throw recordNotFound(id)
+  if (stored.pendingHistory || stored.deleted) await data.publisher.settle(tenant, stored)
+  if (stored.deleted) throw recordNotFound(id)
+  return stored
+}
+
+/** `duplicateOf` must name a live record of the same tenant (checked when it changes). */
+export async function assertDuplicateTarget (data: DataLayer, tenant: string, record: SecurityRecord, previous?: SecurityRecord): Promise<void> {
+  if (!record.duplicateOf || record.duplicateOf === previous?.duplicateOf) return
+  if (!(await data.records.get(tenant, record.duplicateOf))) {
+    throw invalidFields([{ path: '/duplicateOf', message: `no record with id ${record.duplicateOf}` }])
+  }
+}
+
+/** Tells the fingerprint guard whether a claim's record still carries the fingerprint (a stale claim can be taken over). */
+export const holdsFingerprint = (data: DataLayer, tenant: string, fingerprint: string) => async (recordId: string) =>
+  (await data.records.get(tenant, recordId))?.fingerprint === fingerprint

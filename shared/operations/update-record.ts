@@ -1,0 +1,34 @@
+import { PreconditionFailedError } from '../errors.ts'
+import { acceptedVersions, etagOf } from '../records/etag.ts'
+import { applyRecordPatch } from '../records/model.ts'
+import type { RecordPatch, SecurityRecord } from '../records/schema.ts'
+import type { DataLayer } from './data-layer.ts'
+import { assertDuplicateTarget, changeOf, holdsFingerprint, readSettled } from './record-writes.ts'
+import type { RequestContext } from './request-context.ts'
+
+/**
+ * Applies a merge patch to the version `ifMatch` names (412 when it is not the current one,
+ * 428 when absent). A new fingerprint is claimed before the write and the old one released
+ * after it; a patch that changes nothing writes nothing.
+ */
+export async function updateRecord (data: DataLayer, context: RequestContext, id: string, patch: RecordPatch, ifMatch: string | undefined): Promise<SecurityRecord> {
+  const { tenant } = context.actor
+  const versions = acceptedVersions(ifMatch)
+  const { record: current } = await readSettled(data, tenant, id)
+  if (!versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
+  const next = applyRecordPatch(current, patch, context)
+  if (next === current) return current
+  await assertDuplicateTarget(data, tenant, next, current)
+  const newFingerprint = next.fingerprint !== current.fingerprint ? next.fingerprint : undefined
+  if (newFingerprint) await data.fingerprints.claim(tenant, newFingerprint, id, context.now, holdsFingerprint(data, tenant, newFingerprint))
+  const change = changeOf(context, 'updated', next.version, current, next)
+  try {
+    await data.records.replace(tenant, next, current.version, change)
+  } catch (error) {
+    if (newFingerprint) await data.fingerprints.release(tenant, newFingerprint, id)
+    throw error
+  }
+  if (current.fingerprint && current.fingerprint !== next.fingerprint) await data.fingerprints.release(tenant, current.fingerprint, id)
+  await data.publisher.afterCommit(tenant, id, change, next)
+  return next
+}

@@ -1,0 +1,35 @@
+import t from 'tap'
+import { InvalidCursorError } from '../../../shared/errors.ts'
+import { createCursorCodec } from '../../../shared/http/cursor.ts'
+
+const codec = createCursorCodec('a-cursor-secret-of-at-least-32-characters')
+const binding = { tenant: 'acme', filters: { order: 'desc', status: ['open'] } }
+
+t.test('a cursor decodes to the position it was issued for, under the same binding', async (t) => {
+  const cursor = codec.encode('2026-01-01T00:00:00.000Z#0190b6a0', binding)
+  t.match(cursor, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'opaque and URL-safe')
+  t.equal(codec.decode(cursor, structuredClone(binding)), '2026-01-01T00:00:00.000Z#0190b6a0')
+})
+
+t.test('a cursor sent with other filters or by another tenant is refused', async (t) => {
+  const cursor = codec.encode('p', binding)
+  t.throws(() => codec.decode(cursor, { ...binding, tenant: 'other' }), InvalidCursorError)
+  t.throws(() => codec.decode(cursor, { ...binding, filters: { order: 'asc', status: ['open'] } }), InvalidCursorError)
+})
+
+t.test('an altered payload, a signature from another key or a malformed cursor is refused', async (t) => {
+  const cursor = codec.encode('p', binding)
+  const [payload, signature] = cursor.split('.') as [string, string]
+  const forged = Buffer.from(JSON.stringify({ v: 1, p: 'q', b: JSON.parse(Buffer.from(payload, 'base64url').toString()).b })).toString('base64url')
+  t.throws(() => codec.decode(`${forged}.${signature}`, binding), InvalidCursorError, 'position changed')
+  t.throws(() => createCursorCodec('another-secret-of-at-least-32-characters!').decode(cursor, binding), InvalidCursorError, 'other key')
+  for (const malformed of ['', 'abc', `${cursor}.x`, `.${signature}`, `${payload}.`]) {
+    t.throws(() => codec.decode(malformed, binding), InvalidCursorError, `malformed: ${JSON.stringify(malformed)}`)
+  }
+})
+
+t.test('a function without a cursor secret refuses to make or read cursors', async (t) => {
+  const none = createCursorCodec(undefined)
+  t.throws(() => none.encode('p', binding), /CURSOR_SECRET/)
+  t.throws(() => none.decode('a.b', binding), /CURSOR_SECRET/)
+})

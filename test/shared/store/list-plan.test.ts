@@ -1,0 +1,46 @@
+import t from 'tap'
+import type { ListFilters } from '../../../shared/records/list-filters.ts'
+import { indexes, partitions } from '../../../shared/store/keys.ts'
+import { FILTERED_READ_BUDGET, planListQuery } from '../../../shared/store/list-plan.ts'
+
+const now = new Date('2026-06-01T00:00:00.000Z')
+const plan = (filters: Partial<ListFilters>) => planListQuery('acme', { order: 'desc', ...filters }, now)
+
+t.test('no filter: one Query on the tenant partition, reading one more than a page', async (t) => {
+  const { partitions: queries, readBudget } = plan({})
+  t.same(queries, [{ index: indexes.byTenant, value: partitions.byTenant('acme') }])
+  t.equal(readBudget(25), 26)
+})
+
+t.test('the most selective indexed filter picks the index: asset, then status, severity, category', async (t) => {
+  t.equal(plan({ asset: 'api', status: ['open'], severity: ['high'], category: 'other' }).partitions[0]!.index, indexes.byAsset)
+  t.equal(plan({ status: ['open'], severity: ['high'], category: 'other' }).partitions[0]!.index, indexes.byStatus)
+  t.equal(plan({ severity: ['high'], category: 'other' }).partitions[0]!.index, indexes.bySeverity)
+  t.equal(plan({ category: 'other' }).partitions[0]!.index, indexes.byCategory)
+})
+
+t.test('several values of a filter query one partition each; the other filters narrow every Query', async (t) => {
+  const { partitions: queries, readBudget } = plan({ status: ['open', 'triaged'], severity: ['high'], tag: 'pci' })
+  t.same(queries.map((query) => query.value), [partitions.byStatus('acme', 'open'), partitions.byStatus('acme', 'triaged')])
+  for (const query of queries) {
+    t.equal(query.filter?.expression, '#severity IN (:severity0) AND contains(#tags, :tag)')
+    t.same(query.filter?.values, { ':severity0': 'high', ':tag': 'pci' })
+  }
+  t.equal(readBudget(25), FILTERED_READ_BUDGET, 'a filtered Query reads a bounded number of items per page')
+})
+
+t.test('overdue means an active status past its dueAt: it narrows the statuses and compares dueAt with now', async (t) => {
+  const { partitions: queries } = plan({ overdue: true })
+  t.same(queries.map((query) => query.value), ['open', 'triaged', 'in_progress'].map((status) => partitions.byStatus('acme', status)))
+  t.match(queries[0]!.filter, { expression: '#dueAt < :now', values: { ':now': now.toISOString() } })
+  t.same(plan({ overdue: true, status: ['resolved', 'open'] }).partitions.map((query) => query.value), [partitions.byStatus('acme', 'open')], 'resolved cannot be overdue')
+  t.same(plan({ overdue: true, status: ['resolved'] }).partitions, [], 'nothing to query: an empty page without touching the store')
+})
+
+t.test('every plan, whatever the filters, is Queries on one index of the tenant (never a Scan)', async (t) => {
+  const samples: Array<Partial<ListFilters>> = [{}, { asset: 'x' }, { status: ['open'] }, { severity: ['low', 'info'] }, { category: 'malware' }, { tag: 'a', vulnerabilityId: 'CVE-2024-3094' }, { overdue: true, asset: 'y' }]
+  for (const filters of samples) {
+    const { partitions: queries } = plan(filters)
+    t.ok(queries.every((query) => query.value.startsWith('T#acme') && query.index === queries[0]!.index), JSON.stringify(filters))
+  }
+})
