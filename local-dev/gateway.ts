@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
-import { InvalidTokenError } from '../shared/errors.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
@@ -17,7 +16,7 @@ export interface GatewayRoute {
 
 export interface GatewayOptions {
   routes: GatewayRoute[]
-  /** The ingress check: signature, issuer, audience, expiry, `typ` (scopes are the function's job). */
+  /** The functions' own verifier, as the ingress check: signature, issuer, audience, expiry, lifetime, `typ` (scopes are the function's job). */
   verifyToken: TokenVerifier
   /** Health endpoints of every upstream, checked by the gateway's own `/healthz`. */
   healthChecks: Record<string, string>
@@ -27,7 +26,6 @@ export interface GatewayOptions {
   requestTimeoutMs?: number
 }
 
-const BEARER = /^Bearer +(\S+) *$/i
 /** The gateway streams bodies through; the function behind it enforces its own, smaller limit. */
 const PASS_THROUGH_BODY_LIMIT = 1024 * 1024
 
@@ -46,13 +44,14 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+  await app.register(options.verifyToken)
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000 } })
 
   for (const route of options.routes) {
     app.route({
       method: route.method,
       url: route.path,
-      onRequest: route.authenticated ? async (request) => { await checkToken(request, options.verifyToken) } : undefined,
+      onRequest: route.authenticated ? checkToken : undefined,
       handler: (request, reply) => reply.from(`${route.upstream}${request.url}`, {
         rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }),
         onError: (errorReply, { error }) => {
@@ -79,8 +78,6 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */
-async function checkToken (request: FastifyRequest, verifyToken: TokenVerifier): Promise<void> {
-  const match = BEARER.exec(request.headers.authorization ?? '')
-  if (!match) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer <token>)')
-  await verifyToken(match[1]!)
+async function checkToken (request: FastifyRequest): Promise<void> {
+  await request.verifyAccessToken()
 }

@@ -7,7 +7,7 @@ import dynalite from 'dynalite'
 import { functionRegistry, localOnlyRoutes, routingTable } from '../functions/registry.ts'
 import { oauthPaths } from '../functions/mock-auth/endpoints.ts'
 import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME } from '../functions/mock-auth/signing-keys.ts'
-import { createTokenVerifier, remoteKeySet } from '../shared/auth/token-verifier.ts'
+import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig, loadSettings } from '../shared/config.ts'
 import { createEventSink } from '../shared/events/record-events.ts'
 import { createDataLayer } from '../shared/operations/data-layer.ts'
@@ -103,7 +103,7 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
     }))
     const gateway = await buildGateway({
       routes,
-      verifyToken: createTokenVerifier({ issuer, audience: config.AUTH_AUDIENCE, keys: remoteKeySet(config.AUTH_JWKS_URL), clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS }),
+      verifyToken: configuredTokenVerifier(config),
       healthChecks: Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, `${url}/healthz`])),
       logLevel
     })

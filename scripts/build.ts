@@ -13,7 +13,7 @@ import { isBuiltin } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { build, type BuildOptions } from 'esbuild'
+import { build, type BuildOptions, type Plugin } from 'esbuild'
 import { functionNames } from '../functions/registry.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -50,6 +50,21 @@ const cjsShim = [
   'const __dirname = __pathDirname(__filename);'
 ].join('\n')
 
+/**
+ * get-jwks loads jwk-to-pem (with elliptic, ~90 KB) for its getPublicKey(), which nothing here
+ * calls: the token verifier turns JWKs into keys with node:crypto. The bundles leave it out.
+ */
+const leaveOutJwkToPem: Plugin = {
+  name: 'leave-out-jwk-to-pem',
+  setup (builder) {
+    builder.onResolve({ filter: /^jwk-to-pem$/ }, () => ({ path: 'jwk-to-pem', namespace: 'left-out' }))
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+      contents: 'module.exports = () => { throw new Error("jwk-to-pem is not bundled: convert JWKs with node:crypto") }',
+      loader: 'js'
+    }))
+  }
+}
+
 const sharedOptions: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -59,7 +74,8 @@ const sharedOptions: BuildOptions = {
   legalComments: 'none',
   banner: { js: cjsShim },
   logLevel: 'warning',
-  metafile: true
+  metafile: true,
+  plugins: [leaveOutJwkToPem]
 }
 
 export interface BuiltBundle { name: string, file: string, bytes: number }

@@ -18,6 +18,7 @@ export const ConfigSchema = Type.Object({
   AUTH_JWKS_URL: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its signing keys (never taken from a token).' }),
   AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: 'Audience every access token must carry.' }),
   AUTH_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'Clock skew tolerated on `exp`/`nbf`/`iat`.' }),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 3600, description: 'Longest access-token lifetime (`exp - iat`) accepted, even with a genuine signature.' }),
   REVOCATION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a token\'s "not revoked" answer is cached (the longest a revoked token can still pass).' }),
   CURSOR_SECRET: Type.String({ minLength: 32, description: 'HMAC key signing list cursors (at least 32 characters).' }),
   RATE_LIMIT: Type.Enum(['on', 'off'], { default: 'on', description: 'Per-client rate limiting (429 + Retry-After); `off` for benchmarks and load tests.' }),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Static, TObject } from 'typebox'
 import { buildApp, type App, type RouteDeps } from './app.ts'
-import { createTokenVerifier, remoteKeySet } from './auth/token-verifier.ts'
+import { configuredTokenVerifier } from './auth/token-verifier.ts'
 import { ConfigSchema, loadSettings, SECRET_SETTINGS, type Config } from './config.ts'
 import { createEventSink } from './events/record-events.ts'
 import { createStore, type Store } from './store/client.ts'
@@ -34,12 +34,7 @@ export function recordFunction (name: string, routes: FastifyPluginAsync<RouteDe
 
 /** Builds one record function from configuration: its store client, token checks and routes. */
 export async function createFunctionApp (routes: FastifyPluginAsync<RouteDeps>, config: Config, store: Store = createStore(config)): Promise<App> {
-  const verifyToken = createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    keys: remoteKeySet(config.AUTH_JWKS_URL),
-    clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
-  })
+  const verifyToken = configuredTokenVerifier(config)
   const isRevoked = cachedRevocationCheck(createRevokedTokens(store), config.REVOCATION_CACHE_MS)
   const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK) })
   app.addHook('onClose', async () => store.client.destroy())

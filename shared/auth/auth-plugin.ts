@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { insufficientScope, InvalidTokenError } from '../errors.ts'
 import type { AccessToken, TokenVerifier } from './token-verifier.ts'
 
@@ -22,12 +22,11 @@ declare module 'fastify' {
 }
 
 export interface AuthPluginOptions {
+  /** The token verifier plugin (createTokenVerifier); registered here. */
   verifyToken: TokenVerifier
   /** Denylist check (revoked `jti`s); omitted only where no revocation exists. */
   isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
 }
-
-const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
 
 /**
  * Authentication inside every function (defense in depth behind the ingress): every route that
@@ -35,27 +34,19 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
  */
 const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) => {
   if (typeof options.verifyToken !== 'function') throw new Error('auth plugin: verifyToken is required')
+  await app.register(options.verifyToken)
   app.decorateRequest('accessToken', null)
 
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope
     if (scope === undefined) return
-    const token = await authenticate(request, options)
+    const token = await request.verifyAccessToken()
+    if (options.isRevoked && await options.isRevoked(token.issuer, token.tokenId)) {
+      throw new InvalidTokenError('The access token has been revoked')
+    }
     if (!token.scopes.has(scope)) throw insufficientScope(scope)
     request.accessToken = token
   })
-}
-
-async function authenticate (request: FastifyRequest, options: AuthPluginOptions): Promise<AccessToken> {
-  const header = request.headers.authorization
-  if (!header) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer <token>)')
-  const match = BEARER.exec(header)
-  if (!match) throw new InvalidTokenError('The Authorization header must use the Bearer scheme')
-  const token = await options.verifyToken(match[1]!)
-  if (options.isRevoked && await options.isRevoked(token.issuer, token.tokenId)) {
-    throw new InvalidTokenError('The access token has been revoked')
-  }
-  return token
 }
 
 export default fp(authPlugin, { name: 'security-records-auth', fastify: '5.x' })

@@ -1,4 +1,10 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { createPublicKey, type JsonWebKeyInput } from 'node:crypto'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { TokenError, type Algorithm } from 'fast-jwt'
+import fp from 'fastify-plugin'
+import buildGetJwks from 'get-jwks'
+import type { Config } from '../config.ts'
 import { InvalidTokenError } from '../errors.ts'
 
 /** What the API trusts about a caller, after the token checked out. */
@@ -12,94 +18,283 @@ export interface AccessToken {
   expiresAt: number
 }
 
-export type TokenVerifier = (token: string) => Promise<AccessToken>
+/** A public key of the issuer's JWKS (RFC 7517). */
+export interface Jwk {
+  kty?: string
+  kid?: string
+  alg?: string
+  use?: string
+  [member: string]: unknown
+}
+
+/**
+ * Finds the issuer's key for a token header's `kid` and `alg`: from the configured JWKS only,
+ * never from a key or URL the token names (`jku`, `x5u`, `jwk`).
+ */
+export type KeySource = (kid: string, alg: string) => Promise<Jwk>
 
 export interface TokenVerifierOptions {
   issuer: string
   audience: string
-  /** Resolves the verification key from the token header's `kid` (a JWKS). */
-  keys: JWTVerifyGetKey
+  keys: KeySource
   clockToleranceSeconds: number
+  /** The longest lifetime (`exp − iat`) accepted, even with a genuine signature (default 3600 s). */
+  maxLifetimeSeconds?: number
   /** Verified tokens remembered (until they expire) so a hot path skips the signature check. */
   cacheSize?: number
 }
 
+/**
+ * Token verification as a Fastify plugin: @fastify/jwt with fast-jwt's verifier and the issuer's
+ * keys, decorating every request with `verifyAccessToken()`. The functions' auth plugin and the
+ * local gateway both register it, so both check a token the same way.
+ */
+export type TokenVerifier = FastifyPluginAsync
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's bearer token, verified; an InvalidTokenError (401) when there is none we accept. */
+    verifyAccessToken (): Promise<AccessToken>
+  }
+}
+
 /** Asymmetric algorithms only: an HS256 token signed with a public key can never verify. */
-export const ALLOWED_ALGORITHMS = ['ES256', 'RS256']
+export const ALLOWED_ALGORITHMS: Algorithm[] = ['ES256', 'RS256']
+const ALLOWED = new Set<string>(ALLOWED_ALGORITHMS)
 /** What a tenant name may look like (claims and the authorization server's client registry alike). */
 export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const TENANT = new RegExp(TENANT_PATTERN)
-/**
- * jose compares `iat` with the clock only when a maximum age is set: a day is longer than any
- * issuer's token lifetime (`exp` still decides), and rejects tokens issued in the future.
- */
-const MAX_TOKEN_AGE_SECONDS = 86_400
+/** RFC 9068 §2.2 claims, and the ones the API relies on. */
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
+/** CONTRACT §3: the authorization server issues tokens of at most an hour. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
 
-/** The issuer's key set, fetched from the configured URL (never one named by a token) and cached. */
-export function remoteKeySet (jwksUrl: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+const refusals = {
+  algorithm: 'The access token\'s signing algorithm is not accepted',
+  unknownKey: 'The access token was signed by an unknown key',
+  keysUnavailable: 'The issuer\'s keys could not be loaded; retry later',
+  malformed: 'The access token is malformed',
+  notYetValid: 'The access token is not valid yet'
+}
+
+/** Reads `Authorization: Bearer <token>`; any other form is a 401 saying what is expected. */
+function bearerToken (request: FastifyRequest): string {
+  const header = request.headers.authorization
+  if (!header) throw new InvalidTokenError('This request needs an access token (Authorization: Bearer <token>)')
+  const match = BEARER.exec(header)
+  if (!match) throw new InvalidTokenError('The Authorization header must use the Bearer scheme')
+  return match[1]!
 }
 
 /**
- * Verifies an RFC 9068 access token: signature by a key of the issuer's JWKS, `typ: at+jwt`,
- * allowed algorithm, exact issuer, our audience, time claims with bounded skew, and the claims
- * the API relies on. `jku`, `x5u` and embedded keys in the header are never used.
+ * Verifies RFC 9068 access tokens: signature by a key of the issuer's JWKS, `typ: at+jwt`,
+ * allowed algorithm, exact issuer, our audience, time claims with bounded skew, a lifetime of at
+ * most `maxLifetimeSeconds`, and the claims the API relies on.
  */
 export function createTokenVerifier (options: TokenVerifierOptions): TokenVerifier {
-  const cache = new Map<string, AccessToken>()
-  const cacheSize = options.cacheSize ?? 1000
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
+  if (!options.issuer || !options.audience) throw new Error('token verifier: issuer and audience are required')
+  if (typeof options.keys !== 'function') throw new Error('token verifier: keys (a KeySource) is required')
+  if (!Number.isInteger(maxLifetime) || maxLifetime < 1) throw new Error('token verifier: maxLifetimeSeconds must be a positive integer')
+  if (!(options.clockToleranceSeconds >= 0)) throw new Error('token verifier: clockToleranceSeconds must be 0 or more')
+  const toleranceMs = options.clockToleranceSeconds * 1000
+  const accessTokens = new WeakMap<object, AccessToken>()
 
-  return async function verifyAccessToken (token) {
-    const cached = cache.get(token)
-    if (cached) {
-      if (cached.expiresAt * 1000 + options.clockToleranceSeconds * 1000 > Date.now()) return cached
-      cache.delete(token)
-    }
-    let payload
+  async function issuerKey (_request: FastifyRequest, decoded: unknown): Promise<string> {
+    const { alg, kid } = (decoded as { header: { alg?: unknown, kid?: unknown } }).header
+    if (typeof alg !== 'string' || !ALLOWED.has(alg)) throw new InvalidTokenError(refusals.algorithm)
+    if (typeof kid !== 'string' || kid === '') throw new InvalidTokenError(refusals.unknownKey)
+    let jwk: Jwk
     try {
-      ({ payload } = await jwtVerify(token, options.keys, {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms: ALLOWED_ALGORITHMS,
-        typ: 'at+jwt',
-        clockTolerance: options.clockToleranceSeconds,
-        maxTokenAge: MAX_TOKEN_AGE_SECONDS,
-        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
-      }))
+      jwk = await options.keys(kid, alg)
     } catch (error) {
-      throw new InvalidTokenError(describeFailure(error))
+      throw error instanceof InvalidTokenError ? error : new InvalidTokenError(describeKeyFailure(error))
     }
-    const { sub, client_id: clientId, tenant, scope, jti, exp } = payload as Record<string, unknown>
+    return publicKeyPem(jwk, alg)
+  }
+
+  /** What fast-jwt does not check: `iat` in the future, the lifetime, the claims' shapes. */
+  async function checkClaims (_request: FastifyRequest, payload: Record<string, unknown>): Promise<boolean> {
+    const { iat, exp, tenant, sub, client_id: clientId, scope, jti } = payload
+    if (typeof iat !== 'number' || typeof exp !== 'number') throw new InvalidTokenError('The access token\'s claims have the wrong types')
+    if (iat * 1000 > Date.now() + toleranceMs) throw new InvalidTokenError(refusals.notYetValid)
+    if (exp - iat > maxLifetime) throw new InvalidTokenError(`The access token's lifetime (exp - iat) exceeds ${maxLifetime} s`)
     if (typeof tenant !== 'string' || !TENANT.test(tenant)) throw new InvalidTokenError('The access token has no valid tenant claim')
-    if (typeof sub !== 'string' || typeof clientId !== 'string' || typeof scope !== 'string' || typeof jti !== 'string' || typeof exp !== 'number') {
+    if (typeof sub !== 'string' || typeof clientId !== 'string' || typeof scope !== 'string' || typeof jti !== 'string') {
       throw new InvalidTokenError('The access token\'s claims have the wrong types')
     }
-    const verified: AccessToken = {
-      issuer: options.issuer,
-      subject: sub,
-      clientId,
-      tenant,
-      scopes: new Set(scope.split(' ').filter(Boolean)),
-      tokenId: jti,
-      expiresAt: exp
-    }
-    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!)
-    cache.set(token, verified)
-    return verified
+    return true
   }
+
+  /** Runs after checkClaims; fast-jwt's cache hands back the same payload, so the mapping is remembered. */
+  function accessTokenOf (payload: Record<string, unknown>): AccessToken {
+    let token = accessTokens.get(payload)
+    if (!token) {
+      token = {
+        issuer: options.issuer,
+        subject: payload.sub as string,
+        clientId: payload.client_id as string,
+        tenant: payload.tenant as string,
+        scopes: new Set((payload.scope as string).split(' ').filter(Boolean)),
+        tokenId: payload.jti as string,
+        expiresAt: payload.exp as number
+      }
+      accessTokens.set(payload, token)
+    }
+    return token
+  }
+
+  const plugin: FastifyPluginAsync = async (app) => {
+    await app.register(fastifyJwt, {
+      // The header (kid, alg) chooses among the issuer's keys; it never supplies one.
+      decode: { complete: true },
+      secret: issuerKey,
+      verify: {
+        extractToken: bearerToken,
+        algorithms: ALLOWED_ALGORITHMS,
+        allowedIss: options.issuer,
+        allowedAud: options.audience,
+        checkTyp: 'at+jwt',
+        requiredClaims: REQUIRED_CLAIMS,
+        clockTolerance: toleranceMs,
+        // Seconds (@fastify/jwt converts): no token that passes the lifetime rule is older than this.
+        maxAge: maxLifetime + options.clockToleranceSeconds,
+        cache: options.cacheSize ?? 1000
+      },
+      // fast-jwt's own wording, mapped to ours by describeFailure.
+      messages: { authorizationTokenInvalid: (error: Error) => error.message },
+      trusted: checkClaims,
+      formatUser: (payload) => accessTokenOf(payload as Record<string, unknown>) as never,
+      decoratorName: 'verifiedAccessToken'
+    })
+    app.decorateRequest('verifyAccessToken', async function verifyAccessToken (this: FastifyRequest) {
+      try {
+        return await this.jwtVerify<AccessToken>()
+      } catch (error) {
+        throw error instanceof InvalidTokenError ? error : new InvalidTokenError(describeFailure(error as Error & { code?: string }))
+      }
+    })
+  }
+  return fp(plugin, { name: 'security-records-token-verifier', fastify: '5.x' })
+}
+
+/** The verifier every record function and the local gateway use, from the settings. */
+export function configuredTokenVerifier (config: Pick<Config, 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_JWKS_URL' | 'AUTH_CLOCK_SKEW_SECONDS' | 'AUTH_MAX_TOKEN_LIFETIME_SECONDS'>): TokenVerifier {
+  return createTokenVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    keys: remoteKeySet(config.AUTH_JWKS_URL),
+    clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
+    maxLifetimeSeconds: config.AUTH_MAX_TOKEN_LIFETIME_SECONDS
+  })
+}
+
+const publicKeys = new WeakMap<Jwk, string>()
+
+/** The JWK as PEM (what @fastify/jwt caches its verifiers by), if its type fits the token's `alg`. */
+function publicKeyPem (jwk: Jwk, alg: string): string {
+  const fits = alg === 'ES256' ? jwk.kty === 'EC' && jwk.crv === 'P-256' : jwk.kty === 'RSA'
+  if (!fits) throw new InvalidTokenError(refusals.algorithm)
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new InvalidTokenError(refusals.unknownKey)
+  let pem = publicKeys.get(jwk)
+  if (pem === undefined) {
+    try {
+      pem = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string
+    } catch {
+      throw new InvalidTokenError(refusals.keysUnavailable)
+    }
+    publicKeys.set(jwk, pem)
+  }
+  return pem
+}
+
+/** A key set held in memory (tests, benchmarks), matched the way get-jwks matches: `kid`, then `alg` if the key names one. */
+export function localKeySet (jwks: { keys: Jwk[] }): KeySource {
+  return async (kid, alg) => {
+    const key = jwks.keys.find((candidate) => candidate.kid === kid && (candidate.alg === undefined || candidate.alg === alg))
+    if (!key) throw new InvalidTokenError(refusals.unknownKey)
+    return key
+  }
+}
+
+export interface RemoteKeySetOptions {
+  /** How long a fetched key is used before the JWKS is asked again. */
+  cacheMaxAgeMs?: number
+  /** After a JWKS fetch that lacked a `kid`, other unknown `kid`s are refused this long without a fetch. */
+  cooldownMs?: number
+  /** A JWKS fetch slower than this fails the token (401, retry later). */
+  timeoutMs?: number
+}
+
+/**
+ * The issuer's JWKS at the configured URL (never one named by a token) through get-jwks: a key
+ * is looked up by `kid` and `alg`, cached, and a `kid` not seen yet (rotation) fetches the set
+ * again. Unknown `kid`s are fetched one at a time and, after a miss, not again for `cooldownMs`:
+ * a flood of made-up `kid`s costs the issuer one request, not one each.
+ */
+export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldownMs = 30_000, timeoutMs = 3000 }: RemoteKeySetOptions = {}): KeySource {
+  const url = new URL(jwksUrl)
+  const domain = `${url.origin}/`
+  const jwks = buildGetJwks({ jwksPath: `${url.pathname}${url.search}`, ttl: cacheMaxAgeMs, max: 100 })
+  // get-jwks caches each key as a promise; one that has resolved needs no timeout (the warm path).
+  const resolved = new WeakSet<Promise<Jwk>>()
+  let missedAt = -Infinity
+  let lookups: Promise<unknown> = Promise.resolve()
+
+  async function fetchKey (kid: string, alg: string): Promise<Jwk> {
+    const pending = jwks.getJwk({ domain, alg, kid })
+    try {
+      const jwk = await withTimeout(pending, timeoutMs)
+      resolved.add(pending)
+      return jwk
+    } catch (error) {
+      // A fetch that hangs must not stay the cached answer for this key: the next token asks again.
+      if ((error as { code?: string }).code === 'JWKS_TIMEOUT') jwks.cache.delete(jwks.generateCacheKey(alg, kid, domain))
+      if ((error as { code?: string }).code === 'JWK_NOT_FOUND') missedAt = Date.now()
+      throw error
+    }
+  }
+  async function fetchUnknownKey (kid: string, alg: string): Promise<Jwk> {
+    if (jwks.cache.get(jwks.generateCacheKey(alg, kid, domain)) === undefined && Date.now() - missedAt < cooldownMs) {
+      throw new InvalidTokenError(refusals.unknownKey)
+    }
+    return fetchKey(kid, alg)
+  }
+
+  return (kid, alg) => {
+    const cached = jwks.cache.get(jwks.generateCacheKey(alg, kid, domain)) as Promise<Jwk> | undefined
+    if (cached !== undefined && resolved.has(cached)) return cached
+    if (cached !== undefined) return fetchKey(kid, alg)
+    const result = lookups.then(() => fetchUnknownKey(kid, alg))
+    lookups = result.catch(() => {})
+    return result
+  }
+}
+
+function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'JWKS_TIMEOUT' })), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+function describeKeyFailure (error: unknown): string {
+  return (error as { code?: string }).code === 'JWK_NOT_FOUND' ? refusals.unknownKey : refusals.keysUnavailable
 }
 
 /** A reason a client can act on, and nothing an attacker can use to probe the keys. */
-function describeFailure (error: unknown): string {
-  if (error instanceof joseErrors.JWTExpired) return 'The access token expired'
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return 'The access token is not valid yet'
-    if (error.claim === 'typ') return 'The token is not an access token (typ must be at+jwt)'
-    return `The access token's ${error.claim} claim is not accepted`
+function describeFailure (error: Error & { code?: string }): string {
+  switch (error.code) {
+    case 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED': return 'The access token expired'
+    case TokenError.codes.inactive: return refusals.notYetValid
+    case TokenError.codes.invalidType: return 'The token is not an access token (typ must be at+jwt)'
+    case TokenError.codes.invalidAlgorithm: return refusals.algorithm
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The access token\'s signing algorithm is not accepted'
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The access token was signed by an unknown key'
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The access token\'s signature is invalid'
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'The issuer\'s keys could not be loaded; retry later'
-  return 'The access token is malformed'
+  if (error.message === 'The token signature is invalid.') return 'The access token\'s signature is invalid'
+  // fast-jwt names the claim: "The iss claim value is not allowed.", "None of aud claim values are allowed.", "The jti claim is required."
+  const claim = /^(?:The|None of) ([a-z_]+) claim\b/.exec(error.message)?.[1]
+  if (claim) return `The access token's ${claim} claim is not accepted`
+  return refusals.malformed
 }

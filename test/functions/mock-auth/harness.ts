@@ -8,7 +8,7 @@ import { generateSigningKey, loadSigningKeys, type SigningKeys } from '../../../
 import createRecordRoute from '../../../functions/create-record/route.ts'
 import listRecordsRoute from '../../../functions/list-records/route.ts'
 import { buildApp, type App } from '../../../shared/app.ts'
-import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
+import { createTokenVerifier, localKeySet } from '../../../shared/auth/token-verifier.ts'
 import { createRevokedTokens, type RevokedTokens } from '../../../shared/store/revoked-tokens.ts'
 import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
@@ -87,7 +87,7 @@ export async function recordsApiTrusting (t: Test, auth: MockAuthHarness): Promi
   const app = await buildApp({
     config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
     store: auth.store,
-    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: auth.signingKeys.keySet, clockToleranceSeconds: 30 }),
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: localKeySet(auth.signingKeys.jwks), clockToleranceSeconds: 30 }),
     isRevoked: (issuer, tokenId) => auth.revocations.isRevoked(issuer, tokenId),
     routes: async (instance, deps) => {
       await instance.register(listRecordsRoute, deps)

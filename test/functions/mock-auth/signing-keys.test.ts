@@ -2,18 +2,18 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
 import { generateSigningKey, loadOrCreateSigningKeys, loadSigningKeys, SIGNING_KEYS_FILE_NAME } from '../../../functions/mock-auth/signing-keys.ts'
-import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
+import { createTokenVerifier, localKeySet, type Jwk } from '../../../shared/auth/token-verifier.ts'
 import { ConfigError } from '../../../shared/config.ts'
 import { startTestStore } from '../../support/store.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
+import { TEST_ISSUER, verifierProbe } from '../../support/tokens.ts'
 import { buildMockAuth } from './harness.ts'
 
-const verifierFor = (jwks: Parameters<typeof createLocalJWKSet>[0]) =>
-  createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: createLocalJWKSet(jwks), clockToleranceSeconds: 0 })
+const verifierFor = (t: Test, jwks: { keys: Jwk[] }) =>
+  verifierProbe(t, createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: localKeySet(jwks), clockToleranceSeconds: 0 }))
 
 t.test('key rotation: the newest key signs, both are published, a token of the older key still verifies', async (t) => {
   const store = await startTestStore()
@@ -31,7 +31,7 @@ t.test('key rotation: the newest key signs, both are published, a token of the o
   t.equal(decodeProtectedHeader(newToken).kid, newer.kid, 'the last key of the set signs')
   t.equal(decodeProtectedHeader(oldToken).kid, older.kid)
 
-  const verify = verifierFor(jwks)
+  const verify = await verifierFor(t, jwks)
   t.equal((await verify(oldToken)).clientId, 'local-admin', 'the older key\'s token verifies through the published JWKS')
   t.equal((await verify(newToken)).clientId, 'local-admin')
   t.equal((await after.post(oauthPaths.introspection, { token: oldToken })).json().active, true)
@@ -44,7 +44,7 @@ t.test('RS256 keys work too: a 2048-bit RSA key signs tokens the records API ver
   t.same(decodeProtectedHeader(token), { alg: 'RS256', typ: 'at+jwt', kid: 'rsa-1' })
   const jwks = (await auth.app.inject({ url: oauthPaths.jwks })).json()
   t.same(Object.keys(jwks.keys[0]).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use'])
-  t.equal((await verifierFor(jwks)(token)).tenant, 'local')
+  t.equal((await (await verifierFor(t, jwks))(token)).tenant, 'local')
 })
 
 t.test('a key without kid gets its RFC 7638 thumbprint', async (t) => {

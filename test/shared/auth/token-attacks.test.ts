@@ -4,15 +4,16 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { SignJWT } from 'jose'
+import { createVerifier } from 'fast-jwt'
+import { SignJWT, type JWK } from 'jose'
 import listRecordsRoute from '../../../functions/list-records/route.ts'
 import { buildApp, loggerOptions } from '../../../shared/app.ts'
-import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
+import { createTokenVerifier, type TokenVerifierOptions } from '../../../shared/auth/token-verifier.ts'
 import { PROBLEM_TYPE_BASE } from '../../../shared/http/problem.ts'
 import { createRevokedTokens } from '../../../shared/store/revoked-tokens.ts'
 import { buildRecordsApi, TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore } from '../../support/store.ts'
-import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.ts'
+import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../../support/tokens.ts'
 
 /**
  * Every way a caller can present a token it should not have, against the real records API.
@@ -233,4 +234,95 @@ t.test('a token sent in the query string is refused and not logged', async (t) =
   const response = await app.inject({ method: 'GET', url: `/v1/records?access_token=${token}` })
   t.equal(response.statusCode, 401)
   t.notOk(logs().includes(token.split('.')[2]!), 'the token is not logged')
+})
+
+/** The records API trusting one key set (e.g. an RSA issuer key), quiet. */
+async function recordsApiTrusting (t: Test, keys: TestKeys, verifier: Partial<TokenVerifierOptions> = {}) {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const app = await buildApp({
+    config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
+    store,
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30, ...verifier }),
+    routes: listRecordsRoute,
+    logger: false
+  })
+  t.teardown(() => app.close())
+  return app
+}
+
+/** The forms an RSA public key takes as text; each was once mistaken for an HMAC secret by fast-jwt. */
+function rsaPublicKeyTexts (jwk: JWK): Record<string, string> {
+  const key = createPublicKey({ key: jwk as never, format: 'jwk' })
+  const spki = key.export({ type: 'spki', format: 'pem' }).toString()
+  return {
+    'SPKI PEM': spki,
+    'PKCS#1 PEM (CVE-2023-48223)': key.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    'PEM after a newline (GHSA-mvf2-f6gm-w987)': `\n${spki}`,
+    'PEM after spaces and a tab (GHSA-mvf2-f6gm-w987)': `  \t${spki}`,
+    'PEM after other bytes (GHSA-ww5h-9m49-7xx4)': `key:${spki}`,
+    'the JWK as JSON': JSON.stringify(jwk)
+  }
+}
+
+t.test('CVE-2023-48223 (GHSA-c2ff-88x2-x9pg) and its bypasses: an HMAC token keyed with the issuer\'s RSA public key is 401', async (t) => {
+  const keys = await createTestKeys('rsa-issuer-key', 'RS256')
+  const app = await recordsApiTrusting(t, keys)
+  t.equal((await app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: `Bearer ${await keys.sign()}` } })).statusCode, 200, 'control: a genuine RS256 token passes')
+  const publicJwk = keys.jwks.keys[0]!
+  const claims = { iss: TEST_ISSUER, sub: 'attacker', aud: TEST_AUDIENCE, client_id: 'attacker', scope: 'records:read', tenant: 'acme', iat: now(), exp: now() + 600, jti: 'forged-rsa' }
+  for (const [form, secret] of Object.entries(rsaPublicKeyTexts(publicJwk))) {
+    for (const alg of ['HS256', 'HS384', 'HS512']) {
+      const token = await new SignJWT(claims).setProtectedHeader({ alg, typ: 'at+jwt', kid: publicJwk.kid! }).sign(new TextEncoder().encode(secret))
+      assertRefused(t, await app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: `Bearer ${token}` } }), `${alg} keyed with the ${form}`)
+    }
+  }
+})
+
+t.test('CVE-2023-48223: the pinned fast-jwt itself never takes an RSA public key for an HMAC secret (no allow-list given)', async (t) => {
+  const keys = await createTestKeys('rsa-library-key', 'RS256')
+  for (const [form, secret] of Object.entries(rsaPublicKeyTexts(keys.jwks.keys[0]!))) {
+    if (form === 'the JWK as JSON') continue
+    const forged = await new SignJWT({ sub: 'attacker' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
+    t.throws(() => createVerifier({ key: secret })(forged), `${form}: refused`)
+  }
+})
+
+t.test('GHSA-gm45-q3v2-6cf8 (CVE-2025-30144): an iss array that contains our issuer is 401', async (t) => {
+  const api = await buildRecordsApi(t)
+  const cases: Record<string, unknown> = {
+    'an attacker\'s issuer, then ours': ['https://evil.example', TEST_ISSUER],
+    'ours, then an attacker\'s': [TEST_ISSUER, 'https://evil.example'],
+    'ours alone, in an array': [TEST_ISSUER]
+  }
+  for (const [name, iss] of Object.entries(cases)) {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer({ iss }) } })
+    assertRefused(t, response, `iss ${name}`)
+    t.match(response.json().detail, /iss/, `iss ${name}: names the claim`)
+  }
+  const keys = await createTestKeys('library-key')
+  const verify = createVerifier({ key: async () => createPublicKey({ key: keys.jwks.keys[0]! as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString(), allowedIss: TEST_ISSUER })
+  await t.rejects(verify(await keys.sign({ iss: ['https://evil.example', TEST_ISSUER] })), { code: 'FAST_JWT_INVALID_CLAIM_VALUE' }, 'the pinned fast-jwt refuses it on its own')
+})
+
+t.test('a genuinely signed token living longer than 3600 s (exp - iat) is 401, however fresh', async (t) => {
+  const api = await buildRecordsApi(t)
+  const issued = now()
+  const cases: Record<string, number> = { 'ten years': 10 * 365 * 86_400, 'a day': 86_400, 'an hour and a second': 3601 }
+  for (const [name, lifetime] of Object.entries(cases)) {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer({ iat: issued, exp: issued + lifetime }) } })
+    assertRefused(t, response, name)
+    t.match(response.json().detail, /lifetime/, `${name}: says why`)
+  }
+  const hour = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer({ iat: issued, exp: issued + 3600 }) } })
+  t.equal(hour.statusCode, 200, 'exactly an hour is accepted')
+})
+
+t.test('a lower lifetime setting refuses tokens the issuer may still sign', async (t) => {
+  const keys = await createTestKeys()
+  const app = await recordsApiTrusting(t, keys, { maxLifetimeSeconds: 600 })
+  const issued = now()
+  const longer = await app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: `Bearer ${await keys.sign({ iat: issued, exp: issued + 601 })}` } })
+  assertRefused(t, longer, '601 s with a 600 s limit')
+  t.equal((await app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: `Bearer ${await keys.sign({ iat: issued, exp: issued + 600 })}` } })).statusCode, 200, '600 s passes')
 })

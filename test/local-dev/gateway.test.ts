@@ -1,0 +1,59 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { buildGateway } from '../../local-dev/gateway.ts'
+import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
+import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
+
+const now = () => Math.floor(Date.now() / 1000)
+
+/** The gateway in front of a function stand-in that counts what reaches it. */
+async function gatewayWithUpstream (t: Test) {
+  const reached: string[] = []
+  const upstream = createServer((request, response) => {
+    reached.push(request.url ?? '')
+    response.setHeader('content-type', 'application/json')
+    response.end('{"items":[]}')
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const keys = await createTestKeys()
+  const gateway = await buildGateway({
+    routes: [{ method: 'GET', path: '/v1/records', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, authenticated: true }],
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 }),
+    healthChecks: {},
+    logger: false
+  })
+  t.teardown(() => gateway.close())
+  return { gateway, keys, reached }
+}
+
+t.test('the gateway refuses a genuinely signed token that lives longer than an hour before any function sees it', async (t) => {
+  const { gateway, keys, reached } = await gatewayWithUpstream(t)
+  const issued = now()
+  const tenYears = await gateway.inject({ url: '/v1/records', headers: { authorization: `Bearer ${await keys.sign({ iat: issued, exp: issued + 10 * 365 * 86_400 })}` } })
+  t.equal(tenYears.statusCode, 401)
+  t.match(tenYears.headers['www-authenticate'], /^Bearer realm="security-records", error="invalid_token"/)
+  t.match(tenYears.headers['content-type'], /^application\/problem\+json/)
+  t.match(tenYears.json(), { status: 401, detail: 'The access token\'s lifetime (exp - iat) exceeds 3600 s' })
+  t.same(reached, [], 'the function was never asked')
+
+  const hour = await gateway.inject({ url: '/v1/records', headers: { authorization: `Bearer ${await keys.sign({ iat: issued, exp: issued + 3600 })}` } })
+  t.equal(hour.statusCode, 200, 'an hour-long token is passed on')
+  t.same(reached, ['/v1/records'])
+})
+
+t.test('the gateway applies the functions\' checks: a foreign key, another audience, an iss array and a missing typ stop there', async (t) => {
+  const { gateway, keys, reached } = await gatewayWithUpstream(t)
+  const cases: Record<string, string> = {
+    'a foreign key': await (await createTestKeys()).sign(),
+    'another API\'s token': await keys.sign({ aud: 'urn:example:other-api' }),
+    'an iss array (GHSA-gm45-q3v2-6cf8)': await keys.sign({ iss: ['https://evil.example', TEST_ISSUER] }),
+    'no token type': await keys.sign({}, { typ: undefined })
+  }
+  for (const [name, token] of Object.entries(cases)) {
+    const response = await gateway.inject({ url: '/v1/records', headers: { authorization: `Bearer ${token}` } })
+    t.equal(response.statusCode, 401, name)
+  }
+  t.same(reached, [], 'no refused request reached the function')
+})
