@@ -25,11 +25,14 @@ export const exampleRecordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
 const otherRecordId = '01938f31-0c4d-7e5f-8a6b-1c2d3e4f5a6b'
 const requestIds = { created: '3f0c2a9e-5d7b-4c1e-9a8f-6b2d4e1c7a90', triaged: '8b1e6d4c-2a9f-4e7b-b3c5-0d9a7f2e1c64' }
 
-/** Request bodies of `POST /v1/records`: the first one is what "Try it out" sends. */
+/**
+ * Request bodies of `POST /v1/records`: the first one is what "Try it out" sends. None carries a
+ * `fingerprint` (unique per tenant): every example can be sent again and again.
+ */
 export const createRecordRequests = {
   cvssScored: {
     summary: 'A vulnerability scored from its CVSS vector',
-    description: 'No `severity`: the server scores the CVSS 3.1 vector (9.8) and derives `critical`, and with it a 7-day deadline.',
+    description: 'No `severity`: the server scores the CVSS 3.1 vector (9.8) and derives `critical`, and with it a 7-day deadline. A scanner would add its `fingerprint` (e.g. `trivy:payments-api:CVE-2024-3094`) so that a second report of the same finding is a 409 naming the existing record.',
     value: {
       title: 'xz backdoor in liblzma',
       description: 'Malicious code in the upstream xz 5.6.0 and 5.6.1 release tarballs lets a remote attacker bypass sshd authentication.',
@@ -40,7 +43,6 @@ export const createRecordRequests = {
       cweIds: ['CWE-506'],
       references: ['https://nvd.nist.gov/vuln/detail/CVE-2024-3094'],
       tags: ['supply-chain', 'linux'],
-      fingerprint: 'trivy:payments-api:CVE-2024-3094',
       source: { tool: 'trivy', ruleId: 'CVE-2024-3094', scanId: 'scan-2026-03-01' }
     }
   },
