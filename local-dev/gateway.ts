@@ -6,6 +6,7 @@ import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { InvalidTokenError } from '../shared/errors.ts'
 import problemHandler from '../shared/http/problem-handler.ts'
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE } from '../shared/http/problem.ts'
+import { clientErrorHandler } from '../shared/http/request-limits.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {
@@ -43,7 +44,9 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
-    return503OnClosing: true
+    return503OnClosing: true,
+    // What Node's HTTP parser refuses (a 431 for headers over maxHeaderSize) is problem+json too, as from the functions.
+    clientErrorHandler
   })
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()

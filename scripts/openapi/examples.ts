@@ -5,6 +5,7 @@
  */
 import { problemTypes, type ProblemCode } from '../../shared/errors.ts'
 import { PROBLEM_TYPE_BASE, type Problem } from '../../shared/http/problem.ts'
+import { MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
@@ -116,9 +117,11 @@ export const historyPage = {
 export const etags = { created: etagOf(createdRecord), triaged: etagOf(triagedRecord) }
 
 /** Problems the web framework reports itself (not domain errors), as the problem handler renders them. */
-const frameworkProblems: Record<number, { title: string, slug: string, detail: string }> = {
+const frameworkProblems: Record<number, { title: string, slug: string, detail: string, instance?: string }> = {
   413: { title: 'Request body too large', slug: 'body-too-large', detail: 'Request body is too large' },
-  415: { title: 'Unsupported media type', slug: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' }
+  415: { title: 'Unsupported media type', slug: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' },
+  // Refused by Node's HTTP parser, before there is a request whose path could be named.
+  431: { title: 'Request header fields too large', slug: 'headers-too-large', detail: 'The request line and headers are larger than this server accepts', instance: '/' }
 }
 
 /** What each error status says, per operation where the cause differs. */
@@ -138,6 +141,7 @@ const problemCauses: Record<number, { code: ProblemCode, detail: string, extra?:
   404: { code: 'SR_NOT_FOUND', detail: `No record with id ${exampleRecordId}` },
   409: { code: 'SR_ILLEGAL_TRANSITION', detail: 'A record cannot move from status resolved to triaged; allowed: open' },
   412: { code: 'SR_PRECONDITION_FAILED', detail: 'If-Match does not match the current version of the record (current ETag "3")' },
+  414: { code: 'SR_URI_TOO_LONG', detail: `The request target is longer than ${MAX_URL_LENGTH} characters` },
   422: { code: 'SR_IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request body' },
   428: { code: 'SR_PRECONDITION_REQUIRED', detail: 'This request needs an If-Match header with the record\'s current ETag' },
   429: { code: 'SR_RATE_LIMITED', detail: 'Too many requests; retry after the time in Retry-After' },
@@ -166,7 +170,7 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
 export function problemExample (operationId: string, status: number, instance: string): Problem {
   const requestId = '5c7e9a1b-3d2f-4e6a-8b0c-9d1e2f3a4b5c'
   const framework = frameworkProblems[status]
-  if (framework) return { type: `${PROBLEM_TYPE_BASE}${framework.slug}`, title: framework.title, status, detail: framework.detail, instance, requestId }
+  if (framework) return { type: `${PROBLEM_TYPE_BASE}${framework.slug}`, title: framework.title, status, detail: framework.detail, instance: framework.instance ?? instance, requestId }
   const cause = operationCauses[operationId]?.[status] ?? problemCauses[status]
   if (!cause) throw new Error(`no problem example for ${operationId} ${status}`)
   const kind = problemTypes[cause.code]
