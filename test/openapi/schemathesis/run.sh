@@ -47,8 +47,9 @@ for client in local-admin local-reader; do
   report=$(mktemp -d)
   started=$(date +%s)
   set +e
-  SCHEMATHESIS_TOKEN=$(token "$client") "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" \
-    run "$api/openapi.json" --seed "$seed" --report ndjson --report-dir "$report" --no-color > "$report/out.txt" 2>&1
+  # From the report's directory: schemathesis keeps a cache (.schemathesis/) in its working directory.
+  (cd "$report" && SCHEMATHESIS_TOKEN=$(token "$client") "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" \
+    run "$api/openapi.json" --seed "$seed" --report ndjson --report-dir "$report" --no-color > "$report/out.txt" 2>&1)
   run_status=$?
   set -e
   echo "schemathesis ($client): $(summarize "$report"/*.ndjson); exit $run_status after $(( $(date +%s) - started )) s"
