@@ -59,6 +59,10 @@ async function screenshot (page: Page, operation: Locator, name: string): Promis
   return path
 }
 
+// A browser on a busy 2-core CI machine is slow (tap's default is 30 s for the whole file run with
+// node): generous limits, which only ever stop a hung walk.
+t.setTimeout(300_000)
+
 t.test('a visitor authorizes on /docs and walks a record through create, read and change', async (t) => {
   const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
   t.teardown(() => stack.close())
@@ -76,7 +80,7 @@ t.test('a visitor authorizes on /docs and walks a record through create, read an
   t.equal(await (await fetch(`${stack.url}/openapi.json`)).text(), await readFile(COMMITTED_DOCUMENT, 'utf8'), '/openapi.json serves the committed document')
 
   const page = browser.pages()[0] ?? await browser.newPage()
-  page.setDefaultTimeout(20_000)
+  page.setDefaultTimeout(60_000)
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(error.message))
 
