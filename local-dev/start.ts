@@ -34,6 +34,7 @@ console.log(`
 security-records is listening on ${url}
   store:    ${process.env.DYNAMODB_ENDPOINT ?? (dataDir === ':memory:' ? 'embedded dynalite (in memory)' : `embedded dynalite, data in ${dataDir}/`)}
   health:   ${url}/healthz
+  docs:     ${url}/docs (Swagger UI: Authorize, then try every operation), OpenAPI at ${url}/openapi.json
 
 Get a token for local-admin:
   curl -s -u local-admin:local-admin-secret -d grant_type=client_credentials ${url}/oauth2/token

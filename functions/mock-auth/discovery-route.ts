@@ -7,7 +7,7 @@ const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post']
 /** Public documents: verifiers may cache them; a rotated-in key shows up within this time. */
 const PUBLIC_CACHE = 'public, max-age=300'
 
-/** RFC 8414 metadata (also where OpenID Connect clients look) and the JWKS. */
+/** RFC 8414 metadata and the JWKS. */
 const discoveryRoute: FastifyPluginAsyncTypebox = async (app) => {
   const { issuer, signingKeys } = app.authorizationServer
   const metadata = {
@@ -25,9 +25,7 @@ const discoveryRoute: FastifyPluginAsyncTypebox = async (app) => {
     scopes_supported: supportedScopes
   }
 
-  for (const path of [oauthPaths.metadata, oauthPaths.openidConfiguration]) {
-    app.get(path, { schema: metadataSchema }, async (_request, reply) => reply.header('cache-control', PUBLIC_CACHE).send(metadata))
-  }
+  app.get(oauthPaths.metadata, { schema: metadataSchema }, async (_request, reply) => reply.header('cache-control', PUBLIC_CACHE).send(metadata))
   app.get(oauthPaths.jwks, { schema: jwksSchema }, async (_request, reply) => reply.header('cache-control', PUBLIC_CACHE).send(signingKeys.jwks))
 }
 

@@ -7,10 +7,13 @@ export const MOCK_AUTH_FUNCTION = 'mock-auth'
  * them as `<issuer><path>`, and the local gateway and the cluster ingress route them here.
  */
 export const oauthPaths = {
-  /** RFC 8414 authorization server metadata. */
+  /**
+   * RFC 8414 authorization server metadata. There is no `/.well-known/openid-configuration`: this
+   * server has no authorization endpoint and issues no ID tokens, so it is no OpenID Provider and
+   * could not publish a true OpenID Provider Metadata document (OpenID Connect Discovery 1.0 §3
+   * requires `authorization_endpoint`, `id_token_signing_alg_values_supported` and more).
+   */
   metadata: '/.well-known/oauth-authorization-server',
-  /** The same document where OpenID Connect clients look for it. */
-  openidConfiguration: '/.well-known/openid-configuration',
   token: '/oauth2/token',
   jwks: '/oauth2/jwks',
   introspection: '/oauth2/introspect',
@@ -20,7 +23,6 @@ export const oauthPaths = {
 /** The mock's routes for the gateway: all public, each endpoint checks its own client credentials. */
 export const mockAuthRoutes: readonly FunctionRoute[] = [
   { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.metadata, authenticated: false },
-  { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.openidConfiguration, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.jwks, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.token, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.introspection, authenticated: false },

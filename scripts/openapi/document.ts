@@ -9,7 +9,8 @@ import swagger from '@fastify/swagger'
 import { readFileSync } from 'node:fs'
 import { functionRegistry } from '../../functions/registry.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { PROBLEM_CONTENT_TYPE } from '../../shared/http/problem.ts'
+import { PROBLEM_CONTENT_TYPE, problemResponses } from '../../shared/http/problem.ts'
+import { MAX_HEADER_BYTES, MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
@@ -166,6 +167,18 @@ type Operation = {
 }
 type Document = { paths: Record<string, Record<string, Operation>>, components: Record<string, unknown> } & Record<string, unknown>
 
+/**
+ * Answers every route gives before its own schema is read (shared/http/request-limits.ts): the
+ * route schemas cannot list them, so the document adds them to each operation.
+ */
+const requestLimitResponses: Record<number, string> = {
+  414: `The request target (path and query) is longer than ${MAX_URL_LENGTH} characters.`,
+  431: `The request line and headers together are larger than ${MAX_HEADER_BYTES / 1024} KiB.`
+}
+
+/** Conditional request headers: an empty one names no version and is answered like a missing one (428). */
+const entityTagHeaders = ['If-Match']
+
 /** `if-match` → `If-Match`: header names as the RFCs spell them. */
 const headerCase = (name: string) => name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-')
 
@@ -265,9 +278,11 @@ function describeOperation (operation: Operation): Operation {
     if (parameter.in !== 'header') return parameter
     const name = headerCase(parameter.name)
     const example = docs.headerExamples?.[name]
+    const schema = (parameter as { schema?: Record<string, unknown> }).schema
     return {
       ...parameter,
       name,
+      ...(entityTagHeaders.includes(name) ? { schema: { ...schema, pattern: '\\S' } } : {}),
       ...(docs.requiredHeaders?.includes(name) ? { required: true } : {}),
       ...(example === undefined ? {} : { example })
     }
@@ -282,7 +297,10 @@ function describeOperation (operation: Operation): Operation {
     : operation.requestBody
 
   const responses: Operation['responses'] = {}
-  for (const [status, response] of Object.entries(operation.responses)) {
+  const limits = Object.entries(problemResponses(...Object.keys(requestLimitResponses).map(Number)))
+    .map(([status, response]) => [status, { ...response, description: requestLimitResponses[Number(status)]! }] as const)
+  const withLimits = Object.fromEntries(Object.entries({ ...operation.responses, ...Object.fromEntries(limits) }).sort(([a], [b]) => Number(a) - Number(b)))
+  for (const [status, response] of Object.entries(withLimits)) {
     const code = Number(status)
     const success = docs.responses[code]
     if (code < 400 && !success) throw new Error(`${operation.operationId}: no documentation for response ${status}`)

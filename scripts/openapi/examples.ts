@@ -5,6 +5,7 @@
  */
 import type { ProblemCode } from '../../shared/errors.ts'
 import { problemBody, type Problem } from '../../shared/http/problem.ts'
+import { MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
@@ -25,11 +26,14 @@ export const exampleRecordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
 const otherRecordId = '01938f31-0c4d-7e5f-8a6b-1c2d3e4f5a6b'
 const requestIds = { created: '3f0c2a9e-5d7b-4c1e-9a8f-6b2d4e1c7a90', triaged: '8b1e6d4c-2a9f-4e7b-b3c5-0d9a7f2e1c64' }
 
-/** Request bodies of `POST /v1/records`: the first one is what "Try it out" sends. */
+/**
+ * Request bodies of `POST /v1/records`: the first one is what "Try it out" sends. None carries a
+ * `fingerprint` (unique per tenant): every example can be sent again and again.
+ */
 export const createRecordRequests = {
   cvssScored: {
     summary: 'A vulnerability scored from its CVSS vector',
-    description: 'No `severity`: the server scores the CVSS 3.1 vector (9.8) and derives `critical`, and with it a 7-day deadline.',
+    description: 'No `severity`: the server scores the CVSS 3.1 vector (9.8) and derives `critical`, and with it a 7-day deadline. A scanner would add its `fingerprint` (e.g. `trivy:payments-api:CVE-2024-3094`) so that a second report of the same finding is a 409 naming the existing record.',
     value: {
       title: 'xz backdoor in liblzma',
       description: 'Malicious code in the upstream xz 5.6.0 and 5.6.1 release tarballs lets a remote attacker bypass sshd authentication.',
@@ -40,7 +44,6 @@ export const createRecordRequests = {
       cweIds: ['CWE-506'],
       references: ['https://nvd.nist.gov/vuln/detail/CVE-2024-3094'],
       tags: ['supply-chain', 'linux'],
-      fingerprint: 'trivy:payments-api:CVE-2024-3094',
       source: { tool: 'trivy', ruleId: 'CVE-2024-3094', scanId: 'scan-2026-03-01' }
     }
   },
@@ -132,9 +135,12 @@ const problemCauses: Record<number, { code: ProblemCode, detail: string, extra?:
   413: { code: 'SR_BODY_TOO_LARGE', detail: 'Request body is too large' },
   415: { code: 'SR_UNSUPPORTED_MEDIA_TYPE', detail: 'Unsupported Media Type: text/plain' },
   412: { code: 'SR_PRECONDITION_FAILED', detail: 'If-Match does not match the current version of the record (current ETag "3")' },
+  414: { code: 'SR_URI_TOO_LONG', detail: `The request target is longer than ${MAX_URL_LENGTH} characters` },
   422: { code: 'SR_IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request body' },
   428: { code: 'SR_PRECONDITION_REQUIRED', detail: 'This request needs an If-Match header with the record\'s current ETag' },
   429: { code: 'SR_RATE_LIMITED', detail: 'Too many requests; retry after the time in Retry-After' },
+  // Refused by Node's HTTP parser, before there is a request whose path could be named.
+  431: { code: 'SR_HEADERS_TOO_LARGE', detail: 'The request line and headers are larger than this server accepts', extra: { instance: '/' } },
   503: { code: 'SR_STORE_UNAVAILABLE', detail: 'The record store is unavailable; retry later' }
 }
 

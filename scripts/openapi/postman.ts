@@ -1,11 +1,13 @@
 /**
  * The Postman collection (v2.1) and local environment, generated from the OpenAPI document with
- * openapi-to-postmanv2, then made importable as they are: one request per operation, OAuth 2.0
- * client credentials at the collection level, and nothing random (so a test can check drift).
+ * openapi-to-postmanv2, then made importable and runnable as they are: one request per operation
+ * in the order of a record's life, a token the collection fetches itself, tests on every
+ * request, and nothing random (so a test can check drift).
  */
 import { convertV2 } from 'openapi-to-postmanv2'
 import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
+import { flowVariables, requestFlow, testScript, tokenPreRequest, type RequestFlow } from './postman-scripts.ts'
 
 export const POSTMAN_COLLECTION_SCHEMA = 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json'
 export const LOCAL_BASE_URL = 'http://127.0.0.1:8080'
@@ -30,15 +32,19 @@ export interface PostmanCollection {
 
 type OpenApiDocument = {
   info: { title: string }
-  paths: Record<string, Record<string, { parameters?: Array<{ in: string, name: string, example?: unknown, schema?: { default?: unknown } }> }>>
+  paths: Record<string, Record<string, { operationId: string, summary: string, parameters?: Array<{ in: string, name: string, example?: unknown, schema?: { default?: unknown } }> }>>
 }
 
 const string = (key: string, value: string) => ({ key, value, type: 'string' })
 
-/** Postman fetches a token with the environment's client and sends it on every request. */
+/**
+ * The collection's pre-request script puts a token for the environment's client into
+ * `accessToken`; the OAuth 2.0 settings stay for "Get New Access Token" in the Postman app.
+ */
 const collectionAuth = {
   type: 'oauth2',
   oauth2: [
+    string('accessToken', '{{accessToken}}'),
     string('grant_type', 'client_credentials'),
     string('accessTokenUrl', `{{baseUrl}}${oauthPaths.token}`),
     string('clientId', '{{clientId}}'),
@@ -67,16 +73,42 @@ export async function buildPostmanCollection (document: OpenApiDocument): Promis
   })
 
   const examples = parameterExamples(document)
-  const requests = flatten(converted.item).map((item) => withoutIds({
-    ...item,
-    request: settle(item.request!, examples),
-    response: (item.response ?? []).map((response) => ({ ...response, originalRequest: settle(response.originalRequest as PostmanRequest, examples) }))
-  }))
+  const operationIds = new Map(Object.values(document.paths).flatMap((operations) => Object.values(operations)).map((operation) => [operation.summary, operation.operationId]))
+  const requests = flatten(converted.item).map((item) => {
+    const operationId = operationIds.get(item.name)
+    const flow = operationId ? requestFlow[operationId] : undefined
+    if (!operationId || !flow) throw new Error(`the collection's request "${item.name}" has no place in the request flow (scripts/openapi/postman-scripts.ts)`)
+    return withoutIds({
+      ...item,
+      request: chain(settle(item.request!, examples), flow),
+      response: (item.response ?? []).map((response) => ({ ...response, originalRequest: settle(response.originalRequest as PostmanRequest, examples) })),
+      event: [testScript(flow.tests)]
+    })
+  })
+  const order = Object.keys(requestFlow)
+  requests.sort((a, b) => order.indexOf(operationIds.get(a.name)!) - order.indexOf(operationIds.get(b.name)!))
   return {
     info: { name: document.info.title, schema: POSTMAN_COLLECTION_SCHEMA, description: converted.info.description },
     item: requests,
     auth: collectionAuth,
-    variable: [{ key: 'baseUrl', value: LOCAL_BASE_URL, type: 'string' }]
+    event: [tokenPreRequest],
+    variable: [
+      { key: 'baseUrl', value: LOCAL_BASE_URL, type: 'string' },
+      ...flowVariables.map((key) => ({ key, value: '', type: 'string' }))
+    ]
+  }
+}
+
+/** Points a request at the variables earlier requests set, and switches on the query it needs. */
+function chain (request: PostmanRequest, flow: RequestFlow): PostmanRequest {
+  const override = (values: Record<string, string> | undefined) => (parameter: KeyValue): KeyValue => {
+    const value = values?.[parameter.key]
+    return value === undefined ? parameter : { ...parameter, value, disabled: false }
+  }
+  return {
+    ...request,
+    url: { ...request.url, variable: request.url.variable.map(override(flow.pathVariables)), query: request.url.query.map(override(flow.query)) },
+    header: request.header.map(override(flow.headers))
   }
 }
 

@@ -22,6 +22,7 @@ t.test('the README walk-through runs verbatim against the local stack', async (t
   t.match(script, /API=http:\/\/127\.0\.0\.1:\d+\n/, 'only the API origin is replaced')
   const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { timeout: 60_000 })
 
+  t.notMatch(stdout, /\}(\{|HTTP\/|created )/, 'no output runs into the next: each ends with a line break')
   const id = /created ([0-9a-f-]{36})/.exec(stdout)?.[1]
   t.ok(id, 'step 2 created a record')
   t.match(stdout, /HTTP\/1\.1 200 OK[\s\S]*etag: "1"/i, 'step 3 read it back with its ETag')

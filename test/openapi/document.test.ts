@@ -6,6 +6,9 @@ import { functionRegistry } from '../../functions/registry.ts'
 import type { RouteDeps } from '../../shared/app.ts'
 import { buildOpenApiDocument, SECURITY_SCHEME } from '../../scripts/openapi/document.ts'
 import { documentationFiles, renderJson, renderYaml } from '../../scripts/openapi/files.ts'
+import { startLocalStack } from '../../local-dev/stack.ts'
+import { MAX_HEADER_BYTES, MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
+import { buildRecordsApi } from '../support/records-api.ts'
 
 type Header = { $ref: string }
 type Response = { description: string, headers?: Record<string, Header>, content?: Record<string, { schema: { $ref?: string } }> }
@@ -15,7 +18,7 @@ type Operation = {
   description?: string
   tags?: string[]
   security?: Array<Record<string, string[]>>
-  parameters?: Array<{ in: string, name: string, required: boolean }>
+  parameters?: Array<{ in: string, name: string, required: boolean, schema?: Record<string, unknown> }>
   responses: Record<string, Response>
 }
 type Document = {
@@ -131,4 +134,41 @@ t.test('the HTTP headers of the contract are documented where they occur', async
 
   const refs = operations.flatMap(({ operation }) => Object.values(operation.responses).flatMap((response) => Object.values(response.headers ?? {}).map((header) => header.$ref)))
   for (const ref of new Set(refs)) t.ok(document.components.headers[ref.replace('#/components/headers/', '')], `${ref} exists`)
+})
+
+t.test('what every route answers before its own schema is read is documented: an over-long request target is a 414', async (t) => {
+  const api = await buildRecordsApi(t)
+  const authorization = await api.bearer({ sub: 'local-admin', client_id: 'local-admin' })
+  const recordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
+  for (const { path, method, operation } of operations) {
+    t.match(operation.responses[414], { content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }, `${operation.operationId} documents 414`)
+    const url = `${path.replace('{id}', recordId)}?tag=${'a'.repeat(MAX_URL_LENGTH)}`
+    const response = await api.app.inject({ method: method.toUpperCase() as 'GET', url, headers: { authorization, 'if-match': '"1"' } })
+    t.equal(response.statusCode, 414, `${operation.operationId} answers 414`)
+    t.match(response.json(), { status: 414, type: /uri-too-long$/ })
+  }
+})
+
+t.test('If-Match is documented as a non-empty header: an empty one names no version and is a 428', async (t) => {
+  const api = await buildRecordsApi(t)
+  const authorization = await api.bearer({ sub: 'local-admin', client_id: 'local-admin' })
+  for (const id of ['updateRecord', 'deleteRecord']) {
+    const { path, method, operation } = operations.find((entry) => entry.operation.operationId === id)!
+    t.match(operation.parameters?.find((parameter) => parameter.name === 'If-Match'), { schema: { pattern: '\\S' } })
+    const record = await api.create({ title: 'empty If-Match', category: 'other', severity: 'low', asset: { name: 'a', type: 'host' } })
+    const response = await api.app.inject({
+      method: method.toUpperCase() as 'PATCH', url: path.replace('{id}', record.id), headers: { authorization, 'if-match': '', 'content-type': 'application/json' }, payload: '{"assignee":"team-a"}'
+    })
+    t.equal(response.statusCode, 428, `${id} with an empty If-Match`)
+  }
+})
+
+t.test('the documented 431 is what the local stack answers through its gateway: problem+json for headers over 16 KiB', async (t) => {
+  const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
+  t.teardown(() => stack.close())
+  for (const { operation } of operations) t.ok(operation.responses[431], `${operation.operationId} documents 431`)
+  const response = await fetch(`${stack.url}/v1/records`, { headers: { 'x-padding': 'a'.repeat(MAX_HEADER_BYTES) } })
+  t.equal(response.status, 431)
+  t.match(response.headers.get('content-type'), /^application\/problem\+json/)
+  t.match(await response.json(), { status: 431, type: /headers-too-large$/, title: 'Request header fields too large' })
 })

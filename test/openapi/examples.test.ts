@@ -79,6 +79,12 @@ t.test('the examples are true: the API answers the example requests with the exa
   const other = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization }, payload: createRecordRequests.misconfiguration.value })
   t.equal(other.statusCode, 201, 'the second create example is accepted too')
 
+  // "Try it out" twice: no example carries what must be unique (a fingerprint), so each creates another record.
+  for (const [name, example] of Object.entries(createRecordRequests)) {
+    const again = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization }, payload: example.value })
+    t.equal(again.statusCode, 201, `the ${name} create example can be sent again`)
+  }
+
   const triaged = await api.app.inject({
     method: 'PATCH', url: `/v1/records/${id}`,
     headers: { authorization, 'content-type': 'application/merge-patch+json', 'if-match': '"1"' },

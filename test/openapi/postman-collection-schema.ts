@@ -59,9 +59,15 @@ const Response = Type.Object({
   body: Type.Optional(Type.Union([Type.String(), Type.Null()]))
 })
 
+const Event = Type.Object({
+  listen: Type.String(),
+  script: Type.Object({ type: Type.Optional(Type.String()), exec: Type.Union([Type.String(), Type.Array(Type.String())]) })
+})
+
 const Item = Type.Object({
   name: Type.String({ minLength: 1 }),
   description: Type.Optional(Description),
+  event: Type.Optional(Type.Array(Event)),
   request: Request,
   response: Type.Optional(Type.Array(Response))
 })
@@ -75,6 +81,7 @@ export const PostmanCollectionV21 = Type.Object({
   }),
   item: Type.Array(Item, { minItems: 1 }),
   auth: Type.Optional(Auth),
+  event: Type.Optional(Type.Array(Event)),
   variable: Type.Optional(Type.Array(Variable))
 })
 

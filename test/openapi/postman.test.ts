@@ -39,11 +39,43 @@ t.test('one request per operation, named by its summary, on the operation\'s met
   t.ok(committed.item.every((item) => !item.item), 'no folders: every item is a request')
 })
 
+t.test('the requests run in the order of a record\'s life and pass it on: id and ETag from the create, ETag from the change', async (t) => {
+  const byName = Object.fromEntries(committed.item.map((item) => [item.name, item.request!]))
+  t.same(committed.item.map((item) => item.name), ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record'])
+  for (const name of ['Read one record', 'Change a record', 'Read a record\'s audit history', 'Delete a record']) {
+    t.same(byName[name]!.url.variable.map(({ key, value }) => [key, value]), [['id', '{{recordId}}']], `${name}: the created record`)
+  }
+  for (const name of ['Change a record', 'Delete a record']) {
+    t.match(byName[name]!.header.find((header) => header.key === 'If-Match'), { value: '{{etag}}', disabled: false }, `${name}: If-Match from the previous answer`)
+  }
+  const sets = (name: string) => committed.item.find((item) => item.name === name)!.event!.flatMap((event) => (event as { script: { exec: string[] } }).script.exec).join('\n')
+  t.match(sets('Record a security finding'), /collectionVariables\.set\('recordId', record\.id\)[^]*collectionVariables\.set\('etag'/)
+  t.match(sets('Change a record'), /collectionVariables\.set\('etag'/)
+})
+
+t.test('every request has tests: the status, the media type of a body, and the fields that matter', async (t) => {
+  for (const item of committed.item) {
+    const tests = (item.event ?? []) as Array<{ listen: string, script: { exec: string[] } }>
+    t.same(tests.map((event) => event.listen), ['test'], `${item.name}: a test script`)
+    const code = tests[0]!.script.exec.join('\n')
+    t.match(code, /pm\.response\.to\.have\.status\(\d{3}\)/, `${item.name}: checks the status`)
+    if (item.request!.method !== 'DELETE') t.match(code, /Content-Type/, `${item.name}: checks the media type`)
+    t.ok((code.match(/pm\.test\(/g) ?? []).length >= 2, `${item.name}: more than the status`)
+  }
+})
+
+t.test('nothing in a request is fixed that fails a second run: no fingerprint, no fixed id, no Idempotency-Key', async (t) => {
+  const create = committed.item.find((item) => item.name === 'Record a security finding')!.request!
+  t.notOk('fingerprint' in JSON.parse((create.body as { raw: string }).raw), 'the create body carries no fingerprint (unique per tenant)')
+  t.notMatch(JSON.stringify(committed.item.map((item) => [item.request!.url, item.request!.header])), /01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f/, 'no request names the example id')
+})
+
 t.test('requests inherit the collection\'s OAuth 2.0 client credentials auth against the local token endpoint', async (t) => {
   const auth = committed.auth as { type: string, oauth2: Array<{ key: string, value: string }> }
   t.equal(auth.type, 'oauth2')
   const settings = Object.fromEntries(auth.oauth2.map(({ key, value }) => [key, value]))
   t.match(settings, {
+    accessToken: '{{accessToken}}',
     grant_type: 'client_credentials',
     accessTokenUrl: '{{baseUrl}}/oauth2/token',
     clientId: '{{clientId}}',
@@ -52,7 +84,10 @@ t.test('requests inherit the collection\'s OAuth 2.0 client credentials auth aga
     addTokenTo: 'header'
   })
   t.ok(committed.item.every((item) => item.request?.auth === undefined), 'no request overrides the collection auth')
-  t.same(committed.variable, [{ key: 'baseUrl', value: 'http://127.0.0.1:8080', type: 'string' }])
+  t.same(committed.variable.map(({ key, value }) => [key, value]), [['baseUrl', 'http://127.0.0.1:8080'], ['accessToken', ''], ['accessTokenExpiresAt', ''], ['recordId', ''], ['etag', '']])
+  const prerequest = (committed.event ?? []) as Array<{ listen: string, script: { exec: string[] } }>
+  t.same(prerequest.map((event) => event.listen), ['prerequest'], 'a collection-level pre-request script')
+  t.match(prerequest[0]!.script.exec.join('\n'), /pm\.variables\.get\('clientId'\)[^]*grant_type[^]*client_credentials[^]*collectionVariables\.set\('accessToken'/, 'that gets the token for the environment\'s client')
 })
 
 t.test('the example bodies are the document\'s, and no optional parameter is sent with a made-up value', async (t) => {
@@ -65,6 +100,8 @@ t.test('the example bodies are the document\'s, and no optional parameter is sen
       if (parameter.key === 'Idempotency-Key') t.equal(parameter.disabled, true, 'the Idempotency-Key is the user\'s to choose')
     }
   }
+  const listQuery = byName['List records']!.url.query.filter((parameter) => !parameter.disabled)
+  t.same(listQuery.map(({ key, value }) => [key, value]), [['status', 'open,triaged'], ['severity', 'critical,high']], 'the list sends the documented filter examples')
 })
 
 t.test('the environment names the local stack and the local-admin client', async (t) => {

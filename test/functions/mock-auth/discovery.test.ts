@@ -26,14 +26,12 @@ t.test('RFC 8414 metadata names every endpoint under the issuer, and what the se
   })
 })
 
-t.test('/.well-known/openid-configuration serves the same document', async (t) => {
+t.test('/.well-known/openid-configuration is a 404: no authorization endpoint, no ID tokens, so no OpenID Provider Metadata', async (t) => {
   const auth = await buildMockAuth(t, { issuer: ISSUER })
-  const [metadata, openid] = await Promise.all([
-    auth.app.inject({ url: oauthPaths.metadata }),
-    auth.app.inject({ url: oauthPaths.openidConfiguration })
-  ])
-  t.equal(openid.statusCode, 200)
-  t.same(openid.json(), metadata.json())
+  const openid = await auth.app.inject({ url: '/.well-known/openid-configuration' })
+  t.equal(openid.statusCode, 404)
+  t.match(openid.headers['content-type'], /^application\/problem\+json/)
+  t.notOk(mockAuthRoutes.some((route) => route.path === '/.well-known/openid-configuration'), 'and neither the gateway nor the ingress routes it')
 })
 
 t.test('every endpoint the metadata names is answered by the app, and the gateway table lists it', async (t) => {
@@ -42,7 +40,7 @@ t.test('every endpoint the metadata names is answered by the app, and the gatewa
   const named = [metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint, metadata.revocation_endpoint].map((url: string) => new URL(url).pathname)
   const routed = new Set(mockAuthRoutes.map((route) => route.path))
   for (const path of named) t.ok(routed.has(path), `${path} is in the routing table`)
-  t.ok(routed.has(oauthPaths.metadata) && routed.has(oauthPaths.openidConfiguration))
+  t.ok(routed.has(oauthPaths.metadata))
   t.ok(mockAuthRoutes.every((route) => route.function === 'mock-auth' && !route.authenticated), 'the gateway checks no bearer token on these routes')
   for (const route of mockAuthRoutes) {
     const response = await auth.app.inject({ method: route.method, url: route.path })
