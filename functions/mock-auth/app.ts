@@ -12,6 +12,7 @@ import { createClientRegistry, type RegisteredClient } from './clients.ts'
 import discoveryRoute from './discovery-route.ts'
 import { ISSUER_PATTERN } from './endpoints.ts'
 import introspectionRoute from './introspection-route.ts'
+import { refuseLocalClientsOffLoopback } from './local-clients.ts'
 import { oauthErrorHandler } from './oauth-errors.ts'
 import revocationRoute from './revocation-route.ts'
 import services, { type AuthorizationServer } from './services.ts'
@@ -61,6 +62,7 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   if (!new RegExp(ISSUER_PATTERN).test(options.issuer)) throw new ConfigError(`mock-auth: the issuer must be an origin like https://auth.example.com (got ${options.issuer})`)
   if (!options.signingKeys?.signer) throw new ConfigError('mock-auth: signingKeys is required (see loadSigningKeys)')
   if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
+  refuseLocalClientsOffLoopback(options.issuer, options.clients)
   const clients = createClientRegistry(options.clients)
 
   const app = Fastify({

@@ -3,8 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { decodeJwt } from 'jose'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
 import { revokedTokenKey, ttlAttribute } from '../../../shared/store/keys.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
-import { basic, buildMockAuth, form, FORM_TYPE, recordsApiTrusting } from './harness.ts'
+import { basic, buildMockAuth, form, FORM_TYPE, LOCAL_ISSUER, recordsApiTrusting } from './harness.ts'
 
 t.test('revoking a token: 200, its jti on the denylist until it expires, introspection says inactive', async (t) => {
   const auth = await buildMockAuth(t)
@@ -16,8 +15,8 @@ t.test('revoking a token: 200, its jti on the denylist until it expires, introsp
   t.equal(response.body, '')
   t.equal(response.headers['cache-control'], 'no-store')
 
-  t.equal(await auth.revocations.isRevoked(TEST_ISSUER, claims.jti!), true)
-  const { Item } = await auth.store.documents.send(new GetCommand({ TableName: auth.store.tableName, Key: revokedTokenKey(TEST_ISSUER, claims.jti!) }))
+  t.equal(await auth.revocations.isRevoked(LOCAL_ISSUER, claims.jti!), true)
+  const { Item } = await auth.store.documents.send(new GetCommand({ TableName: auth.store.tableName, Key: revokedTokenKey(LOCAL_ISSUER, claims.jti!) }))
   t.equal(Item?.[ttlAttribute], claims.exp, 'the entry lives exactly as long as the token')
   const introspection = await auth.post(oauthPaths.introspection, { token })
   t.same(introspection.json(), { active: false })

@@ -9,11 +9,10 @@ import { generateSigningKey, loadOrCreateSigningKeys, loadSigningKeys, SIGNING_K
 import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
 import { ConfigError } from '../../../shared/config.ts'
 import { startTestStore } from '../../support/store.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
-import { buildMockAuth } from './harness.ts'
+import { buildMockAuth, LOCAL_ISSUER } from './harness.ts'
 
 const verifierFor = (jwks: Parameters<typeof createLocalJWKSet>[0]) =>
-  createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: createLocalJWKSet(jwks), clockToleranceSeconds: 0 })
+  createTokenVerifier({ issuer: LOCAL_ISSUER, audience: 'security-records-api', keys: createLocalJWKSet(jwks), clockToleranceSeconds: 0 })
 
 t.test('key rotation: the newest key signs, both are published, a token of the older key still verifies', async (t) => {
   const store = await startTestStore()
