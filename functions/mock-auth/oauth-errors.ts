@@ -5,11 +5,10 @@ import { Type } from 'typebox'
 
 /**
  * The OAuth errors this server answers with, in one table (RFC 6749 §5.2, RFC 8707 §2,
- * RFC 7009 §2.2.1). The `error` value a client sees is the code without `OAUTH_`, lower-cased.
+ * RFC 6749 §4.1.2.1). The `error` value a client sees is the code without `OAUTH_`, lower-cased.
  */
 export const InvalidRequestError = createError<'OAUTH_INVALID_REQUEST', 400, [string]>('OAUTH_INVALID_REQUEST', '%s', 400)
 export const InvalidClientError = createError<'OAUTH_INVALID_CLIENT', 401, [string]>('OAUTH_INVALID_CLIENT', '%s', 401)
-export const UnauthorizedClientError = createError<'OAUTH_UNAUTHORIZED_CLIENT', 400, [string]>('OAUTH_UNAUTHORIZED_CLIENT', '%s', 400)
 export const UnsupportedGrantTypeError = createError<'OAUTH_UNSUPPORTED_GRANT_TYPE', 400, [string]>('OAUTH_UNSUPPORTED_GRANT_TYPE', 'The grant type %s is not supported; use client_credentials', 400)
 export const InvalidScopeError = createError<'OAUTH_INVALID_SCOPE', 400, [string]>('OAUTH_INVALID_SCOPE', '%s', 400)
 export const InvalidTargetError = createError<'OAUTH_INVALID_TARGET', 400, [string]>('OAUTH_INVALID_TARGET', '%s', 400)
@@ -24,7 +23,7 @@ export const OAuthErrorBody = Type.Object({
 export function oauthErrorResponses () {
   const response = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorBody } } })
   return {
-    400: response('invalid_request, unsupported_grant_type, invalid_scope, invalid_target or unauthorized_client.'),
+    400: response('invalid_request, unsupported_grant_type, invalid_scope or invalid_target.'),
     401: response('invalid_client: unknown client, wrong secret or no client authentication.'),
     413: response('invalid_request: the body is larger than the limit.'),
     500: response('server_error.'),
