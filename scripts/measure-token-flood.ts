@@ -1,7 +1,8 @@
 /**
  * How the token endpoint stands up to secret guessing and to a flood of wrong secrets, measured
- * through the local stack (`npm start`'s gateway, mock-auth and record functions in one process).
- * Each scenario runs on a fresh in-memory stack, so one scenario's throttling does not colour the next.
+ * through the local stack (`npm start`'s gateway, mock-auth and record functions), which runs in a
+ * child process as it would for a real attacker. Each scenario gets a fresh in-memory stack, so one
+ * scenario's throttling does not colour the next.
  *
  * - guessing: 100 wrong secrets for `local-admin`, one after another: requests/s, and how many of
  *   them were really checked (401) rather than refused unchecked (429).
@@ -13,29 +14,50 @@
  *
  * `node scripts/measure-token-flood.ts [--seconds 5] [--json]`
  */
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startLocalStack, type LocalStack } from '../local-dev/stack.ts'
+import { fileURLToPath } from 'node:url'
+import { startLocalStack } from '../local-dev/stack.ts'
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } })
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, serve: { type: 'boolean', default: false } } })
+
+if (args.serve) {
+  // The child: one stack, its URL on stdout, gone when the parent closes stdin.
+  const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
+  process.stdout.write(`${stack.url}\n`)
+  process.stdin.on('end', () => { stack.close().then(() => process.exit(0), () => process.exit(1)) }).resume()
+  await new Promise(() => {})
+}
+
+interface LocalStack { url: string }
 const SUSTAINED_MS = Number(args.seconds) * 1000
 const FLOOD = 300
 const LEGITIMATE = { id: 'local-reader', secret: 'local-reader-secret' }
+/** A legitimate client asks for a token every so often, not in a tight loop: 10 a second is already a busy one. */
+const PROBE_INTERVAL_MS = 100
 
 interface Latencies { count: number, p50: number, max: number }
 interface Outcome { requests: number, perSecond: number, statuses: Record<string, number>, checkedPerSecond: number }
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`
 
+/** A token request; a connection that fails or times out counts as status 0. */
 async function tokenRequest (stack: LocalStack, id: string, secret: string): Promise<{ status: number, body: string }> {
-  const response = await fetch(`${stack.url}/oauth2/token`, {
-    method: 'POST',
-    headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: 'grant_type=client_credentials'
-  })
-  return { status: response.status, body: await response.text() }
+  try {
+    const response = await fetch(`${stack.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials'
+    })
+    return { status: response.status, body: await response.text() }
+  } catch {
+    return { status: 0, body: '' }
+  }
 }
 
 function summarise (samples: number[]): Latencies {
@@ -56,11 +78,13 @@ function tally (statuses: number[], elapsedMs: number): Outcome {
 }
 
 async function withStack<T> (run: (stack: LocalStack) => Promise<T>): Promise<T> {
-  const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const [url] = await once(createInterface({ input: child.stdout }), 'line') as [string]
   try {
-    return await run(stack)
+    return await run({ url })
   } finally {
-    await stack.close()
+    child.stdin.end()
+    await once(child, 'exit')
   }
 }
 
@@ -82,9 +106,13 @@ const legitimateToken = (stack: LocalStack) => async () => (await tokenRequest(s
 
 /** A list by another client, with a token taken before the flood. */
 const otherClientList = (stack: LocalStack, token: string) => async () => {
-  const response = await fetch(`${stack.url}/v1/records?limit=5`, { headers: { authorization: `Bearer ${token}` } })
-  await response.arrayBuffer()
-  return response.status
+  try {
+    const response = await fetch(`${stack.url}/v1/records?limit=5`, { headers: { authorization: `Bearer ${token}` } })
+    await response.arrayBuffer()
+    return response.status
+  } catch {
+    return 0
+  }
 }
 
 function report (samples: Array<{ ms: number, outcome: number }>) {
@@ -99,15 +127,19 @@ async function warmUp (stack: LocalStack): Promise<string> {
 }
 
 const results: Record<string, unknown> = {}
+const record = (name: string, result: unknown) => {
+  results[name] = result
+  if (!args.json) console.log(`${name}: ${JSON.stringify(result)}`)
+}
 
-results.guessing = await withStack(async (stack) => {
+record('guessing', await withStack(async (stack) => {
   const statuses: number[] = []
   const started = performance.now()
   for (let i = 0; i < 100; i++) statuses.push((await tokenRequest(stack, 'local-admin', `guess-${i}`)).status)
   return tally(statuses, performance.now() - started)
-})
+}))
 
-results.idle = await withStack(async (stack) => {
+record('idle', await withStack(async (stack) => {
   await warmUp(stack)
   const latencies: number[] = []
   for (let i = 0; i < 40; i++) {
@@ -117,17 +149,17 @@ results.idle = await withStack(async (stack) => {
     latencies.push(performance.now() - started)
   }
   return summarise(latencies)
-})
+}))
 
-results.burst = await withStack(async (stack) => {
+record('burst', await withStack(async (stack) => {
   const listToken = await warmUp(stack)
   let finished = false
   const started = performance.now()
   const flood = Promise.all(Array.from({ length: FLOOD }, (_, i) => tokenRequest(stack, 'local-admin', `guess-${i}`).then((r) => r.status)))
   void flood.then(() => { finished = true })
   const [legitimate, list, statuses] = await Promise.all([
-    probeDuring(() => finished, 25, legitimateToken(stack)),
-    probeDuring(() => finished, 25, otherClientList(stack, listToken)),
+    probeDuring(() => finished, PROBE_INTERVAL_MS, legitimateToken(stack)),
+    probeDuring(() => finished, PROBE_INTERVAL_MS, otherClientList(stack, listToken)),
     flood
   ])
   return {
@@ -135,10 +167,10 @@ results.burst = await withStack(async (stack) => {
     legitimateToken: report(legitimate),
     otherClientList: report(list)
   }
-})
+}))
 
 for (const [name, targetId] of [['sustainedOneClient', () => 'local-admin'], ['sustainedRandomIds', () => `guess-${randomUUID()}`], ['sustainedOwnId', () => LEGITIMATE.id]] as const) {
-  results[name] = await withStack(async (stack) => {
+  record(name, await withStack(async (stack) => {
     const listToken = await warmUp(stack)
     const statuses: number[] = []
     const deadline = performance.now() + SUSTAINED_MS
@@ -148,17 +180,13 @@ for (const [name, targetId] of [['sustainedOneClient', () => 'local-admin'], ['s
     }
     const started = performance.now()
     const flood = Promise.all(Array.from({ length: FLOOD }, worker))
-    const [legitimate, list] = await Promise.all([probeDuring(over, 100, legitimateToken(stack)), probeDuring(over, 100, otherClientList(stack, listToken)), flood])
+    const [legitimate, list] = await Promise.all([probeDuring(over, PROBE_INTERVAL_MS, legitimateToken(stack)), probeDuring(over, PROBE_INTERVAL_MS, otherClientList(stack, listToken)), flood])
     return {
       flood: tally(statuses, performance.now() - started),
       legitimateToken: report(legitimate),
       otherClientList: report(list)
     }
-  })
+  }))
 }
 
-if (args.json) {
-  console.log(JSON.stringify(results, null, 2))
-} else {
-  for (const [name, result] of Object.entries(results)) console.log(`${name}: ${JSON.stringify(result)}`)
-}
+if (args.json) console.log(JSON.stringify(results, null, 2))

@@ -18,7 +18,8 @@ try {
     clients: settings.clients,
     signingKeys: settings.signingKeys,
     revocations: createRevocationStore(store),
-    logger: { level: config.LOG_LEVEL }
+    logger: { level: config.LOG_LEVEL },
+    trustedProxies: config.AUTH_TRUSTED_PROXIES
   })
   app.addHook('onClose', async () => store.client.destroy())
 } catch (error) {
