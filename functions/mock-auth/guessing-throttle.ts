@@ -27,8 +27,8 @@ export interface AuthenticationAttempt {
   /** The pair authenticated within `trustMs`: the client and address limits do not apply. */
   trusted: boolean
   /**
-   * Records the verdict. `failed` keeps the attempt counted; `succeeded` forgives it and every
-   * failure of the pair, and trusts the pair; `unchecked` (never verified) forgives it.
+   * Records the verdict. `failed` counts as a failure; `succeeded` also forgives every failure of
+   * the pair, and trusts the pair; `unchecked` (never verified) counts as nothing.
    */
   settle (outcome: AttemptOutcome): void
 }
@@ -38,32 +38,42 @@ export interface GuessingThrottle {
   admit (clientId: string, address: string): AuthenticationAttempt
 }
 
-interface Window { count: number, endsAt: number }
+interface Window { failures: number, pending: number, endsAt: number }
 
-/** Fixed-window counters per key. */
-function windowCounters (limit: number, windowMs: number, maxEntries: number) {
+/**
+ * Fixed-window failure counters per key. With `countPending`, attempts still being checked count
+ * too, so a burst of concurrent guesses is bounded before any of them is verified.
+ */
+function windowCounters (limit: number, countPending: boolean, windowMs: number, maxEntries: number) {
   const windows = new Map<string, Window>()
   const live = (key: string, now: number) => {
     const window = windows.get(key)
     return window && window.endsAt > now ? window : undefined
   }
   return {
-    /** Seconds until `key` is below its limit again; 0 when it is now. */
+    /** Seconds until `key` may try again: the rest of the window after too many failures, 1 while too many are pending; 0 now. */
     secondsBlocked (key: string, now: number): number {
       const window = live(key, now)
-      return window && window.count >= limit ? Math.ceil((window.endsAt - now) / 1000) : 0
+      if (!window) return 0
+      if (window.failures >= limit) return Math.ceil((window.endsAt - now) / 1000)
+      return countPending && window.failures + window.pending >= limit ? 1 : 0
     },
-    charge (key: string, now: number): Window {
+    /** An attempt begins: pending until `end`. */
+    begin (key: string, now: number): Window {
       let window = live(key, now)
       if (!window) {
         // Re-inserted at each new window, so the first entry is always the oldest.
         windows.delete(key)
         if (windows.size >= maxEntries) windows.delete(windows.keys().next().value!)
-        window = { count: 0, endsAt: now + windowMs }
+        window = { failures: 0, pending: 0, endsAt: now + windowMs }
         windows.set(key, window)
       }
-      window.count++
+      window.pending++
       return window
+    },
+    end (window: Window, failed: boolean): void {
+      window.pending--
+      if (failed) window.failures++
     },
     forget (key: string): void {
       windows.delete(key)
@@ -85,9 +95,10 @@ export function addressKey (address: string): string {
 
 export function createGuessingThrottle (now: () => number): GuessingThrottle {
   const { windowMs, failuresPerClient, failuresPerAddress, failuresPerTrustedPair, trustMs, maxEntries } = GUESSING_LIMITS
-  const byClient = windowCounters(failuresPerClient, windowMs, maxEntries)
-  const byAddress = windowCounters(failuresPerAddress, windowMs, maxEntries)
-  const byPair = windowCounters(failuresPerTrustedPair, windowMs, maxEntries)
+  const byClient = windowCounters(failuresPerClient, true, windowMs, maxEntries)
+  const byAddress = windowCounters(failuresPerAddress, true, windowMs, maxEntries)
+  // A trusted pair has proved itself: its concurrent requests are not suspects, only its failures.
+  const byPair = windowCounters(failuresPerTrustedPair, false, windowMs, maxEntries)
   const trustedUntil = new Map<string, number>()
 
   return {
@@ -100,13 +111,11 @@ export function createGuessingThrottle (now: () => number): GuessingThrottle {
         : [{ counters: byClient, key: clientId }, { counters: byAddress, key: addressKey(address) }]
       const wait = Math.max(...counted.map(({ counters, key }) => counters.secondsBlocked(key, at)))
       if (wait > 0) throw Object.assign(new TooManyAttemptsError(`Too many failed client authentications for this client or from this address; retry in ${wait} s`), { retryAfterSeconds: wait })
-      // Charged now, not on failure: a burst of concurrent guesses is bounded before any is verified.
-      const charged = counted.map(({ counters, key }) => counters.charge(key, at))
+      const begun = counted.map(({ counters, key }) => ({ counters, window: counters.begin(key, at) }))
       return {
         trusted,
         settle (outcome) {
-          if (outcome === 'failed') return
-          for (const window of charged) window.count--
+          for (const { counters, window } of begun) counters.end(window, outcome === 'failed')
           if (outcome !== 'succeeded') return
           byPair.forget(pair)
           trustedUntil.delete(pair)
