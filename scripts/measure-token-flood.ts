@@ -12,6 +12,8 @@
  * - sustained: 300 wrong-secret requests kept in flight for a few seconds; three variants — all for
  *   `local-admin`, each for a random unknown client id, and all for the legitimate client's own id.
  *
+ * The legitimate client and the list run one request at a time, 50 ms apart, while the flood lasts.
+ *
  * `node scripts/measure-token-flood.ts [--seconds 5] [--json]`
  */
 import { spawn } from 'node:child_process'
@@ -38,8 +40,8 @@ interface LocalStack { url: string }
 const SUSTAINED_MS = Number(args.seconds) * 1000
 const FLOOD = 300
 const LEGITIMATE = { id: 'local-reader', secret: 'local-reader-secret' }
-/** A legitimate client asks for a token every so often, not in a tight loop: 10 a second is already a busy one. */
-const PROBE_INTERVAL_MS = 100
+/** A legitimate client asks for one token at a time, with a pause between: not a flood of its own. */
+const PROBE_INTERVAL_MS = 50
 
 interface Latencies { count: number, p50: number, max: number }
 interface Outcome { requests: number, perSecond: number, statuses: Record<string, number>, checkedPerSecond: number }
@@ -89,17 +91,18 @@ async function withStack<T> (run: (stack: LocalStack) => Promise<T>): Promise<T>
 }
 
 /**
- * Starts `probe` every `intervalMs` until `done` says the flood is over (open loop: a slow answer
- * does not delay the next probe), at least once; resolves with every probe's latency and outcome.
+ * Runs `probe` again and again, `pauseMs` apart, until `done` says the flood is over (at least
+ * once): one request at a time, as a real client does; resolves with every probe's latency and outcome.
  */
-async function probeDuring<T> (done: () => boolean, intervalMs: number, probe: () => Promise<T>): Promise<Array<{ ms: number, outcome: T }>> {
-  const pending: Array<Promise<{ ms: number, outcome: T }>> = []
+async function probeDuring<T> (done: () => boolean, pauseMs: number, probe: () => Promise<T>): Promise<Array<{ ms: number, outcome: T }>> {
+  const samples: Array<{ ms: number, outcome: T }> = []
   do {
     const started = performance.now()
-    pending.push(probe().then((outcome) => ({ ms: performance.now() - started, outcome })))
-    await sleep(intervalMs)
+    const outcome = await probe()
+    samples.push({ ms: performance.now() - started, outcome })
+    await sleep(pauseMs)
   } while (!done())
-  return Promise.all(pending)
+  return samples
 }
 
 const legitimateToken = (stack: LocalStack) => async () => (await tokenRequest(stack, LEGITIMATE.id, LEGITIMATE.secret)).status
