@@ -15,6 +15,11 @@ export const GUESSING_LIMITS = {
   failuresPerAddress: 30,
   /** Failures a trusted pair may cause per window before it is refused too. */
   failuresPerTrustedPair: 10,
+  /**
+   * Attempts a trusted pair may have being checked at once (the others count pending attempts
+   * against their failure limit): room for a client's burst, not for a burst of guesses.
+   */
+  pendingPerTrustedPair: 20,
   /** How long a pair stays trusted after its last success: longer than any token lives. */
   trustMs: 24 * 3_600_000,
   /** Entries each table keeps; the oldest goes first, so memory stays bounded under a spray of ids. */
@@ -41,10 +46,10 @@ export interface GuessingThrottle {
 interface Window { failures: number, pending: number, endsAt: number }
 
 /**
- * Fixed-window failure counters per key. With `countPending`, attempts still being checked count
- * too, so a burst of concurrent guesses is bounded before any of them is verified.
+ * Fixed-window failure counters per key. Attempts still being checked count too, against
+ * `pendingLimit`, so a burst of concurrent guesses is bounded before any of them is verified.
  */
-function windowCounters (limit: number, countPending: boolean, windowMs: number, maxEntries: number) {
+function windowCounters (limit: number, pendingLimit: number, windowMs: number, maxEntries: number) {
   const windows = new Map<string, Window>()
   const live = (key: string, now: number) => {
     const window = windows.get(key)
@@ -56,7 +61,7 @@ function windowCounters (limit: number, countPending: boolean, windowMs: number,
       const window = live(key, now)
       if (!window) return 0
       if (window.failures >= limit) return Math.ceil((window.endsAt - now) / 1000)
-      return countPending && window.failures + window.pending >= limit ? 1 : 0
+      return window.failures + window.pending >= pendingLimit ? 1 : 0
     },
     /** An attempt begins: pending until `end`. */
     begin (key: string, now: number): Window {
@@ -94,11 +99,10 @@ export function addressKey (address: string): string {
 }
 
 export function createGuessingThrottle (now: () => number): GuessingThrottle {
-  const { windowMs, failuresPerClient, failuresPerAddress, failuresPerTrustedPair, trustMs, maxEntries } = GUESSING_LIMITS
-  const byClient = windowCounters(failuresPerClient, true, windowMs, maxEntries)
-  const byAddress = windowCounters(failuresPerAddress, true, windowMs, maxEntries)
-  // A trusted pair has proved itself: its concurrent requests are not suspects, only its failures.
-  const byPair = windowCounters(failuresPerTrustedPair, false, windowMs, maxEntries)
+  const { windowMs, failuresPerClient, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, trustMs, maxEntries } = GUESSING_LIMITS
+  const byClient = windowCounters(failuresPerClient, failuresPerClient, windowMs, maxEntries)
+  const byAddress = windowCounters(failuresPerAddress, failuresPerAddress, windowMs, maxEntries)
+  const byPair = windowCounters(failuresPerTrustedPair, pendingPerTrustedPair, windowMs, maxEntries)
   const trustedUntil = new Map<string, number>()
 
   return {

@@ -6,7 +6,7 @@ import type { MockAuthAppOptions } from '../../../functions/mock-auth/app.ts'
 import { addressKey, GUESSING_LIMITS } from '../../../functions/mock-auth/guessing-throttle.ts'
 import { basic, buildMockAuth as buildWithLocalClients, form, FORM_TYPE, type MockAuthHarness } from './harness.ts'
 
-const { failuresPerClient, failuresPerAddress, failuresPerTrustedPair, windowMs } = GUESSING_LIMITS
+const { failuresPerClient, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, windowMs } = GUESSING_LIMITS
 const ATTACKER = '198.51.100.66'
 const HOME = '192.0.2.10'
 const ELSEWHERE = '203.0.113.5'
@@ -135,19 +135,26 @@ t.test('success is never counted, and forgives the failures of its (client, addr
   assertThrottled(t, await attempt(auth, { clientId: 'bravo', address: HOME }), 'a trusted pair past its own limit')
 })
 
-t.test('a burst of concurrent wrong secrets is bounded before any of them is checked', async (t) => {
+t.test('a burst of concurrent wrong secrets is bounded before any of them is checked, at a trusted address too', async (t) => {
   const auth = await buildMockAuth(t)
-  const burst = await Promise.all(Array.from({ length: 40 }, (_, index) => attempt(auth, { clientId: 'alpha', secret: `wrong-${index}`, address: ATTACKER })))
-  const statuses = burst.map((response) => response.statusCode)
-  t.equal(statuses.filter((status) => status === 401).length, failuresPerClient, 'only the limit is checked')
-  t.equal(statuses.filter((status) => status === 429).length, 40 - failuresPerClient, 'the rest are refused unchecked')
+  const burst = async (address: string) => {
+    const responses = await Promise.all(Array.from({ length: 60 }, (_, index) => attempt(auth, { clientId: 'alpha', secret: `wrong-${index}`, address })))
+    return responses.map((response) => response.statusCode).filter((status) => status === 401).length
+  }
+  t.equal(await burst(ATTACKER), failuresPerClient, 'from elsewhere: only the client limit is checked, the rest refused unchecked')
+  // Someone sharing a trusted client's address (a NAT, a proxy) guesses its secret.
+  t.equal((await attempt(auth, { clientId: 'alpha', address: HOME })).statusCode, 429, 'the id is now throttled at addresses it never authenticated from')
+  const home = await buildMockAuth(t)
+  t.equal((await attempt(home, { clientId: 'alpha', address: HOME })).statusCode, 200)
+  const checked = (await Promise.all(Array.from({ length: 60 }, (_, index) => attempt(home, { clientId: 'alpha', secret: `wrong-${index}`, address: HOME })))).filter((response) => response.statusCode === 401).length
+  t.equal(checked, pendingPerTrustedPair, 'at a trusted pair, at most its pending allowance is checked')
 })
 
-t.test('a trusted client\'s concurrent requests are never refused; a new client\'s burst is told to retry in 1 s, and then served', async (t) => {
+t.test(`a trusted client may have ${pendingPerTrustedPair} requests checked at once; a new client's burst is told to retry in 1 s, and then served`, async (t) => {
   const auth = await buildMockAuth(t)
   t.equal((await attempt(auth, { clientId: 'alpha', address: HOME })).statusCode, 200)
-  const trusted = await Promise.all(Array.from({ length: failuresPerTrustedPair * 2 }, () => attempt(auth, { clientId: 'alpha', address: HOME })))
-  t.same(trusted.map((response) => response.statusCode), Array(failuresPerTrustedPair * 2).fill(200), 'every concurrent request of a trusted pair')
+  const trusted = await Promise.all(Array.from({ length: pendingPerTrustedPair }, () => attempt(auth, { clientId: 'alpha', address: HOME })))
+  t.same(trusted.map((response) => response.statusCode), Array(pendingPerTrustedPair).fill(200), 'every concurrent request of a trusted pair')
 
   const burst = await Promise.all(Array.from({ length: failuresPerClient + 5 }, () => attempt(auth, { clientId: 'bravo', address: ELSEWHERE })))
   const refused = burst.filter((response) => response.statusCode === 429)
