@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import formbody from '@fastify/formbody'
 import type { DestinationStream } from 'pino'
 import { ConfigError } from '../../shared/config.ts'
@@ -7,9 +8,12 @@ import clientAuthentication from './client-auth.ts'
 import { createClientRegistry, type RegisteredClient } from './clients.ts'
 import discoveryRoute from './discovery-route.ts'
 import { ISSUER_PATTERN } from './endpoints.ts'
+import { createGuessingThrottle } from './guessing-throttle.ts'
 import introspectionRoute from './introspection-route.ts'
+import { refuseLocalClientsOffLoopback } from './local-clients.ts'
 import { oauthErrorHandler } from './oauth-errors.ts'
 import revocationRoute from './revocation-route.ts'
+import { createSecretCheckQueue } from './secret-check-queue.ts'
 import services, { type AuthorizationServer } from './services.ts'
 import type { SigningKeys } from './signing-keys.ts'
 import tokenRoute from './token-route.ts'
@@ -29,13 +33,37 @@ export interface MockAuthAppOptions {
   logger?: { level: string, stream?: DestinationStream } | false
   /** Time a client has to send a whole request (REQUEST_TIMEOUT_MS); 30 s by default. */
   requestTimeoutMs?: number
-  /** The clock tokens are issued and checked by (tests move it). */
+  /** The clock tokens are issued and checked by, and failed authentications counted by (tests move it). */
   now?: () => Date
+  /**
+   * The proxies in front of this server whose X-Forwarded-For is believed (Fastify `trustProxy`,
+   * proxy-addr syntax: `loopback`, `uniquelocal`, `linklocal` and addresses or CIDRs, comma-separated).
+   * Failed authentications are counted by the nearest address that is not one of them.
+   * Empty or absent: the peer's own address.
+   */
+  trustedProxies?: string
 }
 
 export const DEFAULT_AUDIENCE = 'security-records-api'
 /** OAuth requests are a few short parameters; anything larger is refused with 413. */
 export const OAUTH_BODY_LIMIT_BYTES = 8 * 1024
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** A proxy-addr trust list, checked here so a typo is a clear start-up error rather than a stack trace. */
+function trustedProxyList (list: string): string[] {
+  const entries = list.split(',').map((entry) => entry.trim()).filter(Boolean)
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/')
+    const family = isIP(address)
+    const maxBits = family === 4 ? 32 : 128
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits)
+    if (!PROXY_PRESETS.has(entry) && (family === 0 || !validBits || rest.length > 0)) {
+      throw new ConfigError(`trusted proxies: ${entry} is not loopback, linklocal, uniquelocal, an IP address or a CIDR`)
+    }
+  }
+  return entries
+}
 
 /**
  * The mock OAuth 2.0 authorization server as a Fastify app (never listens): discovery and JWKS
@@ -46,12 +74,14 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   if (!new RegExp(ISSUER_PATTERN).test(options.issuer)) throw new ConfigError(`mock-auth: the issuer must be an origin like https://auth.example.com (got ${options.issuer})`)
   if (!options.signingKeys?.signer) throw new ConfigError('mock-auth: signingKeys is required (see loadSigningKeys)')
   if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
+  refuseLocalClientsOffLoopback(options.issuer, options.clients)
   const clients = createClientRegistry(options.clients)
 
   const app = await createBaseApp({
     logger: options.logger === false ? false : loggerOptions(options.logger?.level ?? 'info', options.logger?.stream),
     bodyLimit: OAUTH_BODY_LIMIT_BYTES,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ...(options.trustedProxies ? { trustProxy: trustedProxyList(options.trustedProxies) } : {}),
     // Metadata and keys are meant for anyone who verifies our tokens, browsers included.
     headers: { 'cross-origin-resource-policy': 'cross-origin' }
   })
@@ -76,7 +106,12 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
     oauth.removeAllContentTypeParsers()
     await oauth.register(formbody, { bodyLimit: OAUTH_BODY_LIMIT_BYTES })
     await oauth.register(oauthErrorHandler)
-    await oauth.register(clientAuthentication, { clients })
+    const now = options.now ?? (() => new Date())
+    await oauth.register(clientAuthentication, {
+      clients,
+      throttle: createGuessingThrottle(() => now().getTime()),
+      secretChecks: createSecretCheckQueue()
+    })
     await oauth.register(tokenRoute)
     await oauth.register(introspectionRoute)
     await oauth.register(revocationRoute)

@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { ClientRegistry, RegisteredClient } from './clients.ts'
+import type { GuessingThrottle } from './guessing-throttle.ts'
 import { InvalidClientError, InvalidRequestError } from './oauth-errors.ts'
+import type { SecretCheckQueue } from './secret-check-queue.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,17 +21,34 @@ export interface ClientCredentialFields {
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i
 const MAX_CREDENTIAL_LENGTH = 512
 
+export interface ClientAuthenticationOptions {
+  clients: ClientRegistry
+  /** Counts failures per client and address; refuses (429) before any secret is checked. */
+  throttle: GuessingThrottle
+  /** Bounds and orders the scrypt work. */
+  secretChecks: SecretCheckQueue
+}
+
 /**
  * Client authentication of RFC 6749 §2.3.1, for every route of the plugin it is registered in:
  * `client_secret_basic` (id and secret form-urlencoded, then Basic) or `client_secret_post`,
  * never both. Runs after the body is parsed and validated, before the handler.
  */
-const clientAuthentication: FastifyPluginAsync<{ clients: ClientRegistry }> = async (app, { clients }) => {
+const clientAuthentication: FastifyPluginAsync<ClientAuthenticationOptions> = async (app, { clients, throttle, secretChecks }) => {
   app.decorateRequest('client', null as unknown as RegisteredClient)
   app.addHook('preHandler', async (request) => {
     const { clientId, secret } = presentedCredentials(request)
     if (clientId.length > MAX_CREDENTIAL_LENGTH || secret.length > MAX_CREDENTIAL_LENGTH) throw new InvalidClientError('Client authentication failed')
-    const client = await clients.authenticate(clientId, secret)
+    const attempt = throttle.admit(clientId, request.ip)
+    let client: RegisteredClient | undefined
+    try {
+      const ticket = { trusted: attempt.trusted, key: attempt.trusted ? clientId : request.ip }
+      client = await secretChecks.run(ticket, () => clients.authenticate(clientId, secret))
+    } catch (error) {
+      attempt.settle('unchecked')
+      throw error
+    }
+    attempt.settle(client ? 'succeeded' : 'failed')
     // One answer for unknown id and wrong secret: which ids exist is nobody's business.
     if (!client) throw new InvalidClientError('Client authentication failed')
     request.client = client

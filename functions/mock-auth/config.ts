@@ -11,6 +11,7 @@ const { PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_
 export const MockAuthConfigSchema = Type.Object({
   PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, REQUEST_TIMEOUT_MS,
   AUTH_ISSUER: Type.String({ pattern: ISSUER_PATTERN, description: 'This server\'s issuer: `iss` of its tokens and the base of its endpoint URLs, an origin such as https://auth.example.com.' }),
+  AUTH_TRUSTED_PROXIES: Type.String({ default: '', maxLength: 1024, description: 'Proxies whose X-Forwarded-For mock-auth believes when it counts failed client authentications per address: `loopback`, `uniquelocal`, `linklocal`, addresses or CIDRs, comma-separated. Empty: the peer address. In a cluster, `loopback,uniquelocal` (the ingress, activator and queue-proxy have private addresses).' }),
   AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: '`aud` of a token when the client names no `resource` (and may reach this audience).' }),
   AUTH_CLIENTS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'Path of the registered clients (JSON array; a mounted Secret). Secrets are stored as scrypt hashes.' })),
   AUTH_CLIENTS_JSON: Type.Optional(Type.String({ minLength: 2, description: 'The registered clients as inline JSON, instead of AUTH_CLIENTS_FILE.' })),

@@ -20,7 +20,8 @@ export const definition: FunctionDefinition<typeof MockAuthConfigSchema> = {
       signingKeys,
       revocations: createRevokedTokens(store),
       logger: { level: config.LOG_LEVEL },
-      requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      ...(config.AUTH_TRUSTED_PROXIES ? { trustedProxies: config.AUTH_TRUSTED_PROXIES } : {})
     })
     app.addHook('onClose', async () => store.client.destroy())
     return app

@@ -6,14 +6,17 @@ import { StoreUnavailableError } from '../../shared/errors.ts'
 
 /**
  * The OAuth errors this server answers with, in one table (RFC 6749 §5.2, RFC 8707 §2,
- * RFC 7009 §2.2.1). The `error` value a client sees is the code without `OAUTH_`, lower-cased.
+ * RFC 6749 §4.1.2.1). The `error` value a client sees is the code without `OAUTH_`, lower-cased.
  */
 export const InvalidRequestError = createError<'OAUTH_INVALID_REQUEST', 400, [string]>('OAUTH_INVALID_REQUEST', '%s', 400)
 export const InvalidClientError = createError<'OAUTH_INVALID_CLIENT', 401, [string]>('OAUTH_INVALID_CLIENT', '%s', 401)
-export const UnauthorizedClientError = createError<'OAUTH_UNAUTHORIZED_CLIENT', 400, [string]>('OAUTH_UNAUTHORIZED_CLIENT', '%s', 400)
 export const UnsupportedGrantTypeError = createError<'OAUTH_UNSUPPORTED_GRANT_TYPE', 400, [string]>('OAUTH_UNSUPPORTED_GRANT_TYPE', 'The grant type %s is not supported; use client_credentials', 400)
 export const InvalidScopeError = createError<'OAUTH_INVALID_SCOPE', 400, [string]>('OAUTH_INVALID_SCOPE', '%s', 400)
 export const InvalidTargetError = createError<'OAUTH_INVALID_TARGET', 400, [string]>('OAUTH_INVALID_TARGET', '%s', 400)
+/** Throttled (RFC 6585 429): RFC 6749 has no code of its own for it; `temporarily_unavailable` is the nearest registered one. */
+export const TooManyAttemptsError = createError<'OAUTH_TEMPORARILY_UNAVAILABLE', 429, [string]>('OAUTH_TEMPORARILY_UNAVAILABLE', '%s', 429)
+/** Too many secret checks already waiting: overloaded, not this client's fault. */
+export const ServerBusyError = createError<'OAUTH_TEMPORARILY_UNAVAILABLE', 503, [string]>('OAUTH_TEMPORARILY_UNAVAILABLE', '%s', 503)
 
 /** RFC 6749 §5.2 error response. */
 export const OAuthErrorBody = Type.Object({
@@ -25,11 +28,12 @@ export const OAuthErrorBody = Type.Object({
 export function oauthErrorResponses () {
   const response = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorBody } } })
   return {
-    400: response('invalid_request, unsupported_grant_type, invalid_scope, invalid_target or unauthorized_client.'),
+    400: response('invalid_request, unsupported_grant_type, invalid_scope or invalid_target.'),
     401: response('invalid_client: unknown client, wrong secret or no client authentication.'),
     413: response('invalid_request: the body is larger than the limit.'),
+    429: response('temporarily_unavailable: too many failed client authentications for this client or from this address; see Retry-After.'),
     500: response('server_error.'),
-    503: response('temporarily_unavailable: the store cannot answer; see Retry-After.')
+    503: response('temporarily_unavailable: the store cannot answer, or too many requests are waiting; see Retry-After.')
   }
 }
 
@@ -50,12 +54,13 @@ export const BASIC_CHALLENGE = 'Basic realm="security-records"'
  * OAuth client libraries parse exactly this. Register inside the plugin that holds those routes.
  */
 const oauthErrorHandlerPlugin: FastifyPluginAsync = async (app) => {
-  app.setErrorHandler(async (error: FastifyError & { cause?: unknown }, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError & { cause?: unknown, retryAfterSeconds?: number }, request, reply) => {
     let status: number
     let body: { error: string, error_description: string }
     if (error.code?.startsWith('OAUTH_') && error.statusCode) {
       status = error.statusCode
       body = { error: error.code.slice('OAUTH_'.length).toLowerCase(), error_description: error.message }
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
     } else if (error.validation) {
       status = 400
       body = { error: 'invalid_request', error_description: describeInvalidParameters(error.validation) }

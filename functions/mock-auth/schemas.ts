@@ -68,7 +68,7 @@ export const introspectionSchema = {
 export const revocationSchema = {
   operationId: 'revokeToken',
   summary: 'Revoke an access token (RFC 7009)',
-  description: 'Needs client authentication; a client revokes the tokens issued to it. Unknown, invalid and expired tokens are answered 200 too.',
+  description: 'Needs client authentication; a client revokes the tokens issued to it. Any other token (another client\'s, unknown, invalid, expired) is left alone and answered with the same 200.',
   tags: ['oauth'],
   consumes: [FORM],
   body: TokenParameters,

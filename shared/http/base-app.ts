@@ -18,6 +18,8 @@ export interface BaseAppOptions {
   requestTimeoutMs: number
   /** Security headers that differ from the API's (mock-auth's metadata is for any origin). */
   headers?: SecurityHeaderOverrides
+  /** Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`); none by default. */
+  trustProxy?: string[]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
@@ -61,6 +63,7 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     // body, only slow headers. Node looks for overdue requests every connectionsCheckingInterval.
     http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout, 5_000), maxHeaderSize: MAX_HEADER_BYTES },
     bodyLimit: options.bodyLimit,
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
     onProtoPoisoning: 'error',

@@ -35,7 +35,7 @@ t.test('the local registry ships exactly the three clients of the contract, secr
 
 t.test('settings load from the environment: store settings, issuer, clients file, inline keys', async (t) => {
   const settings = await loadMockAuthSettings(await validEnv())
-  t.match(settings.config, { PORT: 9000, HOST: '0.0.0.0', AUTH_ISSUER: 'http://127.0.0.1:8080', AUTH_AUDIENCE: 'security-records-api', TABLE_NAME: 'security-records', STORE_MAX_ATTEMPTS: 3 })
+  t.match(settings.config, { PORT: 9000, HOST: '0.0.0.0', AUTH_ISSUER: 'http://127.0.0.1:8080', AUTH_AUDIENCE: 'security-records-api', AUTH_TRUSTED_PROXIES: '', TABLE_NAME: 'security-records', STORE_MAX_ATTEMPTS: 3 })
   t.equal(settings.clients.length, 3)
   t.equal(settings.signingKeys.jwks.keys.length, 1)
 })

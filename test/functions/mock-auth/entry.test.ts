@@ -63,3 +63,18 @@ t.test('a missing setting stops the function at start-up with the reason', async
   t.equal(code, 1)
   t.match(output().stderr, /^mock-auth: invalid configuration: AUTH_ISSUER/)
 })
+
+t.test('a non-loopback issuer with the shipped local clients refuses to start, in one line naming them', async (t) => {
+  const { child, output } = start({
+    PORT: '0',
+    AUTH_ISSUER: 'https://records.example.com',
+    AUTH_CLIENTS_FILE: fileURLToPath(LOCAL_CLIENTS_FILE),
+    AUTH_SIGNING_KEYS_JSON: JSON.stringify({ keys: [await generateSigningKey()] })
+  })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  const { stdout, stderr } = output()
+  t.equal(stdout, '', 'never listened')
+  t.match(stderr, /^mock-auth: the issuer https:\/\/records\.example\.com is not a loopback address, and the registry holds the local clients local-admin, local-reader, local-other, whose secrets are public \(CONTRACT §3\); register your own clients instead\n$/)
+})

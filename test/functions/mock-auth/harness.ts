@@ -12,7 +12,12 @@ import { createTokenVerifier, localKeySet } from '../../../shared/auth/token-ver
 import { createRevokedTokens, type RevokedTokens } from '../../../shared/store/revoked-tokens.ts'
 import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
+
+/**
+ * The issuer the tests run the mock as: a loopback origin, the only kind the shipped local clients
+ * may be served from (CONTRACT §3).
+ */
+export const LOCAL_ISSUER = 'http://127.0.0.1:8080'
 
 export const LOCAL_CLIENTS_FILE = new URL('../../../local-dev/auth-clients.local.json', import.meta.url)
 
@@ -59,7 +64,7 @@ export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOpti
   if (!givenStore) t.teardown(() => store.close())
   const signingKeys = appOverrides.signingKeys ?? await loadSigningKeys({ keys: [await generateSigningKey()] })
   const revocations = createRevokedTokens(store)
-  const app = await buildMockAuthApp({ issuer: TEST_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
+  const app = await buildMockAuthApp({ issuer: LOCAL_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
   // Teardowns run last-registered first: the app closes before its store.
   t.teardown(() => app.close())
   const post: MockAuthHarness['post'] = (path, parameters, clientId = 'local-admin') => app.inject({
@@ -87,7 +92,7 @@ export async function recordsApiTrusting (t: Test, auth: MockAuthHarness): Promi
   const app = await buildApp({
     config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
     store: auth.store,
-    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: localKeySet(auth.signingKeys.jwks), clockToleranceSeconds: 30 }),
+    verifyToken: createTokenVerifier({ issuer: LOCAL_ISSUER, audience: 'security-records-api', keys: localKeySet(auth.signingKeys.jwks), clockToleranceSeconds: 30 }),
     isRevoked: (issuer, tokenId) => auth.revocations.isRevoked(issuer, tokenId),
     routes: async (instance, deps) => {
       await instance.register(listRecordsRoute, deps)

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { decodeJwt } from 'jose'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
-import { createTestKeys, TEST_ISSUER } from '../../support/tokens.ts'
-import { basic, buildMockAuth, form, FORM_TYPE } from './harness.ts'
+import { createTestKeys } from '../../support/tokens.ts'
+import { basic, buildMockAuth, form, FORM_TYPE, LOCAL_ISSUER } from './harness.ts'
 
 t.test('an active token of the caller\'s tenant: every RFC 7662 member, never cached', async (t) => {
   const auth = await buildMockAuth(t)
@@ -19,7 +19,7 @@ t.test('an active token of the caller\'s tenant: every RFC 7662 member, never ca
     client_id: 'local-admin',
     sub: 'local-admin',
     aud: 'security-records-api',
-    iss: TEST_ISSUER,
+    iss: LOCAL_ISSUER,
     exp: claims.exp,
     iat: claims.iat,
     jti: claims.jti,
@@ -53,7 +53,7 @@ t.test('forged, malformed and foreign tokens are inactive', async (t) => {
   const genuine = decodeJwt(await auth.token())
   const cases: Record<string, string> = {
     'garbage': 'not-a-token',
-    'same claims, signed by another key with our kid': await foreignKey.sign({ ...genuine, iss: TEST_ISSUER }),
+    'same claims, signed by another key with our kid': await foreignKey.sign({ ...genuine, iss: LOCAL_ISSUER }),
     'another issuer': await foreignKey.sign({ iss: 'https://elsewhere.example' })
   }
   for (const [name, token] of Object.entries(cases)) {
@@ -75,7 +75,7 @@ t.test('a revoked token is inactive', async (t) => {
   const auth = await buildMockAuth(t)
   const token = await auth.token('local-admin')
   const claims = decodeJwt(token)
-  await auth.revocations.revoke(TEST_ISSUER, claims.jti!, claims.exp!)
+  await auth.revocations.revoke(LOCAL_ISSUER, claims.jti!, claims.exp!)
   const response = await auth.post(oauthPaths.introspection, { token })
   t.same(response.json(), { active: false })
 })

@@ -4,8 +4,7 @@ import { decodeJwt } from 'jose'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
 import { storeUnavailable } from '../../../shared/errors.ts'
 import { revokedTokenKey, ttlAttribute } from '../../../shared/store/keys.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
-import { basic, buildMockAuth, form, FORM_TYPE, recordsApiTrusting } from './harness.ts'
+import { basic, buildMockAuth, form, FORM_TYPE, LOCAL_ISSUER, recordsApiTrusting } from './harness.ts'
 
 t.test('revoking a token: 200, its jti on the denylist until it expires, introspection says inactive', async (t) => {
   const auth = await buildMockAuth(t)
@@ -17,8 +16,8 @@ t.test('revoking a token: 200, its jti on the denylist until it expires, introsp
   t.equal(response.body, '')
   t.equal(response.headers['cache-control'], 'no-store')
 
-  t.equal(await auth.revocations.isRevoked(TEST_ISSUER, claims.jti!), true)
-  const { Item } = await auth.store.documents.send(new GetCommand({ TableName: auth.store.tableName, Key: revokedTokenKey(TEST_ISSUER, claims.jti!) }))
+  t.equal(await auth.revocations.isRevoked(LOCAL_ISSUER, claims.jti!), true)
+  const { Item } = await auth.store.documents.send(new GetCommand({ TableName: auth.store.tableName, Key: revokedTokenKey(LOCAL_ISSUER, claims.jti!) }))
   t.equal(Item?.[ttlAttribute], claims.exp, 'the entry lives exactly as long as the token')
   const introspection = await auth.post(oauthPaths.introspection, { token })
   t.same(introspection.json(), { active: false })
@@ -45,12 +44,38 @@ t.test('the records API accepts a mock-auth token, and refuses it with 401 once 
   t.equal(other.statusCode, 200, 'only the revoked token is refused')
 })
 
-t.test('a client cannot revoke another client\'s token: 400 unauthorized_client, and the token stays active', async (t) => {
+t.test('revoking another tenant\'s token answers exactly like revoking junk, and the token stays valid', async (t) => {
+  const auth = await buildMockAuth(t)
+  const records = await recordsApiTrusting(t, auth)
+  const victim = await auth.token('local-admin')
+  const { jti } = decodeJwt(victim)
+
+  const foreign = await auth.post(oauthPaths.revocation, { token: victim }, 'local-other')
+  const junk = await auth.post(oauthPaths.revocation, { token: 'not-a-token' }, 'local-other')
+  const forged = await auth.post(oauthPaths.revocation, { token: `${victim.slice(0, -4)}AAAA` }, 'local-other')
+
+  const visible = (response: typeof foreign) => {
+    const { date: _date, 'x-request-id': _id, ...headers } = response.headers
+    return { status: response.statusCode, headers, body: response.body }
+  }
+  t.same(visible(foreign), visible(junk), 'status, headers and body are those of a junk token')
+  t.same(visible(foreign), visible(forged), '… and of a forged one')
+  t.equal(foreign.statusCode, 200)
+  t.equal(foreign.body, '')
+
+  t.equal(await auth.revocations.isRevoked(LOCAL_ISSUER, jti!), false, 'not on the denylist')
+  t.equal((await auth.post(oauthPaths.introspection, { token: victim }, 'local-admin')).json().active, true, 'its owner still sees it active')
+  const list = await records.inject({ method: 'GET', url: '/v1/records', headers: { authorization: `Bearer ${victim}` } })
+  t.equal(list.statusCode, 200, 'the records API still accepts it')
+})
+
+t.test('another client of the same tenant cannot revoke a token either: the same 200, nothing revoked', async (t) => {
   const auth = await buildMockAuth(t)
   const token = await auth.token('local-admin')
   const response = await auth.post(oauthPaths.revocation, { token }, 'local-reader')
-  t.equal(response.statusCode, 400)
-  t.match(response.json(), { error: 'unauthorized_client', error_description: /another client/ })
+  t.equal(response.statusCode, 200)
+  t.equal(response.body, '')
+  t.equal(await auth.revocations.isRevoked(LOCAL_ISSUER, decodeJwt(token).jti!), false)
   t.equal((await auth.post(oauthPaths.introspection, { token })).json().active, true)
 })
 

@@ -9,11 +9,11 @@ import { generateSigningKey, loadOrCreateSigningKeys, loadSigningKeys, SIGNING_K
 import { createTokenVerifier, localKeySet, type Jwk } from '../../../shared/auth/token-verifier.ts'
 import { ConfigError } from '../../../shared/config.ts'
 import { startTestStore } from '../../support/store.ts'
-import { TEST_ISSUER, verifierProbe } from '../../support/tokens.ts'
-import { buildMockAuth } from './harness.ts'
+import { verifierProbe } from '../../support/tokens.ts'
+import { buildMockAuth, LOCAL_ISSUER } from './harness.ts'
 
 const verifierFor = (t: Test, jwks: { keys: Jwk[] }) =>
-  verifierProbe(t, createTokenVerifier({ issuer: TEST_ISSUER, audience: 'security-records-api', keys: localKeySet(jwks), clockToleranceSeconds: 0 }))
+  verifierProbe(t, createTokenVerifier({ issuer: LOCAL_ISSUER, audience: 'security-records-api', keys: localKeySet(jwks), clockToleranceSeconds: 0 }))
 
 t.test('key rotation: the newest key signs, both are published, a token of the older key still verifies', async (t) => {
   const store = await startTestStore()

@@ -2,8 +2,7 @@ import t from 'tap'
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { hashClientSecret } from '../../../functions/mock-auth/client-secret.ts'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
-import { TEST_ISSUER } from '../../support/tokens.ts'
-import { basic, buildMockAuth, form, FORM_TYPE, localClients, localSecrets } from './harness.ts'
+import { basic, buildMockAuth, form, FORM_TYPE, LOCAL_ISSUER, localClients, localSecrets } from './harness.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const CHALLENGE = 'Basic realm="security-records"'
@@ -30,13 +29,13 @@ t.test('the token is an RFC 9068 JWT: exactly the specified header and claims, v
   t.same(decodeProtectedHeader(token), { alg: 'ES256', typ: 'at+jwt', kid: auth.signingKeys.signer.kid })
   const claims = decodeJwt(token)
   t.same(Object.keys(claims).sort(), ['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sub', 'tenant'])
-  t.match(claims, { iss: TEST_ISSUER, sub: 'local-reader', aud: 'security-records-api', client_id: 'local-reader', scope: 'records:read', tenant: 'local' })
+  t.match(claims, { iss: LOCAL_ISSUER, sub: 'local-reader', aud: 'security-records-api', client_id: 'local-reader', scope: 'records:read', tenant: 'local' })
   t.match(claims.jti, UUID)
   t.ok(claims.iat! >= before && claims.iat! <= before + 5, 'issued now')
   t.equal(claims.exp! - claims.iat!, 600, 'default lifetime 600 s')
 
   const jwks = (await auth.app.inject({ url: oauthPaths.jwks })).json()
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: TEST_ISSUER, audience: 'security-records-api', typ: 'at+jwt', algorithms: ['ES256'] })
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: LOCAL_ISSUER, audience: 'security-records-api', typ: 'at+jwt', algorithms: ['ES256'] })
   t.equal(payload.sub, 'local-reader')
 })
 

@@ -1,0 +1,33 @@
+import { BlockList, isIP } from 'node:net'
+import { ConfigError } from '../../shared/config.ts'
+import type { RegisteredClient } from './clients.ts'
+
+/**
+ * The clients CONTRACT §3 documents for the local stack, secrets and all: anyone can use them, so
+ * they may only be registered where only this machine can reach the server.
+ */
+export const LOCAL_CLIENT_IDS: readonly string[] = ['local-admin', 'local-reader', 'local-other']
+
+const loopback = new BlockList()
+loopback.addSubnet('127.0.0.0', 8, 'ipv4')
+loopback.addAddress('::1', 'ipv6')
+
+/**
+ * Whether an issuer names this machine only: `localhost`, 127.0.0.0/8 or ::1 (IPv4-mapped too),
+ * after URL normalisation (`http://127.1` and `http://0x7f000001` are 127.0.0.1). 0.0.0.0 is not:
+ * it is what a server bound to every interface calls itself.
+ */
+export function isLoopbackIssuer (issuer: string): boolean {
+  const host = new URL(issuer).hostname.replace(/^\[(.*)\]$/, '$1')
+  const family = isIP(host)
+  if (family === 0) return host === 'localhost'
+  return loopback.check(host, family === 4 ? 'ipv4' : 'ipv6')
+}
+
+/** Refuses a registry holding a documented local client when the issuer is reachable from elsewhere. */
+export function refuseLocalClientsOffLoopback (issuer: string, clients: readonly RegisteredClient[]): void {
+  if (isLoopbackIssuer(issuer)) return
+  const found = clients.map((client) => client.client_id).filter((id) => LOCAL_CLIENT_IDS.includes(id))
+  if (found.length === 0) return
+  throw new ConfigError(`the issuer ${issuer} is not a loopback address, and the registry holds the local client${found.length > 1 ? 's' : ''} ${found.join(', ')}, whose secret${found.length > 1 ? 's are' : ' is'} public (CONTRACT §3); register your own clients instead`)
+}
