@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { RouteDeps } from '../../shared/http/route-deps.ts'
 import { HTTP, type CloudEvent } from 'cloudevents'
 import { invalidFields } from '../../shared/errors.ts'
+import { addStrictJsonParser } from '../../shared/http/json-body.ts'
 import { createIngestFindingHandler } from './handler.ts'
 import { ingestFindingSchema } from './schema.ts'
 
@@ -10,7 +11,7 @@ import { ingestFindingSchema } from './schema.ts'
  * and the local stack (`POST /events/findings`): binary or structured mode.
  */
 const ingestFindingRoute: FastifyPluginAsync<RouteDeps> = async (app, { data }) => {
-  app.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  addStrictJsonParser(app, 'application/cloudevents+json')
   const handle = createIngestFindingHandler(data)
 
   for (const url of ['/', '/events/findings']) {
