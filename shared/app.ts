@@ -21,7 +21,7 @@ export interface AppOptions {
   /** Rate limiting is on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave it out. */
   config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'REQUEST_TIMEOUT_MS'>>
   store: Store
-  /** Token verification; a function without scoped routes (ingest-finding) has none. */
+  /** Token verification; a function without scoped routes has none. */
   verifyToken?: TokenVerifier
   isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
   /** The function's routes. */

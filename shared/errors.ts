@@ -28,6 +28,7 @@ export const problemTypes = {
   SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding', description: 'The path, query or body is not valid UTF-8 or percent-encoding.' },
   SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token', description: 'No access token, or one that is invalid, expired or revoked.' },
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
+  SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'The event names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record with this id in your tenant (or no such route).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
@@ -85,6 +86,7 @@ export const InvalidCursorError = problemError('SR_INVALID_CURSOR')
 export const InvalidEncodingError = problemError('SR_INVALID_ENCODING')
 export const InvalidTokenError = problemError('SR_INVALID_TOKEN')
 export const InsufficientScopeError = problemError('SR_INSUFFICIENT_SCOPE', 'This operation needs the scope %s')
+export const TenantMismatchError = problemError('SR_TENANT_MISMATCH')
 export const NotFoundError = problemError('SR_NOT_FOUND')
 export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
