@@ -28,7 +28,7 @@ export const problemTypes = {
   SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding', description: 'The path, query or body is not valid UTF-8 or percent-encoding.' },
   SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token', description: 'No access token, or one that is invalid, expired or revoked.' },
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
-  SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'The event names another tenant than the access token; findings are written to the token\'s tenant only.' },
+  SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record with this id in your tenant (or no such route).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },

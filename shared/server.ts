@@ -41,7 +41,7 @@ export async function createFunctionApp (routes: FastifyPluginAsync<RouteDeps>, 
     clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
   })
   const isRevoked = cachedRevocationCheck(createRevokedTokens(store), config.REVOCATION_CACHE_MS)
-  const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK) })
+  const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE }) })
   app.addHook('onClose', async () => store.client.destroy())
   return app
 }

@@ -17,7 +17,7 @@ import { createStore } from '../../shared/store/client.ts'
 import { IngestConfigSchema } from './config.ts'
 import { createIngestFindingHandler, stampedReporter } from './handler.ts'
 
-const StoreSettings = Type.Pick(IngestConfigSchema, ['TABLE_NAME', 'DYNAMODB_ENDPOINT', 'AWS_REGION', 'STORE_TIMEOUT_MS', 'STORE_MAX_ATTEMPTS', 'K_SINK'])
+const StoreSettings = Type.Pick(IngestConfigSchema, ['TABLE_NAME', 'DYNAMODB_ENDPOINT', 'AWS_REGION', 'STORE_TIMEOUT_MS', 'STORE_MAX_ATTEMPTS', 'K_SINK', 'K_SINK_TOKEN_FILE'])
 const config = loadSettings(StoreSettings, process.env)
-const handle = createIngestFindingHandler(createDataLayer(createStore(config), { sink: createEventSink(config.K_SINK), log: console }))
+const handle = createIngestFindingHandler(createDataLayer(createStore(config), { sink: createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE }), log: console }))
 functions.cloudEvent('ingestFinding', (async (event: CloudEvent<unknown>) => handle(event, stampedReporter(event))) as never)

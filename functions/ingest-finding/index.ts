@@ -15,7 +15,7 @@ export const definition: FunctionDefinition<typeof IngestConfigSchema> = {
   configSchema: IngestConfigSchema,
   async build (config) {
     const verifyDelivery = deliveryVerifierFrom(config)
-    const findingSink = createEventSink(config.K_SINK)
+    const findingSink = createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE })
     const routes: FastifyPluginAsync<RouteDeps> = async (app, deps) => ingestFindingRoute(app, { ...deps, verifyDelivery, findingSink })
     return createFunctionApp(routes, config)
   }

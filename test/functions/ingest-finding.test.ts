@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import type { FastifyPluginAsync } from 'fastify'
 import { HTTP } from 'cloudevents'
@@ -20,11 +22,11 @@ function deliveryToken (claims: Record<string, unknown> = {}): Promise<string> {
   return clusterKeys.sign({ iss: CLUSTER_ISSUER, aud: DELIVERY_AUDIENCE, sub: TRIGGER_SUBJECT, scope: undefined, client_id: undefined, tenant: undefined, ...claims }, { typ: 'JWT' })
 }
 
-function routesWith (sinkUrl?: string): FastifyPluginAsync<RouteDeps> {
+function routesWith (sinkUrl?: string, tokenFile?: string): FastifyPluginAsync<RouteDeps> {
   const verifyDelivery = createDeliveryVerifier({ issuer: CLUSTER_ISSUER, audience: DELIVERY_AUDIENCE, subjects: [TRIGGER_SUBJECT], keys: clusterKeys.keySet, clockToleranceSeconds: 30 })
   return async (app, deps) => {
     await app.register(allRecordRoutes, deps)
-    await app.register(ingestFindingRoute, { ...deps, verifyDelivery, findingSink: createEventSink(sinkUrl) })
+    await app.register(ingestFindingRoute, { ...deps, verifyDelivery, findingSink: createEventSink(sinkUrl, { tokenFile }) })
   }
 }
 const routes = routesWith()
@@ -225,12 +227,19 @@ t.test('POST /v1/findings: the producer path applies a finding for the token\'s 
 
 t.test('cluster: /v1/findings publishes the finding stamped with the token\'s identity; the broker\'s delivery of it is applied', async (t) => {
   const sink = await startEventSink(t)
-  const api = await buildRecordsApi(t, { routes: routesWith(sink.url) })
+  // The broker's own sender check (authentication-oidc): a projected token for its audience, rotated on disk.
+  const tokenFile = join(t.testdir(), 'broker-token')
+  writeFileSync(tokenFile, 'projected-token-1\n')
+  const api = await buildRecordsApi(t, { routes: routesWith(sink.url, tokenFile) })
   const published = await api.app.inject({ method: 'POST', url: '/v1/findings', headers: { authorization: await api.bearer({ tenant: 'globex', sub: 'client:zap', client_id: 'zap' }), 'ce-tenant': 'acme' }, payload: finding })
   t.equal(published.statusCode, 202)
   t.equal(sink.received.length, 1, 'one event to the broker')
   const delivered = sink.received[0]!
   t.match(delivered.headers, { 'ce-type': 'com.mediamarktsaturn.security.finding.reported', 'ce-tenant': 'globex', 'ce-producer': 'client:zap', 'ce-producerclient': 'zap', 'ce-id': published.json().eventId })
+  t.equal(delivered.headers.authorization, 'Bearer projected-token-1', 'the publisher proves itself to the broker')
+  writeFileSync(tokenFile, 'projected-token-2\n')
+  await api.app.inject({ method: 'POST', url: '/v1/findings', headers: { authorization: await api.bearer() }, payload: { ...finding, fingerprint: 'second' } })
+  t.equal(sink.received[1]?.headers.authorization, 'Bearer projected-token-2', 'a rotated token is read again')
   t.same(await allRecords(api, 'globex'), [], 'nothing is written before the broker delivers')
 
   // The broker delivers the event as it got it, with the Trigger's OIDC token.
