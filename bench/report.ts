@@ -2,6 +2,7 @@ import type { ColdStartResult } from './sections/cold-start.ts'
 import type { GatewayResult } from './sections/gateway.ts'
 import { STORE_STEPS, storeLabels, WALK_STEPS, walkLabels, type ScalingPoint } from './sections/list-scaling.ts'
 import { operationLabels, sdkLabels, type OperationResult } from './sections/request-overhead.ts'
+import type { JsonParseResult } from './json-parse.ts'
 import type { VerificationTiming } from './token-verify.ts'
 
 export interface BenchResults {
@@ -13,6 +14,7 @@ export interface BenchResults {
   overhead?: OperationResult[]
   gateway?: GatewayResult[]
   tokenVerification?: VerificationTiming[]
+  jsonParsing?: JsonParseResult
   listScaling?: ScalingPoint[]
 }
 
@@ -126,6 +128,13 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('## 4. Token verification', '', 'µs per verification (ES256), median over batches.', '', '| verifier | median | min | max |', '|---|---:|---:|---:|')
     for (const entry of results.tokenVerification) push(`| ${entry.name} | ${entry.medianMicros.toFixed(2)} µs | ${entry.minMicros.toFixed(2)} | ${entry.maxMicros.toFixed(2)} |`)
     push('')
+  }
+
+  if (results.jsonParsing) {
+    const { parse, create } = results.jsonParsing
+    push('## Strict JSON bodies', '', 'The strict parser (`shared/http/json-body.ts`: duplicate names, NUL, lone surrogates refused) against Fastify\'s default JSON parser it replaced, alternating batches (`bench/json-parse.ts`, also runnable alone).', '', '| body | bytes | Fastify default | strict | ratio |', '|---|---:|---:|---:|---:|')
+    for (const entry of parse) push(`| ${entry.body} | ${entry.bytes} | ${entry.todayMicros.toFixed(2)} µs | ${entry.strictMicros.toFixed(2)} µs | ${entry.ratio.toFixed(2)}× |`)
+    push(`| whole create (inject, in-process dynalite; ${create.batches} × ${create.perBatch}) | — | ${ms(create.todayMillis)} ms | ${ms(create.strictMillis)} ms | ${create.ratio.toFixed(3)}× |`, '')
   }
 
   const points = results.listScaling ?? []

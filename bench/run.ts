@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { buildAll } from '../scripts/build.ts'
+import { measureJsonParsing } from './json-parse.ts'
 import { measureTokenVerification } from './token-verify.ts'
 import { startBenchIssuer, startBenchStore } from './lib/environment.ts'
 import { startFleet } from './lib/fleet.ts'
@@ -13,7 +14,7 @@ import { measureGateway } from './sections/gateway.ts'
 import { measureListScaling, type ScalingSizes } from './sections/list-scaling.ts'
 import { measureRequestOverhead, OVERHEAD_TENANT, type Sizes } from './sections/request-overhead.ts'
 
-export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'list-scaling'] as const
+export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling'] as const
 export type Section = typeof SECTIONS[number]
 
 interface Plan {
@@ -21,6 +22,7 @@ interface Plan {
   overhead: Sizes
   gateway: Sizes
   token: { perBatch: number, batches: number }
+  json: { perBatch: number, batches: number, createsPerBatch: number }
   scaling: ScalingSizes
 }
 
@@ -31,6 +33,7 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     overhead: { c1: 400, warmup: 50, seconds: 5 },
     gateway: { c1: 300, warmup: 50, seconds: 4 },
     token: { perBatch: 1000, batches: 21 },
+    json: { perBatch: 2000, batches: 21, createsPerBatch: 30 },
     scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 }
   },
   smoke: {
@@ -38,6 +41,7 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     overhead: { c1: 10, warmup: 2, seconds: 0.5 },
     gateway: { c1: 10, warmup: 2, seconds: 0.5 },
     token: { perBatch: 50, batches: 3 },
+    json: { perBatch: 50, batches: 3, createsPerBatch: 3 },
     scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 }
   }
 }
@@ -99,6 +103,10 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
     if (sections.has('token')) {
       results.tokenVerification = await timed('token', () => measureTokenVerification(plan.token))
       log(`token verification: warm ${results.tokenVerification[0]!.medianMicros.toFixed(2)} µs`)
+    }
+    if (sections.has('json')) {
+      results.jsonParsing = await timed('json', () => measureJsonParsing(plan.json))
+      log(`strict JSON: a whole create ${results.jsonParsing.create.ratio.toFixed(3)}× today's parser`)
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup failed: ${(error as Error).message}`))

@@ -22,7 +22,7 @@ export interface RegisteredFunction {
   routes: readonly Route[]
   /**
    * Routes only the local gateway has. In the cluster the broker delivers findings to
-   * ingest-finding directly (cluster-local); the ingress never exposes it.
+   * ingest-finding's `/` (cluster-local, its sender checked); the ingress never routes that.
    */
   localRoutes?: readonly Route[]
   /** A record function: serves `/v1/records`, reads the record settings (shared/config.ts). */
@@ -48,8 +48,9 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     definition: ingestFinding,
     record: false,
     emitsEvents: true,
-    routes: [],
-    localRoutes: [{ method: 'POST', path: '/events/findings', authenticated: false }]
+    // The producer path: a finding reported with an access token, published to the broker.
+    routes: [{ method: 'POST', path: '/v1/findings', authenticated: true }],
+    localRoutes: [{ method: 'POST', path: '/events/findings', authenticated: true }]
   }
 ]
 

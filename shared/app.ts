@@ -5,6 +5,7 @@ import type { Config } from './config.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from './http/base-app.ts'
 import { createCursorCodec } from './http/cursor.ts'
+import strictJsonBodies from './http/json-body.ts'
 import rateLimiting from './http/rate-limit.ts'
 import requestLimits from './http/request-limits.ts'
 import type { RouteDeps } from './http/route-deps.ts'
@@ -20,7 +21,7 @@ export interface AppOptions {
   /** Rate limiting is on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave it out. */
   config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'REQUEST_TIMEOUT_MS'>>
   store: Store
-  /** Token verification; a function without scoped routes (ingest-finding) has none. */
+  /** Token verification; a function without scoped routes has none. */
   verifyToken?: TokenVerifier
   isRevoked?: (issuer: string, tokenId: string) => Promise<boolean>
   /** The function's routes. */
@@ -49,6 +50,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: any other body type is a 415, not a string for the schema to puzzle over.
   app.removeContentTypeParser('text/plain')
+  // Duplicate names, NUL, lone surrogates: 400; a charset other than UTF-8: 415 (CONTRACT §4).
+  await app.register(strictJsonBodies)
 
   // Before token checks: garbage costs no crypto.
   await app.register(requestLimits)

@@ -24,7 +24,8 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT: Type.Enum(['on', 'off'], { default: 'on', description: 'Per-client rate limiting (429 + Retry-After); `off` for benchmarks and load tests.' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute one OAuth client (`client_id`) may make to one function instance.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 30000, description: 'Time a client has to send a whole request; slower senders get 408.' }),
-  K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' }))
+  K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' })),
+  K_SINK_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the OIDC token the sink requires (a broker with Knative `authentication-oidc`: a projected service account token for the broker\'s audience); read on every delivery, so a rotated token is used.' }))
 })
 
 export type Config = Static<typeof ConfigSchema>

@@ -23,11 +23,12 @@ interface ProblemType {
  */
 export const problemTypes = {
   SR_INVALID_REQUEST: { status: 400, title: 'Invalid request', slug: 'invalid-request', description: 'The request is invalid: an unknown, read-only or malformed field, or a bad query or header.' },
-  SR_INVALID_JSON: { status: 400, title: 'Invalid JSON', slug: 'invalid-json', description: 'The body is not JSON.' },
+  SR_INVALID_JSON: { status: 400, title: 'Invalid JSON', slug: 'invalid-json', description: 'The body is not strict JSON (RFC 8259 as I-JSON, RFC 7493): malformed or empty, a member name repeated in one object, a NUL character or a lone surrogate, or a prototype property.' },
   SR_INVALID_CURSOR: { status: 400, title: 'Invalid cursor', slug: 'invalid-cursor', description: 'The cursor was altered or belongs to another query.' },
   SR_INVALID_ENCODING: { status: 400, title: 'Invalid encoding', slug: 'invalid-encoding', description: 'The path, query or body is not valid UTF-8 or percent-encoding.' },
   SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token', description: 'No access token, or one that is invalid, expired or revoked.' },
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
+  SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record with this id in your tenant (or no such route).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
@@ -80,16 +81,19 @@ function problemError<Args extends unknown[] = [string]> (code: ProblemCode, mes
 }
 
 export const InvalidRequestError = problemError('SR_INVALID_REQUEST')
+export const InvalidJsonError = problemError('SR_INVALID_JSON')
 export const InvalidCursorError = problemError('SR_INVALID_CURSOR')
 export const InvalidEncodingError = problemError('SR_INVALID_ENCODING')
 export const InvalidTokenError = problemError('SR_INVALID_TOKEN')
 export const InsufficientScopeError = problemError('SR_INSUFFICIENT_SCOPE', 'This operation needs the scope %s')
+export const TenantMismatchError = problemError('SR_TENANT_MISMATCH')
 export const NotFoundError = problemError('SR_NOT_FOUND')
 export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
 export const PreconditionFailedError = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
+export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED')
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')

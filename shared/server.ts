@@ -32,11 +32,11 @@ export function recordFunction (name: string, routes: FastifyPluginAsync<RouteDe
   return { name, configSchema: ConfigSchema, secretSettings: SECRET_SETTINGS, routes, build: (config) => createFunctionApp(routes, config) }
 }
 
-/** Builds one record function from configuration: its store client, token checks and routes. */
-export async function createFunctionApp (routes: FastifyPluginAsync<RouteDeps>, config: Config, store: Store = createStore(config)): Promise<App> {
+/** Builds one record function from configuration: its store client, token checks and routes (ingest-finding too: it has no cursor key). */
+export async function createFunctionApp (routes: FastifyPluginAsync<RouteDeps>, config: Omit<Config, 'CURSOR_SECRET'> & Partial<Pick<Config, 'CURSOR_SECRET'>>, store: Store = createStore(config)): Promise<App> {
   const verifyToken = configuredTokenVerifier(config)
   const isRevoked = cachedRevocationCheck(createRevokedTokens(store), config.REVOCATION_CACHE_MS)
-  const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK) })
+  const app = await buildApp({ config, store, verifyToken, isRevoked, routes, eventSink: createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE }) })
   app.addHook('onClose', async () => store.client.destroy())
   return app
 }

@@ -106,11 +106,6 @@ export function mockAuthEnv (store: BenchStore, port: number, signingKeysJson: s
   }
 }
 
-/** ingest-finding's environment (functions/ingest-finding/config.ts): the store only. */
-export function ingestEnv (store: BenchStore, port: number): Record<string, string | undefined> {
-  return { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', DYNAMODB_ENDPOINT: store.endpoint, TABLE_NAME: store.tableName }
-}
-
 export interface HttpResult {
   status: number
   headers: IncomingHttpHeaders

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { generateSigningKey } from '../../functions/mock-auth/signing-keys.ts'
-import { benchFile, createHttpClient, ingestEnv, mockAuthEnv, recordFunctionEnv, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
+import { benchFile, createHttpClient, mockAuthEnv, recordFunctionEnv, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import { freePort, peakRssMB, startChild, waitForOk } from '../lib/processes.ts'
 import { median } from '../lib/stats.ts'
 
@@ -62,12 +62,11 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
     {
       name: 'ingest-finding',
       file: bundle('ingest-finding'),
-      env: (port) => ingestEnv(store, port),
+      // A record function's settings (it ignores the cursor key); no K_SINK, so the finding is applied at once.
+      env: recordEnv,
       first: {
         status: 200,
-        send: (c) => c.call('POST', '/events/findings', {
-          'content-type': 'application/json', 'ce-specversion': '1.0', 'ce-id': `bench-${Date.now()}`, 'ce-source': '/bench', 'ce-type': 'com.mediamarktsaturn.security.finding.reported', 'ce-tenant': 'bench-ingest'
-        }, JSON.stringify({ title: 'ingested', category: 'other', severity: 'low', asset: { name: 'bench', type: 'service' }, fingerprint: `bench-${Date.now()}` }))
+        send: (c) => c.call('POST', '/v1/findings', json, JSON.stringify({ title: 'ingested', category: 'other', severity: 'low', asset: { name: 'bench', type: 'service' }, fingerprint: `bench-${Date.now()}` }))
       }
     }
   ]

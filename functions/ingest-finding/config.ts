@@ -1,10 +1,21 @@
 import { Type, type Static } from 'typebox'
 import { ConfigSchema, loadSettings } from '../../shared/config.ts'
 
-const { PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK } = ConfigSchema.properties
+/** The trigger's OIDC identity: Knative names it `<trigger>-oidc-<group>-<kind>` (knative/eventing pkg/auth, `GetOIDCServiceAccountNameForResource`). */
+export const TRIGGER_SUBJECT = 'system:serviceaccount:security-records:ingest-finding-oidc-eventing.knative.dev-trigger'
 
-/** ingest-finding is reached by the broker only: it needs the store and the sink, no token settings. */
-export const IngestConfigSchema = Type.Object({ PORT, HOST, LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK })
+/**
+ * ingest-finding's settings: those of a record function except the cursor key (it lists nothing)
+ * — access tokens for `POST /v1/findings` and `POST /events/findings` — and the sender identity
+ * of broker deliveries on `POST /` (Knative Eventing `authentication-oidc`).
+ */
+export const IngestConfigSchema = Type.Object({
+  ...Type.Omit(ConfigSchema, ['CURSOR_SECRET']).properties,
+  DELIVERY_OIDC_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'ingest-finding: issuer of the OIDC tokens Knative Eventing sends with broker deliveries (the cluster\'s service account issuer). Unset: broker deliveries are refused (401).' })),
+  DELIVERY_OIDC_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'ingest-finding: where that issuer publishes its keys (`<issuer>/openid/v1/jwks` on the API server, or the cloud\'s OIDC endpoint).' })),
+  DELIVERY_OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'ingest-finding', description: 'ingest-finding: the audience broker deliveries must carry (the Trigger\'s `subscriber.audience`).' }),
+  DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: TRIGGER_SUBJECT, description: 'ingest-finding: comma-separated `sub`s allowed to deliver (the findings Trigger\'s OIDC service account).' })
+})
 export type IngestConfig = Static<typeof IngestConfigSchema>
 
 export function loadIngestConfig (env: Record<string, string | undefined> = process.env): IngestConfig {

@@ -1,19 +1,23 @@
-import { buildApp } from '../../shared/app.ts'
+import type { FastifyPluginAsync } from 'fastify'
+import type { RouteDeps } from '../../shared/app.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
-import { startFunction, type FunctionDefinition } from '../../shared/server.ts'
-import { createStore } from '../../shared/store/client.ts'
+import { createFunctionApp, startFunction, type FunctionDefinition } from '../../shared/server.ts'
 import { IngestConfigSchema } from './config.ts'
+import { deliveryVerifierFrom } from './delivery-auth.ts'
 import ingestFindingRoute from './route.ts'
 
-/** ingest-finding: the broker's subscriber; the store and the sink, no token settings. */
+/**
+ * ingest-finding: findings in. Access tokens for the producer path and the local CloudEvent path,
+ * the broker's sender identity for its deliveries, the store and the sink; no cursor key.
+ */
 export const definition: FunctionDefinition<typeof IngestConfigSchema> = {
   name: 'ingest-finding',
   configSchema: IngestConfigSchema,
   async build (config) {
-    const store = createStore(config)
-    const app = await buildApp({ config, store, routes: ingestFindingRoute, eventSink: createEventSink(config.K_SINK) })
-    app.addHook('onClose', async () => store.client.destroy())
-    return app
+    const verifyDelivery = deliveryVerifierFrom(config)
+    const findingSink = createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE })
+    const routes: FastifyPluginAsync<RouteDeps> = async (app, deps) => ingestFindingRoute(app, { ...deps, verifyDelivery, findingSink })
+    return createFunctionApp(routes, config)
   }
 }
 

@@ -1,30 +1,70 @@
-import type { FastifyPluginAsync } from 'fastify'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { HTTP, type CloudEvent } from 'cloudevents'
+import { scopes } from '../../shared/auth/auth-plugin.ts'
+import type { EventSink } from '../../shared/events/record-events.ts'
 import { invalidFields } from '../../shared/errors.ts'
-import { createIngestFindingHandler } from './handler.ts'
-import { ingestFindingSchema } from './schema.ts'
+import { addStrictJsonParser } from '../../shared/http/json-body.ts'
+import { requestContext } from '../../shared/http/record-reply.ts'
+import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import { refuseDeliveries, type DeliveryVerifier } from './delivery-auth.ts'
+import type { FindingReport } from '../../shared/records/ingest-rules.ts'
+import { checkTenantExtension, createIngestFindingHandler, stampedFindingEvent, stampedReporter } from './handler.ts'
+import { brokerDeliverySchema, localFindingSchema, reportFindingSchema } from './schema.ts'
+
+export interface IngestRouteOptions extends RouteDeps {
+  /** Who may deliver on `POST /` (the broker); without it every delivery is refused. */
+  verifyDelivery?: DeliveryVerifier
+  /** Where `POST /v1/findings` publishes (the broker, K_SINK); disabled: the finding is applied at once. */
+  findingSink?: EventSink
+}
 
 /**
- * Serves the CloudEvent handler over HTTP for Knative (a Trigger's subscriber posts to `/`)
- * and the local stack (`POST /events/findings`): binary or structured mode.
+ * Findings in, three ways, none of which takes the tenant or the actor from the event:
+ * - `POST /v1/findings` (API, `records:write`): the producer path — the report, stamped with the
+ *   token's tenant and identity, published to the broker (202); applied at once where there is no broker.
+ * - `POST /` (cluster): the findings Trigger's deliveries, sender checked (Knative OIDC); the
+ *   reporter is what the producer path stamped.
+ * - `POST /events/findings` (local stack): a CloudEvent with an access token (`records:write`);
+ *   the reporter is the token's, a `tenant` extension naming another tenant is a 403.
  */
-const ingestFindingRoute: FastifyPluginAsync<RouteDeps> = async (app, { data }) => {
-  app.addContentTypeParser('application/cloudevents+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+const ingestFindingRoute: FastifyPluginAsync<IngestRouteOptions> = async (app, { data, verifyDelivery = refuseDeliveries, findingSink }) => {
+  addStrictJsonParser(app, 'application/cloudevents+json')
   const handle = createIngestFindingHandler(data)
 
-  for (const url of ['/', '/events/findings']) {
-    app.post(url, { schema: ingestFindingSchema }, async (request, reply) => {
-      let event: CloudEvent<unknown>
-      try {
-        event = HTTP.toEvent({ headers: request.headers, body: request.body }) as CloudEvent<unknown>
-      } catch (error) {
-        throw invalidFields([{ path: '', message: `not a valid CloudEvent: ${(error as Error).message.slice(0, 200)}` }])
-      }
-      if (Array.isArray(event)) throw invalidFields([{ path: '', message: 'batched CloudEvents are not accepted; send one event per request' }])
-      return reply.send(await handle(event))
-    })
+  app.post('/v1/findings', { schema: reportFindingSchema, config: { scope: scopes.write } }, async (request, reply) => {
+    const reporter = requestContext(request).actor
+    // Validated against the route's body schema (FindingReport) before this runs.
+    const event = stampedFindingEvent(request.body as FindingReport, reporter)
+    if (findingSink?.enabled) {
+      await findingSink.deliver(event)
+      return reply.code(202).send({ eventId: event.id })
+    }
+    return reply.send(await handle(event, reporter))
+  })
+
+  app.post('/', { schema: brokerDeliverySchema, onRequest: async (request) => verifyDelivery(request.headers.authorization) }, async (request, reply) => {
+    const event = cloudEventOf(request)
+    return reply.send(await handle(event, stampedReporter(event)))
+  })
+
+  app.post('/events/findings', { schema: localFindingSchema, config: { scope: scopes.write } }, async (request, reply) => {
+    const event = cloudEventOf(request)
+    const reporter = requestContext(request).actor
+    checkTenantExtension(event, reporter)
+    return reply.send(await handle(event, reporter))
+  })
+}
+
+/** One CloudEvent from the request, binary or structured mode, or a 400. */
+function cloudEventOf (request: FastifyRequest): CloudEvent<unknown> {
+  let event: CloudEvent<unknown>
+  try {
+    event = HTTP.toEvent({ headers: request.headers, body: request.body }) as CloudEvent<unknown>
+  } catch (error) {
+    throw invalidFields([{ path: '', message: `not a valid CloudEvent: ${(error as Error).message.slice(0, 200)}` }])
   }
+  if (Array.isArray(event)) throw invalidFields([{ path: '', message: 'batched CloudEvents are not accepted; send one event per request' }])
+  return event
 }
 
 export default ingestFindingRoute

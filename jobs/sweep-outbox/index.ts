@@ -10,15 +10,15 @@ import { createDataLayer } from '../../shared/operations/data-layer.ts'
 import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
 import { createStore } from '../../shared/store/client.ts'
 
-const { LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK } = ConfigSchema.properties
+const { LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK, K_SINK_TOKEN_FILE } = ConfigSchema.properties
 const SweeperConfig = Type.Object({
-  LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK,
+  LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK, K_SINK_TOKEN_FILE,
   SWEEP_MIN_AGE_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Only entries older than this are swept (younger ones are being finished by their writer).' })
 })
 
 const config = loadSettings(SweeperConfig, process.env)
 const store = createStore(config)
-const data = createDataLayer(store, { sink: createEventSink(config.K_SINK), log: console })
+const data = createDataLayer(store, { sink: createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE }), log: console })
 try {
   const { settled, delivered } = await sweepOutbox(data, { olderThanMs: config.SWEEP_MIN_AGE_SECONDS * 1000 })
   console.log(JSON.stringify({ msg: 'outbox swept', settled, delivered }))

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { CloudEvent, HTTP } from 'cloudevents'
 import type { ChangeAction, RecordChange } from '../records/change.ts'
 
@@ -32,18 +33,21 @@ export interface EventSink {
 }
 
 /**
- * Delivers CloudEvents in HTTP binary mode to K_SINK (what a Knative SinkBinding injects).
- * Without a sink, events are not produced at all.
+ * Delivers CloudEvents in HTTP binary mode to K_SINK (what a Knative SinkBinding injects), with
+ * the OIDC token of K_SINK_TOKEN_FILE when the broker requires one. Without a sink, events are not
+ * produced at all.
  */
-export function createEventSink (sinkUrl: string | undefined, { timeoutMs = 2000 } = {}): EventSink {
+export function createEventSink (sinkUrl: string | undefined, { timeoutMs = 2000, tokenFile }: { timeoutMs?: number, tokenFile?: string | undefined } = {}): EventSink {
   if (!sinkUrl) return { enabled: false, async deliver () {} }
   return {
     enabled: true,
     async deliver (event) {
       const { headers, body } = HTTP.binary(event)
+      // Knative sender identity: the kubelet rotates a projected token, so it is read each time.
+      const authorization = tokenFile ? { authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` } : {}
       const response = await fetch(sinkUrl, {
         method: 'POST',
-        headers: headers as Record<string, string>,
+        headers: { ...headers as Record<string, string>, ...authorization },
         body: body as string,
         signal: AbortSignal.timeout(timeoutMs)
       })

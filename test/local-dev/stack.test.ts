@@ -57,7 +57,7 @@ t.test('the local stack serves the whole CRUD walk through one origin with real 
 
   const reported = await fetch(`${stack.url}/events/findings`, {
     method: 'POST',
-    headers: { 'ce-specversion': '1.0', 'ce-id': 'scan-1', 'ce-source': '/scanners/trivy', 'ce-type': 'com.mediamarktsaturn.security.finding.reported', 'ce-tenant': 'local', 'content-type': 'application/json' },
+    headers: { ...admin, 'ce-specversion': '1.0', 'ce-id': 'scan-1', 'ce-source': '/scanners/trivy', 'ce-type': 'com.mediamarktsaturn.security.finding.reported', 'ce-tenant': 'local', 'content-type': 'application/json' },
     body: JSON.stringify({ ...finding, fingerprint: 'trivy:edge-lb:open-port' })
   })
   t.equal(reported.status, 200, 'scanner findings come in at /events/findings')

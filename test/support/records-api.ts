@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Test } from 'tap'
 import { recordFunctionNames, functionRegistry } from '../../functions/registry.ts'
-import { buildApp, type App, type RouteDeps } from '../../shared/app.ts'
+import { buildApp, type App, type AppOptions, type RouteDeps } from '../../shared/app.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
 import { createDataLayer, type DataLayer } from '../../shared/operations/data-layer.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
@@ -76,6 +76,8 @@ export interface RecordsApiOptions {
   routes?: FastifyPluginAsync<RouteDeps>
   /** K_SINK for the app's CloudEvents. */
   sinkUrl?: string
+  /** Settings beyond the cursor secret (rate limits). */
+  config?: Partial<AppOptions['config']>
 }
 
 export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {}): Promise<RecordsApiHarness> {
@@ -84,7 +86,7 @@ export async function buildRecordsApi (t: Test, options: RecordsApiOptions = {})
   const verifyToken = createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: keys.keySet, clockToleranceSeconds: 30 })
   const revocations = createRevokedTokens(store)
   const app = await buildApp({
-    config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent' },
+    config: { CURSOR_SECRET: TEST_CURSOR_SECRET, LOG_LEVEL: 'silent', ...options.config },
     store,
     verifyToken,
     isRevoked: (issuer, tokenId) => revocations.isRevoked(issuer, tokenId),

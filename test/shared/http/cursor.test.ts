@@ -28,6 +28,29 @@ t.test('an altered payload, a signature from another key or a malformed cursor i
   }
 })
 
+/** The other base64url character that decodes to the same bits when the last 2 (of a 43-character, 32-byte signature) are dropped. */
+function sameBitsSibling (character: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const index = alphabet.indexOf(character)
+  return alphabet[(index & ~3) | ((index + 1) & 3)]!
+}
+
+t.test('a cursor that is not canonical base64url is refused, even when it decodes to the right bytes', async (t) => {
+  const cursor = codec.encode('p', binding)
+  const [payload, signature] = cursor.split('.') as [string, string]
+  const sibling = `${signature.slice(0, -1)}${sameBitsSibling(signature.at(-1)!)}`
+  t.same(Buffer.from(sibling, 'base64url'), Buffer.from(signature, 'base64url'), 'the altered signature still decodes to the same bytes')
+  t.throws(() => codec.decode(`${payload}.${sibling}`, binding), InvalidCursorError, 'last character changed (U↔X)')
+  t.throws(() => codec.decode(`${payload}.${signature}=`, binding), InvalidCursorError, 'padding added to the signature')
+  t.throws(() => codec.decode(`${payload}==.${signature}`, binding), InvalidCursorError, 'padding added to the payload')
+  t.throws(() => codec.decode(`${payload}.${signature} `, binding), InvalidCursorError, 'a trailing space')
+  // base64 (not base64url) spellings of the same bytes: '+' for '-', '/' for '_'.
+  let withUrlCharacter = cursor
+  for (let position = 0; !/[-_]/.test(withUrlCharacter); position++) withUrlCharacter = codec.encode(`p${position}`, binding)
+  const standard = withUrlCharacter.replaceAll('-', '+').replaceAll('_', '/')
+  t.throws(() => codec.decode(standard, binding), InvalidCursorError, `base64 alphabet: ${standard}`)
+})
+
 t.test('a function without a cursor secret refuses to make or read cursors', async (t) => {
   const none = createCursorCodec(undefined)
   t.throws(() => none.encode('p', binding), /CURSOR_SECRET/)

@@ -202,6 +202,18 @@ function bodyMutations (route: 'create' | 'update'): Mutation[] {
   return mutations
 }
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Spellings of a cursor that Node's lenient base64url decoder reads as the same bytes (percent-encoded for a query). */
+function nonCanonicalSpellings (cursor: string): string[] {
+  const last = BASE64URL_ALPHABET.indexOf(cursor.at(-1)!)
+  // A 43-character signature leaves the last character's 2 low bits unused: flip them.
+  const sibling = BASE64URL_ALPHABET[(last & ~3) | ((last + 1) & 3)]!
+  const spellings = [`${cursor.slice(0, -1)}${sibling}`, `${cursor}%3D`, `${cursor.replace('.', '%3D.')}`]
+  if (/[-_]/.test(cursor)) spellings.push(cursor.replaceAll('-', '%2B').replaceAll('_', '%2F'))
+  return spellings
+}
+
 function queryMutations (context: HostileContext, route: 'list' | 'history'): Mutation[] {
   const allowed = route === 'list' ? knownQueryParameters : ['limit', 'cursor']
   const duplicable = route === 'list'
@@ -223,6 +235,8 @@ function queryMutations (context: HostileContext, route: 'list' | 'history'): Mu
         return `${ownCursor.slice(0, index)}${replacement}${ownCursor.slice(index + 1)}`
       }),
       fc.constant(foreignCursor),
+      // The same bytes spelled differently: still an altered cursor.
+      fc.constantFrom(...nonCanonicalSpellings(ownCursor)),
       fc.constant(ownCursor.slice(0, -3)),
       fc.constant(`${ownCursor}.extra`),
       longString(2049, 3000)

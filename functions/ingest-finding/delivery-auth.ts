@@ -1,0 +1,58 @@
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { InvalidTokenError } from '../../shared/errors.ts'
+
+/** Proves a request on `POST /` comes from the broker: its Authorization header, or a 401. */
+export type DeliveryVerifier = (authorization: string | undefined) => Promise<void>
+
+export interface DeliveryVerifierOptions {
+  issuer: string
+  audience: string
+  /** The `sub`s allowed to deliver: the findings Trigger's OIDC service account. */
+  subjects: readonly string[]
+  keys: JWTVerifyGetKey
+  clockToleranceSeconds: number
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
+
+/**
+ * Knative Eventing sender identity (`authentication-oidc`): the broker sends each delivery with a
+ * Kubernetes service account token of the Trigger's OIDC identity, for the subscriber's audience.
+ * Any other sender — a pod that reaches the Service past the NetworkPolicy, a replayed token of
+ * another audience — gets a 401, so the tenant and producer an event carries are the ones the
+ * producer path (`POST /v1/findings`) stamped.
+ */
+export function createDeliveryVerifier (options: DeliveryVerifierOptions): DeliveryVerifier {
+  const subjects = new Set(options.subjects)
+  return async function verifyDelivery (authorization) {
+    const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
+    if (!token) throw new InvalidTokenError('Broker deliveries carry the Trigger\'s OIDC token (Authorization: Bearer)')
+    let subject: string | undefined
+    try {
+      const { payload } = await jwtVerify(token, options.keys, { issuer: options.issuer, audience: options.audience, algorithms: ['RS256', 'ES256'], clockTolerance: options.clockToleranceSeconds, requiredClaims: ['exp', 'sub'] })
+      subject = payload.sub
+    } catch {
+      throw new InvalidTokenError('The delivery token is invalid, expired or for another audience')
+    }
+    if (subject === undefined || !subjects.has(subject)) throw new InvalidTokenError('Only the findings Trigger may deliver here')
+  }
+}
+
+/** Without sender identity configured, no delivery is trusted. */
+export const refuseDeliveries: DeliveryVerifier = async () => {
+  throw new InvalidTokenError('Broker deliveries are refused: DELIVERY_OIDC_ISSUER is not configured (docs/deployment.md, events)')
+}
+
+/** The verifier the settings ask for. */
+export function deliveryVerifierFrom (config: { DELIVERY_OIDC_ISSUER?: string | undefined, DELIVERY_OIDC_JWKS_URL?: string | undefined, DELIVERY_OIDC_AUDIENCE: string, DELIVERY_OIDC_SUBJECTS: string, AUTH_CLOCK_SKEW_SECONDS: number }): DeliveryVerifier {
+  if (!config.DELIVERY_OIDC_ISSUER) return refuseDeliveries
+  if (!config.DELIVERY_OIDC_JWKS_URL) throw new Error('DELIVERY_OIDC_JWKS_URL is required with DELIVERY_OIDC_ISSUER')
+  return createDeliveryVerifier({
+    issuer: config.DELIVERY_OIDC_ISSUER,
+    audience: config.DELIVERY_OIDC_AUDIENCE,
+    subjects: config.DELIVERY_OIDC_SUBJECTS.split(',').map((subject) => subject.trim()).filter(Boolean),
+    // The cluster's service-account issuer keys (never a URL from the token), cached, with a cooldown.
+    keys: createRemoteJWKSet(new URL(config.DELIVERY_OIDC_JWKS_URL), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+    clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
+  })
+}
