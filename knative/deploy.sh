@@ -16,7 +16,7 @@
 #               then waited for: it starts only now that the store answers
 # 4. grants     Alternator overlays: the application role may use the table's keyspace, nothing else
 # 5. workloads  the sweeper CronJob and the Knative Services (with kubectl, or kn), waited for
-# 6. check      every event-emitting function has K_SINK; broker, Trigger and SinkBindings are Ready
+# 6. check      every event-emitting function has K_SINK; broker, Trigger, SinkBindings, EventPolicies Ready
 #
 # Needs kubectl (v1.27+), node 24 with `npm ci` done (knative/scripts/render.ts), and kn for --kn.
 # The Secrets of knative/scripts/create-secrets.sh must exist (checked first).
@@ -102,6 +102,15 @@ if [ "$local_gateway" = ingressgateway ]; then
   exit 1
 fi
 
+# Sender identity (docs/deployment.md, "Knative Eventing"): the EventPolicies need it, and Knative's
+# webhook refuses them without it; say so before anything is applied.
+oidc=$(kubectl get configmap config-features --namespace knative-eventing -o jsonpath='{.data.authentication-oidc}')
+if [ "$oidc" != enabled ]; then
+  echo "deploy: Knative Eventing's sender identity is off (config-features authentication-oidc=${oidc:-unset}); first:" >&2
+  echo "  kubectl patch configmap config-features -n knative-eventing --type merge -p '{\"data\":{\"authentication-oidc\":\"enabled\"}}'" >&2
+  exit 1
+fi
+
 say "1/6 platform: $(grep -c '^kind:' "$rendered/platform.yaml") objects"
 apply "$rendered/platform.yaml"
 
@@ -143,5 +152,7 @@ for name in $(kubectl get ksvc --namespace "$NAMESPACE" -l "$label" -o jsonpath=
 done
 kubectl wait broker/security-records trigger/ingest-finding --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 kubectl wait sinkbinding --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
+# Ready once every sender they name resolved to an identity (the Trigger's, the bindings').
+kubectl wait eventpolicy --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 kubectl get ksvc --namespace "$NAMESPACE"
 say "done"
