@@ -147,3 +147,12 @@ t.test('the image: bases pinned by digest in the Dockerfile, refused unpinned, d
   t.match(workflow['deploy.yml'].jobs.image.outputs.image, /@\$\{\{ steps\.build\.outputs\.digest \}\}$/, 'deploy.yml deploys what it built by digest')
   t.match(readFileSync(join(root, 'README.md'), 'utf8'), /RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs24-debian12@sha256:/, 'README says how to bump the bases')
 })
+
+t.test('the image\'s build stage gets every source folder the build bundles (functions/ and jobs/, with shared/ and scripts/)', async (t) => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+  const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n')
+  for (const folder of ['shared', 'functions', 'jobs', 'scripts']) {
+    t.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `COPY ${folder}`)
+    t.ok(dockerignore.includes(`!${folder}`), `.dockerignore lets ${folder}/ into the context`)
+  }
+})
