@@ -43,10 +43,11 @@ COPY jobs ./jobs
 COPY scripts ./scripts
 RUN npm run build
 # The default entry runs the function named at build time; container args can name any other bundle.
+# A copy, not a launcher that imports it: a bundle starts only as Node's main module (import.meta.main).
 ARG FUNCTION=get-record
 RUN test -f "dist/functions/${FUNCTION}/index.mjs" \
       || { echo "FUNCTION=${FUNCTION} is not one of: $(ls dist/functions | tr '\n' ' ')" >&2; exit 1; } \
- && printf "import './functions/%s/index.mjs'\n" "${FUNCTION}" > dist/main.mjs
+ && cp -r "dist/functions/${FUNCTION}" dist/main
 
 # checkov:skip=CKV_DOCKER_2: no HEALTHCHECK: Knative probes /healthz itself, and distroless has no shell or client to run one
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -68,4 +69,4 @@ ENV PATH="/nodejs/bin:${PATH}" NODE_ENV=production PORT=8080
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["node"]
-CMD ["dist/main.mjs"]
+CMD ["dist/main/index.mjs"]

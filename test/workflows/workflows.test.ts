@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { registerHooks } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { validateWorkflow } from '@action-validator/core'
 import t from 'tap'
@@ -155,4 +156,20 @@ t.test('the image\'s build stage gets every source folder the build bundles (fun
     t.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), `COPY ${folder}`)
     t.ok(dockerignore.includes(`!${folder}`), `.dockerignore lets ${folder}/ into the context`)
   }
+})
+
+t.test('the image\'s default command starts the function named at build time (a bundle starts only as the main module)', async (t) => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[]
+  const entry = /^RUN test -f "dist\/functions\/\$\{FUNCTION\}\/index\.mjs"[\s\S]*?[^\\]\n/m.exec(dockerfile)?.[0]
+  t.ok(entry, 'the build stage makes the default entry')
+  // A stand-in bundle that, like every function's index, starts only when it is the main module.
+  const dir = mkdtempSync(join(tmpdir(), 'security-records-entry-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, 'dist/functions/get-record'), { recursive: true })
+  writeFileSync(join(dir, 'dist/functions/get-record/index.mjs'), "if (import.meta.main) console.log('started')\n")
+  const made = spawnSync('sh', ['-c', entry!.replace(/^RUN /, '')], { cwd: dir, encoding: 'utf8', env: { FUNCTION: 'get-record', PATH: process.env.PATH } })
+  t.equal(made.status, 0, made.stderr)
+  const started = spawnSync(process.execPath, cmd, { cwd: dir, encoding: 'utf8' })
+  t.equal(started.stdout.trim(), 'started', `node ${cmd.join(' ')} starts the function`)
 })
