@@ -16,7 +16,7 @@
 #               then waited for: it starts only now that the store answers
 # 4. grants     Alternator overlays: the application role may use the table's keyspace, nothing else
 # 5. workloads  the sweeper CronJob and the Knative Services (with kubectl, or kn), waited for
-# 6. check      every event-emitting function has K_SINK; broker, Trigger and SinkBindings are Ready
+# 6. check      every event-emitting function has K_SINK; broker, Trigger, SinkBindings, EventPolicies Ready
 #
 # Needs kubectl (v1.27+), node 24 with `npm ci` done (knative/scripts/render.ts), and kn for --kn.
 # The Secrets of knative/scripts/create-secrets.sh must exist (checked first).
@@ -102,6 +102,15 @@ if [ "$local_gateway" = ingressgateway ]; then
   exit 1
 fi
 
+# Sender identity (docs/deployment.md, "Knative Eventing"): the EventPolicies need it, and Knative's
+# webhook refuses them without it; say so before anything is applied.
+oidc=$(kubectl get configmap config-features --namespace knative-eventing -o jsonpath='{.data.authentication-oidc}')
+if [ "$oidc" != enabled ]; then
+  echo "deploy: Knative Eventing's sender identity is off (config-features authentication-oidc=${oidc:-unset}); first:" >&2
+  echo "  kubectl patch configmap config-features -n knative-eventing --type merge -p '{\"data\":{\"authentication-oidc\":\"enabled\"}}'" >&2
+  exit 1
+fi
+
 say "1/6 platform: $(grep -c '^kind:' "$rendered/platform.yaml") objects"
 apply "$rendered/platform.yaml"
 
@@ -132,6 +141,23 @@ if [ "$STORE" = alternator ]; then
 fi
 
 say "5/6 workloads"
+# ingest-finding checks each broker delivery's OIDC token (the findings Trigger's identity) against
+# this cluster's service-account issuer: take issuer and keys from the API server's discovery document.
+discovery=$(kubectl get --raw /.well-known/openid-configuration)
+field() { printf '%s' "$discovery" | node -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+issuer=$(field issuer)
+jwks_uri=$(field jwks_uri)
+kubectl patch configmap security-records-config --namespace "$NAMESPACE" --type merge \
+  -p "{\"data\":{\"DELIVERY_OIDC_ISSUER\":\"$issuer\",\"DELIVERY_OIDC_JWKS_URL\":\"$jwks_uri\"}}"
+case "$jwks_uri" in
+  https://kubernetes.default.svc*|https://10.*|https://172.*|https://192.168.*)
+    # The API server itself publishes the keys (kind, self-managed clusters): let pods read them
+    # without credentials, and trust the cluster CA for that call.
+    kubectl create clusterrolebinding security-records-oidc-discovery --clusterrole=system:service-account-issuer-discovery \
+      --group=system:unauthenticated --dry-run=client -o yaml | kubectl apply -f -
+    kubectl patch configmap security-records-config --namespace "$NAMESPACE" --type merge \
+      -p '{"data":{"NODE_EXTRA_CA_CERTS":"/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"}}' ;;
+esac
 apply "$rendered/cronjobs.yaml"
 apply_services
 
@@ -143,5 +169,7 @@ for name in $(kubectl get ksvc --namespace "$NAMESPACE" -l "$label" -o jsonpath=
 done
 kubectl wait broker/security-records trigger/ingest-finding --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 kubectl wait sinkbinding --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
+# Ready once every sender they name resolved to an identity (the Trigger's, the bindings').
+kubectl wait eventpolicy --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 kubectl get ksvc --namespace "$NAMESPACE"
 say "done"

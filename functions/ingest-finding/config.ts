@@ -13,7 +13,7 @@ export const IngestConfigSchema = Type.Object({
   ...Type.Omit(ConfigSchema, ['CURSOR_SECRET']).properties,
   DELIVERY_OIDC_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'ingest-finding: issuer of the OIDC tokens Knative Eventing sends with broker deliveries (the cluster\'s service account issuer). Unset: broker deliveries are refused (401).' })),
   DELIVERY_OIDC_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'ingest-finding: where that issuer publishes its keys (`<issuer>/openid/v1/jwks` on the API server, or the cloud\'s OIDC endpoint).' })),
-  DELIVERY_OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'ingest-finding', description: 'ingest-finding: the audience broker deliveries must carry (the Trigger\'s `subscriber.audience`).' }),
+  DELIVERY_OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'serving.knative.dev/service/security-records/ingest-finding', description: 'ingest-finding: the audience broker deliveries must carry (the Trigger\'s `subscriber.audience`).' }),
   DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: TRIGGER_SUBJECT, description: 'ingest-finding: comma-separated `sub`s allowed to deliver (the findings Trigger\'s OIDC service account).' })
 })
 export type IngestConfig = Static<typeof IngestConfigSchema>

@@ -33,21 +33,36 @@ export interface EventSink {
 }
 
 /**
- * Delivers CloudEvents in HTTP binary mode to K_SINK (what a Knative SinkBinding injects), with
- * the OIDC token of K_SINK_TOKEN_FILE when the broker requires one. Without a sink, events are not
- * produced at all.
+ * Where a Knative SinkBinding puts the sender-identity token of its bound pods when Knative Eventing
+ * runs with `authentication-oidc` (knative.dev/eventing v0.45.0, pkg/apis/sources/v1/sinkbinding_lifecycle.go:
+ * the binding's token Secret, projected at /oidc). The broker's ingress then refuses a post without it.
  */
-export function createEventSink (sinkUrl: string | undefined, { timeoutMs = 2000, tokenFile }: { timeoutMs?: number, tokenFile?: string | undefined } = {}): EventSink {
+export const SINK_BINDING_TOKEN_FILE = '/oidc/token'
+
+/** The current token, read on every delivery (Knative renews the Secret before it expires); none without the feature. */
+async function senderToken (tokenFile: string): Promise<string | undefined> {
+  try {
+    return (await readFile(tokenFile, 'utf8')).trim() || undefined
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+/**
+ * Delivers CloudEvents in HTTP binary mode to K_SINK (what a Knative SinkBinding injects), with the
+ * binding's sender-identity token when Knative projected one. Without a sink, events are not produced at all.
+ */
+export function createEventSink (sinkUrl: string | undefined, { timeoutMs = 2000, tokenFile = SINK_BINDING_TOKEN_FILE } = {}): EventSink {
   if (!sinkUrl) return { enabled: false, async deliver () {} }
   return {
     enabled: true,
     async deliver (event) {
       const { headers, body } = HTTP.binary(event)
-      // Knative sender identity: the kubelet rotates a projected token, so it is read each time.
-      const authorization = tokenFile ? { authorization: `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}` } : {}
+      const token = await senderToken(tokenFile)
       const response = await fetch(sinkUrl, {
         method: 'POST',
-        headers: { ...headers as Record<string, string>, ...authorization },
+        headers: { ...headers as Record<string, string>, ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: body as string,
         signal: AbortSignal.timeout(timeoutMs)
       })

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { Ajv } from 'ajv'
 import { Broker } from '@kubernetes-models/knative/eventing.knative.dev/v1/Broker'
+import { EventPolicy } from '@kubernetes-models/knative/eventing.knative.dev/v1alpha1/EventPolicy'
 import { Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1/Trigger'
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1/Service'
 import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding'
@@ -14,6 +15,7 @@ import { RequestAuthentication } from '@kubernetes-models/istio/security.istio.i
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob'
 import { Job } from 'kubernetes-models/batch/v1/Job'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Namespace } from 'kubernetes-models/v1/Namespace'
 import { Service as CoreService } from 'kubernetes-models/v1/Service'
@@ -107,6 +109,8 @@ const validators: Record<string, Validator> = {
   'serving.knative.dev/v1/Service': modelValidator(KnativeService),
   'eventing.knative.dev/v1/Broker': modelValidator(Broker),
   'eventing.knative.dev/v1/Trigger': modelValidator(Trigger),
+  'eventing.knative.dev/v1alpha1/EventPolicy': modelValidator(EventPolicy),
+  'networking.k8s.io/v1/NetworkPolicy': modelValidator(NetworkPolicy),
   // The generated SinkBinding model marks `status` required (the Go type has no omitempty on it),
   // although only the controller writes it; validate everything else, and that no status is sent.
   'sources.knative.dev/v1/SinkBinding': (object) => {
@@ -378,7 +382,7 @@ for (const overlay of overlays) {
       t.equal(trigger?.spec.broker, 'security-records', 'on the broker')
       t.same(trigger?.spec.filter, { attributes: { type: FINDING_REPORTED } }, `filtered on type ${FINDING_REPORTED} exactly`)
       t.notOk(trigger?.spec.filters, 'no second filter language beside it')
-      t.same(trigger?.spec.subscriber, serviceRef('ingest-finding'), 'delivers to the ingest-finding Knative Service')
+      t.same(trigger?.spec.subscriber, { ...serviceRef('ingest-finding'), audience: `serving.knative.dev/service/${NAMESPACE}/ingest-finding` }, 'delivers to the ingest-finding Knative Service (with its sender-identity audience)')
       t.same(trigger?.spec.delivery, { deadLetterSink: serviceRef(DEAD_LETTERS), retry: 5, backoffPolicy: 'exponential', backoffDelay: trigger?.spec.delivery?.backoffDelay })
       t.match(trigger?.spec.delivery?.backoffDelay, /^PT\d+(\.\d+)?S$/, 'an ISO 8601 backoff delay')
       const services = new Set(find(objects, 'serving.knative.dev/v1/Service').map((svc) => svc.metadata.name))
@@ -436,6 +440,54 @@ for (const overlay of overlays) {
       const paths = (vs?.spec.http ?? []).flatMap((http: any) => http.match.map((match: any) => match.uri.exact ?? match.uri.regex))
       t.notOk(paths.some((path: string) => path.startsWith('/events')), 'the local /events/findings has no cluster route')
       t.notOk(paths.some((path: string) => path === '/' || path === '/.*'), 'no catch-all route')
+    })
+
+    t.test('sender identity: only the broker\'s Trigger delivers to ingest-finding, only the record functions\' bindings publish unbound', async (t) => {
+      const policies = find(objects, 'eventing.knative.dev/v1alpha1/EventPolicy')
+      const to = (policy: K8sObject) => (policy.spec.to ?? []).map((target: any) => `${target.ref?.kind}/${target.ref?.name}`)
+      t.ok(policies.every((policy) => policy.spec.to?.length > 0 && policy.spec.to.every((target: any) => target.ref && !target.selector)),
+        'every policy names its targets (an empty `to` would apply to everything in the namespace)')
+      t.ok(policies.every((policy) => policy.metadata.namespace === NAMESPACE))
+
+      const [toIngest, ...otherToIngest] = policies.filter((policy) => to(policy).includes('Service/ingest-finding'))
+      t.equal(otherToIngest.length, 0, 'one policy for ingest-finding')
+      t.same(toIngest?.spec.from, [{ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', name: 'ingest-finding', namespace: NAMESPACE } }],
+        'admits the identity of the broker\'s ingest-finding Trigger, nothing else')
+      t.same(toIngest?.spec.filters, [{ exact: { type: FINDING_REPORTED } }], 'and only findings')
+      const [trigger] = find(objects, 'eventing.knative.dev/v1/Trigger', 'ingest-finding')
+      t.equal(trigger?.spec.subscriber.audience, `serving.knative.dev/service/${NAMESPACE}/ingest-finding`,
+        'the Trigger names the audience, so the broker\'s filter sends its token (a Knative Service announces none)')
+
+      const toBroker = policies.filter((policy) => to(policy).includes('Broker/security-records'))
+      t.same(toBroker.flatMap((policy) => policy.spec.from), [
+        { ref: { apiVersion: 'sources.knative.dev/v1', kind: 'SinkBinding', name: 'security-records-functions', namespace: NAMESPACE } },
+        { ref: { apiVersion: 'sources.knative.dev/v1', kind: 'SinkBinding', name: 'security-records-sweeper', namespace: NAMESPACE } }
+      ], 'the broker admits the record functions\' and the sweeper\'s SinkBinding identities; producers are bound one by one')
+      const bindings = find(objects, 'sources.knative.dev/v1/SinkBinding').map((binding) => binding.metadata.name).sort()
+      t.same(bindings, ['security-records-functions', 'security-records-sweeper'], 'every binding that points at the broker is admitted')
+      t.notOk(toBroker.some((policy) => policy.spec.from.some((from: any) => from.sub?.endsWith('*'))), 'no wildcard subject')
+    })
+
+    t.test('ingest-finding\'s pods take connections from Knative\'s data plane only', async (t) => {
+      const policies = find(objects, 'networking.k8s.io/v1/NetworkPolicy')
+      const [policy, ...others] = policies.filter((candidate) => candidate.spec.podSelector.matchLabels?.['serving.knative.dev/service'] === 'ingest-finding')
+      t.equal(others.length, 0, 'one NetworkPolicy selects them')
+      t.same(policy?.spec.podSelector, { matchLabels: { 'serving.knative.dev/service': 'ingest-finding' } }, 'by the label Knative puts on every revision pod')
+      t.same(policy?.spec.policyTypes, ['Ingress'])
+      t.equal(policy?.spec.ingress.length, 1, 'one rule')
+      const peers = policy?.spec.ingress[0].from.map((peer: any) => {
+        t.same(Object.keys(peer).sort(), ['namespaceSelector', 'podSelector'], 'each peer is pods of a named namespace (no ipBlock, no namespace-wide peer)')
+        return `${peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}: ${JSON.stringify(peer.podSelector.matchLabels)}`
+      })
+      t.same(peers, [
+        'istio-system: {"istio":"knative-local-gateway"}',
+        'knative-serving: {"app":"activator"}',
+        'knative-serving: {"app":"autoscaler"}',
+        'knative-eventing: {"eventing.knative.dev/brokerRole":"filter"}'
+      ], 'the local gateway, the activator, the autoscaler and the broker\'s filter, and no pod of this namespace')
+      t.notOk(policy?.spec.ingress[0].ports, 'queue-proxy\'s ports all stay reachable to them (traffic, probes through the activator, metrics)')
+      const [localGateway] = render('knative/cluster/istio').filter((object) => typeOf(object) === 'apps/v1/Deployment')
+      t.equal(localGateway?.spec.template.metadata.labels.istio, 'knative-local-gateway', 'the label is the one knative/cluster/istio puts on the local gateway\'s pods')
     })
 
     if (inClusterStore.has(overlay)) {

@@ -43,10 +43,26 @@ t.test('the judge is live: it refuses the readiness probe the webhook refuses (i
   t.match(admit(tools.admit, [write('unknown-field.yaml', [unknown])]).verdicts[0]?.errors.join('\n'), /unknown field "startupDelay"/, 'unknown fields are refused, as the webhook decodes strictly')
 })
 
+/** What docs/deployment.md has the operator set in knative-eventing's config-features. */
+const EVENTING_FEATURES = ['authentication-oidc=enabled']
+
+t.test('the judge is live: without authentication-oidc, Knative refuses the EventPolicies (so a deploy without the flag stops at once)', async (t) => {
+  const policies = renderOverlay('kind').filter((object) => typeOf(object) === 'eventing.knative.dev/v1alpha1/EventPolicy')
+  t.ok(policies.length >= 2, 'the broker\'s and ingest-finding\'s policies are rendered')
+  const { status, verdicts } = admit(tools.admit, [write('policies.yaml', policies)])
+  t.equal(status, 1)
+  for (const verdict of verdicts) t.match(verdict.errors.join('\n'), /oidc-authentication feature not enabled/, verdict.name)
+  const [policy] = policies
+  const wildcard = structuredClone(policy!)
+  wildcard.spec.from = [{ sub: 'system:serviceaccount:*:scanner' }]
+  t.match(admit(tools.admit, [write('wildcard.yaml', [wildcard])], EVENTING_FEATURES).verdicts[0]?.errors.join('\n'), /'\*' is only allowed as suffix/,
+    'with the feature on, the real rules still apply')
+})
+
 for (const overlay of overlays) {
   t.test(`overlay ${overlay}: Knative's defaulting and validation admit every Knative object, on create and on re-apply`, async (t) => {
     const objects = renderOverlay(overlay)
-    const { status, verdicts, stderr } = admit(tools.admit, [write(`${overlay}.yaml`, objects)])
+    const { status, verdicts, stderr } = admit(tools.admit, [write(`${overlay}.yaml`, objects)], EVENTING_FEATURES)
     const judged = verdicts.filter((verdict) => !verdict.skipped)
     t.same(judged.map((verdict) => `${verdict.kind} ${verdict.name}`).sort(),
       objects.filter((object) => KNATIVE_KINDS.includes(typeOf(object))).map((object) => `${typeOf(object)} ${object.metadata.name}`).sort(),

@@ -227,3 +227,43 @@ t.test('AKS credentials — azure/aks-set-context use-kubelogin needs kubelogin 
   t.match(steps[kubelogin]?.with?.['kubelogin-version'], /^v\d+\.\d+\.\d+$/, 'a pinned kubelogin')
   t.equal(steps[context]?.with?.['use-kubelogin'], 'true')
 })
+
+t.test('Knative data-plane pod labels the ingest-finding NetworkPolicy admits — serving config/core/deployments/activator.yaml, autoscaler.yaml, pkg/apis/serving/register.go ServiceLabelKey; eventing config/brokers/mt-channel-broker/deployments/broker-filter.yaml (knative-v1.18.0)', async (t) => {
+  // The labels each release manifest puts on its pods' template; Knative Serving copies
+  // serving.knative.dev/service (ServiceLabelKey = GroupName + "/service") onto every revision pod.
+  const upstream = {
+    'knative-serving': [{ app: 'activator' }, { app: 'autoscaler' }],
+    'knative-eventing': [{ 'eventing.knative.dev/brokerRole': 'filter' }]
+  } as Record<string, Array<Record<string, string>>>
+  for (const overlay of overlays) {
+    const policy = rendered[overlay].find((object) => typeOf(object) === 'networking.k8s.io/v1/NetworkPolicy')!
+    t.same(policy.spec.podSelector.matchLabels, { 'serving.knative.dev/service': 'ingest-finding' })
+    for (const peer of policy.spec.ingress[0].from) {
+      const namespace = peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name']
+      if (namespace === 'istio-system') continue // our own Deployment (knative/cluster/istio), checked in manifests.test.ts
+      t.ok(upstream[namespace]?.some((labels) => JSON.stringify(labels) === JSON.stringify(peer.podSelector.matchLabels)),
+        `${overlay}: ${namespace} ${JSON.stringify(peer.podSelector.matchLabels)} is a label of a release pod`)
+    }
+  }
+})
+
+t.test('EventPolicy semantics — eventing pkg/auth/event_policy.go SubjectAndFiltersPass, pkg/apis/eventing/v1alpha1/eventpolicy_validation.go (knative-v1.18.0)', async (t) => {
+  // The first policy (by name) that names a sender decides with its own filters: a subject named by
+  // two policies of one target would get the laxer one only by the accident of names. And `sub`
+  // allows '*' only as a suffix.
+  for (const overlay of overlays) {
+    const policies = rendered[overlay].filter((object) => typeOf(object) === 'eventing.knative.dev/v1alpha1/EventPolicy')
+    const seen = new Map<string, string>()
+    for (const policy of policies) {
+      for (const target of policy.spec.to) {
+        for (const from of policy.spec.from) {
+          const sender = JSON.stringify(from)
+          const key = `${target.ref.kind}/${target.ref.name} ${sender}`
+          t.notOk(seen.has(key), `${overlay}: ${sender} is named once for ${target.ref.kind}/${target.ref.name} (${policy.metadata.name}, ${seen.get(key) ?? ''})`)
+          seen.set(key, policy.metadata.name)
+          if (from.sub) t.notMatch(from.sub.slice(0, -1), /\*/, `${overlay}: '*' only as a suffix`)
+        }
+      }
+    }
+  }
+})
