@@ -10,7 +10,7 @@ import { readReport, REPORT_CONTENT_ENCODINGS } from './report-reader.ts'
 import { getImportSchema, importReportSchema } from './schema.ts'
 
 /** Reports with at most this many results are applied before the answer (one chunk). */
-const INLINE_RESULTS = 250
+const INLINE_RESULTS = 100
 
 /**
  * `POST /v1/imports` receives a SARIF log as a stream (never buffered whole), applies small ones

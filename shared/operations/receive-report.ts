@@ -11,7 +11,7 @@ import type { RequestContext } from './request-context.ts'
 const compress = promisify(gzip)
 
 /** Results per chunk: the unit of work between two checkpoints. */
-const CHUNK_RESULTS = 250
+const CHUNK_RESULTS = 100
 /** Text per chunk before compression. */
 const CHUNK_TEXT = 512 * 1024
 /** Compressed bytes per stored part: DynamoDB items hold 400 KB, keys and attributes included. */

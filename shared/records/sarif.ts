@@ -140,7 +140,7 @@ function cwesFromRelationships (relationships: unknown): string[] {
     const target = isPlainObject(relationship) && isPlainObject(relationship.target) ? relationship.target : undefined
     const component = target && isPlainObject(target.toolComponent) ? target.toolComponent : undefined
     if (!target || !component || String(component.name).toUpperCase() !== 'CWE') continue
-    const match = /^(?:CWE-)?([1-9][0-9]{0,5})$/i.exec(String(target.id))
+    const match = /^(?:CWE-)?0*([1-9][0-9]{0,5})$/i.exec(String(target.id))
     if (match) ids.push(`CWE-${match[1]}`)
   }
   return ids
@@ -150,7 +150,7 @@ function cwesFromRelationships (relationships: unknown): string[] {
 function cwesFromTags (tags: readonly string[]): string[] {
   const ids: string[] = []
   for (const tag of tags) {
-    const match = /^external\/cwe\/cwe-([1-9][0-9]{0,5})$/i.exec(tag) ?? /^CWE-([1-9][0-9]{0,5})\b/i.exec(tag)
+    const match = /^external\/cwe\/cwe-0*([1-9][0-9]{0,5})$/i.exec(tag) ?? /^CWE-0*([1-9][0-9]{0,5})\b/i.exec(tag)
     if (match) ids.push(`CWE-${match[1]}`)
   }
   return ids
@@ -264,11 +264,13 @@ export function scopePrefix (scope: ImportScope): string {
   return `sarif:${hash([scope.tool, scope.category, scope.asset]).slice(0, 22)}:`
 }
 
-function identityOf (result: Record<string, unknown>, location: Location): unknown {
+function identityOf (result: Record<string, unknown>, location: Location, message: string | undefined): unknown {
   const fingerprints = stableEntries(result.fingerprints)
   if (fingerprints.length > 0) return { fingerprints }
   const partial = stableEntries(result.partialFingerprints)
   if (partial.length > 0) return { partialFingerprints: partial }
+  // Without any location (a policy or account finding), the message is all that tells two apart.
+  if (location.uri === undefined && location.logical === undefined) return { message: message ?? null }
   return { location: [location.uriBaseId ?? null, location.uri ?? null, location.logical ?? null, location.startLine ?? null, location.startColumn ?? null, location.snippet ?? null] }
 }
 
@@ -334,7 +336,7 @@ export function mapResult (raw: unknown, run: RunContext, asset: ImportAsset, im
     category: categoryOf(rule),
     severity: severityOf(raw, rule),
     asset,
-    fingerprint: resultFingerprint(scope, rule.id, identityOf(raw, location)),
+    fingerprint: resultFingerprint(scope, rule.id, identityOf(raw, location, message)),
     source: { tool: run.tool.name, ruleId: rule.id, scanId: importId }
   }
   if (rule.cweIds) finding.cweIds = rule.cweIds.slice(0, 20)
