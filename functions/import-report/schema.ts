@@ -21,6 +21,8 @@ export const importReportSchema = {
   tags: ['imports'],
   consumes: ['application/sarif+json', 'application/json'],
   querystring: ImportQuery,
+  // Documentation only: the handler reads the body as a stream (report-reader.ts checks it).
+  body: Type.Unknown({ description: 'A SARIF 2.1.0 log (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as written by CodeQL, Semgrep, Trivy, Bandit, ESLint and others.' }),
   response: {
     201: importResponse('Imported: the finished import.'),
     202: importResponse('Received and queued: poll `Location` until `status` is succeeded or failed.'),

@@ -22,6 +22,7 @@ const createdAt = new Date('2026-03-01T12:00:00.000Z')
 const triagedAt = new Date('2026-03-02T09:30:00.000Z')
 
 export const exampleRecordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
+export const exampleImportId = '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f'
 const otherRecordId = '01938f31-0c4d-7e5f-8a6b-1c2d3e4f5a6b'
 const requestIds = { created: '3f0c2a9e-5d7b-4c1e-9a8f-6b2d4e1c7a90', triaged: '8b1e6d4c-2a9f-4e7b-b3c5-0d9a7f2e1c64' }
 
@@ -153,6 +154,15 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
   },
   deleteRecord: {
     403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:delete' }
+  },
+  importReport: {
+    400: { code: 'SR_INVALID_JSON', detail: 'The report is not valid JSON: expected , or } at character 1043' },
+    413: { code: 'SR_BODY_TOO_LARGE', detail: 'The report is larger than 64 MiB; split it by run or category' },
+    422: { code: 'SR_INVALID_REPORT', detail: '/version: must be "2.1.0" (got "2.0.0")', extra: { errors: [{ path: '/version', message: 'must be "2.1.0" (got "2.0.0")' }] } }
+  },
+  getImport: {
+    403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:read' },
+    404: { code: 'SR_NOT_FOUND', detail: `No import with id ${exampleImportId}` }
   }
 }
 
