@@ -1,5 +1,6 @@
 import type { ColdStartResult } from './sections/cold-start.ts'
 import type { GatewayResult } from './sections/gateway.ts'
+import type { ImportBenchResult } from './sections/import-report.ts'
 import { STORE_STEPS, storeLabels, WALK_STEPS, walkLabels, type ScalingPoint } from './sections/list-scaling.ts'
 import { operationLabels, sdkLabels, type OperationResult } from './sections/request-overhead.ts'
 import type { VerificationTiming } from './token-verify.ts'
@@ -14,6 +15,7 @@ export interface BenchResults {
   gateway?: GatewayResult[]
   tokenVerification?: VerificationTiming[]
   listScaling?: ScalingPoint[]
+  importReport?: ImportBenchResult
 }
 
 export interface TargetCheck {
@@ -57,6 +59,14 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
   const warm = results.tokenVerification?.find((entry) => entry.name.includes('warm'))
   const jose = results.tokenVerification?.find((entry) => entry.name.includes('jose'))
   if (warm) checks.push({ name: 'token verification (warm)', measured: `${warm.medianMicros.toFixed(2)} µs`, baseline: jose ? `jose jwtVerify ${jose.medianMicros.toFixed(1)} µs` : '—', ofTarget: warm.medianMicros / 50, target: '≤ 50 µs', met: warm.medianMicros <= 50 })
+  const imported = results.importReport
+  if (imported) {
+    const share = imported.first.resultsPerSecond / imported.rawPutsPerSecond
+    checks.push({ name: `first import, ${imported.results} results`, measured: `${imported.first.resultsPerSecond.toFixed(0)} results/s`, baseline: '—', ofTarget: 500 / imported.first.resultsPerSecond, target: '≥ 500 /s', met: imported.first.resultsPerSecond >= 500 })
+    checks.push({ name: 'first import ÷ raw conditional put rate', measured: `${(share * 100).toFixed(0)} %`, baseline: `${imported.rawPutsPerSecond.toFixed(0)} puts/s`, ofTarget: 0.4 / share, target: '≥ 40 %', met: share >= 0.4 })
+    checks.push({ name: 'unchanged re-import', measured: `${imported.unchanged.resultsPerSecond.toFixed(0)} results/s`, baseline: '—', ofTarget: 2000 / imported.unchanged.resultsPerSecond, target: '≥ 2000 /s', met: imported.unchanged.resultsPerSecond >= 2000 })
+    checks.push({ name: 'RSS import-report after both imports', measured: `${imported.peakRssMB.toFixed(1)} MB`, baseline: '—', ofTarget: imported.peakRssMB / 128, target: '≤ 128 MB', met: imported.peakRssMB <= 128 })
+  }
   return checks
 }
 
@@ -141,6 +151,15 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('', `Seeding (BatchWriteItem, both layouts): ${(small.seedMs / 1000).toFixed(1)} s for the small tenant, ${(large.seedMs / 1000).toFixed(1)} s for the two large ones. ` +
       'The last two rows send the function\'s own Query and GetItem to the store directly, to tell the store\'s behaviour from the function\'s.', '')
   }
+  const imported = results.importReport
+  if (imported) {
+    push('## 7. Importing a scanner report', '', `A SARIF report of ${imported.results} results (${imported.reportMB.toFixed(1)} MB, ${imported.gzipMB.toFixed(2)} MB gzip) posted to the import-report bundle, timed from the POST to \`status: succeeded\`; then the same report again (every result unchanged). The raw rate: conditional PutItem (\`attribute_not_exists(pk)\`) of record-sized items, 16 in flight, same store, same run.`, '')
+    push('| import | seconds | results/s | counts |', '|---|---:|---:|---|')
+    push(`| first | ${imported.first.seconds.toFixed(1)} | ${imported.first.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.first.counts)} |`)
+    push(`| unchanged | ${imported.unchanged.seconds.toFixed(1)} | ${imported.unchanged.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.unchanged.counts)} |`)
+    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s. Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB.`, '')
+  }
+
   return `${lines.join('\n')}\n`
 }
 
