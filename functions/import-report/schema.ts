@@ -6,10 +6,10 @@ import { RecordCreate } from '../../shared/records/schema.ts'
 const { name, type, environment } = RecordCreate.properties.asset.properties
 
 export const ImportQuery = Type.Object({
-  asset: name,
-  assetType: type,
-  environment: Type.Optional(environment),
-  category: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Analysis category for runs whose `automationDetails.id` names none (like GitHub\'s `category`).' }))
+  asset: Type.String({ ...name, examples: ['web-shop'] }),
+  assetType: Type.Enum(type.enum, { ...type, examples: ['repository'] }),
+  environment: Type.Optional(Type.Enum(environment.enum, { ...environment, examples: ['production'] })),
+  category: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Analysis category for runs whose `automationDetails.id` names none (like GitHub\'s `category`).', examples: ['/language:javascript'] }))
 }, { additionalProperties: false })
 
 const importResponse = (description: string) => ({ description, content: { 'application/json': { schema: ReportImport } } })

@@ -14,7 +14,7 @@ import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
-  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, historyPage, problemExample, recordPage, triagedRecord,
+  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
   updateRecordRequests, type NamedExample
 } from './examples.ts'
 
@@ -156,13 +156,13 @@ const operationDocs: Record<string, OperationDocs> = {
   importReport: {
     instance: '/v1/imports',
     responses: {
-      201: { headers: ['ImportLocation'] },
-      202: { headers: ['ImportLocation'] }
+      201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } } },
+      202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } } }
     }
   },
   getImport: {
     instance: `/v1/imports/${exampleImportId}`,
-    responses: { 200: {} }
+    responses: { 200: { examples: { finished: { summary: 'A re-import that resolved two records and reopened one', value: finishedImport } } } }
   }
 }
 
