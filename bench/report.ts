@@ -1,5 +1,6 @@
 import type { ColdStartResult } from './sections/cold-start.ts'
 import type { GatewayResult } from './sections/gateway.ts'
+import type { ImportBenchResult } from './sections/import-report.ts'
 import { STORE_STEPS, storeLabels, WALK_STEPS, walkLabels, type ScalingPoint } from './sections/list-scaling.ts'
 import { operationLabels, sdkLabels, type OperationResult } from './sections/request-overhead.ts'
 import type { JsonParseResult } from './json-parse.ts'
@@ -16,6 +17,7 @@ export interface BenchResults {
   tokenVerification?: VerificationTiming[]
   jsonParsing?: JsonParseResult
   listScaling?: ScalingPoint[]
+  importReport?: ImportBenchResult
 }
 
 export interface TargetCheck {
@@ -64,6 +66,14 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
   if (cold && jose) {
     const value = cold.medianMicros / jose.medianMicros
     checks.push({ name: 'token verification (cold)', measured: `${cold.medianMicros.toFixed(1)} µs (${ratio(value)})`, baseline: `jose jwtVerify ${jose.medianMicros.toFixed(1)} µs`, ofTarget: value / 1.5, target: '≤ 1.5× jose', met: value <= 1.5 })
+  }
+  const imported = results.importReport
+  if (imported) {
+    const share = imported.first.resultsPerSecond / imported.rawPutsPerSecond
+    checks.push({ name: `first import, ${imported.results} results`, measured: `${imported.first.resultsPerSecond.toFixed(0)} results/s`, baseline: '—', ofTarget: 500 / imported.first.resultsPerSecond, target: '≥ 500 /s', met: imported.first.resultsPerSecond >= 500 })
+    checks.push({ name: 'first import ÷ raw conditional put rate', measured: `${(share * 100).toFixed(0)} %`, baseline: `${imported.rawPutsPerSecond.toFixed(0)} puts/s`, ofTarget: 0.4 / share, target: '≥ 40 %', met: share >= 0.4 })
+    checks.push({ name: 'unchanged re-import', measured: `${imported.unchanged.resultsPerSecond.toFixed(0)} results/s`, baseline: '—', ofTarget: 2000 / imported.unchanged.resultsPerSecond, target: '≥ 2000 /s', met: imported.unchanged.resultsPerSecond >= 2000 })
+    checks.push({ name: 'RSS import-report after both imports', measured: `${imported.peakRssMB.toFixed(1)} MB`, baseline: '—', ofTarget: imported.peakRssMB / 128, target: '≤ 128 MB', met: imported.peakRssMB <= 128 })
   }
   return checks
 }
@@ -156,6 +166,15 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('', `Seeding (BatchWriteItem, both layouts): ${(small.seedMs / 1000).toFixed(1)} s for the small tenant, ${(large.seedMs / 1000).toFixed(1)} s for the two large ones. ` +
       'The last two rows send the function\'s own Query and GetItem to the store directly, to tell the store\'s behaviour from the function\'s.', '')
   }
+  const imported = results.importReport
+  if (imported) {
+    push('## 7. Importing a scanner report', '', `A SARIF report of ${imported.results} results (${imported.reportMB.toFixed(1)} MB, ${imported.gzipMB.toFixed(2)} MB gzip) posted to the import-report bundle, timed from the POST to \`status: succeeded\`; then the same report again (every result unchanged). The raw rate: conditional PutItem (\`attribute_not_exists(pk)\`) of record-sized items, 16 in flight, same store, same run.`, '')
+    push('| import | seconds | results/s | counts |', '|---|---:|---:|---|')
+    push(`| first | ${imported.first.seconds.toFixed(1)} | ${imported.first.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.first.counts)} |`)
+    push(`| unchanged | ${imported.unchanged.seconds.toFixed(1)} | ${imported.unchanged.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.unchanged.counts)} |`)
+    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s. Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB.`, '')
+  }
+
   return `${lines.join('\n')}\n`
 }
 

@@ -11,10 +11,11 @@ import { startFleet } from './lib/fleet.ts'
 import type { BenchResults } from './report.ts'
 import { measureColdStarts } from './sections/cold-start.ts'
 import { measureGateway } from './sections/gateway.ts'
+import { measureImport, type ImportSizes } from './sections/import-report.ts'
 import { measureListScaling, type ScalingSizes } from './sections/list-scaling.ts'
 import { measureRequestOverhead, OVERHEAD_TENANT, type Sizes } from './sections/request-overhead.ts'
 
-export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling'] as const
+export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling', 'import'] as const
 export type Section = typeof SECTIONS[number]
 
 interface Plan {
@@ -24,6 +25,7 @@ interface Plan {
   token: { perBatch: number, batches: number }
   json: { perBatch: number, batches: number, createsPerBatch: number }
   scaling: ScalingSizes
+  import: ImportSizes
 }
 
 /** Sample counts: the full run fits in ten minutes on the 2-core reference machine; smoke in well under one. */
@@ -34,7 +36,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     gateway: { c1: 300, warmup: 50, seconds: 4 },
     token: { perBatch: 1000, batches: 21 },
     json: { perBatch: 2000, batches: 21, createsPerBatch: 30 },
-    scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 }
+    scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 },
+    import: { results: 25_000, rawPuts: 5000 }
   },
   smoke: {
     coldStartRuns: 1,
@@ -42,7 +45,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     gateway: { c1: 10, warmup: 2, seconds: 0.5 },
     token: { perBatch: 50, batches: 3 },
     json: { perBatch: 50, batches: 3, createsPerBatch: 3 },
-    scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 }
+    scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 },
+    import: { results: 150, rawPuts: 100 }
   }
 }
 
@@ -93,12 +97,13 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
       return result
     }
     if (sections.has('cold-start')) results.coldStart = await timed('cold-start', () => measureColdStarts({ bundles, store, issuer, runs: plan.coldStartRuns, log }))
-    if (sections.has('overhead') || sections.has('gateway') || sections.has('list-scaling')) {
+    if (sections.has('overhead') || sections.has('gateway') || sections.has('list-scaling') || sections.has('import')) {
       const fleet = await startFleet(bundles, store, issuer)
       cleanups.push(() => fleet.stop())
       if (sections.has('overhead')) results.overhead = await timed('overhead', async () => measureRequestOverhead({ store, fleet, token: await issuer.token(OVERHEAD_TENANT), sizes: plan.overhead, log }))
       if (sections.has('gateway')) results.gateway = await timed('gateway', () => measureGateway({ store, issuer, fleet, sizes: plan.gateway, log }))
       if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ store, issuer, fleet, sizes: plan.scaling, log }))
+      if (sections.has('import')) results.importReport = await timed('import', () => measureImport({ store, issuer, fleet, sizes: plan.import, log }))
     }
     if (sections.has('token')) {
       results.tokenVerification = await timed('token', () => measureTokenVerification(plan.token))

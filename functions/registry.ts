@@ -8,6 +8,7 @@ import type { FunctionDefinition } from '../shared/server.ts'
 import { definition as createRecord } from './create-record/index.ts'
 import { definition as deleteRecord } from './delete-record/index.ts'
 import { definition as getRecord } from './get-record/index.ts'
+import { definition as importReport } from './import-report/index.ts'
 import { definition as ingestFinding } from './ingest-finding/index.ts'
 import { definition as listRecords } from './list-records/index.ts'
 import { mockAuthRoutes } from './mock-auth/endpoints.ts'
@@ -43,6 +44,12 @@ export const functionRegistry: readonly RegisteredFunction[] = [
   },
   { definition: updateRecord, record: true, emitsEvents: true, routes: [{ method: 'PATCH', path: '/v1/records/:id', authenticated: true }] },
   { definition: deleteRecord, record: true, emitsEvents: true, routes: [{ method: 'DELETE', path: '/v1/records/:id', authenticated: true }] },
+  {
+    definition: importReport,
+    record: true,
+    emitsEvents: true,
+    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }]
+  },
   { definition: mockAuth, record: false, emitsEvents: false, routes: mockAuthRoutes },
   {
     definition: ingestFinding,

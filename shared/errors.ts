@@ -29,7 +29,7 @@ export const problemTypes = {
   SR_INVALID_TOKEN: { status: 401, title: 'Invalid or missing access token', slug: 'invalid-token', description: 'No access token, or one that is invalid, expired or revoked.' },
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
   SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
-  SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record with this id in your tenant (or no such route).' },
+  SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record (or import) with this id in your tenant (or no such route).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
@@ -39,6 +39,7 @@ export const problemTypes = {
   SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
   SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
   SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
+  SR_INVALID_REPORT: { status: 422, title: 'Not a SARIF 2.1.0 log', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log this API can import (`errors` names what is wrong).' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused', description: 'The Idempotency-Key was used before with a different body.' },
   SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required', description: 'If-Match is required.' },
   SR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited', description: 'Rate limited; retry after the seconds in Retry-After.' },
@@ -95,6 +96,8 @@ export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The r
 export const PreconditionFailedError = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
+export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
+export const InvalidReportError = problemError('SR_INVALID_REPORT')
 export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED')
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
@@ -104,6 +107,12 @@ export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'T
 export function invalidFields (errors: FieldError[]): Error & { statusCode: number, errors: FieldError[] } {
   const detail = errors.length === 1 ? `${errors[0]!.path || '/'}: ${errors[0]!.message}` : `${errors.length} fields are invalid`
   return Object.assign(new InvalidRequestError(detail), { errors })
+}
+
+/** A 422 for a report that is not a SARIF 2.1.0 log, naming where. */
+export function invalidReport (errors: FieldError[]): Error & { statusCode: number, errors: FieldError[] } {
+  const detail = errors.length === 1 ? `${errors[0]!.path || '/'}: ${errors[0]!.message}` : `${errors.length} problems in the report`
+  return Object.assign(new InvalidReportError(detail), { errors })
 }
 
 /** A 403 that names the scope the operation needs (its Bearer challenge carries it). */

@@ -1,6 +1,7 @@
 /**
  * The outbox sweeper (a Kubernetes CronJob in the cluster): finishes record changes whose
- * function died before writing the history entry, and delivers CloudEvents a sink refused.
+ * function died before writing the history entry, delivers CloudEvents a sink refused, and
+ * resumes report imports whose processor stopped.
  * Reads the same settings as the record functions' store (and K_SINK); exits non-zero on failure.
  */
 import { Type } from 'typebox'
@@ -20,8 +21,8 @@ const config = loadSettings(SweeperConfig, process.env)
 const store = createStore(config)
 const data = createDataLayer(store, { sink: createEventSink(config.K_SINK, { tokenFile: config.K_SINK_TOKEN_FILE }), log: console })
 try {
-  const { settled, delivered } = await sweepOutbox(data, { olderThanMs: config.SWEEP_MIN_AGE_SECONDS * 1000 })
-  console.log(JSON.stringify({ msg: 'outbox swept', settled, delivered }))
+  const { settled, delivered, imports } = await sweepOutbox(data, { olderThanMs: config.SWEEP_MIN_AGE_SECONDS * 1000 })
+  console.log(JSON.stringify({ msg: 'outbox swept', settled, delivered, imports }))
 } catch (error) {
   console.error(JSON.stringify({ msg: 'outbox sweep failed', error: (error as Error).message }))
   process.exitCode = 1

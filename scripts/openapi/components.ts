@@ -1,6 +1,7 @@
 import type { TSchema } from 'typebox'
 import { recordHistorySchema, HistoryEntry } from '../../functions/get-record/history-schema.ts'
 import { Problem } from '../../shared/http/problem.ts'
+import { ReportImport } from '../../shared/records/report-import.ts'
 import { Category, RecordCreate, RecordId, RecordPage, RecordPatch, SecurityRecord, Severity, Status } from '../../shared/records/schema.ts'
 
 /**
@@ -26,7 +27,8 @@ export function namedSchemas (): Record<string, TSchema> {
     CvssScore: SecurityRecord.properties.cvss,
     RiskAcceptance: RecordCreate.properties.riskAcceptance,
     Source: RecordCreate.properties.source,
-    FieldChange: HistoryEntry.properties.changes.items
+    FieldChange: HistoryEntry.properties.changes.items,
+    ReportImport
   }
 }
 

@@ -15,7 +15,7 @@ import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
-  createdRecord, createRecordRequests, etags, exampleRecordId, historyPage, problemExample, recordPage, triagedRecord,
+  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
   updateRecordRequests, type NamedExample
 } from './examples.ts'
 
@@ -45,6 +45,11 @@ const headers = {
     description: '`true` when this response is the replay of an earlier request with the same `Idempotency-Key` and body: no second record was created.',
     schema: { type: 'string', enum: ['true'] },
     example: 'true'
+  },
+  ImportLocation: {
+    description: 'Path of the import: follow it until its `status` is succeeded or failed.',
+    schema: { type: 'string', format: 'uri-reference' },
+    example: `/v1/imports/${exampleImportId}`
   },
   Link: {
     description: 'RFC 8288 link to the next page (`rel="next"`): the same request with `cursor` set. Absent on the last page.',
@@ -78,6 +83,7 @@ type HeaderName = keyof typeof headers
 const headerNames: Record<HeaderName, string> = {
   ETag: 'ETag',
   Location: 'Location',
+  ImportLocation: 'Location',
   IdempotentReplayed: 'Idempotent-Replayed',
   Link: 'Link',
   RetryAfter: 'Retry-After',
@@ -147,6 +153,17 @@ const operationDocs: Record<string, OperationDocs> = {
     responses: {
       200: { headers: ['Link'], examples: { createdThenTriaged: { summary: 'A record created, then triaged', value: historyPage } } }
     }
+  },
+  importReport: {
+    instance: '/v1/imports',
+    responses: {
+      201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } } },
+      202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } } }
+    }
+  },
+  getImport: {
+    instance: `/v1/imports/${exampleImportId}`,
+    responses: { 200: { examples: { finished: { summary: 'A re-import that resolved two records and reopened one', value: finishedImport } } } }
   }
 }
 
@@ -208,7 +225,10 @@ export async function buildOpenApiDocument (): Promise<Document> {
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' }
       },
       servers: [{ url: '/', description: 'The origin serving this document: the local stack (npm start) or the cluster ingress' }],
-      tags: [{ name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' }],
+      tags: [
+        { name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' },
+        { name: 'imports', description: 'Scanner reports (SARIF 2.1.0) in, records out; re-imports resolve what a scan no longer reports.' }
+      ],
       components: {
         securitySchemes: {
           [SECURITY_SCHEME]: {

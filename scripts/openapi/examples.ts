@@ -23,6 +23,23 @@ const createdAt = new Date('2026-03-01T12:00:00.000Z')
 const triagedAt = new Date('2026-03-02T09:30:00.000Z')
 
 export const exampleRecordId = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
+export const exampleImportId = '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f'
+
+/** An import of a Semgrep report about web-shop, finished. */
+export const finishedImport = {
+  id: exampleImportId,
+  status: 'succeeded',
+  tool: { name: 'Semgrep OSS', version: '1.185.0' },
+  scope: { tool: 'Semgrep OSS', category: '', asset: 'web-shop' },
+  scopes: [{ tool: 'Semgrep OSS', category: '', asset: 'web-shop' }],
+  asset: { name: 'web-shop', type: 'repository', environment: 'production' },
+  counts: { results: 42, created: 3, updated: 1, unchanged: 37, resolved: 2, reopened: 1, rejected: 0, skipped: 0 },
+  errors: [],
+  createdAt: '2026-03-01T12:00:00.000Z',
+  finishedAt: '2026-03-01T12:00:01.250Z',
+  createdBy: 'client:local-admin'
+}
+export const queuedImport = { ...finishedImport, status: 'queued', counts: { ...finishedImport.counts, created: 0, updated: 0, unchanged: 0, resolved: 0, reopened: 0 }, finishedAt: null }
 const otherRecordId = '01938f31-0c4d-7e5f-8a6b-1c2d3e4f5a6b'
 const requestIds = { created: '3f0c2a9e-5d7b-4c1e-9a8f-6b2d4e1c7a90', triaged: '8b1e6d4c-2a9f-4e7b-b3c5-0d9a7f2e1c64' }
 
@@ -159,6 +176,15 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
   },
   deleteRecord: {
     403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:delete' }
+  },
+  importReport: {
+    400: { code: 'SR_INVALID_JSON', detail: 'The report is not valid JSON: expected , or } at character 1043' },
+    413: { code: 'SR_BODY_TOO_LARGE', detail: 'The report is larger than 64 MiB; split it by run or category' },
+    422: { code: 'SR_INVALID_REPORT', detail: '/version: must be "2.1.0" (got "2.0.0")', extra: { errors: [{ path: '/version', message: 'must be "2.1.0" (got "2.0.0")' }] } }
+  },
+  getImport: {
+    403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:read' },
+    404: { code: 'SR_NOT_FOUND', detail: `No import with id ${exampleImportId}` }
   }
 }
 

@@ -11,7 +11,7 @@ export interface PostmanEvent { listen: 'prerequest' | 'test', script: { type: '
 const script = (listen: PostmanEvent['listen'], lines: string[]): PostmanEvent => ({ listen, script: { type: 'text/javascript', exec: lines } })
 
 /** Collection variables the scripts keep between requests (and, in the Postman app, between sends). */
-export const flowVariables = ['accessToken', 'accessTokenExpiresAt', 'recordId', 'etag'] as const
+export const flowVariables = ['accessToken', 'accessTokenExpiresAt', 'recordId', 'etag', 'importId'] as const
 
 /**
  * Gets a client credentials token for the environment's `clientId`/`clientSecret` (client_secret_post;
@@ -57,6 +57,8 @@ export interface RequestFlow {
   headers?: Record<string, string>
   /** Query parameters switched on, with their values. */
   query?: Record<string, string>
+  /** The body, where the converter finds no example to send. */
+  body?: string
   tests: string[]
 }
 
@@ -151,6 +153,37 @@ export const requestFlow: Record<string, RequestFlow> = {
       '})',
       'pm.collectionVariables.unset(\'recordId\')',
       'pm.collectionVariables.unset(\'etag\')'
+    ]
+  },
+  importReport: {
+    // A minimal SARIF 2.1.0 log with one result: imported again, it changes nothing.
+    body: JSON.stringify({
+      version: '2.1.0',
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      runs: [{
+        tool: { driver: { name: 'postman-demo', version: '1.0.0', rules: [{ id: 'demo/hardcoded-secret', shortDescription: { text: 'Hard-coded secret' } }] } },
+        results: [{ ruleId: 'demo/hardcoded-secret', level: 'error', message: { text: 'A secret is written in the source' }, partialFingerprints: { primaryLocationLineHash: 'postman-demo-1' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'src/config.js' }, region: { startLine: 3 } } }] }]
+      }]
+    }, null, 2),
+    tests: [
+      // A report of at most 100 results is applied before the answer (201); a larger one is queued (202).
+      ...expectAnswer(201, 'application/json'),
+      'const started = pm.response.json()',
+      'pm.test(\'Location names the import\', () => pm.expect(pm.response.headers.get(\'Location\')).to.equal(`/v1/imports/${started.id}`))',
+      'pm.collectionVariables.set(\'importId\', started.id)'
+    ]
+  },
+  getImport: {
+    pathVariables: { id: '{{importId}}' },
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'it is the import just sent, with its counts\', () => {',
+      '  const report = pm.response.json()',
+      '  pm.expect(report.id).to.equal(pm.collectionVariables.get(\'importId\'))',
+      '  pm.expect(report.status).to.be.oneOf([\'queued\', \'running\', \'succeeded\'])',
+      '  pm.expect(report.counts).to.have.property(\'results\')',
+      '})',
+      'pm.collectionVariables.unset(\'importId\')'
     ]
   }
 }

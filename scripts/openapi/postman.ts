@@ -108,7 +108,8 @@ function chain (request: PostmanRequest, flow: RequestFlow): PostmanRequest {
   return {
     ...request,
     url: { ...request.url, variable: request.url.variable.map(override(flow.pathVariables)), query: request.url.query.map(override(flow.query)) },
-    header: request.header.map(override(flow.headers))
+    header: request.header.map(override(flow.headers)),
+    ...(flow.body === undefined ? {} : { body: { mode: 'raw', raw: flow.body, options: { raw: { language: 'json' } } } })
   }
 }
 

@@ -3,9 +3,16 @@ import type { Socket } from 'node:net'
 import { Transform, type Readable } from 'node:stream'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { frameworkProblemCodes, InvalidEncodingError, UriTooLongError } from '../errors.ts'
+import { frameworkProblemCodes, InvalidEncodingError, UnsupportedMediaTypeError, UriTooLongError } from '../errors.ts'
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts'
 import { securityHeaders } from './security-headers.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Content codings (RFC 9110 §8.4) the route decodes itself; a coded body elsewhere is a 415. */
+    contentEncodings?: readonly string[]
+  }
+}
 
 // Not `import … from 'node:http'`: an ESM import of node:http builds its facade by reading every
 // export, and the WebSocket getters among them load undici (~25 ms of every cold start).
@@ -120,7 +127,16 @@ export function clientErrorHandler (this: FastifyInstance, error: Error & { code
 /** Request target and body encoding checks, ahead of token verification and parsing. */
 const requestLimits: FastifyPluginAsync = async (app) => {
   app.addHook('onRequest', async (request) => checkRequestTarget(request.raw.url ?? '/'))
-  app.addHook('preParsing', async (request, _reply, payload) => (hasBody(request) ? utf8Checked(payload) : payload))
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (!hasBody(request)) return payload
+    // A coded body (gzip) is checked by the route that accepts it, after decoding; others refuse it.
+    const coding = request.headers['content-encoding']?.trim().toLowerCase()
+    if (coding !== undefined && coding !== 'identity') {
+      if (request.routeOptions.config.contentEncodings?.includes(coding)) return payload
+      throw new UnsupportedMediaTypeError(`Content-Encoding ${coding.slice(0, 50)} is not accepted here`)
+    }
+    return utf8Checked(payload)
+  })
 }
 
 export default fp(requestLimits, { name: 'security-records-request-limits', fastify: '5.x' })

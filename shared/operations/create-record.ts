@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid'
 import { IdempotencyInProgressError } from '../errors.ts'
 import { buildNewRecord } from '../records/model.ts'
 import type { RecordCreate, SecurityRecord } from '../records/schema.ts'
+import { isConditionFailed } from '../store/store-errors.ts'
 import type { DataLayer } from './data-layer.ts'
 import { assertDuplicateTarget, changeOf, holdsFingerprint } from './record-writes.ts'
 import type { RequestContext } from './request-context.ts'
@@ -55,8 +56,11 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
   return { record, replayed: false }
 }
 
-/** Claims the fingerprint, writes the record, then its history entry and event. */
-async function insertNew (data: DataLayer, context: RequestContext, record: SecurityRecord): Promise<void> {
+/**
+ * Claims the fingerprint, writes the record, then its history entry and event. Exported for
+ * imports, which choose the record id themselves (one per result, the same on every retry).
+ */
+export async function insertNew (data: DataLayer, context: RequestContext, record: SecurityRecord): Promise<void> {
   const { tenant } = context.actor
   await assertDuplicateTarget(data, tenant, record)
   if (record.fingerprint) await data.fingerprints.claim(tenant, record.fingerprint, record.id, context.now, holdsFingerprint(data, tenant, record.fingerprint))
@@ -64,7 +68,8 @@ async function insertNew (data: DataLayer, context: RequestContext, record: Secu
   try {
     await data.records.insert(tenant, record, change)
   } catch (error) {
-    if (record.fingerprint) await data.fingerprints.release(tenant, record.fingerprint, record.id)
+    // A record with this id exists (an import's retry wrote it first): the claim is rightly its.
+    if (record.fingerprint && !isConditionFailed(error)) await data.fingerprints.release(tenant, record.fingerprint, record.id)
     throw error
   }
   data.publisher.afterCommit(tenant, record.id, change, record)

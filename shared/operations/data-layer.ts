@@ -4,6 +4,7 @@ import type { Store } from '../store/client.ts'
 import { createFingerprintGuard, type FingerprintGuard } from '../store/fingerprint-guard.ts'
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.ts'
 import { createIdempotencyKeys, type IdempotencyKeys } from '../store/idempotency-keys.ts'
+import { createImportsRepository, type ImportsRepository } from '../store/imports-repository.ts'
 import { createOutbox, type Outbox } from '../store/outbox.ts'
 import { createRecordsRepository, type RecordsRepository } from '../store/records-repository.ts'
 import { createChangePublisher, type ChangePublisher } from './change-publisher.ts'
@@ -16,6 +17,8 @@ export interface DataLayer {
   history: HistoryRepository
   outbox: Outbox
   publisher: ChangePublisher
+  /** Scanner report imports (import-report, and the sweeper resuming them). */
+  imports: ImportsRepository
 }
 
 export interface DataLayerOptions {
@@ -34,6 +37,7 @@ export function createDataLayer (store: Store, options: DataLayerOptions): DataL
     idempotencyKeys: createIdempotencyKeys(store),
     history,
     outbox: createOutbox(store),
-    publisher: createChangePublisher({ records, history, sink: options.sink, log: options.log, tableName: store.tableName })
+    publisher: createChangePublisher({ records, history, sink: options.sink, log: options.log, tableName: store.tableName }),
+    imports: createImportsRepository(store)
   }
 }

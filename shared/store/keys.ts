@@ -89,6 +89,18 @@ export function outboxAttributes (tenant: string, id: string, at: string): Recor
   return { [indexes.outbox.pk]: outboxPartitions[shard]!, [indexes.outbox.sk]: `${at}#${tenant}#${id}` }
 }
 
+/** A report import: its state item, and the parts it keeps (report chunks, run contexts) in its partition. */
+export const IMPORT_SORT_KEY = 'IMPORT'
+export type ImportPartKind = 'CHUNK' | 'RUNS'
+
+export function importKey (tenant: string, id: string): ItemKey {
+  return { pk: `T#${tenant}#IMPORT#${id}`, sk: IMPORT_SORT_KEY }
+}
+
+export function importPartKey (tenant: string, id: string, kind: ImportPartKind, index: number): ItemKey {
+  return { pk: importKey(tenant, id).pk, sk: `${kind}#${String(index).padStart(6, '0')}` }
+}
+
 /** Guard item that makes a fingerprint unique per tenant without transactions. */
 export function fingerprintKey (tenant: string, fingerprint: string): ItemKey {
   return { pk: `T#${tenant}#FP#${hash(fingerprint)}`, sk: 'FINGERPRINT' }

@@ -1,17 +1,19 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordChange } from '../records/change.ts'
 import type { Store } from './client.ts'
-import { indexes, outboxPartitions } from './keys.ts'
+import { IMPORT_SORT_KEY, indexes, outboxPartitions } from './keys.ts'
 import { toStored, type StoredRecord } from './records-repository.ts'
 import { storeCall } from './store-errors.ts'
 
 export type OutboxEntry =
   | { kind: 'record', tenant: string, stored: StoredRecord }
   | { kind: 'event', tenant: string, recordId: string, change: RecordChange, data: unknown }
+  | { kind: 'import', tenant: string, importId: string }
 
 /**
  * The outbox index lists only items that still owe work: record items whose history entry is
- * not written, and history entries whose event is not delivered. Reading it is a few Queries,
+ * not written, history entries whose event is not delivered, and report imports not finished
+ * (stamped with their last checkpoint). Reading it is a few Queries,
  * bounded per call, oldest first.
  */
 export interface Outbox {
@@ -33,6 +35,7 @@ export function createOutbox ({ documents, tableName }: Store): Outbox {
       return pages.flatMap(({ Items = [] }) => Items.map((item): OutboxEntry => {
         const tenant = String(item.tenant)
         if (item.sk === 'RECORD') return { kind: 'record', tenant, stored: toStored(item) }
+        if (item.sk === IMPORT_SORT_KEY) return { kind: 'import', tenant, importId: String(item.id) }
         const { recordId, version, action, at, actor, requestId, changes } = item as unknown as RecordChange & { recordId: string }
         return { kind: 'event', tenant, recordId, change: { version, action, at, actor, requestId, changes }, data: item.eventData }
       }))

@@ -4,7 +4,7 @@ import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
-import { indexes, internalAttributes, outboxAttributes, recordIndexAttributes, recordKey } from './keys.ts'
+import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordKey } from './keys.ts'
 import type { ListFilters } from '../records/list-filters.ts'
 import { planListQuery, type PartitionQuery } from './list-plan.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
@@ -44,6 +44,11 @@ export interface RecordsRepository {
   markHistoryWritten (tenant: string, id: string, version: number): Promise<void>
   /** Last step of a delete: removes the tombstone once its history entry is written. */
   purge (tenant: string, id: string, version: number): Promise<void>
+  /**
+   * The records of an asset whose fingerprint starts with `prefix` (an import's scope), a page at
+   * a time: a Query of the asset's index partition, never a Scan. `after` is where the last page ended.
+   */
+  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: StoredRecord[], after?: Record<string, unknown> }>
   /** One page of a filtered list (Queries only, never a Scan). */
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
@@ -165,6 +170,20 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':true': true, ':version': version }
       })))
+    },
+
+    async listByFingerprintPrefix (tenant, assetName, prefix, after) {
+      const { Items = [], LastEvaluatedKey } = await storeCall(() => documents.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: indexes.byAsset.name,
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: 'begins_with(fingerprint, :prefix)',
+        ExpressionAttributeNames: { '#pk': indexes.byAsset.pk },
+        ExpressionAttributeValues: { ':pk': partitions.byAsset(tenant, assetName), ':prefix': prefix },
+        Limit: 500,
+        ...(after ? { ExclusiveStartKey: after } : {})
+      })))
+      return { items: Items.map(toStored), ...(LastEvaluatedKey ? { after: LastEvaluatedKey } : {}) }
     },
 
     /**

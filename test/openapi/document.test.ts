@@ -69,7 +69,9 @@ t.test('it documents exactly the routes of the routing table, with the operation
     'GET /v1/records/:id': 'getRecord',
     'GET /v1/records/:id/history': 'getRecordHistory',
     'PATCH /v1/records/:id': 'updateRecord',
-    'DELETE /v1/records/:id': 'deleteRecord'
+    'DELETE /v1/records/:id': 'deleteRecord',
+    'POST /v1/imports': 'importReport',
+    'GET /v1/imports/:id': 'getImport'
   })
 })
 

@@ -41,7 +41,7 @@ t.test('one request per operation, named by its summary, on the operation\'s met
 
 t.test('the requests run in the order of a record\'s life and pass it on: id and ETag from the create, ETag from the change', async (t) => {
   const byName = Object.fromEntries(committed.item.map((item) => [item.name, item.request!]))
-  t.same(committed.item.map((item) => item.name), ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record'])
+  t.same(committed.item.map((item) => item.name), ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record', 'Import a scanner report (SARIF 2.1.0)', 'Follow an import'])
   for (const name of ['Read one record', 'Change a record', 'Read a record\'s audit history', 'Delete a record']) {
     t.same(byName[name]!.url.variable.map(({ key, value }) => [key, value]), [['id', '{{recordId}}']], `${name}: the created record`)
   }
@@ -84,7 +84,7 @@ t.test('requests inherit the collection\'s OAuth 2.0 client credentials auth aga
     addTokenTo: 'header'
   })
   t.ok(committed.item.every((item) => item.request?.auth === undefined), 'no request overrides the collection auth')
-  t.same(committed.variable.map(({ key, value }) => [key, value]), [['baseUrl', 'http://127.0.0.1:8080'], ['accessToken', ''], ['accessTokenExpiresAt', ''], ['recordId', ''], ['etag', '']])
+  t.same(committed.variable.map(({ key, value }) => [key, value]), [['baseUrl', 'http://127.0.0.1:8080'], ['accessToken', ''], ['accessTokenExpiresAt', ''], ['recordId', ''], ['etag', ''], ['importId', '']])
   const prerequest = (committed.event ?? []) as Array<{ listen: string, script: { exec: string[] } }>
   t.same(prerequest.map((event) => event.listen), ['prerequest'], 'a collection-level pre-request script')
   t.match(prerequest[0]!.script.exec.join('\n'), /pm\.variables\.get\('clientId'\)[^]*grant_type[^]*client_credentials[^]*collectionVariables\.set\('accessToken'/, 'that gets the token for the environment\'s client')

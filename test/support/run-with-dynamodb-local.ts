@@ -17,6 +17,9 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/record-history.test.ts',
   'test/functions/record-events.test.ts',
   'test/functions/ingest-finding.test.ts',
+  'test/functions/import-report.test.ts',
+  'test/functions/import-report-hostile.test.ts',
+  'test/functions/import-report-resume.test.ts',
   'test/shared/auth/token-attacks.test.ts'
 ]
 

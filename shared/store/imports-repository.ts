@@ -1,0 +1,159 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import type { ImportCounts, ImportError, ImportStatus, ReportImport } from '../records/report-import.ts'
+import type { Store } from './client.ts'
+import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
+import { isConditionFailed, storeCall } from './store-errors.ts'
+
+/** An import as stored: what the API shows, and the bookkeeping of whoever processes it. */
+export interface ImportState extends ReportImport {
+  tenant: string
+  actor: { sub: string, clientId: string }
+  /** Report chunks (`CHUNK#…` parts), processed in order. */
+  chunkCount: number
+  /** Parts holding the run contexts (`RUNS#…`). */
+  runParts: number
+  /** Chunks fully applied: the checkpoint a resumed import starts from. */
+  processedChunks: number
+  leaseOwner?: string
+  leaseUntil?: string
+  /** Times a processor took the import up. */
+  attempts?: number
+}
+
+export interface ImportProgress {
+  processedChunks: number
+  counts: ImportCounts
+  errors: ImportError[]
+}
+
+/**
+ * Report imports: one state item per import and its parts (compressed report chunks and run
+ * contexts, each well under the store's 400 KB item limit) in the import's own partition. Whoever
+ * processes an import holds a lease on it; an unfinished import sits in the outbox index with the
+ * time of its last checkpoint, so the sweeper finds the ones nobody advances any more.
+ */
+export interface ImportsRepository {
+  /** Writes one part; parts are written before the import item exists. */
+  putPart (tenant: string, id: string, kind: ImportPartKind, index: number, data: Uint8Array, now: Date): Promise<void>
+  getPart (tenant: string, id: string, kind: ImportPartKind, index: number): Promise<Uint8Array | undefined>
+  /** Records a fully received report as queued. */
+  create (tenant: string, state: ImportState): Promise<void>
+  get (tenant: string, id: string): Promise<ImportState | undefined>
+  /** Takes the lease of an unfinished import when nobody holds it (or the holder's ran out); undefined otherwise. */
+  acquire (tenant: string, id: string, owner: string, now: Date, leaseMs: number): Promise<ImportState | undefined>
+  /** Saves progress and renews the lease; false when the lease was lost to another processor. */
+  checkpoint (tenant: string, id: string, owner: string, progress: ImportProgress, now: Date, leaseMs: number): Promise<boolean>
+  /** Ends the import (succeeded or failed) and takes it out of the outbox. */
+  finish (tenant: string, id: string, owner: string, status: Extract<ImportStatus, 'succeeded' | 'failed'>, progress: Omit<ImportProgress, 'processedChunks'>, now: Date): Promise<boolean>
+  /** Gives the lease up (a draining process), so the sweeper may resume the import at once. */
+  release (tenant: string, id: string, owner: string, now: Date): Promise<void>
+}
+
+/** Parts are only needed until their import is done; DynamoDB's TTL removes them after a week. */
+const PART_TTL_SECONDS = 7 * 24 * 60 * 60
+
+const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
+
+export function createImportsRepository ({ documents, tableName }: Store): ImportsRepository {
+  const outbox = (tenant: string, id: string, now: Date) => outboxAttributes(tenant, `import/${id}`, now.toISOString())
+  const names = { '#status': 'status', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
+
+  async function update (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Attributes } = await storeCall(() => documents.send(new UpdateCommand({ TableName: tableName, ...input })))
+      return Attributes ?? {}
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined
+      throw error
+    }
+  }
+
+  return {
+    async putPart (tenant, id, kind, index, data, now) {
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: { ...importPartKey(tenant, id, kind, index), tenant, data, [ttlAttribute]: Math.floor(now.getTime() / 1000) + PART_TTL_SECONDS }
+      })))
+    },
+
+    async getPart (tenant, id, kind, index) {
+      const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: importPartKey(tenant, id, kind, index), ConsistentRead: true })))
+      return Item?.data as Uint8Array | undefined
+    },
+
+    async create (tenant, state) {
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: { ...state, ...importKey(tenant, state.id), ...outbox(tenant, state.id, new Date(state.createdAt)), tenant },
+        // Import ids are fresh UUIDv7s: never replace an import that exists.
+        ConditionExpression: 'attribute_not_exists(pk)'
+      })))
+    },
+
+    async get (tenant, id) {
+      const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: importKey(tenant, id), ConsistentRead: true })))
+      return Item ? toState(Item) : undefined
+    },
+
+    async acquire (tenant, id, owner, now, leaseMs) {
+      const heartbeat = outbox(tenant, id, now)
+      const item = await update({
+        Key: importKey(tenant, id),
+        UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
+        // Only an unfinished import, and only when no other processor's lease is still running.
+        ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: {
+          ':running': 'running', ':queued': 'queued', ':owner': owner, ':now': now.toISOString(), ':one': 1,
+          ':until': new Date(now.getTime() + leaseMs).toISOString(),
+          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
+        },
+        ReturnValues: 'ALL_NEW'
+      })
+      return item ? toState(item) : undefined
+    },
+
+    async checkpoint (tenant, id, owner, progress, now, leaseMs) {
+      const heartbeat = outbox(tenant, id, now)
+      return (await update({
+        Key: importKey(tenant, id),
+        UpdateExpression: 'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
+        // Only the lease holder records progress: a processor that lost its lease stops here.
+        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
+        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
+        ExpressionAttributeValues: {
+          ':processed': progress.processedChunks, ':counts': progress.counts, ':errors': progress.errors, ':owner': owner, ':running': 'running',
+          ':until': new Date(now.getTime() + leaseMs).toISOString(),
+          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
+        }
+      })) !== undefined
+    },
+
+    async finish (tenant, id, owner, status, progress, now) {
+      return (await update({
+        Key: importKey(tenant, id),
+        UpdateExpression: 'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+        // Only the lease holder ends the import, and only once.
+        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
+        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
+        ExpressionAttributeValues: { ':status': status, ':counts': progress.counts, ':errors': progress.errors, ':now': now.toISOString(), ':owner': owner, ':running': 'running' }
+      })) !== undefined
+    },
+
+    async release (tenant, id, owner, now) {
+      await update({
+        Key: importKey(tenant, id),
+        UpdateExpression: 'SET leaseUntil = :now',
+        // Only our own lease; whoever took it over keeps theirs.
+        ConditionExpression: 'leaseOwner = :owner',
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':owner': owner }
+      })
+    }
+  }
+}
+
+function toState (item: Record<string, unknown>): ImportState {
+  const state: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(item)) if (!internal.has(key)) state[key] = value
+  return state as unknown as ImportState
+}

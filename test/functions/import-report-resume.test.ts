@@ -1,0 +1,67 @@
+import t from 'tap'
+import { processImport } from '../../shared/operations/process-import.ts'
+import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
+import { aReport, history, importReport, receive, records, waitForImport, waitForImportOrSweep } from '../support/imports-api.ts'
+
+/**
+ * Crash injection through the store: from the `after`-th write on, every write fails as a dead
+ * store would (the SDK's 503), until `heal()`. To the import, that is its process dying there.
+ */
+function crashAfterWrites (api: RecordsApiHarness, after: number) {
+  let writes = 0
+  let healed = false
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (!healed && /^(Put|Update|Delete)(Item)?Command$/.test(String(context.commandName)) && ++writes > after) {
+      throw Object.assign(new Error('injected crash'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'crashAfterWrites' })
+  return { heal: () => { healed = true } }
+}
+
+t.test('an import interrupted at any point and taken up again records every result exactly once', async (t) => {
+  const results = Array.from({ length: 125 }, (_, line) => ({ rule: `r${line % 5}`, line }))
+  // Processing the second report (2 chunks) writes about 430 items; crash at points spread over all of them.
+  for (const crashAt of [3, 200, 410]) {
+    await t.test(`crash after ${crashAt} writes of the processing`, async (t) => {
+      const api = await buildRecordsApi(t)
+      const baseline = await importReport(t, api, aReport(results.slice(0, 30)))
+      t.equal(baseline.counts.created, 30)
+      const received = await receive(api, aReport(results.slice(15)))
+      const crash = crashAfterWrites(api, crashAt)
+      await t.rejects(processImport(api.data, 'acme', received.id, { owner: 'crashing', leaseMs: 1 }), 'the processor dies')
+      crash.heal()
+      t.equal((await waitForImportOrSweep(api, received.id, 0)).status, 'running', 'left unfinished')
+      const done = await waitForImportOrSweep(api, received.id)
+      t.equal(done.status, 'succeeded')
+      t.match(done.counts, { results: 110, created: 95, unchanged: 15, resolved: 15, updated: 0, reopened: 0, rejected: 0 })
+      const items = await records(api)
+      t.equal(items.length, 125, 'one record per result, none twice')
+      t.equal(new Set(items.map((record) => record.fingerprint)).size, 125)
+      t.equal(items.filter((record) => record.status === 'resolved').length, 15)
+      for (const record of items.filter((_, i) => i % 15 === 0)) {
+        const entries = await history(api, record.id)
+        t.same(entries.map((entry) => entry.version), Array.from({ length: record.version }, (_, i) => record.version - i), 'each version in the history once')
+      }
+    })
+  }
+})
+
+t.test('the sweeper takes up a received import nobody processes, and a finished one leaves the outbox', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, aReport(Array.from({ length: 20 }, (_, line) => ({ rule: 'r', line }))))
+  t.equal(received.status, 'queued')
+  const sweep = await sweepOutbox(api.data, { olderThanMs: 0 })
+  t.equal(sweep.imports, 1)
+  t.match((await waitForImport(api, received.id)).counts, { created: 20 })
+  t.equal((await sweepOutbox(api.data, { olderThanMs: 0 })).imports, 0, 'a finished import is out of the outbox')
+})
+
+t.test('an import whose lease another processor holds is not taken over', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, aReport([{ rule: 'r', line: 1 }]))
+  t.ok(await api.data.imports.acquire('acme', received.id, 'someone-else', new Date(), 60_000))
+  t.equal(await processImport(api.data, 'acme', received.id, { owner: 'sweeper' }), undefined)
+  t.equal((await sweepOutbox(api.data, { olderThanMs: 0 })).imports, 0)
+})
