@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import problemHandler from './problem-handler.ts'
-import { clientErrorHandler, frameworkErrorReply, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
+import { clientErrorHandler, expectationFailed, frameworkErrorReply, keepReadingUnreadBody, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
 import { securityHeaders, type SecurityHeaderOverrides } from './security-headers.ts'
 
 export type BaseApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
@@ -87,5 +87,10 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
   })
+  app.addHook('onSend', async (request, reply, payload) => {
+    keepReadingUnreadBody(request, reply)
+    return payload
+  })
+  app.server.on('checkExpectation', expectationFailed)
   await app.register(problemHandler)
 }, { name: 'security-records-base-app', fastify: '5.x' })
