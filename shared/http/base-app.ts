@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
+import { setImmediate } from 'node:timers/promises'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -22,6 +24,8 @@ export interface BaseAppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+/** While closing, how often connections that finished their request are closed. */
+const DRAIN_CHECK_MS = 50
 const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
 
 /** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
@@ -49,8 +53,8 @@ export function loggerOptions (level: string, stream?: DestinationStream): Fasti
 /**
  * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
  * request id followed through every hop (`x-request-id`), bounded request time with a
- * problem+json 408, 503 while draining, poisoned JSON refused, problem+json for every error the
- * framework or Node's parser produces, and the API's security headers on every answer.
+ * problem+json 408, a graceful close (drainConnections), poisoned JSON refused, problem+json for
+ * every error the framework or Node's parser produces, and the API's security headers on every answer.
  */
 export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> {
   const requestTimeout = options.requestTimeoutMs
@@ -62,7 +66,9 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     http: { requestTimeout, connectionsCheckingInterval: Math.min(requestTimeout, 5_000), maxHeaderSize: MAX_HEADER_BYTES },
     bodyLimit: options.bodyLimit,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    return503OnClosing: true,
+    // A request that reached the process while it closes is served (with Connection: close), not
+    // refused with Fastify's bare 503: its client sent it before it could know (drainConnections).
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestIdHeader: false,
@@ -87,10 +93,33 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
   })
+  let closing = false
   app.addHook('onSend', async (request, reply, payload) => {
     keepReadingUnreadBody(request, reply)
+    // Closing: no further request on this connection.
+    if (closing) reply.header('connection', 'close')
     return payload
+  })
+  app.addHook('preClose', async () => {
+    closing = true
+    await drainConnections(app.server)
   })
   app.server.on('checkExpectation', expectationFailed)
   await app.register(problemHandler)
 }, { name: 'security-records-base-app', fastify: '5.x' })
+
+/**
+ * How a server closes without dropping a request a client already sent (SIGTERM, Knative
+ * scale-down). Before Fastify closes the listener: one turn of the event loop's poll phase takes in
+ * the connections the kernel already accepted and the requests already written on kept-alive
+ * ones. After it: each connection is closed as soon as it has no request in flight (Node closes
+ * the idle ones only once, when the listener closes; a connection busy then would otherwise stay
+ * open, kept alive, until its client gives up).
+ */
+async function drainConnections (server: Server): Promise<void> {
+  if (!server.listening) return
+  await setImmediate()
+  await setImmediate()
+  const closeIdle = setInterval(() => server.closeIdleConnections(), DRAIN_CHECK_MS).unref()
+  server.once('close', () => clearInterval(closeIdle))
+}
