@@ -1,7 +1,7 @@
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startStoreProxy } from '../system/resilience/store-faults.ts'
 import { startTestStore } from '../support/store.ts'
 import { localToken, startStack } from './start-process.ts'
@@ -83,7 +83,6 @@ async function sigtermDuringLists (t: Test, when: 'written' | 'in the functions'
   t.comment(`SIGTERM with ${IN_FLIGHT} lists ${when}: ${dropped.length} of ${IN_FLIGHT} dropped, exit ${code} after ${Math.round(performance.now() - signalled)} ms`)
 }
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test(`SIGTERM to npm start right after ${IN_FLIGHT} list requests were sent on kept-alive connections: every one is answered, then it exits 0`, async (t) => {
   await sigtermDuringLists(t, 'written')
