@@ -7,6 +7,7 @@ import { InvalidTokenError } from '../shared/errors.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
+import { checkRequestTarget } from '../shared/http/request-limits.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {
@@ -45,6 +46,9 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     bodyLimit: PASS_THROUGH_BODY_LIMIT,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   })
+  // The request target rule every function applies, before the token check and before the
+  // proxy decodes the target to build the upstream URL (a malformed query would throw there).
+  app.addHook('onRequest', async (request) => checkRequestTarget(request.raw.url ?? '/'))
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, forwardedBody(payload)))

@@ -6,6 +6,8 @@ export const TEST_AUDIENCE = 'security-records-api'
 
 export interface TestKeys {
   jwks: { keys: JWK[] }
+  /** The signing key as a private JWK, for a process that must sign with it (a stack's mock-auth). */
+  privateJwk: JWK
   keySet: ReturnType<typeof createLocalJWKSet>
   /** Signs an access token; every claim and header can be overridden (or removed with undefined). */
   sign (claims?: Partial<Record<string, unknown>>, header?: Record<string, unknown>): Promise<string>
@@ -16,8 +18,10 @@ export async function createTestKeys (kid = `test-${randomUUID()}`): Promise<Tes
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }
   const jwks = { keys: [jwk] }
+  const { kty, crv, x, y, d } = await exportJWK(privateKey)
   return {
     jwks,
+    privateJwk: { kty, crv, x, y, d, kid, alg: 'ES256' },
     keySet: createLocalJWKSet(jwks),
     async sign (claims = {}, header = {}) {
       const now = Math.floor(Date.now() / 1000)
