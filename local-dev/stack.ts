@@ -50,6 +50,23 @@ const LOCAL_CLIENTS_FILE = fileURLToPath(new URL('./auth-clients.local.json', im
  * like the cluster ingress.
  */
 export async function startLocalStack (options: LocalStackOptions): Promise<LocalStack> {
+  if (options.port !== 0) return startOn(options, options.port)
+  // Any free port: the issuer names the port before the gateway binds it, after every function
+  // started, and another process may take it in between (an outgoing connection's local port,
+  // a parallel test). Then everything is closed and started again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options, await freePort(options.host))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_ATTEMPTS) throw error
+    }
+  }
+}
+
+/** How often a stack on "any free port" (port 0) is started again when its port was taken. */
+const PORT_ATTEMPTS = 3
+
+async function startOn (options: LocalStackOptions, port: number): Promise<LocalStack> {
   const logLevel = options.logLevel ?? 'info'
   const settings = options.env ?? process.env
   const inMemory = options.dataDir === ':memory:'
@@ -66,7 +83,6 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       storeEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     }
 
-    const port = options.port === 0 ? await freePort(options.host) : options.port
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
     const env: Record<string, string | undefined> = {
       ...settings,
