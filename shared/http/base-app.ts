@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
-import { setImmediate } from 'node:timers/promises'
+import { Server as NetServer } from 'node:net'
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -26,6 +27,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 /** While closing, how often connections that finished their request are closed. */
 const DRAIN_CHECK_MS = 50
+/** While closing, how long kept-alive connections may still bring a request (Istio's drain is 5 s). */
+const KEEP_ALIVE_GRACE_MS = 500
 const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
 
 /** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
@@ -110,16 +113,28 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
 
 /**
  * How a server closes without dropping a request a client already sent (SIGTERM, Knative
- * scale-down). Before Fastify closes the listener: one turn of the event loop's poll phase takes in
- * the connections the kernel already accepted and the requests already written on kept-alive
- * ones. After it: each connection is closed as soon as it has no request in flight (Node closes
- * the idle ones only once, when the listener closes; a connection busy then would otherwise stay
- * open, kept alive, until its client gives up).
+ * scale-down), as an ingress drains:
+ * 1. one turn of the event loop's poll phase takes in the connections the kernel already accepted;
+ * 2. the listener closes: new connections are refused (Node's own `close()` would also cut every
+ *    kept-alive connection that is idle at that instant, and with it a request its client was
+ *    just sending);
+ * 3. for KEEP_ALIVE_GRACE_MS, kept-alive connections still bring requests their clients sent
+ *    before they could know; each is served, its answer saying Connection: close;
+ * 4. then Fastify closes the server, and every connection is closed as soon as it has no request
+ *    in flight (Node closes the idle ones only once; one busy then would stay open, kept alive,
+ *    until its client gives up).
  */
 async function drainConnections (server: Server): Promise<void> {
   if (!server.listening) return
   await setImmediate()
   await setImmediate()
+  NetServer.prototype.close.call(server)
+  const graceEnds = performance.now() + KEEP_ALIVE_GRACE_MS
+  while (performance.now() < graceEnds && await openConnections(server) > 0) await sleep(DRAIN_CHECK_MS)
   const closeIdle = setInterval(() => server.closeIdleConnections(), DRAIN_CHECK_MS).unref()
   server.once('close', () => clearInterval(closeIdle))
+}
+
+function openConnections (server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)))
 }
