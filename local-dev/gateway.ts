@@ -99,8 +99,11 @@ function forwardedBody (payload: Readable): Readable {
 
 /**
  * The request headers a function gets. `Expect` is not passed on: Node answered the client's
- * `100-continue` when the request arrived (as Envoy does unless told to proxy it), and the body
- * follows; the function answers what it makes of the body, early or not.
+ * `100-continue` when the request arrived, and the body follows; the function answers what it
+ * makes of the body, early or not. The cluster ingress does the same: Envoy's
+ * HttpConnectionManager `proxy_100_continue` is unset, so Envoy "will instead strip the
+ * 'Expect: 100-continue' header, and send a '100 Continue' response itself"
+ * (api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto).
  */
 function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { expect: _answered, ...forwarded } = headers
