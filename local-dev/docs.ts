@@ -27,6 +27,9 @@ const localDocs: FastifyPluginAsync<LocalDocsOptions> = async (app, options) => 
     routePrefix: '/docs',
     // The page's own CSP (scripts and styles from the same origin) instead of the API's `default-src 'none'`.
     staticCSP: true,
+    // Swagger UI's default lets its own origin frame the page; X-Frame-Options: DENY (on every
+    // answer) says no one may, and the two must agree.
+    transformStaticCSP: (header) => header.replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
     uiConfig: {
       docExpansion: 'list',
       defaultModelsExpandDepth: 1,

@@ -1,9 +1,12 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { PassThrough, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
+import { checkRequestTarget } from '../shared/http/request-limits.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {
@@ -41,9 +44,12 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     bodyLimit: PASS_THROUGH_BODY_LIMIT,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   })
+  // The request target rule every function applies, before the token check and before the
+  // proxy decodes the target to build the upstream URL (a malformed query would throw there).
+  app.addHook('onRequest', async (request) => checkRequestTarget(request.raw.url ?? '/'))
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, forwardedBody(payload)))
   await app.register(options.verifyToken)
   await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000 } })
 
@@ -53,7 +59,7 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
       url: route.path,
       onRequest: route.authenticated ? checkToken : undefined,
       handler: (request, reply) => reply.from(`${route.upstream}${request.url}`, {
-        rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }),
+        rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers),
         onError: (errorReply, { error }) => {
           request.log.warn({ err: error }, 'upstream unavailable')
           sendProblem(errorReply as never, problemBody(request, 'SR_BAD_GATEWAY', 'The function serving this route did not answer; retry later'))
@@ -75,6 +81,32 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     return reply.code(healthy ? 200 : 503).header('cache-control', 'no-store').send({ status: healthy ? 'ok' : 'degraded', functions: Object.fromEntries(results) })
   })
   return app
+}
+
+/**
+ * The body as the function gets it: a stream of its own, not the client's request. When a
+ * function answers before reading the whole body (a 413 from Content-Length), undici destroys the
+ * body it was sending; were that the client's request, the client's connection would go with it,
+ * often before the answer reached it. The rest of the client's body is then read and dropped
+ * (keepReadingUnreadBody), like any early answer's.
+ */
+function forwardedBody (payload: Readable): Readable {
+  const body = new PassThrough()
+  payload.on('error', (error) => body.destroy(error))
+  return payload.pipe(body)
+}
+
+/**
+ * The request headers a function gets. `Expect` is not passed on: Node answered the client's
+ * `100-continue` when the request arrived, and the body follows; the function answers what it
+ * makes of the body, early or not. The cluster ingress does the same: Envoy's
+ * HttpConnectionManager `proxy_100_continue` is unset, so Envoy "will instead strip the
+ * 'Expect: 100-continue' header, and send a '100 Continue' response itself"
+ * (api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto).
+ */
+function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const { expect: _answered, ...forwarded } = headers
+  return { ...forwarded, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */

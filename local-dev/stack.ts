@@ -30,11 +30,15 @@ export interface LocalStackOptions {
   sinkUrl?: string
   /** How often the outbox sweeper runs (0: never). */
   sweepIntervalMs?: number
+  /** The settings every function and the gateway read (REQUEST_TIMEOUT_MS, RATE_LIMIT, …); process.env by default. */
+  env?: Record<string, string | undefined>
 }
 
 export interface LocalStack {
   url: string
   storeEndpoint: string
+  /** Where each function listens on loopback, behind the gateway. */
+  functions: Readonly<Record<string, string>>
   close (): Promise<void>
 }
 
@@ -46,7 +50,25 @@ const LOCAL_CLIENTS_FILE = fileURLToPath(new URL('./auth-clients.local.json', im
  * like the cluster ingress.
  */
 export async function startLocalStack (options: LocalStackOptions): Promise<LocalStack> {
+  if (options.port !== 0) return startOn(options, options.port)
+  // Any free port: the issuer names the port before the gateway binds it, after every function
+  // started, and another process may take it in between (an outgoing connection's local port,
+  // a parallel test). Then everything is closed and started again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options, await freePort(options.host))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_ATTEMPTS) throw error
+    }
+  }
+}
+
+/** How often a stack on "any free port" (port 0) is started again when its port was taken. */
+const PORT_ATTEMPTS = 3
+
+async function startOn (options: LocalStackOptions, port: number): Promise<LocalStack> {
   const logLevel = options.logLevel ?? 'info'
+  const settings = options.env ?? process.env
   const inMemory = options.dataDir === ':memory:'
   if (!inMemory) await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const closers: Array<() => Promise<unknown>> = []
@@ -61,17 +83,16 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       storeEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     }
 
-    const port = options.port === 0 ? await freePort(options.host) : options.port
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
     const env: Record<string, string | undefined> = {
-      ...process.env,
+      ...settings,
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: logLevel,
       DYNAMODB_ENDPOINT: storeEndpoint,
-      TABLE_NAME: options.tableName ?? process.env.TABLE_NAME ?? 'security-records',
+      TABLE_NAME: options.tableName ?? settings.TABLE_NAME ?? 'security-records',
       AUTH_ISSUER: issuer,
-      CURSOR_SECRET: process.env.CURSOR_SECRET ?? await localSecret(options.dataDir, 'cursor-secret'),
+      CURSOR_SECRET: settings.CURSOR_SECRET ?? await localSecret(options.dataDir, 'cursor-secret'),
       // The local clients and a signing key kept in the data directory: local configuration only.
       AUTH_CLIENTS_FILE: LOCAL_CLIENTS_FILE,
       ...await localSigningKeys(options.dataDir),
@@ -105,7 +126,8 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       routes,
       verifyToken: configuredTokenVerifier(config),
       healthChecks: Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, `${url}/healthz`])),
-      logLevel
+      logLevel,
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS
     })
     closers.push(() => gateway.close())
     await gateway.register(localDocs)
@@ -121,7 +143,7 @@ export async function startLocalStack (options: LocalStackOptions): Promise<Loca
       timer.unref()
       closers.push(async () => clearInterval(timer))
     }
-    return { url: issuer, storeEndpoint, close }
+    return { url: issuer, storeEndpoint, functions: upstreams, close }
   } catch (error) {
     await close()
     throw error

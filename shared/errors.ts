@@ -40,6 +40,7 @@ export const problemTypes = {
   SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
   SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
   SR_INVALID_REPORT: { status: 422, title: 'Not a SARIF 2.1.0 log', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log this API can import (`errors` names what is wrong).' },
+  SR_EXPECTATION_FAILED: { status: 417, title: 'Expectation failed', slug: 'expectation-failed', description: 'The request has an `Expect` header other than `100-continue`.' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused', description: 'The Idempotency-Key was used before with a different body.' },
   SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required', description: 'If-Match is required.' },
   SR_RATE_LIMITED: { status: 429, title: 'Too many requests', slug: 'rate-limited', description: 'Rate limited; retry after the seconds in Retry-After.' },

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
+import { Server as NetServer } from 'node:net'
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import problemHandler from './problem-handler.ts'
-import { clientErrorHandler, frameworkErrorReply, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
+import { clientErrorHandler, expectationFailed, frameworkErrorReply, keepReadingUnreadBody, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
 import { securityHeaders, type SecurityHeaderOverrides } from './security-headers.ts'
 
 export type BaseApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
@@ -24,6 +27,10 @@ export interface BaseAppOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+/** While closing, how often connections that finished their request are closed. */
+const DRAIN_CHECK_MS = 50
+/** While closing, how long kept-alive connections may still bring a request (Istio's drain is 5 s). */
+const KEEP_ALIVE_GRACE_MS = 500
 const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
 
 /** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
@@ -51,8 +58,8 @@ export function loggerOptions (level: string, stream?: DestinationStream): Fasti
 /**
  * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
  * request id followed through every hop (`x-request-id`), bounded request time with a
- * problem+json 408, 503 while draining, poisoned JSON refused, problem+json for every error the
- * framework or Node's parser produces, and the API's security headers on every answer.
+ * problem+json 408, a graceful close (drainConnections), poisoned JSON refused, problem+json for
+ * every error the framework or Node's parser produces, and the API's security headers on every answer.
  */
 export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> {
   const requestTimeout = options.requestTimeoutMs
@@ -65,7 +72,9 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     bodyLimit: options.bodyLimit,
     ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    return503OnClosing: true,
+    // A request that reached the process while it closes is served (with Connection: close), not
+    // refused with Fastify's bare 503: its client sent it before it could know (drainConnections).
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     requestIdHeader: false,
@@ -90,5 +99,45 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
   })
+  let closing = false
+  app.addHook('onSend', async (request, reply, payload) => {
+    keepReadingUnreadBody(request, reply)
+    // Closing: no further request on this connection.
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('preClose', async () => {
+    closing = true
+    await drainConnections(app.server)
+  })
+  app.server.on('checkExpectation', expectationFailed)
   await app.register(problemHandler)
 }, { name: 'security-records-base-app', fastify: '5.x' })
+
+/**
+ * How a server closes without dropping a request a client already sent (SIGTERM, Knative
+ * scale-down), as an ingress drains:
+ * 1. one turn of the event loop's poll phase takes in the connections the kernel already accepted;
+ * 2. the listener closes: new connections are refused (Node's own `close()` would also cut every
+ *    kept-alive connection that is idle at that instant, and with it a request its client was
+ *    just sending);
+ * 3. for KEEP_ALIVE_GRACE_MS, kept-alive connections still bring requests their clients sent
+ *    before they could know; each is served, its answer saying Connection: close;
+ * 4. then Fastify closes the server, and every connection is closed as soon as it has no request
+ *    in flight (Node closes the idle ones only once; one busy then would stay open, kept alive,
+ *    until its client gives up).
+ */
+async function drainConnections (server: Server): Promise<void> {
+  if (!server.listening) return
+  await setImmediate()
+  await setImmediate()
+  NetServer.prototype.close.call(server)
+  const graceEnds = performance.now() + KEEP_ALIVE_GRACE_MS
+  while (performance.now() < graceEnds && await openConnections(server) > 0) await sleep(DRAIN_CHECK_MS)
+  const closeIdle = setInterval(() => server.closeIdleConnections(), DRAIN_CHECK_MS).unref()
+  server.once('close', () => clearInterval(closeIdle))
+}
+
+function openConnections (server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)))
+}

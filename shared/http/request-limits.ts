@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { Transform, type Readable } from 'node:stream'
 import fp from 'fastify-plugin'
@@ -27,7 +28,12 @@ export const MAX_URL_LENGTH = 4096
 export const MAX_HEADER_BYTES = 16 * 1024
 /** Longest path parameter (a record id is 36 characters). */
 export const MAX_PARAM_LENGTH = 200
-
+/**
+ * How much of a body answered before it was read is still read and thrown away, and for how long
+ * (nginx's "lingering close"); past either the connection is closed regardless.
+ */
+const LINGER_MAX_BYTES = 16 * 1024 * 1024
+const LINGER_MAX_MS = 5_000
 
 /** RFC 3986: a request target is visible ASCII; anything else was never percent-encoded. */
 const NOT_URI_CHARACTER = /[^\x21-\x7e]/
@@ -82,9 +88,52 @@ export function utf8Checked (payload: Readable): Readable {
   return payload.pipe(checked)
 }
 
-function hasBody (request: FastifyRequest): boolean {
+function hasBody (request: Pick<IncomingMessage, 'headers'>): boolean {
   const length = request.headers['content-length']
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/** Connections that already have their answer and are only reading the rest of a body. */
+const lingering = new WeakSet<Socket>()
+
+/**
+ * Answers sent before the body was read (a 413 from Content-Length, a 415, a 401) must reach a
+ * client that is still sending it: a connection closed with unread bytes in it is reset by the
+ * kernel, and the client (the gateway, curl, a browser) loses the answer. So the rest of the body
+ * is read and thrown away, bounded in bytes and time, and the connection stays usable; Fastify's
+ * `Connection: close` after a body error would make Node close it at once.
+ */
+export function keepReadingUnreadBody (request: FastifyRequest, reply: FastifyReply): void {
+  const message = request.raw
+  // `complete` is Node's: a request made by inject() has no connection to keep reading from.
+  if (message.complete !== false || !hasBody(message) || lingering.has(message.socket)) return
+  reply.removeHeader('connection')
+  const socket = message.socket
+  lingering.add(socket)
+  let drained = 0
+  const giveUp = () => socket.destroy()
+  const timer = setTimeout(giveUp, LINGER_MAX_MS).unref()
+  const done = () => {
+    clearTimeout(timer)
+    lingering.delete(socket)
+  }
+  // A body check (utf8Checked) may still be piped to, and paused by, a parser that gave up.
+  message.unpipe()
+  message.on('data', (chunk: Buffer) => {
+    drained += chunk.length
+    if (drained > LINGER_MAX_BYTES) giveUp()
+  })
+  message.once('end', done).once('close', done).resume()
+}
+
+/**
+ * Node's `checkExpectation`: an `Expect` other than `100-continue` (which Node answers itself)
+ * is a 417 problem rather than Node's bare one. The body, if any, is read and dropped by Node.
+ */
+export function expectationFailed (request: IncomingMessage, response: ServerResponse): void {
+  const body = problemBody({ ...(request.url === undefined ? {} : { url: request.url }), id: randomUUID() }, 'SR_EXPECTATION_FAILED', 'The only expectation this server meets is Expect: 100-continue')
+  const text = JSON.stringify(body)
+  response.writeHead(body.status, { ...securityHeaders(), 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', 'x-request-id': body.requestId }).end(text)
 }
 
 /**
@@ -109,6 +158,11 @@ export function frameworkErrorReply (error: FastifyError, request: FastifyReques
  */
 export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
+  // Its answer was sent; the rest of its body came too slowly (keepReadingUnreadBody).
+  if (lingering.has(socket)) {
+    socket.destroy()
+    return
+  }
   const code = (error.code && frameworkProblemCodes[error.code]) || 'SR_INVALID_REQUEST'
   const detail = code === 'SR_HEADERS_TOO_LARGE'
     ? 'The request line and headers are larger than this server accepts'

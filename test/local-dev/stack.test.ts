@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { syncBuiltinESMExports } from 'node:module'
+import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -100,4 +102,31 @@ t.test('data survives a restart of the stack', async (t) => {
   const read = await fetch(`${second.url}/v1/records/${created.id}`, { headers: fresh })
   t.equal(read.status, 200)
   t.equal((await read.json() as { title: string }).title, finding.title)
+})
+
+t.test('a stack on any free port starts even when another process takes the port it picked before its gateway binds it', async (t) => {
+  // The next port picked is taken by someone else the moment the picker lets go of it.
+  const squatter = net.createServer()
+  t.teardown(() => new Promise<void>((resolve) => squatter.close(() => resolve())))
+  const createServer = net.createServer
+  net.createServer = ((...args: Parameters<typeof createServer>) => {
+    net.createServer = createServer
+    syncBuiltinESMExports()
+    const picker = createServer(...args)
+    const close = picker.close.bind(picker)
+    picker.close = ((done?: (error?: Error) => void) => {
+      const { port } = picker.address() as AddressInfo
+      return close(() => squatter.listen(port, '127.0.0.1', () => done?.()))
+    }) as typeof picker.close
+    return picker
+  }) as typeof createServer
+  syncBuiltinESMExports()
+  t.teardown(() => { net.createServer = createServer; syncBuiltinESMExports() })
+
+  const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
+  t.teardown(() => stack.close())
+  const taken = (squatter.address() as AddressInfo).port
+  t.not(Number(new URL(stack.url).port), taken, `it listens on another port than the one taken (${taken})`)
+  t.equal((await fetch(`${stack.url}/healthz`)).status, 200, 'and serves')
+  t.equal((await (await fetch(`${stack.url}/.well-known/oauth-authorization-server`)).json() as { issuer: string }).issuer, stack.url, 'its issuer names the port it has')
 })

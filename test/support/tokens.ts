@@ -9,6 +9,8 @@ export const TEST_AUDIENCE = 'security-records-api'
 
 export interface TestKeys {
   jwks: { keys: JWK[] }
+  /** The signing key as a private JWK, for a process that must sign with it (a stack's mock-auth). */
+  privateJwk: JWK
   keySet: KeySource
   /** Signs an access token; every claim and header can be overridden (or removed with undefined). */
   sign (claims?: Partial<Record<string, unknown>>, header?: Record<string, unknown>, options?: SignOptions): Promise<string>
@@ -21,6 +23,8 @@ export async function createTestKeys (kid = `test-${randomUUID()}`, alg: 'ES256'
   const jwks = { keys: [jwk] }
   return {
     jwks,
+    // The whole private key (an RSA key's primes too), for a process that signs with it.
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg },
     keySet: localKeySet(jwks),
     async sign (claims = {}, header = {}, options) {
       const now = Math.floor(Date.now() / 1000)

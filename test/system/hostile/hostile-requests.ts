@@ -3,14 +3,15 @@
  * starts as a valid one and gets one to three mutations, each of which on its own makes the
  * request invalid — so the API must refuse every one of them with a 4xx problem and write
  * nothing. The suites run them through inject() (hostile-input.test.ts, more cases in
- * hostile-input.resilience.ts).
+ * hostile-input.resilience.ts) and through the gateway of a started stack, over real sockets
+ * (hostile-gateway.test.ts).
  */
 import fc from 'fast-check'
 import { SignJWT, generateKeyPair } from 'jose'
 import type { Test } from 'tap'
 import { serverFields } from '../../../shared/records/vocabulary.ts'
-import { aRecord, buildHardenedApi, problemViolation, snapshotTable, type HardenedApi } from '../resilience/harness.ts'
-import { TEST_AUDIENCE, TEST_ISSUER } from '../../support/tokens.ts'
+import type { Store } from '../../../shared/store/client.ts'
+import { aRecord, buildHardenedApi, problemViolation, settledStore, snapshotTable, type HardenedApi } from '../resilience/harness.ts'
 
 export type RouteName = 'create' | 'get' | 'list' | 'update' | 'delete' | 'history' | 'unrouted'
 
@@ -321,20 +322,56 @@ export function toInject (draft: Draft) {
 
 // ---------------------------------------------------------------- set-up and run
 
+export type HostileRequest = ReturnType<typeof toInject>
+export interface HostileAnswer { statusCode: number, headers: Record<string, unknown>, body: string }
+
+/** Where the requests go: an app through inject(), or a started stack's gateway over sockets. */
+export interface HostileTarget {
+  send (request: HostileRequest): Promise<HostileAnswer>
+  /** `Authorization` value with a token the API trusts; claims can be changed or removed (undefined). */
+  bearer (claims?: Partial<Record<string, unknown>>): Promise<string>
+  /** A token signed with that key, with any claims and header. */
+  sign (claims: Partial<Record<string, unknown>>, header: Record<string, unknown>): Promise<string>
+  /** The `kid` of that key. */
+  kid: string
+  /** The store behind the API, to prove nothing was written. */
+  store: Store
+}
+
+/** A hardened app, through inject(). */
+export function injectTarget (api: HardenedApi): HostileTarget {
+  return {
+    async send (request) {
+      const response = await api.app.inject(request)
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body }
+    },
+    bearer: (claims) => api.bearer(claims),
+    sign: (claims, header) => api.keys.sign(claims, header),
+    kid: (api.keys.jwks.keys[0] as { kid: string }).kid,
+    store: api.store
+  }
+}
+
+async function sendJson (target: HostileTarget, request: HostileRequest, expected: number): Promise<Record<string, unknown> & { headers: Record<string, unknown> }> {
+  const response = await target.send(request)
+  if (response.statusCode !== expected) throw new Error(`set-up ${request.method} ${request.url}: ${response.statusCode} ${response.body}`)
+  return { ...JSON.parse(response.body) as Record<string, unknown>, headers: response.headers }
+}
+
 /** Records A (version 2, two history entries) and B, a cursor of each kind, and tokens of every flavour. */
-export async function prepareHostileContext (api: HardenedApi): Promise<HostileContext> {
-  const a = await api.create(aRecord({ title: 'record A' }))
-  const b = await api.create(aRecord({ title: 'record B' }))
-  const valid = await api.bearer()
-  const patched = await api.app.inject({ method: 'PATCH', url: `/v1/records/${a.id}`, headers: { authorization: valid, 'if-match': a.etag, 'content-type': 'application/merge-patch+json' }, payload: '{"status":"triaged"}' })
-  if (patched.statusCode !== 200) throw new Error(`set-up patch failed: ${patched.body}`)
-  const listPage = (await api.app.inject({ method: 'GET', url: '/v1/records?limit=1', headers: { authorization: valid } })).json()
-  const historyPage = (await api.app.inject({ method: 'GET', url: `/v1/records/${a.id}/history?limit=1`, headers: { authorization: valid } })).json()
-  if (!listPage.nextCursor || !historyPage.nextCursor) throw new Error('set-up: expected a next page of records and of history')
+export async function prepareHostileContext (target: HostileTarget): Promise<HostileContext> {
+  const valid = await target.bearer()
+  const create = (title: string) => sendJson(target, { method: 'POST', url: '/v1/records', headers: { authorization: valid, 'content-type': 'application/json' }, payload: JSON.stringify(aRecord({ title })) }, 201)
+  const a = await create('record A')
+  const b = await create('record B')
+  const patched = await sendJson(target, { method: 'PATCH', url: `/v1/records/${String(a.id)}`, headers: { authorization: valid, 'if-match': String(a.headers.etag), 'content-type': 'application/merge-patch+json' }, payload: '{"status":"triaged"}' }, 200)
+  const listPage = await sendJson(target, { method: 'GET', url: '/v1/records?limit=1', headers: { authorization: valid } }, 200)
+  const historyPage = await sendJson(target, { method: 'GET', url: `/v1/records/${String(a.id)}/history?limit=1`, headers: { authorization: valid } }, 200)
+  if (typeof listPage.nextCursor !== 'string' || typeof historyPage.nextCursor !== 'string') throw new Error('set-up: expected a next page of records and of history')
 
   const { privateKey: strangerKey } = await generateKeyPair('ES256')
   const now = Math.floor(Date.now() / 1000)
-  const kid = (api.keys.jwks.keys[0] as { kid: string }).kid
+  const kid = target.kid
   const validToken = valid.slice('Bearer '.length)
   const [header, payload, signature] = validToken.split('.') as [string, string, string]
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -351,26 +388,26 @@ export async function prepareHostileContext (api: HardenedApi): Promise<HostileC
     `Bearer ${encode({ alg: 'none', typ: 'at+jwt' })}.${payload}.`,
     `Bearer ${encode({ alg: 'HS256', typ: 'at+jwt', kid })}.${payload}.${signature}`,
     `Bearer ${'A'.repeat(8000)}`,
-    await api.bearer({ exp: now - 3600, iat: now - 7200 }),
-    await api.bearer({ aud: 'urn:example:other-api' }),
-    await api.bearer({ iss: 'https://evil.example' }),
-    await api.bearer({ tenant: undefined }),
-    await api.bearer({ tenant: '../other' }),
-    await api.bearer({ client_id: undefined }),
-    `Bearer ${await api.keys.sign({}, { typ: 'JWT' })}`,
+    await target.bearer({ exp: now - 3600, iat: now - 7200 }),
+    await target.bearer({ aud: 'urn:example:other-api' }),
+    await target.bearer({ iss: 'https://evil.example' }),
+    await target.bearer({ tenant: undefined }),
+    await target.bearer({ tenant: '../other' }),
+    await target.bearer({ client_id: undefined }),
+    `Bearer ${await target.sign({}, { typ: 'JWT' })}`,
     `Bearer ${await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid }).sign(strangerKey)}`
   ]
   return {
-    recordId: a.id,
-    otherRecordId: b.id,
+    recordId: String(a.id),
+    otherRecordId: String(b.id),
     etag: String(patched.headers.etag),
     listCursor: listPage.nextCursor,
     historyCursor: historyPage.nextCursor,
     tokens: {
       valid,
-      reader: await api.bearer({ scope: 'records:read' }),
-      writerOnly: await api.bearer({ scope: 'records:read records:write' }),
-      otherTenant: await api.bearer({ tenant: 'other' }),
+      reader: await target.bearer({ scope: 'records:read' }),
+      writerOnly: await target.bearer({ scope: 'records:read records:write' }),
+      otherTenant: await target.bearer({ tenant: 'other' }),
       invalid
     }
   }
@@ -379,6 +416,8 @@ export async function prepareHostileContext (api: HardenedApi): Promise<HostileC
 export interface HostileRunReport {
   requests: number
   serverErrors: number
+  /** Answers that were not a complete 4xx problem+json (the run stops at the first). */
+  violations: number
   byStatus: Record<number, number>
   byRoute: Record<string, number>
   slowestMs: number
@@ -392,16 +431,17 @@ export const ANSWER_TIME_LIMIT_MS = 5000
  * with every RFC 9457 member, answered within ANSWER_TIME_LIMIT_MS. Around the run: the stored
  * data is byte-for-byte unchanged and the app still serves a good request.
  */
-export async function runHostileRequests (t: Test, { seed, numRuns }: { seed: number, numRuns: number }): Promise<HostileRunReport> {
-  const api = await buildHardenedApi(t)
-  const context = await prepareHostileContext(api)
-  await api.settled()
-  const before = await snapshotTable(api.store)
-  const report: HostileRunReport = { requests: 0, serverErrors: 0, byStatus: {}, byRoute: {}, slowestMs: 0 }
+export async function runHostileRequests (t: Test, { seed, numRuns, target: given }: { seed: number, numRuns: number, target?: HostileTarget }): Promise<HostileRunReport> {
+  const target = given ?? injectTarget(await buildHardenedApi(t))
+  const context = await prepareHostileContext(target)
+  await settledStore(target.store)
+  await settledStore(target.store)
+  const before = await snapshotTable(target.store)
+  const report: HostileRunReport = { requests: 0, serverErrors: 0, violations: 0, byStatus: {}, byRoute: {}, slowestMs: 0 }
 
   await fc.assert(fc.asyncProperty(hostileRequest(context), async (draft) => {
     const started = performance.now()
-    const response = await api.app.inject(toInject(draft))
+    const response = await target.send(toInject(draft))
     const elapsed = performance.now() - started
     report.requests++
     if (response.statusCode >= 500) report.serverErrors++
@@ -409,17 +449,18 @@ export async function runHostileRequests (t: Test, { seed, numRuns }: { seed: nu
     report.byRoute[draft.route] = (report.byRoute[draft.route] ?? 0) + 1
     report.slowestMs = Math.max(report.slowestMs, elapsed)
     const violation = problemViolation(response.statusCode, response.headers, response.body)
+    if (violation) report.violations++
     if (violation) throw new Error(`${draft.method} ${draft.path} [${draft.mutations.join(', ')}]: ${violation}: ${response.body.slice(0, 300)}`)
     if (elapsed > ANSWER_TIME_LIMIT_MS) throw new Error(`${draft.method} ${draft.path} [${draft.mutations.join(', ')}] took ${Math.round(elapsed)} ms`)
   }), { seed, numRuns, endOnFailure: true })
 
-  t.same(await snapshotTable(api.store), before, 'the stored data is unchanged')
-  const health = await api.app.inject({ method: 'GET', url: '/healthz' })
+  t.same(await snapshotTable(target.store), before, 'the stored data is unchanged')
+  const health = await target.send({ method: 'GET', url: '/healthz', headers: {} })
   t.equal(health.statusCode, 200, 'the app is still healthy')
-  const stillServes = await api.app.inject({ method: 'GET', url: `/v1/records/${context.recordId}`, headers: { authorization: context.tokens.valid } })
+  const stillServes = await target.send({ method: 'GET', url: `/v1/records/${context.recordId}`, headers: { authorization: context.tokens.valid } })
   t.equal(stillServes.statusCode, 200, 'and still serves a good request')
   t.equal(report.serverErrors, 0, 'no 5xx')
-  t.comment(`hostile requests: ${report.requests} (seed ${seed}), 5xx: ${report.serverErrors}, slowest ${report.slowestMs.toFixed(1)} ms`)
+  t.comment(`hostile requests: ${report.requests} (seed ${seed}), 5xx: ${report.serverErrors}, not problem+json: ${report.violations}, slowest ${report.slowestMs.toFixed(1)} ms`)
   t.comment(`by status: ${JSON.stringify(report.byStatus)}; by route: ${JSON.stringify(report.byRoute)}`)
   return report
 }

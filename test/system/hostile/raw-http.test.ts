@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net'
-import t from 'tap'
-import { buildHardenedApi, problemViolation, snapshotTable } from '../resilience/harness.ts'
+import t, { type Test } from 'tap'
+import type { Store } from '../../../shared/store/client.ts'
+import { aRecord, buildHardenedApi, problemViolation, settledStore, snapshotTable } from '../resilience/harness.ts'
+import { startGatewayTarget } from './gateway-target.ts'
 import { rawRequest } from './raw-http.ts'
 
 /**
@@ -8,14 +10,25 @@ import { rawRequest } from './raw-http.ts'
  * UTF-8 and bad percent-encoding, oversized headers and request targets, broken request lines,
  * smuggling attempts. Each gets a 4xx problem+json; the server keeps serving; nothing is stored.
  */
-t.test('byte-level hostile requests through a real server: 4xx problem+json each, the server keeps serving, nothing stored', async (t) => {
+t.test('byte-level hostile requests to a function: 4xx problem+json each, the server keeps serving, nothing stored', async (t) => {
   const api = await buildHardenedApi(t)
   const record = await api.create()
   await api.settled()
   await api.app.listen({ port: 0, host: '127.0.0.1' })
-  const port = (api.app.server.address() as AddressInfo).port
-  const token = await api.bearer()
-  const before = await snapshotTable(api.store)
+  await byteLevelRequests(t, { port: (api.app.server.address() as AddressInfo).port, token: await api.bearer(), recordId: record.id, store: api.store })
+})
+
+t.test('the same through the gateway of a started stack: its answers, or the function\'s, are the same 4xx problems', async (t) => {
+  const target = await startGatewayTarget(t)
+  const token = await target.bearer()
+  const created = await target.send({ method: 'POST', url: '/v1/records', headers: { authorization: token, 'content-type': 'application/json' }, payload: JSON.stringify(aRecord()) })
+  await byteLevelRequests(t, { port: target.port, token, recordId: JSON.parse(created.body).id, store: target.store })
+})
+
+async function byteLevelRequests (t: Test, { port, token, recordId, store }: { port: number, token: string, recordId: string, store: Store }) {
+  const record = { id: recordId }
+  await settledStore(store)
+  const before = await snapshotTable(store)
   const get = (target: Buffer | string, extra = '') => Buffer.concat([Buffer.from('GET '), Buffer.from(target as string, typeof target === 'string' ? 'latin1' : undefined), Buffer.from(` HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${token}\r\n${extra}Connection: close\r\n\r\n`)])
   const validJson = JSON.stringify({ title: 'x', category: 'other', severity: 'low', asset: { name: 'x', type: 'service' } })
   const post = (contentType: string, body: Buffer, extraHeaders = '') => Buffer.concat([Buffer.from(`POST /v1/records HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${token}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n${extraHeaders}Connection: close\r\n\r\n`), body])
@@ -56,5 +69,5 @@ t.test('byte-level hostile requests through a real server: 4xx problem+json each
 
   const health = await fetch(`http://127.0.0.1:${port}/healthz`)
   t.equal(health.status, 200, 'the server still serves')
-  t.same(await snapshotTable(api.store), before, 'nothing was stored')
-})
+  t.same(await snapshotTable(store), before, 'nothing was stored')
+}

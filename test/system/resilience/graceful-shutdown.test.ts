@@ -38,16 +38,12 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', () => resolve()))
   t.teardown(() => new Promise<void>((resolve) => jwks.close(() => resolve())))
 
-  const portProbe = createServer()
-  await new Promise<void>((resolve) => portProbe.listen(0, '127.0.0.1', () => resolve()))
-  const port = (portProbe.address() as AddressInfo).port
-  await new Promise<void>((resolve) => portProbe.close(() => resolve()))
-
   const child = spawn(process.execPath, ['functions/get-record/index.ts'], {
     cwd: new URL('../../..', import.meta.url).pathname,
     env: {
       PATH: process.env.PATH,
-      PORT: String(port),
+      // Any free port, bound by the function itself (a port picked here first could be taken before it binds).
+      PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       AUTH_ISSUER: TEST_ISSUER,
@@ -69,6 +65,13 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
 
   const path = `/v1/records/${record.id}`
   const startedAt = performance.now()
+  let port = 0
+  while (port === 0) {
+    if (child.exitCode !== null) throw new Error(`get-record exited early: ${output}`)
+    port = Number(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1] ?? 0)
+    if (performance.now() - startedAt > 20_000) throw new Error(`get-record did not say where it listens: ${output}`)
+    await sleep(50)
+  }
   for (;;) {
     if (child.exitCode !== null) throw new Error(`get-record exited early: ${output}`)
     const warm = await get(port, path, authorization)

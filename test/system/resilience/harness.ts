@@ -60,10 +60,13 @@ export async function buildHardenedApi (t: Test, options: HardenedApiOptions = {
     logger: options.logger ?? false
   })
   t.teardown(() => app.close())
-  // Writes answer at their commit point; what follows shows in the store's outbox until done.
+  return { app, store, keys, settled: () => settledStore(store), ...apiClient(app, keys) }
+}
+
+/** Waits until every follow-up of the writes so far is done: writes answer at their commit point, and what follows shows in the store's outbox until done. */
+export async function settledStore (store: Store): Promise<void> {
   const outbox = createOutbox(store)
-  const settled = () => eventually(async () => (await outbox.due(new Date(Date.now() + 60_000))).length === 0)
-  return { app, store, keys, settled, ...apiClient(app, keys) }
+  await eventually(async () => (await outbox.due(new Date(Date.now() + 60_000))).length === 0)
 }
 
 /** Every item of the table, sorted by key: equal snapshots mean nothing was written. */
