@@ -24,8 +24,9 @@ export function parseStrictJson (text: string): unknown {
   }
   let members: number
   try {
-    members = checkValue(value)
+    members = checkValue(value, 0)
   } catch (error) {
+    if (error === TOO_DEEP) throw new InvalidJsonError(`The body nests deeper than ${MAX_NESTING} levels`)
     if (error === VIOLATION) throw locateViolation(value)!
     throw error
   }
@@ -73,21 +74,29 @@ export default fp(strictJsonBodies, { name: 'security-records-strict-json', fast
  */
 const VIOLATION = Symbol('strict JSON violation')
 
-function checkValue (value: unknown): number {
+/**
+ * Deepest nesting of objects and arrays accepted: a record is a few levels deep, and the walks
+ * below recurse once per level (a body nested thousands deep must be a 400, not a stack overflow).
+ */
+const MAX_NESTING = 64
+const TOO_DEEP = Symbol('too deep')
+
+function checkValue (value: unknown, depth: number): number {
   if (typeof value === 'string') {
     if (!acceptableString(value)) throw VIOLATION
     return 0
   }
   if (value === null || typeof value !== 'object') return 0
+  if (depth >= MAX_NESTING) throw TOO_DEEP
   let members = 0
   if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) members += checkValue(value[index])
+    for (let index = 0; index < value.length; index++) members += checkValue(value[index], depth + 1)
     return members
   }
   for (const name in value) {
     const member = (value as Record<string, unknown>)[name]
     if (!acceptableString(name) || isPrototypePoisoning(name, member)) throw VIOLATION
-    members += 1 + checkValue(member)
+    members += 1 + checkValue(member, depth + 1)
   }
   return members
 }

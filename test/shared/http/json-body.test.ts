@@ -58,3 +58,11 @@ t.test('charset: none or utf-8 (any case, quoted) is accepted; any other is a 41
     t.throws(() => checkJsonCharset(type), UnsupportedMediaTypeError, type)
   }
 })
+
+t.test('a body nested deeper than 64 levels is a 400 invalid-json, never a stack overflow', async (t) => {
+  const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`
+  t.doesNotThrow(() => parseStrictJson(`{"a":${deep(60)}}`), '61 levels are fine')
+  for (const levels of [65, 20_000, 200_000]) {
+    t.throws(() => parseStrictJson(`{"source":${deep(levels)},"__proto__":{"isAdmin":true}}`), { code: 'SR_INVALID_JSON', message: /deeper than 64 levels/ }, `${levels} levels`)
+  }
+})
