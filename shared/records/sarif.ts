@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { severityOfScore } from './cvss.ts'
 import { isPlainObject } from './merge-patch.ts'
 import type { RecordCreate } from './schema.ts'
 import type { Category, Severity } from './vocabulary.ts'
@@ -158,15 +159,9 @@ function cwesFromTags (tags: readonly string[]): string[] {
 
 /**
  * GitHub's bands for `security-severity` (a CVSS-like score, 0.0–10.0): over 9.0 critical,
- * 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low; 0 is informational.
+ * 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low; 0 is informational — the same bands as CVSS ratings.
  */
-export function severityFromScore (score: number): Severity {
-  if (score >= 9) return 'critical'
-  if (score >= 7) return 'high'
-  if (score >= 4) return 'medium'
-  if (score > 0) return 'low'
-  return 'info'
-}
+export const severityFromScore: (score: number) => Severity = severityOfScore
 
 /** SARIF `level`: error high, warning medium, note low, none info. */
 const levelSeverity: Readonly<Record<string, Severity>> = { error: 'high', warning: 'medium', note: 'low', none: 'info' }
