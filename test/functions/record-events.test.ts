@@ -67,23 +67,29 @@ t.test('a sink that is down does not fail the write; the event is delivered on t
   t.equal((await sweepOutbox(api.data, { olderThanMs: 0 })).delivered, 0, 'delivered once, then out of the outbox')
 })
 
-t.test('fault injection: a function that dies right after the record write loses neither history nor event', async (t) => {
-  const sink = await startEventSink(t)
-  let die = false
+/** Makes the next history entry write (once armed) fail: the function "dies" right after its commit. */
+function crashNextHistoryWrite (api: RecordsApiHarness) {
+  let armed = false
   let crashed = false
-  const api = await buildRecordsApi(t, { sinkUrl: sink.url })
   crashStoreWrites(api.store, 'history', () => {
-    if (!die) return undefined
-    die = false
+    if (!armed) return undefined
+    armed = false
     crashed = true
     return new Error('injected crash after the record write')
   })
+  return { arm: () => { armed = true }, happened: () => crashed }
+}
+
+t.test('fault injection: a function that dies right after the record write loses neither history nor event', async (t) => {
+  const sink = await startEventSink(t)
+  const api = await buildRecordsApi(t, { sinkUrl: sink.url })
+  const crash = crashNextHistoryWrite(api)
   const created = await api.create()
   await eventually(() => sink.received.length === 1)
-  die = true
+  crash.arm()
   const committed = await send(api, 'PATCH', created.id, { 'if-match': created.etag }, { title: 'committed, then the function died' })
   t.equal(committed.statusCode, 200, 'the answer left at the commit point, before the history entry')
-  await eventually(() => crashed)
+  await eventually(crash.happened)
   t.equal(sink.received.length, 1, 'only the create event so far')
 
   // Recovery: the next read of the record finishes the change.
@@ -103,20 +109,13 @@ t.test('fault injection: a function that dies right after the record write loses
 
 t.test('fault injection: a crash after a delete is finished by the sweeper', async (t) => {
   const sink = await startEventSink(t)
-  let die = false
-  let crashed = false
   const api = await buildRecordsApi(t, { sinkUrl: sink.url })
-  crashStoreWrites(api.store, 'history', () => {
-    if (!die) return undefined
-    die = false
-    crashed = true
-    return new Error('injected crash')
-  })
+  const crash = crashNextHistoryWrite(api)
   const created = await api.create()
   await eventually(() => sink.received.length === 1)
-  die = true
+  crash.arm()
   t.equal((await send(api, 'DELETE', created.id)).statusCode, 204)
-  await eventually(() => crashed)
+  await eventually(crash.happened)
   const list = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer() } })
   t.same(list.json().items, [], 'the tombstone is in no index')
   const sweep = await sweepOutbox(api.data, { olderThanMs: 0 })

@@ -29,6 +29,7 @@ import { MockAuthConfigSchema } from '../../functions/mock-auth/config.ts'
 import { functionNames as registeredFunctionNames, functionRegistry } from '../../functions/registry.ts'
 import { CreateTableConfigSchema } from '../../jobs/create-table/index.ts'
 import { DeadLetterConfigSchema } from '../../jobs/dead-letters/index.ts'
+import type { K8sObject } from '../../knative/scripts/render.ts'
 import { ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
 import { ConfigSchema } from '../../shared/config.ts'
 
@@ -71,14 +72,6 @@ const settingsOf: Record<string, TObject> = {
 const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|ACCESS_KEY|API_KEY|SIGNING_KEYS|CLIENTS_JSON/i
 const SECRET_VALUE = [/-----BEGIN/, /"d"\s*:/, /\bAKIA[0-9A-Z]{16}\b/, /^[A-Za-z0-9+/_=-]{32,}$/, /scrypt\$/]
 
-interface K8sObject {
-  apiVersion: string
-  kind: string
-  metadata: { name: string, namespace?: string, labels?: Record<string, string>, annotations?: Record<string, string> }
-  spec?: any
-  data?: Record<string, string>
-  [key: string]: unknown
-}
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' })
 if (kubectl.error || kubectl.status !== 0) {
