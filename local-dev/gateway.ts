@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { PassThrough, type Readable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
+import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { problemBody } from '../shared/http/problem.ts'
@@ -99,14 +100,15 @@ function forwardedBody (payload: Readable): Readable {
 /**
  * The request headers a function gets. `Expect` is not passed on: Node answered the client's
  * `100-continue` when the request arrived, and the body follows; the function answers what it
- * makes of the body, early or not. The cluster ingress does the same: Envoy's
+ * makes of the body, early or not. The client's address is stamped as the ingress stamps it
+ * (CLIENT_ADDRESS_HEADER), replacing any value the client sent. The cluster ingress does the same: Envoy's
  * HttpConnectionManager `proxy_100_continue` is unset, so Envoy "will instead strip the
  * 'Expect: 100-continue' header, and send a '100 Continue' response itself"
  * (api/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto).
  */
 function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { expect: _answered, ...forwarded } = headers
-  return { ...forwarded, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '' }
+  return { ...forwarded, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '', [CLIENT_ADDRESS_HEADER]: request.socket.remoteAddress ?? '' }
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import dynalite from 'dynalite'
 import { functionRegistry, localOnlyRoutes, routingTable } from '../functions/registry.ts'
-import { oauthPaths } from '../functions/mock-auth/endpoints.ts'
+import { CLIENT_ADDRESS_HEADER, oauthPaths } from '../functions/mock-auth/endpoints.ts'
 import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME } from '../functions/mock-auth/signing-keys.ts'
 import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig, loadSettings } from '../shared/config.ts'
@@ -85,6 +85,9 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
 
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
     const env: Record<string, string | undefined> = {
+      // mock-auth sits behind the gateway, which stamps each client's address, as in the cluster.
+      AUTH_TRUSTED_PROXIES: 'loopback',
+      AUTH_CLIENT_ADDRESS_HEADER: CLIENT_ADDRESS_HEADER,
       ...settings,
       HOST: '127.0.0.1',
       PORT: '0',

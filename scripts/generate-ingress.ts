@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
 import { routingTable } from '../functions/registry.ts'
+import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../shared/http/problem.ts'
 import type { FunctionRoute } from '../shared/routing-table.ts'
 
@@ -69,6 +70,14 @@ export function missingTokenRoute (routes: readonly FunctionRoute[] = ingressRou
   }
 }
 
+/**
+ * The client's address as the ingress gateway's Envoy trusts it: the peer, or the address its
+ * `numTrustedProxies` hops of X-Forwarded-For name (Envoy "Custom request/response headers":
+ * `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`; Istio passes VirtualService header values to Envoy
+ * as they are). `set` replaces whatever the client sent under the same name.
+ */
+export const ENVOY_CLIENT_ADDRESS = '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%'
+
 export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes) {
   return {
     apiVersion: 'networking.istio.io/v1',
@@ -87,6 +96,7 @@ export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes
         // Knative routes a cluster-local service by its Host header on the local gateway.
         rewrite: { authority: `${route.function}.${NAMESPACE}.svc.cluster.local` },
         route: [{ destination: { host: LOCAL_GATEWAY_HOST, port: { number: 80 } } }],
+        headers: { request: { set: { [CLIENT_ADDRESS_HEADER]: ENVOY_CLIENT_ADDRESS } } },
         // Retry only what never reached a function: a retried POST could create a record twice.
         retries: { attempts: 2, retryOn: 'connect-failure,refused-stream' }
       }))]

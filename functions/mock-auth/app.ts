@@ -1,9 +1,9 @@
-import { isIP } from 'node:net'
 import formbody from '@fastify/formbody'
 import type { DestinationStream } from 'pino'
 import { ConfigError } from '../../shared/config.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from '../../shared/http/base-app.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
+import { clientAddressResolver, trustedProxyList } from './client-address.ts'
 import clientAuthentication from './client-auth.ts'
 import { createClientRegistry, type RegisteredClient } from './clients.ts'
 import discoveryRoute from './discovery-route.ts'
@@ -42,28 +42,16 @@ export interface MockAuthAppOptions {
    * Empty or absent: the peer's own address.
    */
   trustedProxies?: string
+  /**
+   * A header the edge proxy sets to the client's address (AUTH_CLIENT_ADDRESS_HEADER), believed
+   * from trusted proxies only; see `clientAddressResolver`.
+   */
+  clientAddressHeader?: string
 }
 
 export const DEFAULT_AUDIENCE = 'security-records-api'
 /** OAuth requests are a few short parameters; anything larger is refused with 413. */
 export const OAUTH_BODY_LIMIT_BYTES = 8 * 1024
-
-const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal'])
-
-/** A proxy-addr trust list, checked here so a typo is a clear start-up error rather than a stack trace. */
-function trustedProxyList (list: string): string[] {
-  const entries = list.split(',').map((entry) => entry.trim()).filter(Boolean)
-  for (const entry of entries) {
-    const [address = '', bits, ...rest] = entry.split('/')
-    const family = isIP(address)
-    const maxBits = family === 4 ? 32 : 128
-    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits)
-    if (!PROXY_PRESETS.has(entry) && (family === 0 || !validBits || rest.length > 0)) {
-      throw new ConfigError(`trusted proxies: ${entry} is not loopback, linklocal, uniquelocal, an IP address or a CIDR`)
-    }
-  }
-  return entries
-}
 
 /**
  * The mock OAuth 2.0 authorization server as a Fastify app (never listens): discovery and JWKS
@@ -76,6 +64,7 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
   refuseLocalClientsOffLoopback(options.issuer, options.clients)
   const clients = createClientRegistry(options.clients)
+  const clientAddress = clientAddressResolver(options)
 
   const app = await createBaseApp({
     logger: options.logger === false ? false : loggerOptions(options.logger?.level ?? 'info', options.logger?.stream),
@@ -109,6 +98,7 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
     const now = options.now ?? (() => new Date())
     await oauth.register(clientAuthentication, {
       clients,
+      clientAddress,
       throttle: createGuessingThrottle(() => now().getTime()),
       secretChecks: createSecretCheckQueue()
     })

@@ -23,6 +23,8 @@ const MAX_CREDENTIAL_LENGTH = 512
 
 export interface ClientAuthenticationOptions {
   clients: ClientRegistry
+  /** The address a request's failures are counted by (see client-address.ts). */
+  clientAddress: (request: FastifyRequest) => string
   /** Counts failures per client and address; refuses (429) before any secret is checked. */
   throttle: GuessingThrottle
   /** Bounds and orders the scrypt work. */
@@ -34,15 +36,16 @@ export interface ClientAuthenticationOptions {
  * `client_secret_basic` (id and secret form-urlencoded, then Basic) or `client_secret_post`,
  * never both. Runs after the body is parsed and validated, before the handler.
  */
-const clientAuthentication: FastifyPluginAsync<ClientAuthenticationOptions> = async (app, { clients, throttle, secretChecks }) => {
+const clientAuthentication: FastifyPluginAsync<ClientAuthenticationOptions> = async (app, { clients, clientAddress, throttle, secretChecks }) => {
   app.decorateRequest('client', null as unknown as RegisteredClient)
   app.addHook('preHandler', async (request) => {
     const { clientId, secret } = presentedCredentials(request)
     if (clientId.length > MAX_CREDENTIAL_LENGTH || secret.length > MAX_CREDENTIAL_LENGTH) throw new InvalidClientError('Client authentication failed')
-    const attempt = throttle.admit(clientId, request.ip)
+    const address = clientAddress(request)
+    const attempt = throttle.admit(clientId, address)
     let client: RegisteredClient | undefined
     try {
-      const ticket = { trusted: attempt.trusted, key: attempt.trusted ? clientId : request.ip }
+      const ticket = { trusted: attempt.trusted, key: attempt.trusted ? clientId : address }
       client = await secretChecks.run(ticket, () => clients.authenticate(clientId, secret))
     } catch (error) {
       attempt.settle('unchecked')

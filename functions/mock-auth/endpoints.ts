@@ -29,6 +29,16 @@ export const mockAuthRoutes: readonly FunctionRoute[] = [
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.revocation, authenticated: false }
 ]
 
+/**
+ * The header the edge sets to the client's address as it saw the connection, overwriting whatever
+ * the client sent: the local gateway from its socket, the Istio ingress from
+ * `%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%` (knative/base/ingress). mock-auth counts failed client
+ * authentications per this address (AUTH_CLIENT_ADDRESS_HEADER); X-Forwarded-For cannot serve,
+ * because the ingress keeps the entries a client wrote and a source-rewriting load balancer makes
+ * the client look like one more private proxy.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-client-address'
+
 /** An issuer is an origin: `http(s)://host[:port]`, no path, no trailing slash (its `iss` is compared exactly). */
 export const ISSUER_PATTERN = '^https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$'
 

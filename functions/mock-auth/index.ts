@@ -21,7 +21,8 @@ export const definition: FunctionDefinition<typeof MockAuthConfigSchema> = {
       revocations: createRevokedTokens(store),
       logger: { level: config.LOG_LEVEL },
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-      ...(config.AUTH_TRUSTED_PROXIES ? { trustedProxies: config.AUTH_TRUSTED_PROXIES } : {})
+      trustedProxies: config.AUTH_TRUSTED_PROXIES,
+      clientAddressHeader: config.AUTH_CLIENT_ADDRESS_HEADER
     })
     app.addHook('onClose', async () => store.client.destroy())
     return app

@@ -25,12 +25,14 @@ import { parseAllDocuments } from 'yaml'
 import type { TObject } from 'typebox'
 import { IngestConfigSchema } from '../../functions/ingest-finding/config.ts'
 import { FINDING_REPORTED } from '../../functions/ingest-finding/handler.ts'
+import { clientAddressResolver } from '../../functions/mock-auth/client-address.ts'
 import { MockAuthConfigSchema } from '../../functions/mock-auth/config.ts'
+import { CLIENT_ADDRESS_HEADER } from '../../functions/mock-auth/endpoints.ts'
 import { functionNames as registeredFunctionNames, functionRegistry } from '../../functions/registry.ts'
 import { CreateTableConfigSchema } from '../../jobs/create-table/index.ts'
 import { DeadLetterConfigSchema } from '../../jobs/dead-letters/index.ts'
 import type { K8sObject } from '../../knative/scripts/render.ts'
-import { ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
+import { ENVOY_CLIENT_ADDRESS, ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
 import { ConfigSchema } from '../../shared/config.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -310,6 +312,20 @@ for (const overlay of overlays) {
         t.ok(route.path.startsWith('/v1/'), `${route.method} ${route.path} is covered by the /v1/* token requirement`)
       }
       t.match(config.AUTH_JWKS_URL, /^http:\/\/mock-auth\.security-records\.svc\.cluster\.local\//, 'keys come from the in-cluster authorization server')
+    })
+
+    t.test('mock-auth counts failed authentications by the address the ingress stamps, and starts with those settings', async (t) => {
+      const [virtualService] = find(objects, 'networking.istio.io/v1/VirtualService')
+      const proxied = (virtualService?.spec.http ?? []).filter((route: any) => route.route)
+      t.equal(proxied.length, ingressRoutes.length, 'every proxied route')
+      for (const route of proxied) {
+        t.same(route.headers?.request?.set, { [CLIENT_ADDRESS_HEADER]: ENVOY_CLIENT_ADDRESS }, `${route.name} overwrites ${CLIENT_ADDRESS_HEADER} with the address Envoy saw`)
+      }
+      const [mockAuth] = find(objects, 'serving.knative.dev/v1/Service', 'mock-auth')
+      const env = Object.fromEntries((mockAuth?.spec.template.spec.containers[0].env ?? []).filter((entry: any) => 'value' in entry).map((entry: any) => [entry.name, entry.value]))
+      t.match(env, { AUTH_TRUSTED_PROXIES: 'loopback', AUTH_CLIENT_ADDRESS_HEADER: CLIENT_ADDRESS_HEADER }, 'only the queue-proxy is trusted, for the stamped header')
+      // What mock-auth makes of them at start-up: a bad pair would be a ConfigError here.
+      t.doesNotThrow(() => clientAddressResolver({ trustedProxies: env.AUTH_TRUSTED_PROXIES, clientAddressHeader: env.AUTH_CLIENT_ADDRESS_HEADER }))
     })
 
     t.test('the table bootstrap Job runs the create-table bundle from the same image', async (t) => {

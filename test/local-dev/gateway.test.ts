@@ -1,6 +1,7 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { CLIENT_ADDRESS_HEADER } from '../../functions/mock-auth/endpoints.ts'
 import { buildGateway } from '../../local-dev/gateway.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
@@ -56,4 +57,25 @@ t.test('the gateway applies the functions\' checks: a foreign key, another audie
     t.equal(response.statusCode, 401, name)
   }
   t.same(reached, [], 'no refused request reached the function')
+})
+
+t.test('the gateway stamps each client\'s address in x-client-address, replacing what the client sent, as the ingress does', async (t) => {
+  const seen: Array<string | string[] | undefined> = []
+  const upstream = createServer((request, response) => {
+    seen.push(request.headers[CLIENT_ADDRESS_HEADER])
+    response.setHeader('content-type', 'application/json')
+    response.end('{}')
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gateway = await buildGateway({
+    routes: [{ method: 'POST', path: '/oauth2/token', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, authenticated: false }],
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: (await createTestKeys()).keySet, clockToleranceSeconds: 30 }),
+    healthChecks: {},
+    logger: false
+  })
+  t.teardown(() => gateway.close())
+  await gateway.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: '198.51.100.7', headers: { 'content-type': 'application/x-www-form-urlencoded', [CLIENT_ADDRESS_HEADER]: '192.0.2.1' }, payload: 'grant_type=client_credentials' })
+  await gateway.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: '203.0.113.9', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' })
+  t.same(seen, ['198.51.100.7', '203.0.113.9'])
 })

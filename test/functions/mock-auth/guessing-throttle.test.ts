@@ -181,6 +181,35 @@ t.test('X-Forwarded-For is believed only from the configured proxies', async (t)
   assertThrottled(t, await attempt(direct, { clientId: 'bravo', address: ATTACKER, headers: { 'x-forwarded-for': '192.0.2.200' } }), 'forged header, same peer')
 })
 
+t.test('behind an edge that stamps the client address, that header is counted and forged forwarding headers are not', async (t) => {
+  const edge = { trustedProxies: 'loopback', clientAddressHeader: 'X-Client-Address' }
+  // The queue-proxy is the peer; the ingress overwrote x-client-address with the address it saw.
+  // A load balancer that rewrites source addresses (SNAT) makes that a node address, and the
+  // client's own X-Forwarded-For entries would look like the ones a proxy wrote.
+  const viaEdge = (client: string, forged: string) => ({ address: '127.0.0.1', headers: { 'x-client-address': client, 'x-forwarded-for': `${forged}, 10.0.0.9, 10.8.0.7` } })
+  const auth = await buildMockAuth(t, edge)
+  await failures(auth, failuresPerAddress, (index) => ({ clientId: CLIENT_IDS[3 + index % 3]!, ...viaEdge(ATTACKER, `192.0.2.${index}`) }))
+  assertThrottled(t, await attempt(auth, { clientId: 'bravo', ...viaEdge(ATTACKER, '192.0.2.200') }), 'rotating X-Forwarded-For does not escape the per-address count')
+  t.equal((await attempt(auth, { clientId: 'bravo', ...viaEdge(ELSEWHERE, '192.0.2.201') })).statusCode, 200, 'another client address behind the same edge')
+
+  // From a peer that is not a trusted proxy the header is the client's own claim: the peer is counted.
+  const exposed = await buildMockAuth(t, edge)
+  await failures(exposed, failuresPerAddress, (index) => ({ clientId: CLIENT_IDS[3 + index % 3]!, address: ATTACKER, headers: { 'x-client-address': `192.0.2.${index}` } }))
+  assertThrottled(t, await attempt(exposed, { clientId: 'bravo', address: ATTACKER, headers: { 'x-client-address': '192.0.2.200' } }), 'forged header from an untrusted peer')
+  // A stamp that is not an address is ignored: each counts against the peer, not as a fresh address.
+  const junk = await buildMockAuth(t, edge)
+  await failures(junk, failuresPerAddress, (index) => ({ clientId: CLIENT_IDS[3 + index % 3]!, address: '127.0.0.1', headers: { 'x-client-address': `unknown-${index}` } }))
+  assertThrottled(t, await attempt(junk, { clientId: 'bravo', address: '127.0.0.1', headers: { 'x-client-address': 'unknown' } }), 'junk stamps fall back to the peer')
+
+  for (const [options, message] of [
+    [{ clientAddressHeader: 'x-client-address' }, /set the trusted proxies/],
+    [{ trustedProxies: 'loopback', clientAddressHeader: 'x-forwarded-for' }, /is not a header an edge proxy sets/],
+    [{ trustedProxies: 'loopback', clientAddressHeader: 'bad header' }, /is not a header an edge proxy sets/]
+  ] as const) {
+    await t.rejects(buildMockAuth(t, options), { name: 'ConfigError', message }, JSON.stringify(options))
+  }
+})
+
 t.test('a trusted-proxy list that is not one is a start-up error naming the entry', async (t) => {
   for (const list of ['10.0.0.0/33', 'everything', '10.0.0.1/8/9', '::1/129']) {
     await t.rejects(buildMockAuth(t, { trustedProxies: list }), { name: 'ConfigError', message: /trusted proxies: .* is not loopback, linklocal, uniquelocal, an IP address or a CIDR/ }, list)
