@@ -14,7 +14,11 @@
  *
  * The legitimate client and the list run one request at a time, 50 ms apart, while the flood lasts.
  *
- * `node scripts/measure-token-flood.ts [--seconds 5] [--json]`
+ * `--via gateway` (default) sends everything through the local gateway, which shares one process
+ * with every function; `--via pods` sends it straight to mock-auth's and list-records' own ports,
+ * as Envoy (a proxy of its own, on other cores) does in the cluster: what one pod sees.
+ *
+ * `node scripts/measure-token-flood.ts [--seconds 5] [--via gateway|pods] [--json]`
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -26,17 +30,19 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { startLocalStack } from '../local-dev/stack.ts'
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, serve: { type: 'boolean', default: false } } })
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, via: { type: 'string', default: 'gateway' }, serve: { type: 'boolean', default: false } } })
 
 if (args.serve) {
   // The child: one stack, its URL on stdout, gone when the parent closes stdin.
   const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
-  process.stdout.write(`${stack.url}\n`)
+  process.stdout.write(`${JSON.stringify({ url: stack.url, functions: stack.functions })}\n`)
   process.stdin.on('end', () => { stack.close().then(() => process.exit(0), () => process.exit(1)) }).resume()
   await new Promise(() => {})
 }
 
-interface LocalStack { url: string }
+if (args.via !== 'gateway' && args.via !== 'pods') throw new Error(`--via gateway or --via pods, not ${args.via}`)
+/** Where the token requests and the lists go: the gateway, or the two functions' own ports. */
+interface LocalStack { tokenOrigin: string, listOrigin: string }
 const SUSTAINED_MS = Number(args.seconds) * 1000
 const FLOOD = 300
 const LEGITIMATE = { id: 'local-reader', secret: 'local-reader-secret' }
@@ -51,7 +57,7 @@ const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIC
 /** A token request; a connection that fails or times out counts as status 0. */
 async function tokenRequest (stack: LocalStack, id: string, secret: string): Promise<{ status: number, body: string }> {
   try {
-    const response = await fetch(`${stack.url}/oauth2/token`, {
+    const response = await fetch(`${stack.tokenOrigin}/oauth2/token`, {
       method: 'POST',
       headers: { authorization: basic(id, secret), 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=client_credentials'
@@ -81,9 +87,11 @@ function tally (statuses: number[], elapsedMs: number): Outcome {
 
 async function withStack<T> (run: (stack: LocalStack) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const [url] = await once(createInterface({ input: child.stdout }), 'line') as [string]
+  const [line] = await once(createInterface({ input: child.stdout }), 'line') as [string]
+  const { url, functions } = JSON.parse(line) as { url: string, functions: Record<string, string> }
+  const direct = args.via === 'pods'
   try {
-    return await run({ url })
+    return await run({ tokenOrigin: direct ? functions['mock-auth']! : url, listOrigin: direct ? functions['list-records']! : url })
   } finally {
     child.stdin.end()
     await once(child, 'exit')
@@ -110,7 +118,7 @@ const legitimateToken = (stack: LocalStack) => async () => (await tokenRequest(s
 /** A list by another client, with a token taken before the flood. */
 const otherClientList = (stack: LocalStack, token: string) => async () => {
   try {
-    const response = await fetch(`${stack.url}/v1/records?limit=5`, { headers: { authorization: `Bearer ${token}` } })
+    const response = await fetch(`${stack.listOrigin}/v1/records?limit=5`, { headers: { authorization: `Bearer ${token}` } })
     await response.arrayBuffer()
     return response.status
   } catch {
