@@ -150,14 +150,14 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
   const listFilters = { status: ['open' as const], order: 'desc' as const }
 
   const send = (command: { constructor: new (input: unknown) => unknown, input: unknown }) => store.documents.send(new command.constructor(command.input) as GetCommand)
-  const getCommand = repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
-  const listCommand = repositoryCommand(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
+  const getCommand = await repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
+  const listCommand = await repositoryCommand(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
   if (!(getCommand instanceof GetCommand) || !(listCommand instanceof QueryCommand)) throw new Error('the repository no longer reads with GetItem / Query; update the benchmark')
   const sdk: Record<Operation, () => Promise<unknown>> = {
     get: () => send(getCommand),
-    create: () => {
+    create: async () => {
       const record = buildNewRecord(createBody as RecordCreate, uuidv7(), { actor: { sub: 'client:bench', clientId: 'bench', tenant }, now: new Date() })
-      const put = repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
+      const put = await repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
       if (!(put instanceof PutCommand)) throw new Error('the repository no longer creates with PutItem; update the benchmark')
       return send(put)
     },

@@ -59,8 +59,32 @@ export interface IndexLayout {
 /** Tables made before sharding have no layout item: every index partition is whole (today's keys). */
 export const UNSHARDED: IndexLayout = { shards: 1, alsoRead: [] }
 
-/** Shards per index partition in a new table: see docs/sizing.md for how it was chosen. */
-export const DEFAULT_INDEX_SHARDS = 16
+/**
+ * What one index partition should take at most: DynamoDB's per-partition write limit (1 000 write
+ * units a second) and ScyllaDB's large-partition row threshold (100 000 rows). docs/sizing.md cites both.
+ */
+export const PARTITION_LIMITS = { writeUnitsPerSecond: 1000, rows: 100_000 }
+
+/**
+ * Shards per index partition for a table whose biggest tenant has `tenantRecords` records and
+ * writes `writesPerSecond` records a second of `writeUnitsPerWrite` units each: enough that one
+ * shard stays under 80 % of each limit (hashing is not perfectly even), rounded up to a power of two.
+ */
+export function indexShardsFor ({ tenantRecords, writesPerSecond, writeUnitsPerWrite }: { tenantRecords: number, writesPerSecond: number, writeUnitsPerWrite: number }): number {
+  const needed = Math.max(
+    (writesPerSecond * writeUnitsPerWrite) / (0.8 * PARTITION_LIMITS.writeUnitsPerSecond),
+    tenantRecords / (0.8 * PARTITION_LIMITS.rows),
+    1
+  )
+  return Math.min(MAX_INDEX_SHARDS, 2 ** Math.ceil(Math.log2(needed)))
+}
+
+/**
+ * Shards per index partition in a new table (INDEX_SHARDS of jobs/create-table overrides it):
+ * sized for a tenant writing 1 000 records a second of up to 2 write units each; every list page
+ * costs one Query per shard, so it is no bigger. A table for 10 million-record tenants needs 128.
+ */
+export const DEFAULT_INDEX_SHARDS = 4
 export const MAX_INDEX_SHARDS = 256
 
 /** The item recording the table's index layout (not tenant data: it names no tenant). */

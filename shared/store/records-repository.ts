@@ -54,23 +54,27 @@ export interface RecordsRepository {
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
 
+/**
+ * The item a record is stored as, with the change that produced it (owed to history and events
+ * until the outbox entry is cleared) and its index keys in the table's layout.
+ */
+export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
+  return {
+    ...record,
+    ...recordKey(tenant, record.id),
+    ...recordIndexAttributes(tenant, record, layout),
+    ...outboxAttributes(tenant, record.id, change.at),
+    tenant,
+    change,
+    historyVersion: change.version - 1
+  }
+}
+
 export function createRecordsRepository (store: Store): RecordsRepository {
   const { documents, tableName } = store
   const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
   /** The table's index layout (keys.ts, IndexLayout): every write and list follows it. */
   const indexLayout = createLayoutReader(store)
-
-  function toItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
-    return {
-      ...record,
-      ...recordKey(tenant, record.id),
-      ...recordIndexAttributes(tenant, record, layout),
-      ...outboxAttributes(tenant, record.id, change.at),
-      tenant,
-      change,
-      historyVersion: change.version - 1
-    }
-  }
 
   async function getStored (tenant: string, id: string): Promise<StoredRecord | undefined> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({
@@ -101,7 +105,7 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       const layout = await indexLayout()
       await storeCall(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: toItem(tenant, record, change, layout),
+        Item: recordItem(tenant, record, change, layout),
         // Create: never overwrite an existing record (or tombstone), whatever the id.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))
@@ -112,7 +116,7 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       try {
         await storeCall(() => documents.send(new PutCommand({
           TableName: tableName,
-          Item: toItem(tenant, record, change, layout),
+          Item: recordItem(tenant, record, change, layout),
           // Update: the live record is still the version we read and settled (no lost update,
           // and the change it carries already has its history entry).
           ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
