@@ -102,7 +102,7 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
       cleanups.push(() => fleet.stop())
       if (sections.has('overhead')) results.overhead = await timed('overhead', async () => measureRequestOverhead({ store, fleet, token: await issuer.token(OVERHEAD_TENANT), sizes: plan.overhead, log }))
       if (sections.has('gateway')) results.gateway = await timed('gateway', () => measureGateway({ store, issuer, fleet, sizes: plan.gateway, log }))
-      if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ store, issuer, fleet, sizes: plan.scaling, log }))
+      if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ bundles, store, issuer, fleet, sizes: plan.scaling, log }))
       if (sections.has('import')) results.importReport = await timed('import', () => measureImport({ store, issuer, fleet, sizes: plan.import, log }))
     }
     if (sections.has('token')) {

@@ -5,8 +5,8 @@ import type { RecordChange } from '../../shared/records/change.ts'
 import { buildNewRecord } from '../../shared/records/model.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import type { Store } from '../../shared/store/client.ts'
-import { indexes } from '../../shared/store/keys.ts'
-import { createRecordsRepository, type RecordsRepository } from '../../shared/store/records-repository.ts'
+import { DEFAULT_INDEX_SHARDS, indexes, layoutKey, type IndexLayout } from '../../shared/store/keys.ts'
+import { createRecordsRepository, recordItem, type RecordsRepository } from '../../shared/store/records-repository.ts'
 
 /** The create body every write benchmark sends: a typical scanner finding, no fingerprint. */
 export const createBody = {
@@ -50,15 +50,16 @@ export function seededRecord (index: number, seededAt: number, idSeed = ''): Sec
   return buildNewRecord(input as Parameters<typeof buildNewRecord>[0], uuidv7({ msecs: createdAt.getTime(), random }), context)
 }
 
+/** The layout of a bench store's table (startBenchStore creates it with the default). */
+export const BENCH_LAYOUT: IndexLayout = { shards: DEFAULT_INDEX_SHARDS, alsoRead: [] }
+
 /**
- * The item the data layer would store for a record, taken from the repository itself (its
- * insert is run against a client that only records the command), then settled as
- * `markHistoryWritten` leaves it: no outbox entry owed. No key format is spelled here.
+ * The item the data layer would store for a record (the repository's own `recordItem`), settled
+ * as `markHistoryWritten` leaves it: no outbox entry owed. No key format is spelled here.
  */
-export function storedItem (tenant: string, record: SecurityRecord): Record<string, unknown> {
+export function storedItem (tenant: string, record: SecurityRecord, layout = BENCH_LAYOUT): Record<string, unknown> {
   const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
-  const item = (repositoryCommand('capture', (repository) => repository.insert(tenant, record, change)).input as { Item?: Record<string, unknown> }).Item
-  if (!item) throw new Error('the records repository did not put an item')
+  const item: Record<string, unknown> = recordItem(tenant, record, change, layout)
   delete item[indexes.outbox.pk]
   delete item[indexes.outbox.sk]
   item.historyVersion = change.version
@@ -105,11 +106,22 @@ export function* map<T, U> (values: Iterable<T>, mapper: (value: T) => U): Gener
   for (const value of values) yield mapper(value)
 }
 
-/** The first command a repository method sends, taken from a client that only records it. */
-export function repositoryCommand (tableName: string, run: (repository: RecordsRepository) => Promise<unknown>): { constructor: new (input: unknown) => unknown, input: unknown } {
+/**
+ * The first command a repository method sends, taken from a client that only records it (and
+ * answers the repository's read of the table's index layout with `layout`).
+ */
+export async function repositoryCommand (tableName: string, run: (repository: RecordsRepository) => Promise<unknown>, layout = BENCH_LAYOUT): Promise<{ constructor: new (input: unknown) => unknown, input: unknown }> {
   let command: { constructor: new (input: unknown) => unknown, input: unknown } | undefined
-  const capture = { send: (sent: typeof command) => { command ??= sent; return Promise.resolve({}) } }
-  void run(createRecordsRepository({ documents: capture as unknown as DynamoDBDocumentClient, tableName } as Store)).catch(() => {})
+  const layoutItem = { ...layoutKey, ...layout, revision: 1 }
+  const isLayoutRead = (sent: { input: unknown }) => JSON.stringify((sent.input as { Key?: unknown }).Key) === JSON.stringify(layoutKey)
+  const capture = {
+    send: (sent: NonNullable<typeof command>) => {
+      if (isLayoutRead(sent)) return Promise.resolve({ Item: layoutItem })
+      command ??= sent
+      return Promise.resolve({})
+    }
+  }
+  await run(createRecordsRepository({ documents: capture as unknown as DynamoDBDocumentClient, tableName } as Store)).catch(() => {})
   if (!command) throw new Error('the repository sent no command')
   return command
 }

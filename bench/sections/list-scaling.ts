@@ -2,11 +2,14 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb'
 import type { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { performance } from 'node:perf_hooks'
 import { PEER_TABLE, peerItem, peerTableDefinition } from '../baselines/peer-app.ts'
-import { BENCH_TENANT, benchFile, createHttpClient, expectStatus, OTHER_TENANT, startBenchStore, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
+import { UNSHARDED } from '../../shared/store/keys.ts'
+import { createRecordsRepository } from '../../shared/store/records-repository.ts'
+import { ensureTable } from '../../shared/store/table.ts'
+import { BENCH_TENANT, benchFile, createHttpClient, expectStatus, openStore, OTHER_TENANT, recordFunctionEnv, startBenchStore, type BenchIssuer, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import type { Fleet } from '../lib/fleet.ts'
 import { freePort, startChild, waitForOk } from '../lib/processes.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
-import { batchWrite, createBody, map, RARE_STATUS, repositoryCommand, seededRecord, seededRecords, storedItem } from '../lib/records.ts'
+import { BENCH_LAYOUT, batchWrite, createBody, map, RARE_STATUS, repositoryCommand, seededRecord, seededRecords, storedItem } from '../lib/records.ts'
 import { measureInterleaved, type LatencySummary } from '../lib/stats.ts'
 
 export const WALK_STEPS = ['firstPage', 'tenthPage', 'rareFilter', 'get', 'create'] as const
@@ -22,9 +25,12 @@ export const walkLabels: Record<WalkStep, string> = {
 export const STORE_STEPS = ['storeQuery', 'storeGet'] as const
 export type StoreStep = typeof STORE_STEPS[number]
 export const storeLabels: Record<StoreStep, string> = {
-  storeQuery: 'store alone: the first page\'s Query (SDK)',
+  storeQuery: 'store alone: the first page\'s Queries (repository)',
   storeGet: 'store alone: GetItem (SDK)'
 }
+/** The same tenants in an unsharded table (the layout before issue 18), measured in the same run. */
+export const UNSHARDED_STEPS = ['firstPage', 'tenthPage', 'storeQuery'] as const
+export type UnshardedStep = typeof UNSHARDED_STEPS[number]
 
 export interface ScalingPoint {
   tenantRecords: number
@@ -33,6 +39,10 @@ export interface ScalingPoint {
   /** Seeding time of this step (both layouts), ms. */
   seedMs: number
   ours: Record<WalkStep | StoreStep, LatencySummary>
+  /** Index shards of ours. */
+  indexShards: number
+  /** Ours on an unsharded table (same store process, same records), alternating with the sharded one. */
+  unsharded: Record<UnshardedStep, LatencySummary>
   peer: Record<WalkStep, LatencySummary>
 }
 
@@ -65,9 +75,14 @@ export const SMALL_TENANT = 'bench-small'
  * 2 × `large` + `small`: a Scan's cost follows the table, not the tenant. Each design has a store
  * process of its own holding only its own layout, seeded with BatchWriteItem.
  */
-export async function measureListScaling (options: { store: BenchStore, issuer: BenchIssuer, fleet: Fleet, sizes: ScalingSizes, log: (line: string) => void }): Promise<ScalingPoint[]> {
-  const { store, issuer, fleet, sizes, log } = options
+export async function measureListScaling (options: { bundles: string, store: BenchStore, issuer: BenchIssuer, fleet: Fleet, sizes: ScalingSizes, log: (line: string) => void }): Promise<ScalingPoint[]> {
+  const { bundles, store, issuer, fleet, sizes, log } = options
   const peerStore = await startBenchStore(PEER_TABLE, (peer) => peer.client.send(new CreateTableCommand(peerTableDefinition(PEER_TABLE))))
+  // The unsharded table lives in the same store process as ours: the two layouts share every cost but the layout.
+  const unshardedStore = { ...openStore(store.endpoint, `${store.tableName}-unsharded`), endpoint: store.endpoint, close: async () => {} }
+  await ensureTable(unshardedStore.client, unshardedStore.tableName, { indexShards: 1 })
+  const unshardedPort = await freePort()
+  const unshardedList = startChild(`${bundles}/functions/list-records/index.mjs`, [], { ...recordFunctionEnv(unshardedStore, issuer, unshardedPort), RATE_LIMIT: 'off' })
   const port = await freePort()
   const peer = startChild(benchFile('baselines/peer-server.ts'), [], {
     PATH: process.env.PATH, PORT: String(port), DYNAMODB_ENDPOINT: peerStore.endpoint, TABLE_NAME: PEER_TABLE,
@@ -75,6 +90,7 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
   })
   try {
     await waitForOk(`http://127.0.0.1:${port}/healthz`, peer, performance.now(), { timeoutMs: 60_000, intervalMs: 20 })
+    await waitForOk(`http://127.0.0.1:${unshardedPort}/healthz`, unshardedList, performance.now(), { timeoutMs: 60_000, intervalMs: 20 })
     const auth = {
       small: { authorization: `Bearer ${await issuer.token(SMALL_TENANT)}` },
       large: { authorization: `Bearer ${await issuer.token(BENCH_TENANT)}` }
@@ -95,6 +111,7 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
       }
     }
     const ours = { list: walker(fleet.url('list-records')), get: walker(fleet.url('get-record')), create: walker(fleet.url('create-record')) }
+    const unshardedWalk = walker(`http://127.0.0.1:${unshardedPort}`)
     const theirs = walker(`http://127.0.0.1:${port}`)
     const step = (walk: Walker, path: string, headers: Record<string, string>) => () => expectStatus(walk.client.call('GET', path, headers), 200, path)
     const post = (walk: Walker, headers: Record<string, string>) => () => expectStatus(walk.client.call('POST', '/v1/records', { ...headers, 'content-type': 'application/json' }, JSON.stringify(createBody)), 201, 'POST /v1/records')
@@ -123,6 +140,7 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     // 1. Small tables: the peer at `small` records.
     let started = performance.now()
     await seed(store, SMALL_TENANT, sizes.small, storedItem)
+    await seed(unshardedStore, SMALL_TENANT, sizes.small, (tenant, record) => storedItem(tenant, record, UNSHARDED))
     await seed(peerStore, SMALL_TENANT, sizes.small, peerItem)
     const smallSeedMs = performance.now() - started
     await settle()
@@ -134,6 +152,7 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     started = performance.now()
     await seed(store, BENCH_TENANT, sizes.large, storedItem)
     await seed(store, OTHER_TENANT, sizes.large, storedItem)
+    await seed(unshardedStore, BENCH_TENANT, sizes.large, (tenant, record) => storedItem(tenant, record, UNSHARDED))
     await seed(peerStore, BENCH_TENANT, sizes.large, peerItem)
     await seed(peerStore, OTHER_TENANT, sizes.large, peerItem)
     const largeSeedMs = performance.now() - started
@@ -142,16 +161,22 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     const largeId = seededRecord(0, seededAt, BENCH_TENANT).id
 
     const tenth = { small: await ours.list.tenthPage('/v1/records?status=open', auth.small), large: await ours.list.tenthPage('/v1/records?status=open', auth.large) }
-    const storeCommands = (tenant: string, id: string) => ({
-      query: repositoryCommand(store.tableName, (repository) => repository.list(tenant, { status: ['open'], order: 'desc' }, 25, undefined, new Date())),
-      get: repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, id))
-    })
-    const direct = { small: storeCommands(SMALL_TENANT, smallId), large: storeCommands(BENCH_TENANT, largeId) }
+    const unshardedTenth = { small: await unshardedWalk.tenthPage('/v1/records?status=open', auth.small), large: await unshardedWalk.tenthPage('/v1/records?status=open', auth.large) }
+    // The first page as the function reads it (every shard's Query), straight from a repository.
+    const repositories = { sharded: createRecordsRepository(store), unsharded: createRecordsRepository(unshardedStore) }
+    const firstPageQueries = (layout: keyof typeof repositories, tenant: string) => () => repositories[layout].list(tenant, { status: ['open'], order: 'desc' }, 25, undefined, new Date())
+    const storeCommands = async (tenant: string, id: string) => ({ get: await repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, id), BENCH_LAYOUT) })
+    const direct = { small: await storeCommands(SMALL_TENANT, smallId), large: await storeCommands(BENCH_TENANT, largeId) }
     const firstPage = await measureInterleaved({
       small: step(ours.list, '/v1/records?status=open', auth.small), large: step(ours.list, '/v1/records?status=open', auth.large),
-      storeSmall: send(direct.small.query), storeLarge: send(direct.large.query)
+      unshardedSmall: step(unshardedWalk, '/v1/records?status=open', auth.small), unshardedLarge: step(unshardedWalk, '/v1/records?status=open', auth.large),
+      storeSmall: firstPageQueries('sharded', SMALL_TENANT), storeLarge: firstPageQueries('sharded', BENCH_TENANT),
+      unshardedStoreSmall: firstPageQueries('unsharded', SMALL_TENANT), unshardedStoreLarge: firstPageQueries('unsharded', BENCH_TENANT)
     }, counts)
-    const tenthPage = await measureInterleaved({ small: step(ours.list, tenth.small, auth.small), large: step(ours.list, tenth.large, auth.large) }, counts)
+    const tenthPage = await measureInterleaved({
+      small: step(ours.list, tenth.small, auth.small), large: step(ours.list, tenth.large, auth.large),
+      unshardedSmall: step(unshardedWalk, unshardedTenth.small, auth.small), unshardedLarge: step(unshardedWalk, unshardedTenth.large, auth.large)
+    }, counts)
     const rare = await measureInterleaved({
       small: step(ours.list, `/v1/records?status=${RARE_STATUS}`, auth.small), large: step(ours.list, `/v1/records?status=${RARE_STATUS}`, auth.large)
     }, counts)
@@ -161,22 +186,29 @@ export async function measureListScaling (options: { store: BenchStore, issuer: 
     }, counts)
     const create = await measureInterleaved({ small: post(ours.create, auth.small), large: post(ours.create, auth.large) }, counts)
     log(`list scaling: ours, first page ${firstPage.small.p50.toFixed(2)} ms at ${sizes.small} vs ${firstPage.large.p50.toFixed(2)} ms at ${sizes.large}; 10th page ${tenthPage.small.p50.toFixed(2)} vs ${tenthPage.large.p50.toFixed(2)} ms`)
+    log(`list scaling: unsharded, first page ${firstPage.unshardedSmall.p50.toFixed(2)} ms at ${sizes.small} vs ${firstPage.unshardedLarge.p50.toFixed(2)} ms at ${sizes.large}`)
 
     // 3. The peer's table at 2 × large + small records.
     const peerLarge = await peerWalk(auth.large, largeId, sizes.peerRareSamples)
     log(`list scaling: peer at ${2 * sizes.large + sizes.small} records: first page ${peerLarge.firstPage.p50.toFixed(2)} ms, rare filter ${peerLarge.rareFilter.p50.toFixed(2)} ms`)
 
-    for (const walk of [ours.list, ours.get, ours.create, theirs]) walk.client.close()
+    for (const walk of [ours.list, ours.get, ours.create, theirs, unshardedWalk]) walk.client.close()
     const oursAt = (size: 'small' | 'large') => ({
       firstPage: firstPage[size], tenthPage: tenthPage[size], rareFilter: rare[size], get: get[size], create: create[size],
       storeQuery: size === 'small' ? firstPage.storeSmall : firstPage.storeLarge,
       storeGet: size === 'small' ? get.storeSmall : get.storeLarge
     })
+    const unshardedAt = (size: 'small' | 'large') => size === 'small'
+      ? { firstPage: firstPage.unshardedSmall, tenthPage: tenthPage.unshardedSmall, storeQuery: firstPage.unshardedStoreSmall }
+      : { firstPage: firstPage.unshardedLarge, tenthPage: tenthPage.unshardedLarge, storeQuery: firstPage.unshardedStoreLarge }
+    const indexShards = BENCH_LAYOUT.shards
     return [
-      { tenantRecords: sizes.small, otherTenantRecords: 2 * sizes.large, seedMs: smallSeedMs, ours: oursAt('small'), peer: peerSmall },
-      { tenantRecords: sizes.large, otherTenantRecords: sizes.large + sizes.small, seedMs: largeSeedMs, ours: oursAt('large'), peer: peerLarge }
+      { tenantRecords: sizes.small, otherTenantRecords: 2 * sizes.large, seedMs: smallSeedMs, ours: oursAt('small'), indexShards, unsharded: unshardedAt('small'), peer: peerSmall },
+      { tenantRecords: sizes.large, otherTenantRecords: sizes.large + sizes.small, seedMs: largeSeedMs, ours: oursAt('large'), indexShards, unsharded: unshardedAt('large'), peer: peerLarge }
     ]
   } finally {
+    await unshardedList.stop()
+    unshardedStore.client.destroy()
     await peer.stop()
     await peerStore.close()
   }

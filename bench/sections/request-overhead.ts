@@ -11,12 +11,12 @@ import type { RequestContext } from '../../shared/operations/request-context.ts'
 import { updateRecord } from '../../shared/operations/update-record.ts'
 import type { RecordCreate, SecurityRecord } from '../../shared/records/schema.ts'
 import type { Store } from '../../shared/store/client.ts'
-import { recordKey } from '../../shared/store/keys.ts'
+import { partitions, recordKey, shardsToRead } from '../../shared/store/keys.ts'
 import { benchFile, createHttpClient, expectStatus, openStore, type BenchStore, type HttpClient } from '../lib/environment.ts'
 import type { Fleet, RecordFunction } from '../lib/fleet.ts'
 import { measureLoad, type HttpOperation, type LoadResult } from '../lib/load.ts'
 import { freePort, startChild, waitForOk } from '../lib/processes.ts'
-import { batchWrite, createBody, map, repositoryCommand, seededRecords, storedItem } from '../lib/records.ts'
+import { BENCH_LAYOUT, batchWrite, createBody, map, repositoryCommand, seededRecords, storedItem } from '../lib/records.ts'
 import { measureClosedLoop, measureInterleaved, type LatencySummary, type ThroughputSummary } from '../lib/stats.ts'
 
 export const OPERATIONS = ['get', 'create', 'update', 'list'] as const
@@ -28,7 +28,7 @@ export const operationLabels: Record<Operation, string> = {
   update: 'PATCH /v1/records/{id}',
   list: 'GET /v1/records?status=open'
 }
-export const sdkLabels: Record<Operation, string> = { get: 'GetItem (consistent)', create: 'PutItem (conditional)', update: 'UpdateItem (conditional)', list: 'Query (status index, 26 items)' }
+export const sdkLabels: Record<Operation, string> = { get: 'GetItem (consistent)', create: 'PutItem (conditional)', update: 'UpdateItem (conditional)', list: `Query × ${shardsToRead(BENCH_LAYOUT).length} shards at once (status index)` }
 const functionOf: Record<Operation, RecordFunction> = { get: 'get-record', create: 'create-record', update: 'update-record', list: 'list-records' }
 
 export interface OperationResult {
@@ -150,14 +150,19 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
   const listFilters = { status: ['open' as const], order: 'desc' as const }
 
   const send = (command: { constructor: new (input: unknown) => unknown, input: unknown }) => store.documents.send(new command.constructor(command.input) as GetCommand)
-  const getCommand = repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
-  const listCommand = repositoryCommand(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
+  const getCommand = await repositoryCommand(store.tableName, (repository) => repository.getStored(tenant, getTarget.id))
+  const listCommand = await repositoryCommand(store.tableName, (repository) => repository.list(tenant, listFilters, 25, undefined, new Date()))
   if (!(getCommand instanceof GetCommand) || !(listCommand instanceof QueryCommand)) throw new Error('the repository no longer reads with GetItem / Query; update the benchmark')
+  // What a list sends: the first shard's Query as the repository wrote it, for every shard, at once.
+  const listQueries = shardsToRead(BENCH_LAYOUT).map((shard) => new QueryCommand({
+    ...listCommand.input,
+    ExpressionAttributeValues: { ...listCommand.input.ExpressionAttributeValues, ':pk': partitions.byStatus(tenant, 'open', shard) }
+  }))
   const sdk: Record<Operation, () => Promise<unknown>> = {
     get: () => send(getCommand),
-    create: () => {
+    create: async () => {
       const record = buildNewRecord(createBody as RecordCreate, uuidv7(), { actor: { sub: 'client:bench', clientId: 'bench', tenant }, now: new Date() })
-      const put = repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
+      const put = await repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
       if (!(put instanceof PutCommand)) throw new Error('the repository no longer creates with PutItem; update the benchmark')
       return send(put)
     },
@@ -178,7 +183,7 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
         throw error
       }
     },
-    list: () => send(listCommand)
+    list: () => Promise.all(listQueries.map((query) => store.documents.send(query)))
   }
   const dataLayer: Record<Operation, () => Promise<unknown>> = {
     get: () => getRecord(service, context(), getTarget.id),

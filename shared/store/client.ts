@@ -24,7 +24,19 @@ export function createStore (config: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REG
     retryMode: 'standard',
     // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and
     // keeps waiting for a store that accepted the connection but never answers.
-    requestHandler: { connectionTimeout: config.STORE_TIMEOUT_MS, requestTimeout: config.STORE_TIMEOUT_MS, socketTimeout: config.STORE_TIMEOUT_MS, throwOnRequestTimeout: true }
+    requestHandler: {
+      connectionTimeout: config.STORE_TIMEOUT_MS,
+      requestTimeout: config.STORE_TIMEOUT_MS,
+      socketTimeout: config.STORE_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+      // No socket cap (the SDK's is 50): requestTimeout starts when a call is made, so a call
+      // queued for a socket spends its timeout waiting inside this process and is retried,
+      // though the store never saw it. A list sends one Query per index shard at once, so a
+      // pod with a few dozen lists in flight has hundreds of calls in flight; what bounds them
+      // is the function's concurrency (docs/sizing.md), not a hidden queue.
+      httpAgent: { maxSockets: Infinity },
+      httpsAgent: { maxSockets: Infinity }
+    }
   })
   const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false }

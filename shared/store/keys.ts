@@ -40,31 +40,103 @@ export function listPosition (record: Pick<SecurityRecord, 'createdAt' | 'id'>):
   return `${record.createdAt}#${record.id}`
 }
 
-/** The partition of each access pattern; values come last so they cannot forge a tenant prefix. */
-export const partitions = {
-  byTenant: (tenant: string) => `T#${tenant}`,
-  byStatus: (tenant: string, status: string) => `T#${tenant}#STATUS#${status}`,
-  bySeverity: (tenant: string, severity: string) => `T#${tenant}#SEVERITY#${severity}`,
-  byAsset: (tenant: string, assetName: string) => `T#${tenant}#ASSET#${assetName}`,
-  byCategory: (tenant: string, category: string) => `T#${tenant}#CATEGORY#${category}`
+/**
+ * How the index partitions that grow with a tenant are split (issue 18). A partition of a big
+ * tenant would take every write of that tenant (DynamoDB: about 1 000 writes/s per partition) and
+ * hold every one of its records (ScyllaDB Alternator: views are tables, and a partition past
+ * 100 000 rows is a "large partition"). So each is split into `shards` partitions by a stable hash
+ * of the record id, and lists query every shard and merge them in list-position order.
+ *
+ * The layout is a table setting, recorded in the table itself (layoutKey): writers and readers of
+ * every function read it there, so they cannot disagree. `alsoRead` lists the shard counts of
+ * earlier layouts whose items a reshard job has not rewritten yet: reads query those too.
+ */
+export interface IndexLayout {
+  shards: number
+  alsoRead: number[]
 }
 
-/** The index attributes of a record item, recomputed on every write. */
-export function recordIndexAttributes (tenant: string, record: SecurityRecord): Record<string, string> {
+/** Tables made before sharding have no layout item: every index partition is whole (today's keys). */
+export const UNSHARDED: IndexLayout = { shards: 1, alsoRead: [] }
+
+/**
+ * What one index partition should take at most: DynamoDB's per-partition write limit (1 000 write
+ * units a second) and ScyllaDB's large-partition row threshold (100 000 rows). docs/sizing.md cites both.
+ */
+export const PARTITION_LIMITS = { writeUnitsPerSecond: 1000, rows: 100_000 }
+
+/**
+ * Shards per index partition for a table whose biggest tenant has `tenantRecords` records and
+ * writes `writesPerSecond` records a second of `writeUnitsPerWrite` units each: enough that one
+ * shard stays under 80 % of each limit (hashing is not perfectly even), rounded up to a power of two.
+ */
+export function indexShardsFor ({ tenantRecords, writesPerSecond, writeUnitsPerWrite }: { tenantRecords: number, writesPerSecond: number, writeUnitsPerWrite: number }): number {
+  const needed = Math.max(
+    (writesPerSecond * writeUnitsPerWrite) / (0.8 * PARTITION_LIMITS.writeUnitsPerSecond),
+    tenantRecords / (0.8 * PARTITION_LIMITS.rows),
+    1
+  )
+  return Math.min(MAX_INDEX_SHARDS, 2 ** Math.ceil(Math.log2(needed)))
+}
+
+/**
+ * Shards per index partition in a new table (INDEX_SHARDS of jobs/create-table overrides it):
+ * sized for a tenant writing 1 000 records a second of up to 2 write units each; every list page
+ * costs one Query per shard, so it is no bigger. A table for 10 million-record tenants needs 128.
+ */
+export const DEFAULT_INDEX_SHARDS = 4
+export const MAX_INDEX_SHARDS = 256
+
+/** The item recording the table's index layout (not tenant data: it names no tenant). */
+export const layoutKey: ItemKey = { pk: 'TABLE', sk: 'INDEX-LAYOUT' }
+
+export interface Shard { index: number, of: number }
+
+/** The shard of a record: a stable hash of its id, so every write of a record lands in the same shard. */
+export function shardOf (id: string, shards: number): Shard {
+  return { index: createHash('sha256').update(id).digest().readUInt32BE(0) % shards, of: shards }
+}
+
+/** Every shard of a layout, and of the layouts it still reads. A shard count of 1 is the unsharded key. */
+export function shardsToRead (layout: IndexLayout): Shard[] {
+  const counts = [...new Set([layout.shards, ...layout.alsoRead])]
+  return counts.flatMap((of) => Array.from({ length: of }, (_, index) => ({ index, of })))
+}
+
+/**
+ * The partition of each access pattern; values come last so they cannot forge a tenant prefix.
+ * A shard tag follows the pattern's name (`STATUS@3/16`), so a value cannot forge a shard either,
+ * and shards of layouts with different counts never share a partition. One shard of one is today's key.
+ */
+const shardTag = (shard?: Shard) => (shard === undefined || shard.of === 1 ? '' : `@${shard.index}/${shard.of}`)
+export const partitions = {
+  byTenant: (tenant: string, shard?: Shard) => (shardTag(shard) === '' ? `T#${tenant}` : `T#${tenant}#ALL${shardTag(shard)}`),
+  byStatus: (tenant: string, status: string, shard?: Shard) => `T#${tenant}#STATUS${shardTag(shard)}#${status}`,
+  bySeverity: (tenant: string, severity: string, shard?: Shard) => `T#${tenant}#SEVERITY${shardTag(shard)}#${severity}`,
+  byAsset: (tenant: string, assetName: string, shard?: Shard) => `T#${tenant}#ASSET${shardTag(shard)}#${assetName}`,
+  byCategory: (tenant: string, category: string, shard?: Shard) => `T#${tenant}#CATEGORY${shardTag(shard)}#${category}`
+}
+
+/** The index attributes of a record item, recomputed on every write, in the table's layout. */
+export function recordIndexAttributes (tenant: string, record: SecurityRecord, layout: IndexLayout): Record<string, string> {
   const position = listPosition(record)
+  const shard = shardOf(record.id, layout.shards)
   return {
-    [indexes.byTenant.pk]: partitions.byTenant(tenant),
+    [indexes.byTenant.pk]: partitions.byTenant(tenant, shard),
     [indexes.byTenant.sk]: position,
-    [indexes.byStatus.pk]: partitions.byStatus(tenant, record.status),
+    [indexes.byStatus.pk]: partitions.byStatus(tenant, record.status, shard),
     [indexes.byStatus.sk]: position,
-    [indexes.bySeverity.pk]: partitions.bySeverity(tenant, record.severity),
+    [indexes.bySeverity.pk]: partitions.bySeverity(tenant, record.severity, shard),
     [indexes.bySeverity.sk]: position,
-    [indexes.byAsset.pk]: partitions.byAsset(tenant, record.asset.name),
+    [indexes.byAsset.pk]: partitions.byAsset(tenant, record.asset.name, shard),
     [indexes.byAsset.sk]: position,
-    [indexes.byCategory.pk]: partitions.byCategory(tenant, record.category),
+    [indexes.byCategory.pk]: partitions.byCategory(tenant, record.category, shard),
     [indexes.byCategory.sk]: position
   }
 }
+
+/** The record indexes (every index but the outbox): what a tombstone leaves and a reshard rewrites. */
+export const recordIndexes = [indexes.byTenant, indexes.byStatus, indexes.bySeverity, indexes.byAsset, indexes.byCategory]
 
 const HISTORY_PREFIX = 'HISTORY#'
 

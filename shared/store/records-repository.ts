@@ -4,9 +4,10 @@ import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
-import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordKey } from './keys.ts'
+import { createLayoutReader } from './index-layout.ts'
+import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordIndexes, recordKey, shardsToRead, type IndexLayout } from './keys.ts'
 import type { ListFilters } from '../records/list-filters.ts'
-import { planListQuery, type PartitionQuery } from './list-plan.ts'
+import { planListQuery, type PartitionQuery, type ReadBudget } from './list-plan.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
 export interface ListPage {
@@ -53,20 +54,27 @@ export interface RecordsRepository {
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
 
-export function createRecordsRepository ({ documents, tableName }: Store): RecordsRepository {
-  const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
-
-  function toItem (tenant: string, record: SecurityRecord, change: RecordChange) {
-    return {
-      ...record,
-      ...recordKey(tenant, record.id),
-      ...recordIndexAttributes(tenant, record),
-      ...outboxAttributes(tenant, record.id, change.at),
-      tenant,
-      change,
-      historyVersion: change.version - 1
-    }
+/**
+ * The item a record is stored as, with the change that produced it (owed to history and events
+ * until the outbox entry is cleared) and its index keys in the table's layout.
+ */
+export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
+  return {
+    ...record,
+    ...recordKey(tenant, record.id),
+    ...recordIndexAttributes(tenant, record, layout),
+    ...outboxAttributes(tenant, record.id, change.at),
+    tenant,
+    change,
+    historyVersion: change.version - 1
   }
+}
+
+export function createRecordsRepository (store: Store): RecordsRepository {
+  const { documents, tableName } = store
+  const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
+  /** The table's index layout (keys.ts, IndexLayout): every write and list follows it. */
+  const indexLayout = createLayoutReader(store)
 
   async function getStored (tenant: string, id: string): Promise<StoredRecord | undefined> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({
@@ -94,19 +102,21 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
     },
 
     async insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
+      const layout = await indexLayout()
       await storeCall(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: toItem(tenant, record, change),
+        Item: recordItem(tenant, record, change, layout),
         // Create: never overwrite an existing record (or tombstone), whatever the id.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))
     },
 
     async replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void> {
+      const layout = await indexLayout()
       try {
         await storeCall(() => documents.send(new PutCommand({
           TableName: tableName,
-          Item: toItem(tenant, record, change),
+          Item: recordItem(tenant, record, change, layout),
           // Update: the live record is still the version we read and settled (no lost update,
           // and the change it carries already has its history entry).
           ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
@@ -125,7 +135,7 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
      * once that entry is written.
      */
     async tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
-      const indexAttributes = Object.values(indexes).filter((index) => index !== indexes.outbox).flatMap((index) => [index.pk, index.sk])
+      const indexAttributes = recordIndexes.flatMap((index) => [index.pk, index.sk])
       const outbox = outboxAttributes(tenant, record.id, change.at)
       try {
         await storeCall(() => documents.send(new UpdateCommand({
@@ -173,36 +183,60 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
     },
 
     async listByFingerprintPrefix (tenant, assetName, prefix, after) {
-      const { Items = [], LastEvaluatedKey } = await storeCall(() => documents.send(new QueryCommand({
-        TableName: tableName,
-        IndexName: indexes.byAsset.name,
-        KeyConditionExpression: '#pk = :pk',
-        FilterExpression: 'begins_with(fingerprint, :prefix)',
-        ExpressionAttributeNames: { '#pk': indexes.byAsset.pk },
-        ExpressionAttributeValues: { ':pk': partitions.byAsset(tenant, assetName), ':prefix': prefix },
-        Limit: 500,
-        ...(after ? { ExclusiveStartKey: after } : {})
-      })))
-      return { items: Items.map(toStored), ...(LastEvaluatedKey ? { after: LastEvaluatedKey } : {}) }
+      // The asset's shards one after the other (order does not matter here); `after` says which
+      // shard the last page ended in and where.
+      const shards = shardsToRead(await indexLayout())
+      const start = typeof after?.shard === 'number' ? after.shard : 0
+      for (let shard = start; shard < shards.length; shard++) {
+        const resume = shard === start ? after?.key as Record<string, unknown> | undefined : undefined
+        const { Items = [], LastEvaluatedKey } = await storeCall(() => documents.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: indexes.byAsset.name,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: 'begins_with(fingerprint, :prefix)',
+          ExpressionAttributeNames: { '#pk': indexes.byAsset.pk },
+          ExpressionAttributeValues: { ':pk': partitions.byAsset(tenant, assetName, shards[shard]), ':prefix': prefix },
+          Limit: 500,
+          ...(resume ? { ExclusiveStartKey: resume } : {})
+        })))
+        const next = LastEvaluatedKey ? { shard, key: LastEvaluatedKey } : shard + 1 < shards.length ? { shard: shard + 1 } : undefined
+        if (Items.length > 0 || !next) return { items: Items.map(toStored), ...(next ? { after: next } : {}) }
+        if (LastEvaluatedKey) return { items: [], after: next }
+      }
+      return { items: [] }
     },
 
     /**
-     * One page of a filtered list. Each filter maps to an index partition (or several, merged in
-     * order); filters without an index only narrow a Query, and each partition reads a bounded
-     * number of items, so a page can end early with a position to resume after.
+     * One page of a filtered list. Each filter maps to index partitions (several values, and
+     * every shard of each), merged in list-position order; filters without an index only narrow
+     * a Query. Each partition reads a bounded number of items, so a page can end early with a
+     * position to resume after.
      */
     async list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage> {
-      const plan = planListQuery(tenant, filters, now)
+      const plan = planListQuery(tenant, filters, now, await indexLayout())
       const ascending = filters.order === 'asc'
       const before = (a: string, b: string) => ascending ? a < b : a > b
-      const results = await Promise.all(plan.partitions.map((partition) => queryPartition(partition, plan.readBudget(limit), after, ascending)))
+      const inOrder = (a: { position: string }, b: { position: string }) => (a.position === b.position ? 0 : before(a.position, b.position) ? -1 : 1)
+      const budget = plan.readBudget(limit)
+      const streams: PartitionStream[] = plan.partitions.map((partition) => ({ partition, items: [], read: 0, resumeAfter: after, done: false }))
+
+      // Rounds of Queries: first every partition's share, then again only the partitions whose
+      // unread items could still belong in this page (their frontier comes before the page's
+      // last item so far), while their budget lasts.
+      let due = streams
+      while (due.length > 0) {
+        await Promise.all(due.map((stream) => readMore(stream, budget, ascending)))
+        const read = streams.flatMap((stream) => stream.items).sort(inOrder)
+        const last = read.length >= limit ? read[limit - 1]!.position : undefined
+        due = streams.filter((stream) => !stream.done && stream.read < budget.most && (last === undefined || before(stream.resumeAfter!, last)))
+      }
 
       // Only items before every unfinished partition's frontier are known to be in order.
       let bound: string | undefined
-      for (const { frontier } of results) if (frontier !== undefined && (bound === undefined || before(frontier, bound))) bound = frontier
-      const candidates = results.flatMap((result) => result.items)
+      for (const stream of streams) if (!stream.done && (bound === undefined || before(stream.resumeAfter!, bound))) bound = stream.resumeAfter
+      const candidates = streams.flatMap((stream) => stream.items)
         .filter((entry) => bound === undefined || entry.position === bound || before(entry.position, bound))
-        .sort((a, b) => (a.position === b.position ? 0 : before(a.position, b.position) ? -1 : 1))
+        .sort(inOrder)
       const page = candidates.slice(0, limit)
       const more = candidates.length > limit || bound !== undefined
       let resumeAfter: string | undefined
@@ -212,16 +246,17 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
     }
   }
 
-  async function queryPartition (partition: PartitionQuery, readBudget: number, after: string | undefined, ascending: boolean) {
-    const { index } = partition
-    const names: Record<string, string> = { '#pk': index.pk, ...partition.filter?.names }
-    const values: Record<string, unknown> = { ':pk': partition.value, ...partition.filter?.values }
+  /** Reads a partition's next items: a round's share, or what is left of its budget. */
+  async function readMore (stream: PartitionStream, budget: ReadBudget, ascending: boolean) {
+    const { index } = stream.partition
+    const names: Record<string, string> = { '#pk': index.pk, ...stream.partition.filter?.names }
+    const values: Record<string, unknown> = { ':pk': stream.partition.value, ...stream.partition.filter?.values }
     let keyCondition = '#pk = :pk'
-    if (after !== undefined) {
+    if (stream.resumeAfter !== undefined) {
       // Resume strictly after the last position served: no repeats, no gaps.
       keyCondition += ` AND #sk ${ascending ? '>' : '<'} :after`
       names['#sk'] = index.sk
-      values[':after'] = after
+      values[':after'] = stream.resumeAfter
     }
     const input: QueryCommandInput = {
       TableName: tableName,
@@ -230,15 +265,26 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
       ScanIndexForward: ascending,
-      Limit: readBudget,
-      ...(partition.filter ? { FilterExpression: partition.filter.expression } : {})
+      Limit: Math.min(budget.first, budget.most - stream.read),
+      ...(stream.partition.filter ? { FilterExpression: stream.partition.filter.expression } : {})
     }
-    const { Items = [], LastEvaluatedKey } = await storeCall(() => documents.send(new QueryCommand(input)))
-    return {
-      items: Items.map((item) => ({ position: String(item[index.sk]), record: toStored(item).record })),
-      frontier: LastEvaluatedKey ? String(LastEvaluatedKey[index.sk]) : undefined
-    }
+    const { Items = [], LastEvaluatedKey, ScannedCount } = await storeCall(() => documents.send(new QueryCommand(input)))
+    for (const item of Items) stream.items.push({ position: String(item[index.sk]), record: toStored(item).record })
+    stream.read += ScannedCount ?? input.Limit!
+    if (LastEvaluatedKey) stream.resumeAfter = String(LastEvaluatedKey[index.sk])
+    else stream.done = true
   }
+}
+
+/** One partition of a list page being read: what it gave so far and where it stopped. */
+interface PartitionStream {
+  partition: PartitionQuery
+  items: Array<{ position: string, record: SecurityRecord }>
+  /** Items evaluated (the Query's Limit counts those a filter dropped too). */
+  read: number
+  /** The position its next Query resumes after. */
+  resumeAfter: string | undefined
+  done: boolean
 }
 
 const internal = new Set(internalAttributes)

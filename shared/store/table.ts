@@ -2,10 +2,11 @@ import {
   CreateTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand,
   type CreateTableCommandInput, type DynamoDBClient
 } from '@aws-sdk/client-dynamodb'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb'
 import type { Store } from './client.ts'
-import { healthProbeKey, indexes, ttlAttribute } from './keys.ts'
-import { storeCall } from './store-errors.ts'
+import { readRecordedLayout, writeIndexLayout } from './index-layout.ts'
+import { DEFAULT_INDEX_SHARDS, healthProbeKey, indexes, ttlAttribute, type IndexLayout } from './keys.ts'
+import { isConditionFailed, storeCall } from './store-errors.ts'
 
 /** The table and its indexes, used by the local stack, the tests and the cluster's bootstrap Job. */
 export function tableDefinition (tableName: string): CreateTableCommandInput {
@@ -36,14 +37,21 @@ export function tableDefinition (tableName: string): CreateTableCommandInput {
   }
 }
 
-export interface EnsureTableResult { created: boolean, ttl: 'enabled' | 'unsupported' | 'already' }
+export interface EnsureTableResult {
+  created: boolean
+  ttl: 'enabled' | 'unsupported' | 'already'
+  /** The index layout the table records: `indexShards` for a new table; an existing table keeps its own. */
+  layout: IndexLayout
+}
 
 /**
  * Creates the table when it is missing and waits until it and its indexes are active.
  * Safe to run any number of times, concurrently too. TTL is switched on where the store has it
  * (dynalite has not); correctness never depends on it, reads compare the expiry themselves.
+ * A new table records its index layout with `indexShards` shards; an existing table's layout is
+ * left as it is (one made before sharding stays unsharded until `jobs/reshard-indexes` runs).
  */
-export async function ensureTable (client: DynamoDBClient, tableName: string, { timeoutMs = 60_000 } = {}): Promise<EnsureTableResult> {
+export async function ensureTable (client: DynamoDBClient, tableName: string, { timeoutMs = 60_000, indexShards = DEFAULT_INDEX_SHARDS } = {}): Promise<EnsureTableResult> {
   let created = false
   if (!(await describe(client, tableName))) {
     try {
@@ -66,7 +74,21 @@ export async function ensureTable (client: DynamoDBClient, tableName: string, { 
     if (Date.now() > deadline) throw new Error(`table ${tableName} did not become active within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  return { created, ttl: await enableTtl(client, tableName) }
+  const ttl = await enableTtl(client, tableName)
+  return { created, ttl, layout: await recordLayoutOfNewTable(client, tableName, created, indexShards) }
+}
+
+/** Only the process that created the table records its layout: no item can have been written under another yet. */
+async function recordLayoutOfNewTable (client: DynamoDBClient, tableName: string, created: boolean, indexShards: number): Promise<IndexLayout> {
+  const store = { client, documents: DynamoDBDocumentClient.from(client), tableName }
+  if (created) {
+    try {
+      return (await writeIndexLayout(store, { shards: indexShards, alsoRead: [] }, 0)).layout
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error
+    }
+  }
+  return (await readRecordedLayout(store)).layout
 }
 
 async function describe (client: DynamoDBClient, tableName: string) {

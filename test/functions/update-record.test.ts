@@ -1,6 +1,6 @@
 import t from 'tap'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
-import { fingerprintKey, recordKey } from '../../shared/store/keys.ts'
+import { DEFAULT_INDEX_SHARDS, fingerprintKey, indexes, partitions, recordKey, shardOf } from '../../shared/store/keys.ts'
 import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
 
 async function patch (api: RecordsApiHarness, id: string, body: unknown, headers: Record<string, string> = {}, claims = {}) {
@@ -24,7 +24,7 @@ t.test('PATCH applies a merge patch with If-Match and returns the new version an
   t.not(record.statusChangedAt, created.statusChangedAt)
   t.equal(record.dueAt, new Date(Date.parse(created.createdAt) + 30 * 86_400_000).toISOString(), 'deadline follows the new severity')
   const { Item } = await api.store.documents.send(new GetCommand({ TableName: api.store.tableName, Key: recordKey('acme', created.id) }))
-  t.match(Item, { version: 2, status: 'triaged', gsi2pk: 'T#acme#STATUS#triaged' })
+  t.match(Item, { version: 2, status: 'triaged', [indexes.byStatus.pk]: partitions.byStatus('acme', 'triaged', shardOf(created.id, DEFAULT_INDEX_SHARDS)) })
   t.notOk(Item && 'assignee' in Item)
 })
 

@@ -1,15 +1,15 @@
 import t from 'tap'
 import type { ListFilters } from '../../../shared/records/list-filters.ts'
-import { indexes, partitions } from '../../../shared/store/keys.ts'
+import { indexes, partitions, UNSHARDED } from '../../../shared/store/keys.ts'
 import { FILTERED_READ_BUDGET, planListQuery } from '../../../shared/store/list-plan.ts'
 
 const now = new Date('2026-06-01T00:00:00.000Z')
-const plan = (filters: Partial<ListFilters>) => planListQuery('acme', { order: 'desc', ...filters }, now)
+const plan = (filters: Partial<ListFilters>, layout = UNSHARDED) => planListQuery('acme', { order: 'desc', ...filters }, now, layout)
 
 t.test('no filter: one Query on the tenant partition, reading one more than a page', async (t) => {
   const { partitions: queries, readBudget } = plan({})
   t.same(queries, [{ index: indexes.byTenant, value: partitions.byTenant('acme') }])
-  t.equal(readBudget(25), 26)
+  t.same(readBudget(25), { first: 26, most: 26 })
 })
 
 t.test('the most selective indexed filter picks the index: asset, then status, severity, category', async (t) => {
@@ -26,7 +26,7 @@ t.test('several values of a filter query one partition each; the other filters n
     t.equal(query.filter?.expression, '#severity IN (:severity0) AND contains(#tags, :tag)')
     t.same(query.filter?.values, { ':severity0': 'high', ':tag': 'pci' })
   }
-  t.equal(readBudget(25), FILTERED_READ_BUDGET, 'a filtered Query reads a bounded number of items per page')
+  t.same(readBudget(25), { first: FILTERED_READ_BUDGET, most: FILTERED_READ_BUDGET }, 'a filtered Query reads a bounded number of items per page')
 })
 
 t.test('overdue means an active status past its dueAt: it narrows the statuses and compares dueAt with now', async (t) => {
@@ -43,4 +43,19 @@ t.test('every plan, whatever the filters, is Queries on one index of the tenant 
     const { partitions: queries } = plan(filters)
     t.ok(queries.every((query) => query.value.startsWith('T#acme') && query.index === queries[0]!.index), JSON.stringify(filters))
   }
+})
+
+t.test('a sharded layout queries every shard of every value, and of the layouts still read', async (t) => {
+  const sharded = { shards: 4, alsoRead: [] }
+  const { partitions: queries } = plan({ status: ['open', 'triaged'] }, sharded)
+  t.same(queries.map((query) => query.value), ['open', 'triaged'].flatMap((status) => [0, 1, 2, 3].map((index) => partitions.byStatus('acme', status, { index, of: 4 }))))
+  t.equal(plan({}, { shards: 4, alsoRead: [1] }).partitions.length, 5, 'unsharded items not yet rewritten are read too')
+  t.ok(plan({}, { shards: 4, alsoRead: [1] }).partitions.some((query) => query.value === partitions.byTenant('acme')))
+})
+
+t.test('sharded reads: each shard first reads its share of a page with slack, never more than a page; a filter\'s budget is split', async (t) => {
+  const sharded = { shards: 16, alsoRead: [] }
+  t.same(plan({}, sharded).readBudget(25), { first: 4, most: 26 }, 'ceil(1.5 × 26 / 16) + 1')
+  t.same(plan({}, { shards: 2, alsoRead: [] }).readBudget(25), { first: 21, most: 26 })
+  t.same(plan({ tag: 'pci' }, sharded).readBudget(25), { first: 13, most: 13 }, 'the filtered budget over 16 shards')
 })
