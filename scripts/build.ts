@@ -51,15 +51,23 @@ const cjsShim = [
 ].join('\n')
 
 /**
- * get-jwks loads jwk-to-pem (with elliptic, ~90 KB) for its getPublicKey(), which nothing here
- * calls: the token verifier turns JWKs into keys with node:crypto. The bundles leave it out.
+ * Packages a function would carry and never run, each replaced by a stub that throws when called:
+ * - jwk-to-pem (with elliptic, ~90 KB): get-jwks loads it for its getPublicKey(), which nothing
+ *   here calls; the token verifier turns JWKs into keys with node:crypto.
+ * - light-my-request (~29 KB): Fastify's inject(), for tests; a deployed function never injects
+ *   (tests run the sources, not the bundles).
  */
-const leaveOutJwkToPem: Plugin = {
-  name: 'leave-out-jwk-to-pem',
+const leftOut: Record<string, string> = {
+  'jwk-to-pem': 'jwk-to-pem is not bundled: convert JWKs with node:crypto',
+  'light-my-request': 'light-my-request is not bundled: inject() works on the sources, not on a deployed bundle'
+}
+
+const leaveOutUnused: Plugin = {
+  name: 'leave-out-unused',
   setup (builder) {
-    builder.onResolve({ filter: /^jwk-to-pem$/ }, () => ({ path: 'jwk-to-pem', namespace: 'left-out' }))
-    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
-      contents: 'module.exports = () => { throw new Error("jwk-to-pem is not bundled: convert JWKs with node:crypto") }',
+    builder.onResolve({ filter: new RegExp(`^(${Object.keys(leftOut).join('|')})$`) }, (args) => ({ path: args.path, namespace: 'left-out' }))
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+      contents: `module.exports = () => { throw new Error(${JSON.stringify(leftOut[args.path])}) }`,
       loader: 'js'
     }))
   }
@@ -69,13 +77,17 @@ const sharedOptions: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',
+  // The ES module build of a package where it ships one (the AWS SDK does: dist-es beside dist-cjs):
+  // esbuild can drop what an ES module exports and nothing imports, never from CommonJS. Node's
+  // default order (main first) took the SDK's CommonJS: ~210 KB more per function, all of it parsed at start.
+  mainFields: ['module', 'main'],
   target: 'node24',
   minify: true,
   legalComments: 'none',
   banner: { js: cjsShim },
   logLevel: 'warning',
   metafile: true,
-  plugins: [leaveOutJwkToPem]
+  plugins: [leaveOutUnused]
 }
 
 export interface BuiltBundle { name: string, file: string, bytes: number }
