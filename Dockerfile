@@ -57,7 +57,9 @@ WORKDIR /app
 ENV PATH="/nodejs/bin:${PATH}"
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/scripts/fill-compile-cache.ts /tmp/fill-compile-cache.ts
-RUN ["node", "/tmp/fill-compile-cache.ts", "/app/dist", "/app/compile-cache"]
+# As the runtime's user (Node keys the cache folder by uid too), into /tmp (it cannot write to /app).
+USER 65532:65532
+RUN ["node", "/tmp/fill-compile-cache.ts", "/app/dist", "/tmp/compile-cache"]
 
 # checkov:skip=CKV_DOCKER_2: no HEALTHCHECK: Knative probes /healthz itself, and distroless has no shell or client to run one
 FROM ${RUNTIME_IMAGE} AS runtime
@@ -74,7 +76,7 @@ WORKDIR /app
 # filesystem can be mounted read-only.
 COPY --from=build /src/dist ./dist
 # Read-only at run time: every entry already matches its bundle, so Node has nothing to write back.
-COPY --from=compile-cache /app/compile-cache ./compile-cache
+COPY --from=compile-cache /tmp/compile-cache ./compile-cache
 # distroless keeps node in /nodejs/bin, the slim image in /usr/local/bin: either base works.
 ENV PATH="/nodejs/bin:${PATH}" NODE_ENV=production PORT=8080 NODE_COMPILE_CACHE=/app/compile-cache
 # The distroless "nonroot" user, numeric so Kubernetes can verify runAsNonRoot.
