@@ -74,16 +74,34 @@ const leaveOutUnused: Plugin = {
 }
 
 /**
+ * Built-ins a function never uses though its dependencies import them at the top: Fastify (for
+ * its `http2: true` option) and the SDK's NodeHttp2Handler load node:http2, ~13 ms of CPU at every
+ * start. Their bundles get an object with the same exports that loads the module on first access.
+ */
+const loadedOnFirstUse = new Set(['http2', 'node:http2'])
+
+function builtinModule (specifier: string): string {
+  if (!loadedOnFirstUse.has(specifier)) return `module.exports = require(${JSON.stringify(specifier)})`
+  const names = Object.keys(process.getBuiltinModule(specifier) as object)
+  return [
+    'let loaded',
+    `const load = () => (loaded ??= require(${JSON.stringify(specifier)}))`,
+    `module.exports = Object.defineProperties({}, Object.fromEntries(${JSON.stringify(names)}.map((name) => [name, { enumerable: true, get: () => load()[name] }])))`
+  ].join('\n')
+}
+
+/**
  * Node built-ins through the bundle's require() instead of ESM imports. An ESM import of a
- * built-in builds its facade by reading every export, and node:http's `WebSocket` getters load
- * undici on the way (~25 ms, ~4 MB at start: the SDK's ES modules import node:http and node:https).
+ * built-in (static or `import()`) builds its facade by reading every export, and node:http's
+ * `WebSocket` getters load undici on the way (~25 ms, ~4 MB at start: the SDK's ES modules import
+ * node:http and node:https).
  */
 const builtinsThroughRequire: Plugin = {
   name: 'builtins-through-require',
   setup (builder) {
     builder.onResolve({ filter: /^[a-z:_/0-9]+$/ }, (args) =>
-      args.kind === 'import-statement' && isBuiltin(args.path) ? { path: args.path, namespace: 'builtin' } : undefined)
-    builder.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js' }))
+      (args.kind === 'import-statement' || args.kind === 'dynamic-import' || loadedOnFirstUse.has(args.path)) && isBuiltin(args.path) ? { path: args.path, namespace: 'builtin' } : undefined)
+    builder.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: builtinModule(args.path), loader: 'js' }))
   }
 }
 

@@ -59,6 +59,18 @@ t.test('the compile cache the image ships covers every function bundle, is reada
   t.match(loaded.stderr, `skip persisting ESM file://${bundle} because cache was the same`)
 })
 
+t.test('a function bundle loads neither node:http2 (nothing uses it) nor undici (an ESM import of node:http would)', async (t) => {
+  for (const name of ['get-record', 'mock-auth']) {
+    const bundle = join(outdir, 'functions', name, 'index.mjs')
+    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e',
+      `await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(process.moduleLoadList))`], { encoding: 'utf8', env: { PATH: process.env.PATH } })
+    t.equal(loaded.status, 0, loaded.stderr)
+    const modules = JSON.parse(loaded.stdout) as string[]
+    t.ok(modules.includes('NativeModule http'), `${name} loads node:http`)
+    t.notOk(modules.some((module) => /^NativeModule (http2|internal\/deps\/undici)/.test(module)), `${name} loads no http2 and no undici`)
+  }
+})
+
 async function listen (server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
