@@ -38,6 +38,6 @@ t.test('every response schema of every record route still builds (checked here, 
   let responses = 0
   app.addHook('onRoute', (route) => { responses += Object.keys(route.schema?.response ?? {}).length })
   await app.register(allRecordRoutes, { data: {} as RouteDeps['data'], cursors: createCursorCodec(TEST_CURSOR_SECRET) })
-  await t.resolves(app.ready())
+  await t.resolves(async () => { await app.ready() })
   t.ok(responses > 20, `${responses} response schemas built`)
 })
