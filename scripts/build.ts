@@ -51,17 +51,57 @@ const cjsShim = [
 ].join('\n')
 
 /**
- * get-jwks loads jwk-to-pem (with elliptic, ~90 KB) for its getPublicKey(), which nothing here
- * calls: the token verifier turns JWKs into keys with node:crypto. The bundles leave it out.
+ * Packages a function would carry and never run, each replaced by a stub that throws when called:
+ * - jwk-to-pem (with elliptic, ~90 KB): get-jwks loads it for its getPublicKey(), which nothing
+ *   here calls; the token verifier turns JWKs into keys with node:crypto.
+ * - light-my-request (~29 KB): Fastify's inject(), for tests; a deployed function never injects
+ *   (tests run the sources, not the bundles).
  */
-const leaveOutJwkToPem: Plugin = {
-  name: 'leave-out-jwk-to-pem',
+const leftOut: Record<string, string> = {
+  'jwk-to-pem': 'jwk-to-pem is not bundled: convert JWKs with node:crypto',
+  'light-my-request': 'light-my-request is not bundled: inject() works on the sources, not on a deployed bundle'
+}
+
+const leaveOutUnused: Plugin = {
+  name: 'leave-out-unused',
   setup (builder) {
-    builder.onResolve({ filter: /^jwk-to-pem$/ }, () => ({ path: 'jwk-to-pem', namespace: 'left-out' }))
-    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
-      contents: 'module.exports = () => { throw new Error("jwk-to-pem is not bundled: convert JWKs with node:crypto") }',
+    builder.onResolve({ filter: new RegExp(`^(${Object.keys(leftOut).join('|')})$`) }, (args) => ({ path: args.path, namespace: 'left-out' }))
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+      contents: `module.exports = () => { throw new Error(${JSON.stringify(leftOut[args.path])}) }`,
       loader: 'js'
     }))
+  }
+}
+
+/**
+ * Built-ins a function never uses though its dependencies import them at the top: Fastify (for
+ * its `http2: true` option) and the SDK's NodeHttp2Handler load node:http2, ~13 ms of CPU at every
+ * start. Their bundles get an object with the same exports that loads the module on first access.
+ */
+const loadedOnFirstUse = new Set(['http2', 'node:http2'])
+
+function builtinModule (specifier: string): string {
+  if (!loadedOnFirstUse.has(specifier)) return `module.exports = require(${JSON.stringify(specifier)})`
+  const names = Object.keys(process.getBuiltinModule(specifier) as object)
+  return [
+    'let loaded',
+    `const load = () => (loaded ??= require(${JSON.stringify(specifier)}))`,
+    `module.exports = Object.defineProperties({}, Object.fromEntries(${JSON.stringify(names)}.map((name) => [name, { enumerable: true, get: () => load()[name] }])))`
+  ].join('\n')
+}
+
+/**
+ * Node built-ins through the bundle's require() instead of ESM imports. An ESM import of a
+ * built-in (static or `import()`) builds its facade by reading every export, and node:http's
+ * `WebSocket` getters load undici on the way (~25 ms, ~4 MB at start: the SDK's ES modules import
+ * node:http and node:https).
+ */
+const builtinsThroughRequire: Plugin = {
+  name: 'builtins-through-require',
+  setup (builder) {
+    builder.onResolve({ filter: /^[a-z:_/0-9]+$/ }, (args) =>
+      (args.kind === 'import-statement' || args.kind === 'dynamic-import' || loadedOnFirstUse.has(args.path)) && isBuiltin(args.path) ? { path: args.path, namespace: 'builtin' } : undefined)
+    builder.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: builtinModule(args.path), loader: 'js' }))
   }
 }
 
@@ -69,13 +109,17 @@ const sharedOptions: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',
+  // The ES module build of a package where it ships one (the AWS SDK does: dist-es beside dist-cjs):
+  // esbuild can drop what an ES module exports and nothing imports, never from CommonJS. Node's
+  // default order (main first) took the SDK's CommonJS: ~210 KB more per function, all of it parsed at start.
+  mainFields: ['module', 'main'],
   target: 'node24',
   minify: true,
   legalComments: 'none',
   banner: { js: cjsShim },
   logLevel: 'warning',
   metafile: true,
-  plugins: [leaveOutJwkToPem]
+  plugins: [leaveOutUnused, builtinsThroughRequire]
 }
 
 export interface BuiltBundle { name: string, file: string, bytes: number }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,8 +21,8 @@ export interface ColdStartResult {
   rssAfterFirstRequestMB?: number
   /** Latency of that first real request, ms (JWKS fetch, first compile of the hot path). */
   firstRequestMs?: number
-  /** The same start with Node's compile cache warm (NODE_COMPILE_CACHE, as an image could ship it). */
-  compileCache?: { runs: number[], medianMs: number, rssAfterHealthMB: number }
+  /** The same bundle started without the image's compile cache (plain `node <bundle>`): what the cache saves. */
+  withoutCompileCache?: { runs: number[], medianMs: number, rssAfterHealthMB: number }
 }
 
 const UNKNOWN_ID = '0190b4a8-7e1c-7cc3-8a5e-2d3b4c5d6e7f'
@@ -36,7 +37,10 @@ interface Target {
 
 /**
  * Cold start of every function bundle against a bare node:http server: spawn to the first
- * successful /healthz (a store round trip for the functions), then peak RSS.
+ * successful /healthz (a store round trip for the functions), then peak RSS. Each bundle starts
+ * as the image starts it: `node <bundle>` with NODE_COMPILE_CACHE pointing at a cache filled by
+ * scripts/fill-compile-cache.ts (the image's compile-cache stage runs the same script); and,
+ * alternating, without that cache.
  */
 export async function measureColdStarts (options: { bundles: string, store: BenchStore, issuer: BenchIssuer, runs: number, log: (line: string) => void }): Promise<ColdStartResult[]> {
   const { bundles, store, issuer, runs } = options
@@ -73,23 +77,23 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
 
   const results: ColdStartResult[] = []
   const cacheDir = mkdtempSync(join(tmpdir(), 'security-records-bench-compile-cache-'))
-  const withCache = (target: Target) => (port: number) => ({ ...target.env(port), NODE_COMPILE_CACHE: join(cacheDir, target.name) })
-  // Fill each function's compile cache once, as an image build would.
-  for (const target of targets.slice(1)) await startOnce(target.file, withCache(target))
+  const filled = spawnSync(process.execPath, [benchFile('../scripts/fill-compile-cache.ts'), bundles, cacheDir], { encoding: 'utf8' })
+  if (filled.status !== 0) throw new Error(`filling the compile cache failed: ${filled.stderr}`)
+  const asImage = (target: Target) => (port: number) => ({ ...target.env(port), NODE_COMPILE_CACHE: cacheDir })
   // Round-robin over the targets, so a burst of load elsewhere on the machine hits all alike.
-  const perTarget = new Map<string, { runs: number[], rss: number[], rssFirst: number[], firstMs: number[], cached: number[], cachedRss: number[] }>()
+  const perTarget = new Map<string, { runs: number[], rss: number[], rssFirst: number[], firstMs: number[], uncached: number[], uncachedRss: number[] }>()
   for (let run = 0; run < runs; run++) {
     for (const target of targets) {
-      const entry = perTarget.get(target.name) ?? { runs: [], rss: [], rssFirst: [], firstMs: [], cached: [], cachedRss: [] }
+      const entry = perTarget.get(target.name) ?? { runs: [], rss: [], rssFirst: [], firstMs: [], uncached: [], uncachedRss: [] }
       perTarget.set(target.name, entry)
       if (target.first) {
-        const cached = await startOnce(target.file, withCache(target))
-        entry.cached.push(cached.ms)
-        entry.cachedRss.push(cached.rss)
+        const uncached = await startOnce(target.file, target.env)
+        entry.uncached.push(uncached.ms)
+        entry.uncachedRss.push(uncached.rss)
       }
       const port = await freePort()
       const spawnedAt = performance.now()
-      const child = startChild(target.file, [], target.env(port))
+      const child = startChild(target.file, [], target.first ? asImage(target)(port) : target.env(port))
       try {
         const ms = await waitForOk(`http://127.0.0.1:${port}/healthz`, child, spawnedAt)
         entry.runs.push(ms)
@@ -118,7 +122,7 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
       medianMs: median(entry.runs),
       rssAfterHealthMB: median(entry.rss),
       ...(entry.rssFirst.length > 0 ? { rssAfterFirstRequestMB: median(entry.rssFirst), firstRequestMs: median(entry.firstMs) } : {}),
-      ...(entry.cached.length > 0 ? { compileCache: { runs: entry.cached, medianMs: median(entry.cached), rssAfterHealthMB: median(entry.cachedRss) } } : {})
+      ...(entry.uncached.length > 0 ? { withoutCompileCache: { runs: entry.uncached, medianMs: median(entry.uncached), rssAfterHealthMB: median(entry.uncachedRss) } } : {})
     })
   }
   rmSync(cacheDir, { recursive: true, force: true })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -55,6 +56,22 @@ export function loggerOptions (level: string, stream?: DestinationStream): Fasti
   }
 }
 
+type SerializerFactory = ReturnType<typeof SerializerSelector>
+
+/**
+ * Fastify's serializers (fast-json-stringify), each built when its route first answers with its
+ * status instead of all at start: every route declares a schema for every status, errors
+ * included, and building them all was the largest part of building an app (a cold start waits
+ * for it; most error statuses are never sent by a given process).
+ */
+export const serializersOnFirstUse: SerializerFactory = (externalSchemas, options) => {
+  const build = SerializerSelector()(externalSchemas, options)
+  return (route) => {
+    let serialize: ((data: unknown) => string) | undefined
+    return (data) => (serialize ??= build(route) as (data: unknown) => string)(data)
+  }
+}
+
 /**
  * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
  * request id followed through every hop (`x-request-id`), bounded request time with a
@@ -85,7 +102,8 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the
     // error handler; they get problem+json too.
     frameworkErrors: frameworkErrorReply,
-    clientErrorHandler
+    clientErrorHandler,
+    schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   await app.register(baseApp, { headers: options.headers ?? {} })
   return app as unknown as BaseApp

@@ -38,6 +38,39 @@ t.test('every function, the jobs and the dead-letter sink get one self-contained
   }
 })
 
+t.test('the compile cache the image ships covers every function bundle, is readable by its non-root user and is taken as it is', async (t) => {
+  const cacheDir = join(outdir, 'compile-cache')
+  const filled = spawnSync(process.execPath, [join(root, 'scripts/fill-compile-cache.ts'), outdir, cacheDir], { encoding: 'utf8' })
+  t.equal(filled.status, 0, filled.stderr)
+  t.match(filled.stdout, `compile cache for ${functionNames.length} bundles`)
+  const [versionDir] = readdirSync(cacheDir)
+  const entries = readdirSync(join(cacheDir, versionDir!))
+  t.equal(entries.length, functionNames.length, 'one entry per function bundle')
+  for (const entry of entries) t.equal(statSync(join(cacheDir, versionDir!, entry)).mode & 0o777, 0o644, `${entry} is readable by all`)
+
+  // Loading a bundle as the image does: V8 accepts the cached code, and Node writes nothing back
+  // (the image's cache is read-only).
+  const bundle = join(outdir, 'functions/get-record/index.mjs')
+  const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(bundle)})`], {
+    encoding: 'utf8', env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }
+  })
+  t.equal(loaded.status, 0, loaded.stderr)
+  t.match(loaded.stderr, `V8 code cache for ESM file://${bundle} was accepted`)
+  t.match(loaded.stderr, `skip persisting ESM file://${bundle} because cache was the same`)
+})
+
+t.test('a function bundle loads neither node:http2 (nothing uses it) nor undici (an ESM import of node:http would)', async (t) => {
+  for (const name of ['get-record', 'mock-auth']) {
+    const bundle = join(outdir, 'functions', name, 'index.mjs')
+    const loaded = spawnSync(process.execPath, ['--input-type=module', '-e',
+      `await import(${JSON.stringify(bundle)}); console.log(JSON.stringify(process.moduleLoadList))`], { encoding: 'utf8', env: { PATH: process.env.PATH } })
+    t.equal(loaded.status, 0, loaded.stderr)
+    const modules = JSON.parse(loaded.stdout) as string[]
+    t.ok(modules.includes('NativeModule http'), `${name} loads node:http`)
+    t.notOk(modules.some((module) => /^NativeModule (http2|internal\/deps\/undici)/.test(module)), `${name} loads no http2 and no undici`)
+  }
+})
+
 async function listen (server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -173,3 +173,17 @@ t.test('the image\'s default command starts the function named at build time (a 
   const started = spawnSync(process.execPath, cmd, { cwd: dir, encoding: 'utf8' })
   t.equal(started.stdout.trim(), 'started', `node ${cmd.join(' ')} starts the function`)
 })
+
+t.test('the image ships the compile cache made by its runtime base, as its runtime user, where NODE_COMPILE_CACHE points', async (t) => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+  const stage = (name: string) => new RegExp(`^FROM \\$\\{RUNTIME_IMAGE\\} AS ${name}$([\\s\\S]*?)(?=^FROM |(?![\\s\\S]))`, 'm').exec(dockerfile)?.[1] ?? ''
+  const cache = stage('compile-cache')
+  const runtime = stage('runtime')
+  t.match(cache, /^RUN \["node", "\/tmp\/fill-compile-cache\.ts", "\/app\/dist", "\/tmp\/compile-cache"\]$/m, 'the cache stage fills the cache for the bundles at their runtime paths')
+  // Node names the cache folder after the uid too: a cache made as another user is never read.
+  const userOf = (text: string) => /^USER (.+)$/m.exec(text)?.[1]
+  t.ok(userOf(runtime), 'the runtime stage names its user')
+  t.equal(userOf(cache), userOf(runtime), 'the cache is made as the runtime user')
+  t.match(runtime, /^COPY --from=compile-cache \/tmp\/compile-cache \.\/compile-cache$/m)
+  t.match(runtime, /NODE_COMPILE_CACHE=\/app\/compile-cache/, 'and the runtime reads it')
+})
