@@ -3,6 +3,7 @@ import { NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
+import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
 import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordKey } from './keys.ts'
 import type { ListFilters } from '../records/list-filters.ts'
@@ -34,8 +35,16 @@ export interface RecordsRepository {
   getStored (tenant: string, id: string): Promise<StoredRecord | undefined>
   /** The live record, or undefined (tombstones included). */
   get (tenant: string, id: string): Promise<SecurityRecord | undefined>
+  /** Several items as stored (tombstones included), read consistently in batches; missing ones are absent. */
+  getStoredMany (tenant: string, ids: readonly string[]): Promise<Map<string, StoredRecord>>
   /** Writes version 1; never overwrites an existing item. */
   insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
+  /**
+   * Writes version 1 like `insert`, but outside the outbox and with its history counted as
+   * written: the caller (an import) writes that entry itself, and its own checkpoint, not the
+   * record, remembers the entry until then. Saves the outbox mark and its clearing.
+   */
+  insertHistoryOwedByCaller (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
   /** Writes the next version over `expectedVersion`; 404 or 412 when the item moved on. */
   replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void>
   /** First step of a delete: the record becomes a tombstone carrying the `deleted` change. */
@@ -53,7 +62,8 @@ export interface RecordsRepository {
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
 
-export function createRecordsRepository ({ documents, tableName }: Store): RecordsRepository {
+export function createRecordsRepository (store: Store): RecordsRepository {
+  const { documents, tableName } = store
   const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
 
   function toItem (tenant: string, record: SecurityRecord, change: RecordChange) {
@@ -91,6 +101,23 @@ export function createRecordsRepository ({ documents, tableName }: Store): Recor
     async get (tenant: string, id: string): Promise<SecurityRecord | undefined> {
       const stored = await getStored(tenant, id)
       return stored && !stored.deleted ? stored.record : undefined
+    },
+
+    async getStoredMany (tenant, ids) {
+      const items = await batchGet(store, ids.map((id) => recordKey(tenant, id)))
+      return new Map(items.map((item) => [String(item.id), toStored(item)]))
+    },
+
+    async insertHistoryOwedByCaller (tenant, record, change) {
+      const item: Record<string, unknown> = { ...toItem(tenant, record, change), historyVersion: change.version }
+      delete item[indexes.outbox.pk]
+      delete item[indexes.outbox.sk]
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: item,
+        // Create: never overwrite an existing record (or tombstone), whatever the id.
+        ConditionExpression: 'attribute_not_exists(pk)'
+      })))
     },
 
     async insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {

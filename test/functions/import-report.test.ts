@@ -46,6 +46,7 @@ t.test('a report with GitHub conventions becomes one record per result, mapped a
   const [entry] = await history(api, sql!.id)
   t.match(entry, { version: 1, action: 'created', requestId: `${done.id}:0:0` }, 'history names the import and the result')
   t.equal(sink.received.length, 5, 'one created event per record')
+  t.same(await api.data.outbox.due(new Date(Date.now() + 60_000)), [], 'nothing owed: every history entry written, every event delivered, the import finished')
 })
 
 t.test('re-importing the same report changes nothing: no new version, no history, no event', async (t) => {
