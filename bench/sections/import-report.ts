@@ -27,7 +27,7 @@ export interface ImportBenchResult {
 const TENANT = 'bench-import'
 
 /** A Semgrep-like report: `results` results over 40 rules and 500 files, each with a partial fingerprint and a snippet. */
-function benchReport (results: number): string {
+export function benchReport (results: number): string {
   const rules = Array.from({ length: 40 }, (_, i) => ({
     id: `bench.rule-${i}`,
     shortDescription: { text: `Bench rule ${i}` },

@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import type { ValidateFunction } from 'ajv'
 import { DuplicateFingerprintError, IngestConflictError, PreconditionFailedError, StoreUnavailableError } from '../errors.ts'
-import type { RecordChange } from '../records/change.ts'
+import { diffRecords, type RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import { importPatch, resolutionPatch } from '../records/import-rules.ts'
 import { buildNewRecord } from '../records/model.ts'
@@ -63,36 +63,51 @@ export async function processImport (data: DataLayer, tenant: string, id: string
   if (!state) return undefined
   const counts: ImportCounts = { ...state.counts }
   const errors: ImportError[] = [...state.errors]
+  // The last checkpoint, still being written while the next chunk is read; awaited before its writes.
+  let saved: Promise<boolean> = Promise.resolve(true)
   try {
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
     const runs = await readParts(data, state, 'RUNS', Array.from({ length: state.runParts }, (_, i) => i)) as StoredRun[]
     const seen = new Map<string, Set<string>>()
+    // Each chunk is read and mapped while the one before it is applied.
+    let next = state.chunkCount > 0 ? ignoredUntilAwaited(loadChunk(data, state, 0, runs)) : undefined
     for (let chunk = 0; chunk < state.chunkCount; chunk++) {
-      const entries = await loadChunk(data, state, chunk, runs)
+      const entries = await next!
+      if (chunk + 1 < state.chunkCount) next = ignoredUntilAwaited(loadChunk(data, state, chunk + 1, runs))
       const findings = entries.flatMap(({ mapped }) => mapped.kind === 'finding' ? [mapped] : [])
       const earlier = new Set(findings.filter(({ scope, finding }) => seenIn(seen, scope).has(finding.fingerprint)).map(({ finding }) => finding.fingerprint))
       for (const { scope, finding } of findings) seenIn(seen, scope).add(finding.fingerprint)
       // Applied before an interruption: only its fingerprints are needed again.
       if (chunk < state.processedChunks) continue
       if (signal?.aborted) {
+        await saved
         await data.imports.release(tenant, id, owner, new Date())
         return undefined
       }
       // The first chunk after an interruption may be applied in part already.
       const resumed = chunk === state.processedChunks && (state.attempts ?? 0) > 1
-      await applyChunk(data, state, entries, counts, errors, resumed ? earlier : undefined)
-      if (!await data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts, errors }, new Date(), leaseMs)) return undefined
+      if (!await applyChunk(data, state, entries, counts, errors, saved, resumed ? earlier : undefined)) return undefined
+      saved = ignoredUntilAwaited(data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }, new Date(), leaseMs))
     }
+    if (!await saved) return undefined
     counts.resolved = await resolveMissing(data, state, runs, seen)
     return await finish(data, state, owner, 'succeeded', counts, errors)
   } catch (error) {
     if (!(error instanceof ImportFailure)) {
-      // The store or this process failed: the next processor (or the sweeper) takes it up again.
+      // The store or this process failed: the next processor (or the sweeper) takes it up again
+      // (after the checkpoint under way, which would otherwise renew the lease given up here).
+      await saved.catch(() => {})
       await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
       throw error
     }
     return await finish(data, state, owner, 'failed', counts, [...errors, { path: '', message: error.message }].slice(-MAX_IMPORT_ERRORS))
   }
+}
+
+/** A promise awaited later, maybe not at all (processing stopped first): its failure is no unhandled rejection meanwhile. */
+function ignoredUntilAwaited<T> (promise: Promise<T>): Promise<T> {
+  promise.catch(() => {})
+  return promise
 }
 
 /** A fault of the import itself (its stored parts), not of the moment: taking it up again cannot help. */
@@ -154,9 +169,10 @@ type Inserted = { record: SecurityRecord, change: RecordChange }
  * of distinct fingerprints side by side (those of one fingerprint in order), then the history of
  * the records it created in batches — before the checkpoint, so an interrupted chunk, applied
  * again, writes what it still owes. `resumedAfter`: an earlier attempt may have applied part of
- * this chunk; it holds the chunk's fingerprints that earlier chunks reported already.
+ * this chunk; it holds the chunk's fingerprints that earlier chunks reported already. False when
+ * the previous chunk's checkpoint (`saved`) found the lease lost: nothing was written.
  */
-async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], counts: ImportCounts, errors: ImportError[], resumedAfter?: Set<string>): Promise<void> {
+async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], counts: ImportCounts, errors: ImportError[], saved: Promise<boolean>, resumedAfter?: Set<string>): Promise<boolean> {
   const { tenant } = state
   const byFingerprint = new Map<string, Entry[]>()
   const reject = (entry: Entry, message: string) => {
@@ -174,6 +190,8 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
   }
   const holders = await data.fingerprints.holders(tenant, [...byFingerprint.keys()])
   const held = await data.records.getStoredMany(tenant, [...new Set(holders.values())])
+  // Writes wait for the previous chunk's checkpoint: a processor that lost its lease writes nothing more.
+  if (!await saved) return false
   const inserted: Inserted[] = []
   await inPool([...byFingerprint.entries()], async ([fingerprint, group]) => {
     const holderId = holders.get(fingerprint)
@@ -198,6 +216,7 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
     }
   })
   await data.publisher.publishInserted(tenant, inserted)
+  return true
 }
 
 /** A result the workflow or the record rules refuse (a 4xx): rejected, the import goes on. */
@@ -228,7 +247,8 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
       if (Object.keys(patch).length === 0) {
         const change = stored!.change
         if (change?.requestId !== context.requestId) return 'unchanged'
-        if (change.action === 'created') inserted.push({ record: current, change })
+        // Its item keeps the creation without the diff (insertHistoryOwedByCaller): version 1 is the diff.
+        if (change.action === 'created') inserted.push({ record: current, change: { ...change, changes: diffRecords(undefined, current) } })
         return outcomeOf(change)
       }
       await updateRecord(data, context, current.id, patch, etagOf(current))
@@ -323,8 +343,8 @@ async function resolveMissing (data: DataLayer, state: ImportState, runs: Stored
     do {
       const page = await data.records.listByFingerprintPrefix(state.tenant, scope.asset, prefix, after)
       after = page.after
-      const missing = page.items.filter((stored) => !reported.has(stored.record.fingerprint!))
-      await inPool(missing, async ({ record }) => {
+      const missing = page.items.filter(({ fingerprint }) => !reported.has(fingerprint))
+      await inPool(missing, async (record) => {
         // The index may lag: whether an interrupted attempt already resolved it, the record itself says.
         const current = await data.records.getStored(state.tenant, record.id)
         if (current?.record.status === 'resolved' && current.change?.requestId === requestId) {

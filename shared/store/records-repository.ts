@@ -42,7 +42,9 @@ export interface RecordsRepository {
   /**
    * Writes version 1 like `insert`, but outside the outbox and with its history counted as
    * written: the caller (an import) writes that entry itself, and its own checkpoint, not the
-   * record, remembers the entry until then. Saves the outbox mark and its clearing.
+   * record, remembers the entry until then. Saves the outbox mark and its clearing; and the item
+   * carries its change without the diff (the entry has it, and version 1 is its own diff), so the
+   * item each index copies is half the size.
    */
   insertHistoryOwedByCaller (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
   /** Writes the next version over `expectedVersion`; 404 or 412 when the item moved on. */
@@ -54,10 +56,11 @@ export interface RecordsRepository {
   /** Last step of a delete: removes the tombstone once its history entry is written. */
   purge (tenant: string, id: string, version: number): Promise<void>
   /**
-   * The records of an asset whose fingerprint starts with `prefix` (an import's scope), a page at
-   * a time: a Query of the asset's index partition, never a Scan. `after` is where the last page ended.
+   * The ids and fingerprints of an asset's records whose fingerprint starts with `prefix` (an
+   * import's scope), a page at a time: a Query of the asset's index partition, never a Scan, that
+   * answers only those two attributes. `after` is where the last page ended.
    */
-  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: StoredRecord[], after?: Record<string, unknown> }>
+  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: Array<{ id: string, fingerprint: string }>, after?: Record<string, unknown> }>
   /** One page of a filtered list (Queries only, never a Scan). */
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
@@ -109,7 +112,7 @@ export function createRecordsRepository (store: Store): RecordsRepository {
     },
 
     async insertHistoryOwedByCaller (tenant, record, change) {
-      const item: Record<string, unknown> = { ...toItem(tenant, record, change), historyVersion: change.version }
+      const item: Record<string, unknown> = { ...toItem(tenant, record, { ...change, changes: [] }), historyVersion: change.version }
       delete item[indexes.outbox.pk]
       delete item[indexes.outbox.sk]
       await storeCall(() => documents.send(new PutCommand({
@@ -204,13 +207,14 @@ export function createRecordsRepository (store: Store): RecordsRepository {
         TableName: tableName,
         IndexName: indexes.byAsset.name,
         KeyConditionExpression: '#pk = :pk',
-        FilterExpression: 'begins_with(fingerprint, :prefix)',
-        ExpressionAttributeNames: { '#pk': indexes.byAsset.pk },
+        FilterExpression: 'begins_with(#fingerprint, :prefix)',
+        ProjectionExpression: '#id, #fingerprint',
+        ExpressionAttributeNames: { '#pk': indexes.byAsset.pk, '#id': 'id', '#fingerprint': 'fingerprint' },
         ExpressionAttributeValues: { ':pk': partitions.byAsset(tenant, assetName), ':prefix': prefix },
         Limit: 500,
         ...(after ? { ExclusiveStartKey: after } : {})
       })))
-      return { items: Items.map(toStored), ...(LastEvaluatedKey ? { after: LastEvaluatedKey } : {}) }
+      return { items: Items.map((item) => ({ id: String(item.id), fingerprint: String(item.fingerprint) })), ...(LastEvaluatedKey ? { after: LastEvaluatedKey } : {}) }
     },
 
     /**
