@@ -69,10 +69,15 @@ export async function processImport (data: DataLayer, tenant: string, id: string
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
     const runs = await readParts(data, state, 'RUNS', Array.from({ length: state.runParts }, (_, i) => i)) as StoredRun[]
     const seen = new Map<string, Set<string>>()
-    // Each chunk is read and mapped while the one before it is applied.
+    // Each chunk is read and mapped, and its guards and records read, while the one before it is applied.
     let next = state.chunkCount > 0 ? ignoredUntilAwaited(loadChunk(data, state, 0, runs)) : undefined
+    let nextHoldings: Promise<Map<string, Holding>> | undefined
+    // The fingerprints the chunk before wrote: what the early read found of them is stale.
+    let written = new Set<string>()
     for (let chunk = 0; chunk < state.chunkCount; chunk++) {
       const entries = await next!
+      const holdingsRead = nextHoldings
+      nextHoldings = undefined
       if (chunk + 1 < state.chunkCount) next = ignoredUntilAwaited(loadChunk(data, state, chunk + 1, runs))
       const findings = entries.flatMap(({ mapped }) => mapped.kind === 'finding' ? [mapped] : [])
       const earlier = new Set(findings.filter(({ scope, finding }) => seenIn(seen, scope).has(finding.fingerprint)).map(({ finding }) => finding.fingerprint))
@@ -84,9 +89,13 @@ export async function processImport (data: DataLayer, tenant: string, id: string
         await data.imports.release(tenant, id, owner, new Date())
         return undefined
       }
+      const holdings = await (holdingsRead ?? readHoldings(data, tenant, fingerprintsOf(entries)))
+      for (const fingerprint of written) holdings.delete(fingerprint)
+      if (chunk + 1 < state.chunkCount) nextHoldings = ignoredUntilAwaited(next!.then((following) => readHoldings(data, tenant, fingerprintsOf(following))))
       // The first chunk after an interruption may be applied in part already.
       const resumed = chunk === state.processedChunks && (state.attempts ?? 0) > 1
-      if (!await applyChunk(data, state, entries, counts, errors, saved, resumed ? earlier : undefined)) return undefined
+      if (!await applyChunk(data, state, entries, holdings, counts, errors, saved, resumed ? earlier : undefined)) return undefined
+      written = new Set(fingerprintsOf(entries))
       saved = ignoredUntilAwaited(data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }, new Date(), leaseMs))
     }
     if (!await saved) return undefined
@@ -164,15 +173,30 @@ interface Holding {
 /** A record this chunk inserted (or an earlier attempt did): its version 1 history entry is owed. */
 type Inserted = { record: SecurityRecord, change: RecordChange }
 
+function fingerprintsOf (entries: Entry[]): string[] {
+  return [...new Set(entries.flatMap(({ mapped }) => mapped.kind === 'finding' ? [mapped.finding.fingerprint] : []))]
+}
+
+/** The guards of a chunk's fingerprints and the records holding them, in two batch reads. */
+async function readHoldings (data: DataLayer, tenant: string, fingerprints: string[]): Promise<Map<string, Holding>> {
+  const holders = await data.fingerprints.holders(tenant, fingerprints)
+  const held = await data.records.getStoredMany(tenant, [...new Set(holders.values())])
+  return new Map(fingerprints.map((fingerprint) => {
+    const holderId = holders.get(fingerprint)
+    return [fingerprint, holderId === undefined ? {} : { holderId, stored: held.get(holderId) }]
+  }))
+}
+
 /**
- * Applies a chunk: the guards and records of its fingerprints read in two batches, then results
- * of distinct fingerprints side by side (those of one fingerprint in order), then the history of
- * the records it created in batches — before the checkpoint, so an interrupted chunk, applied
- * again, writes what it still owes. `resumedAfter`: an earlier attempt may have applied part of
- * this chunk; it holds the chunk's fingerprints that earlier chunks reported already. False when
- * the previous chunk's checkpoint (`saved`) found the lease lost: nothing was written.
+ * Applies a chunk: results of distinct fingerprints side by side (those of one fingerprint in
+ * order), starting from what `holdings` (the chunk's batch reads) found — a fingerprint it lacks
+ * is read on its own — then the history of the records it created in batches, before the
+ * checkpoint, so an interrupted chunk, applied again, writes what it still owes. `resumedAfter`:
+ * an earlier attempt may have applied part of this chunk; it holds the chunk's fingerprints that
+ * earlier chunks reported already. False when the previous chunk's checkpoint (`saved`) found the
+ * lease lost: nothing was written.
  */
-async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], counts: ImportCounts, errors: ImportError[], saved: Promise<boolean>, resumedAfter?: Set<string>): Promise<boolean> {
+async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], saved: Promise<boolean>, resumedAfter?: Set<string>): Promise<boolean> {
   const { tenant } = state
   const byFingerprint = new Map<string, Entry[]>()
   const reject = (entry: Entry, message: string) => {
@@ -188,17 +212,14 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
       else byFingerprint.set(entry.mapped.finding.fingerprint, [entry])
     }
   }
-  const holders = await data.fingerprints.holders(tenant, [...byFingerprint.keys()])
-  const held = await data.records.getStoredMany(tenant, [...new Set(holders.values())])
   // Writes wait for the previous chunk's checkpoint: a processor that lost its lease writes nothing more.
   if (!await saved) return false
   const inserted: Inserted[] = []
   await inPool([...byFingerprint.entries()], async ([fingerprint, group]) => {
-    const holderId = holders.get(fingerprint)
     // Only the first result of a fingerprint may use the batch read: the next ones follow its write.
-    let holding: Holding | undefined = { ...(holderId === undefined ? {} : { holderId, stored: held.get(holderId) }) }
+    let holding = holdings.get(fingerprint)
     let pending = group
-    if (resumedAfter && !resumedAfter.has(fingerprint) && await settleCreatedBefore(data, state, group[0]!, holding)) {
+    if (resumedAfter && !resumedAfter.has(fingerprint) && await settleCreatedBefore(data, state, group[0]!, holding ??= await readHolding(data, tenant, fingerprint))) {
       counts.created++
       pending = group.slice(1)
       holding = undefined

@@ -74,6 +74,22 @@ t.test('a result that moved lines keeps its record (partialFingerprints); a chan
   t.match(after, { version: 2, title: 'r1, now at line 14', source: { scanId: done.id } })
 })
 
+t.test('a result reported again in the next chunk is applied to what the chunk before wrote, not to what was read ahead', async (t) => {
+  const api = await buildRecordsApi(t)
+  const fillers = Array.from({ length: 99 }, (_, line) => ({ rule: 'filler', line }))
+  await importReport(t, api, aReport([{ rule: 'r1', line: 10, message: 'first wording' }, ...fillers]))
+  // Chunk 1 (100 results) rewords r1; chunk 2, read while chunk 1 is applied, has the first wording
+  // again. Record writes are slowed down so that read ahead surely sees r1 before its rewording.
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'PutItemCommand') await new Promise((resolve) => setTimeout(resolve, 300))
+    return next(args)
+  }, { step: 'initialize', name: 'slowPuts' })
+  const done = await importReport(t, api, aReport([...fillers, { rule: 'r1', line: 10, message: 'second wording' }, { rule: 'r1', line: 10, message: 'first wording' }]))
+  t.match(done.counts, { results: 101, updated: 2, unchanged: 99 })
+  const [reworded] = (await records(api)).filter((record) => record.source?.ruleId === 'r1')
+  t.match(reworded, { version: 3, title: 'first wording' }, 'the last word is the report\'s last')
+})
+
 t.test('a record the scope no longer reports is resolved naming the import; when it comes back it is reopened', async (t) => {
   const api = await buildRecordsApi(t)
   await importReport(t, api, aReport([{ rule: 'r1', line: 1 }, { rule: 'r2', line: 2 }]))
