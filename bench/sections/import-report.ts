@@ -39,6 +39,8 @@ export interface ImportBenchResult {
   unchanged: ImportRun
   /** VmHWM of the import-report process after both imports. */
   peakRssMB: number
+  /** VmRSS of the import-report process before the first import (started, one health check answered). */
+  rssBeforeMB: number
 }
 
 const TENANT = 'bench-import'
@@ -82,6 +84,7 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
   const rawBefore = await rawPutRate(store, sizes.rawPuts)
   log(`import: raw conditional PutItem ${rawBefore.toFixed(0)} /s at 16`)
 
+  const rssBeforeMB = rssMB(fleet.pid('import-report'))
   const client = createHttpClient(fleet.url('import-report'))
   const token = await issuer.token(TENANT)
   const cpu = () => ({ function: cpuSeconds(fleet.pid('import-report')), store: cpuSeconds(store.pid) })
@@ -120,11 +123,16 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
       rawPutsPerSecondBeforeAfter: [rawBefore, rawAfter],
       first,
       unchanged,
-      peakRssMB: peakRssMB(fleet.pid('import-report'))
+      peakRssMB: peakRssMB(fleet.pid('import-report')),
+      rssBeforeMB
     }
   } finally {
     client.close()
   }
+}
+
+function rssMB (pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024 / 1e6
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
