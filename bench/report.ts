@@ -195,10 +195,11 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
   const imported = results.importReport
   if (imported) {
     push('## 7. Importing a scanner report', '', `A SARIF report of ${imported.results} results (${imported.reportMB.toFixed(1)} MB, ${imported.gzipMB.toFixed(2)} MB gzip) posted to the import-report bundle, timed from the POST to \`status: succeeded\`; then the same report again (every result unchanged). The raw rate: conditional PutItem (\`attribute_not_exists(pk)\`) of record-sized items, 16 in flight, same store, same run.`, '')
-    push('| import | seconds | results/s | counts |', '|---|---:|---:|---|')
-    push(`| first | ${imported.first.seconds.toFixed(1)} | ${imported.first.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.first.counts)} |`)
-    push(`| unchanged | ${imported.unchanged.seconds.toFixed(1)} | ${imported.unchanged.resultsPerSecond.toFixed(0)} | ${JSON.stringify(imported.unchanged.counts)} |`)
-    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s. Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB.`, '')
+    push('| import | seconds | results/s | CPU s function / store | load | counts |', '|---|---:|---:|---:|---:|---|')
+    for (const [label, run] of [['first', imported.first], ['unchanged', imported.unchanged]] as const) {
+      push(`| ${label} | ${run.seconds.toFixed(1)} | ${run.resultsPerSecond.toFixed(0)} | ${run.cpuSeconds.function.toFixed(1)} / ${run.cpuSeconds.store.toFixed(1)} | ${run.load.toFixed(1)} | ${JSON.stringify(run.counts)} |`)
+    }
+    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s (${imported.rawPutsPerSecondBeforeAfter.map((rate) => rate.toFixed(0)).join(' before, ')} after the imports). Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB (${imported.rssBeforeMB.toFixed(1)} MB before the first import).`, '')
   }
 
   return `${lines.join('\n')}\n`

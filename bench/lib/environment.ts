@@ -18,6 +18,8 @@ export const benchFile = (relative: string) => fileURLToPath(new URL(`../${relat
 /** The store every measurement shares: dynalite in its own process, and an SDK client on it. */
 export interface BenchStore extends Store {
   endpoint: string
+  /** The store's process (its CPU time and memory can be read). */
+  pid: number
   close (): Promise<void>
 }
 
@@ -29,6 +31,7 @@ export async function startBenchStore (tableName = 'security-records-bench', cre
   return {
     ...store,
     endpoint,
+    pid: child.process.pid!,
     async close () {
       store.client.destroy()
       await child.stop()
@@ -120,7 +123,7 @@ export function createHttpClient (base: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 })
   return {
     base,
-    call (method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResult> {
+    call (method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<HttpResult> {
       return new Promise((resolve, reject) => {
         const req = request(`${base}${path}`, { method, agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
           const chunks: Buffer[] = []

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
@@ -12,22 +14,39 @@ export interface ImportSizes {
   rawPuts: number
 }
 
+/** One import, timed; CPU seconds the function and the store spent on it, and the load meanwhile. */
+export interface ImportRun {
+  seconds: number
+  resultsPerSecond: number
+  counts: Record<string, number>
+  cpuSeconds: { function: number, store: number }
+  /** 1-minute load average when the import finished. */
+  load: number
+}
+
 export interface ImportBenchResult {
   results: number
   reportMB: number
   gzipMB: number
-  /** Conditional PutItem (attribute_not_exists) of record-sized items, 16 at a time, same store, same run. */
+  /**
+   * Conditional PutItem (attribute_not_exists) of record-sized items, 16 at a time, same store,
+   * same run: the mean of the rate before the imports and after them (a machine other work
+   * shares drifts), both kept.
+   */
   rawPutsPerSecond: number
-  first: { seconds: number, resultsPerSecond: number, counts: Record<string, number> }
-  unchanged: { seconds: number, resultsPerSecond: number, counts: Record<string, number> }
+  rawPutsPerSecondBeforeAfter: [number, number]
+  first: ImportRun
+  unchanged: ImportRun
   /** VmHWM of the import-report process after both imports. */
   peakRssMB: number
+  /** VmRSS of the import-report process before the first import (started, one health check answered). */
+  rssBeforeMB: number
 }
 
 const TENANT = 'bench-import'
 
 /** A Semgrep-like report: `results` results over 40 rules and 500 files, each with a partial fingerprint and a snippet. */
-function benchReport (results: number): string {
+export function benchReport (results: number): string {
   const rules = Array.from({ length: 40 }, (_, i) => ({
     id: `bench.rule-${i}`,
     shortDescription: { text: `Bench rule ${i}` },
@@ -62,13 +81,16 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
   const { store, issuer, fleet, sizes, log } = options
   const report = benchReport(sizes.results)
   const gzipped = gzipSync(report)
-  const rawPutsPerSecond = await rawPutRate(store, sizes.rawPuts)
-  log(`import: raw conditional PutItem ${rawPutsPerSecond.toFixed(0)} /s at 16`)
+  const rawBefore = await rawPutRate(store, sizes.rawPuts)
+  log(`import: raw conditional PutItem ${rawBefore.toFixed(0)} /s at 16`)
 
+  const rssBeforeMB = rssMB(fleet.pid('import-report'))
   const client = createHttpClient(fleet.url('import-report'))
   const token = await issuer.token(TENANT)
-  const run = async (label: string) => {
+  const cpu = () => ({ function: cpuSeconds(fleet.pid('import-report')), store: cpuSeconds(store.pid) })
+  const run = async (label: string): Promise<ImportRun> => {
     const started = performance.now()
+    const cpuBefore = cpu()
     const posted = await expectStatus(client.call('POST', '/v1/imports?asset=bench-shop&assetType=repository', {
       authorization: `Bearer ${token}`, 'content-type': 'application/sarif+json', 'content-encoding': 'gzip'
     }, gzipped), 202, `import (${label})`)
@@ -79,8 +101,11 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
       if (body.status === 'failed') throw new Error(`import ${label} failed: ${JSON.stringify(body.errors)}`)
       if (body.status === 'succeeded') {
         const seconds = (performance.now() - started) / 1000
-        log(`import: ${label} ${sizes.results} results in ${seconds.toFixed(1)} s (${(sizes.results / seconds).toFixed(0)} /s) ${JSON.stringify(body.counts)}`)
-        return { seconds, resultsPerSecond: sizes.results / seconds, counts: body.counts }
+        const cpuAfter = cpu()
+        const cpuSpent = { function: cpuAfter.function - cpuBefore.function, store: cpuAfter.store - cpuBefore.store }
+        const load = loadavg()[0]!
+        log(`import: ${label} ${sizes.results} results in ${seconds.toFixed(1)} s (${(sizes.results / seconds).toFixed(0)} /s; CPU function ${cpuSpent.function.toFixed(1)} s, store ${cpuSpent.store.toFixed(1)} s; load ${load.toFixed(1)}) ${JSON.stringify(body.counts)}`)
+        return { seconds, resultsPerSecond: sizes.results / seconds, counts: body.counts, cpuSeconds: cpuSpent, load }
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
@@ -88,18 +113,32 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
   try {
     const first = await run('first import')
     const unchanged = await run('unchanged re-import')
+    const rawAfter = await rawPutRate(store, sizes.rawPuts)
+    log(`import: raw conditional PutItem ${rawAfter.toFixed(0)} /s at 16 (after the imports)`)
     return {
       results: sizes.results,
       reportMB: Buffer.byteLength(report) / 1e6,
       gzipMB: gzipped.length / 1e6,
-      rawPutsPerSecond,
+      rawPutsPerSecond: (rawBefore + rawAfter) / 2,
+      rawPutsPerSecondBeforeAfter: [rawBefore, rawAfter],
       first,
       unchanged,
-      peakRssMB: peakRssMB(fleet.pid('import-report'))
+      peakRssMB: peakRssMB(fleet.pid('import-report')),
+      rssBeforeMB
     }
   } finally {
     client.close()
   }
+}
+
+function rssMB (pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024 / 1e6
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
 /** Conditional puts of items the size of a stored record, 16 in flight, as the data layer sends them. */

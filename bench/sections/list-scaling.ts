@@ -79,7 +79,7 @@ export async function measureListScaling (options: { bundles: string, store: Ben
   const { bundles, store, issuer, fleet, sizes, log } = options
   const peerStore = await startBenchStore(PEER_TABLE, (peer) => peer.client.send(new CreateTableCommand(peerTableDefinition(PEER_TABLE))))
   // The unsharded table lives in the same store process as ours: the two layouts share every cost but the layout.
-  const unshardedStore = { ...openStore(store.endpoint, `${store.tableName}-unsharded`), endpoint: store.endpoint, close: async () => {} }
+  const unshardedStore = { ...openStore(store.endpoint, `${store.tableName}-unsharded`), endpoint: store.endpoint, pid: store.pid, close: async () => {} }
   await ensureTable(unshardedStore.client, unshardedStore.tableName, { indexShards: 1 })
   const unshardedPort = await freePort()
   const unshardedList = startChild(`${bundles}/functions/list-records/index.mjs`, [], { ...recordFunctionEnv(unshardedStore, issuer, unshardedPort), RATE_LIMIT: 'off' })

@@ -35,6 +35,8 @@ type State = typeof State[keyof typeof State]
 
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d])
 const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/
+/** What ends a run of plain characters in a string. */
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g
 
 type Capture = { depth: number, parts: string[], start: number, emit: (json: string) => LogPiece | undefined }
 
@@ -56,7 +58,7 @@ export class SarifScanner {
   push (text: string): LogPiece[] {
     const out: LogPiece[] = []
     if (this.capture) this.capture.start = 0
-    if (this.state === State.String && this.stringIsKey) this.keyStart = 0
+    if (this.inKey) this.keyStart = 0
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i)
       switch (this.state) {
@@ -99,6 +101,13 @@ export class SarifScanner {
           if (c === 0x22) this.endString(text, i, out)
           else if (c === 0x5c) this.state = State.Escape
           else if (c < 0x20) this.fail('no control characters inside a string')
+          else {
+            // Plain characters up to the next quote, backslash or control character: passed at once.
+            STRING_SPECIAL.lastIndex = i + 1
+            const stop = STRING_SPECIAL.exec(text)?.index ?? text.length
+            this.offset += stop - 1 - i
+            i = stop - 1
+          }
           break
         case State.Escape:
           if (c === 0x75) {
@@ -136,8 +145,13 @@ export class SarifScanner {
       this.offset++
     }
     if (this.capture) this.capture.parts.push(text.slice(this.capture.start))
-    if (this.state === State.String && this.stringIsKey) this.keyParts.push(text.slice(this.keyStart))
+    if (this.inKey) this.keyParts.push(text.slice(this.keyStart))
     return out
+  }
+
+  /** Inside a member name, its escapes included (a piece may end in the middle of one). */
+  private get inKey (): boolean {
+    return this.stringIsKey && (this.state === State.String || this.state === State.Escape || this.state === State.Unicode)
   }
 
   /** The document ended: it must be complete. */
@@ -224,8 +238,9 @@ export class SarifScanner {
 
   private endString (text: string, i: number, out: LogPiece[]): void {
     if (!this.stringIsKey) return this.endValue(text, i + 1, out)
-    this.keyParts.push(text.slice(this.keyStart, i))
-    const key = JSON.parse(`"${this.keyParts.join('')}"`) as string
+    const raw = this.keyParts.length === 0 ? text.slice(this.keyStart, i) : this.keyParts.join('') + text.slice(this.keyStart, i)
+    // Only a name with escapes needs decoding (the scan has checked them).
+    const key = raw.includes('\\') ? JSON.parse(`"${raw}"`) as string : raw
     const top = this.stack[this.stack.length - 1]!
     if (key === '__proto__') throw new InvalidJsonError(`The report is not accepted: the member name __proto__ at character ${this.offset}`)
     if (top.keys!.has(key)) throw new InvalidJsonError(`The report is not valid I-JSON: duplicate member name ${JSON.stringify(key.slice(0, 100))} at character ${this.offset}`)

@@ -13,6 +13,12 @@ export interface ChangePublisher {
    * the next read of the record or by the sweeper; `drain` waits for the ones still running.
    */
   afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): void
+  /**
+   * The follow-up of records inserted with their history owed by the caller
+   * (`insertHistoryOwedByCaller`, an import): their version 1 history entries in batches, then
+   * their events. The caller runs it again (after a crash) until it returned once.
+   */
+  publishInserted (tenant: string, inserted: ReadonlyArray<{ record: SecurityRecord, change: RecordChange }>): Promise<void>
   /** Finishes whatever an earlier writer left undone for this record item. */
   settle (tenant: string, stored: StoredRecord): Promise<void>
   /** Delivers the event of a written history entry; false (and left in the outbox) when the sink failed. */
@@ -76,6 +82,11 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     started.add(work)
   }
 
+  async function publishInserted (tenant: string, inserted: ReadonlyArray<{ record: SecurityRecord, change: RecordChange }>): Promise<void> {
+    await history.writeSettled(tenant, inserted.map(({ record, change }) => ({ recordId: record.id, change, ...(sink.enabled ? { pendingEventData: record } : {}) })))
+    if (sink.enabled) await Promise.all(inserted.map(({ record, change }) => deliver(tenant, record.id, change, record)))
+  }
+
   async function settle (tenant: string, stored: StoredRecord): Promise<void> {
     if (stored.pendingHistory) await followUpOnce(tenant, stored.record.id, stored.pendingHistory, stored.deleted ? undefined : stored.record)
     else if (stored.deleted && stored.change) await records.purge(tenant, stored.record.id, stored.change.version)
@@ -85,5 +96,5 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     while (started.size > 0) await Promise.allSettled([...started])
   }
 
-  return { afterCommit, settle, deliver, drain }
+  return { afterCommit, publishInserted, settle, deliver, drain }
 }

@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import type { ValidateFunction } from 'ajv'
 import { DuplicateFingerprintError, IngestConflictError, PreconditionFailedError, StoreUnavailableError } from '../errors.ts'
-import type { RecordChange } from '../records/change.ts'
+import { diffRecords, type RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import { importPatch, resolutionPatch } from '../records/import-rules.ts'
 import { buildNewRecord } from '../records/model.ts'
@@ -11,10 +11,11 @@ import { MAX_IMPORT_ERRORS, type ImportCounts, type ImportError } from '../recor
 import { mapResult, scopePrefix, type ImportScope, type MappedResult } from '../records/sarif.ts'
 import { RecordCreate, type RecordPatch, type SecurityRecord } from '../records/schema.ts'
 import type { ImportState } from '../store/imports-repository.ts'
+import type { StoredRecord } from '../store/records-repository.ts'
 import { isConditionFailed } from '../store/store-errors.ts'
 import { bodyAjv, toFieldErrors } from '../validation.ts'
-import { insertNew } from './create-record.ts'
 import type { DataLayer } from './data-layer.ts'
+import { changeOf, holdsFingerprint } from './record-writes.ts'
 import type { StoredRun } from './receive-report.ts'
 import type { RequestContext } from './request-context.ts'
 import { updateRecord } from './update-record.ts'
@@ -62,32 +63,60 @@ export async function processImport (data: DataLayer, tenant: string, id: string
   if (!state) return undefined
   const counts: ImportCounts = { ...state.counts }
   const errors: ImportError[] = [...state.errors]
+  // The last checkpoint, still being written while the next chunk is read; awaited before its writes.
+  let saved: Promise<boolean> = Promise.resolve(true)
   try {
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
     const runs = await readParts(data, state, 'RUNS', Array.from({ length: state.runParts }, (_, i) => i)) as StoredRun[]
     const seen = new Map<string, Set<string>>()
+    // Each chunk is read and mapped, and its guards and records read, while the one before it is applied.
+    let next = state.chunkCount > 0 ? ignoredUntilAwaited(loadChunk(data, state, 0, runs)) : undefined
+    let nextHoldings: Promise<Map<string, Holding>> | undefined
+    // The fingerprints the chunk before wrote: what the early read found of them is stale.
+    let written = new Set<string>()
     for (let chunk = 0; chunk < state.chunkCount; chunk++) {
-      const entries = await loadChunk(data, state, chunk, runs)
-      for (const { mapped } of entries) if (mapped.kind === 'finding') seenIn(seen, mapped.scope).add(mapped.finding.fingerprint)
+      const entries = await next!
+      const holdingsRead = nextHoldings
+      nextHoldings = undefined
+      if (chunk + 1 < state.chunkCount) next = ignoredUntilAwaited(loadChunk(data, state, chunk + 1, runs))
+      const findings = entries.flatMap(({ mapped }) => mapped.kind === 'finding' ? [mapped] : [])
+      const earlier = new Set(findings.filter(({ scope, finding }) => seenIn(seen, scope).has(finding.fingerprint)).map(({ finding }) => finding.fingerprint))
+      for (const { scope, finding } of findings) seenIn(seen, scope).add(finding.fingerprint)
       // Applied before an interruption: only its fingerprints are needed again.
       if (chunk < state.processedChunks) continue
       if (signal?.aborted) {
+        await saved
         await data.imports.release(tenant, id, owner, new Date())
         return undefined
       }
-      await applyChunk(data, state, entries, counts, errors)
-      if (!await data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts, errors }, new Date(), leaseMs)) return undefined
+      const holdings = await (holdingsRead ?? readHoldings(data, tenant, fingerprintsOf(entries)))
+      for (const fingerprint of written) holdings.delete(fingerprint)
+      if (chunk + 1 < state.chunkCount) nextHoldings = ignoredUntilAwaited(next!.then((following) => readHoldings(data, tenant, fingerprintsOf(following))))
+      // The first chunk after an interruption may be applied in part already.
+      const resumed = chunk === state.processedChunks && (state.attempts ?? 0) > 1
+      if (!await applyChunk(data, state, entries, holdings, counts, errors, saved, resumed ? earlier : undefined)) return undefined
+      written = new Set(fingerprintsOf(entries))
+      saved = ignoredUntilAwaited(data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }, new Date(), leaseMs))
     }
+    if (!await saved) return undefined
     counts.resolved = await resolveMissing(data, state, runs, seen)
     return await finish(data, state, owner, 'succeeded', counts, errors)
   } catch (error) {
     if (!(error instanceof ImportFailure)) {
-      // The store or this process failed: the next processor (or the sweeper) takes it up again.
+      // The store or this process failed: the next processor (or the sweeper) takes it up again
+      // (after the checkpoint under way, which would otherwise renew the lease given up here).
+      await saved.catch(() => {})
       await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
       throw error
     }
     return await finish(data, state, owner, 'failed', counts, [...errors, { path: '', message: error.message }].slice(-MAX_IMPORT_ERRORS))
   }
+}
+
+/** A promise awaited later, maybe not at all (processing stopped first): its failure is no unhandled rejection meanwhile. */
+function ignoredUntilAwaited<T> (promise: Promise<T>): Promise<T> {
+  promise.catch(() => {})
+  return promise
 }
 
 /** A fault of the import itself (its stored parts), not of the moment: taking it up again cannot help. */
@@ -135,8 +164,40 @@ async function loadChunk (data: DataLayer, state: ImportState, chunk: number, ru
   })
 }
 
-/** Applies a chunk: results of distinct fingerprints side by side, those of one fingerprint in order. */
-async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], counts: ImportCounts, errors: ImportError[]): Promise<void> {
+/** What a chunk's batch reads found for one fingerprint: the record holding it, if any. */
+interface Holding {
+  holderId?: string
+  stored?: StoredRecord
+}
+
+/** A record this chunk inserted (or an earlier attempt did): its version 1 history entry is owed. */
+type Inserted = { record: SecurityRecord, change: RecordChange }
+
+function fingerprintsOf (entries: Entry[]): string[] {
+  return [...new Set(entries.flatMap(({ mapped }) => mapped.kind === 'finding' ? [mapped.finding.fingerprint] : []))]
+}
+
+/** The guards of a chunk's fingerprints and the records holding them, in two batch reads. */
+async function readHoldings (data: DataLayer, tenant: string, fingerprints: string[]): Promise<Map<string, Holding>> {
+  const holders = await data.fingerprints.holders(tenant, fingerprints)
+  const held = await data.records.getStoredMany(tenant, [...new Set(holders.values())])
+  return new Map(fingerprints.map((fingerprint) => {
+    const holderId = holders.get(fingerprint)
+    return [fingerprint, holderId === undefined ? {} : { holderId, stored: held.get(holderId) }]
+  }))
+}
+
+/**
+ * Applies a chunk: results of distinct fingerprints side by side (those of one fingerprint in
+ * order), starting from what `holdings` (the chunk's batch reads) found — a fingerprint it lacks
+ * is read on its own — then the history of the records it created in batches, before the
+ * checkpoint, so an interrupted chunk, applied again, writes what it still owes. `resumedAfter`:
+ * an earlier attempt may have applied part of this chunk; it holds the chunk's fingerprints that
+ * earlier chunks reported already. False when the previous chunk's checkpoint (`saved`) found the
+ * lease lost: nothing was written.
+ */
+async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], saved: Promise<boolean>, resumedAfter?: Set<string>): Promise<boolean> {
+  const { tenant } = state
   const byFingerprint = new Map<string, Entry[]>()
   const reject = (entry: Entry, message: string) => {
     counts.rejected++
@@ -151,18 +212,32 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
       else byFingerprint.set(entry.mapped.finding.fingerprint, [entry])
     }
   }
-  await inPool([...byFingerprint.values()], async (group) => {
-    for (const entry of group) {
+  // Writes wait for the previous chunk's checkpoint: a processor that lost its lease writes nothing more.
+  if (!await saved) return false
+  const inserted: Inserted[] = []
+  await inPool([...byFingerprint.entries()], async ([fingerprint, group]) => {
+    // Only the first result of a fingerprint may use the batch read: the next ones follow its write.
+    let holding = holdings.get(fingerprint)
+    let pending = group
+    if (resumedAfter && !resumedAfter.has(fingerprint) && await settleCreatedBefore(data, state, group[0]!, holding ??= await readHolding(data, tenant, fingerprint))) {
+      counts.created++
+      pending = group.slice(1)
+      holding = undefined
+    }
+    for (const entry of pending) {
       const { finding } = entry.mapped as Extract<MappedResult, { kind: 'finding' }>
-      const context: RequestContext = { actor: { ...state.actor, tenant: state.tenant }, now: new Date(), requestId: entry.requestId }
+      const context: RequestContext = { actor: { ...state.actor, tenant }, now: new Date(), requestId: entry.requestId }
       try {
-        counts[await applyFinding(data, context, state, finding)]++
+        counts[await applyFinding(data, context, state, finding, inserted, holding)]++
       } catch (error) {
         if (!isResultFault(error)) throw error
         reject(entry, (error as Error).message)
       }
+      holding = undefined
     }
   })
+  await data.publisher.publishInserted(tenant, inserted)
+  return true
 }
 
 /** A result the workflow or the record rules refuse (a 4xx): rejected, the import goes on. */
@@ -175,22 +250,28 @@ function isResultFault (error: unknown): boolean {
 /**
  * One result: creates the record of its fingerprint, or applies the re-import rules to it. When
  * the record's last change was this very result (an earlier attempt of this import that was
- * interrupted), that change is its outcome: it is counted once, written once.
+ * interrupted), that change is its outcome: it is counted once, written once, and its history
+ * entry (if it was the creation) is owed again. `holding` is what the chunk's batch read found.
  */
-async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: RecordCreate & { fingerprint: string }): Promise<Outcome> {
+async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: RecordCreate & { fingerprint: string }, inserted: Inserted[], holding?: Holding): Promise<Outcome> {
   const { tenant } = context.actor
   for (let attempt = 0; attempt < RESULT_ATTEMPTS; attempt++) {
-    const holderId = await data.fingerprints.holder(tenant, finding.fingerprint)
-    const stored = holderId === undefined ? undefined : await data.records.getStored(tenant, holderId)
+    const { holderId, stored } = attempt === 0 && holding ? holding : await readHolding(data, tenant, finding.fingerprint)
     if (stored?.pendingHistory || stored?.deleted) await data.publisher.settle(tenant, stored)
     const current = stored && !stored.deleted && stored.record.fingerprint === finding.fingerprint ? stored.record : undefined
     try {
       if (!current) {
-        await insertNew(data, context, buildNewRecord(finding, importRecordId(state, finding.fingerprint), context))
+        inserted.push(await insertImported(data, context, buildNewRecord(finding, importRecordId(state, finding.fingerprint), context)))
         return 'created'
       }
       const patch = importPatch(current, finding)
-      if (Object.keys(patch).length === 0) return stored!.change?.requestId === context.requestId ? outcomeOf(stored!.change) : 'unchanged'
+      if (Object.keys(patch).length === 0) {
+        const change = stored!.change
+        if (change?.requestId !== context.requestId) return 'unchanged'
+        // Its item keeps the creation without the diff (insertHistoryOwedByCaller): version 1 is the diff.
+        if (change.action === 'created') inserted.push({ record: current, change: { ...change, changes: diffRecords(undefined, current) } })
+        return outcomeOf(change)
+      }
       await updateRecord(data, context, current.id, patch, etagOf(current))
       return patch.status === 'open' ? 'reopened' : 'updated'
     } catch (error) {
@@ -199,6 +280,51 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
     }
   }
   throw new IngestConflictError()
+}
+
+async function readHolding (data: DataLayer, tenant: string, fingerprint: string): Promise<Holding> {
+  const holderId = await data.fingerprints.holder(tenant, fingerprint)
+  return holderId === undefined ? {} : { holderId, stored: await data.records.getStored(tenant, holderId) }
+}
+
+/**
+ * Claims the fingerprint (a conditional put: exactly one writer gets it) and inserts the record
+ * with its history owed by this import (`insertHistoryOwedByCaller`): two writes, the history
+ * entry follows in the chunk's batch.
+ */
+async function insertImported (data: DataLayer, context: RequestContext, record: SecurityRecord): Promise<Inserted> {
+  const { tenant } = context.actor
+  const fingerprint = record.fingerprint!
+  await data.fingerprints.claim(tenant, fingerprint, record.id, context.now, holdsFingerprint(data, tenant, fingerprint))
+  const change = changeOf(context, 'created', 1, undefined, record)
+  try {
+    await data.records.insertHistoryOwedByCaller(tenant, record, change)
+  } catch (error) {
+    // A record with this id exists (an earlier attempt wrote it first): the claim is rightly its.
+    if (!isConditionFailed(error)) await data.fingerprints.release(tenant, fingerprint, record.id)
+    throw error
+  }
+  return { record, change }
+}
+
+/**
+ * In a chunk an interrupted attempt may have applied in part: a record that attempt created and
+ * somebody changed since (before this attempt came) no longer carries its creation, whose history
+ * entry may still be owed. Its version 1 is rebuilt as it was made — the same result, import,
+ * actor and time (the record's `createdAt`) — and settled like any owed change: written only if
+ * the entry is missing. That result is counted as created and not applied again: what the person
+ * changed after the creation stays, as it would have without the interruption. (A fingerprint an
+ * earlier chunk reported had its entry written before that chunk's checkpoint: not asked here.)
+ */
+async function settleCreatedBefore (data: DataLayer, state: ImportState, first: Entry, holding: Holding): Promise<boolean> {
+  const { finding } = first.mapped as Extract<MappedResult, { kind: 'finding' }>
+  const current = holding.stored?.record
+  if (!current || holding.stored!.deleted || current.version === 1 || current.id !== importRecordId(state, finding.fingerprint)) return false
+  const context: RequestContext = { actor: { ...state.actor, tenant: state.tenant }, now: new Date(current.createdAt), requestId: first.requestId }
+  const created = buildNewRecord(finding, current.id, context)
+  const change = changeOf(context, 'created', 1, undefined, created)
+  await data.publisher.settle(state.tenant, { record: created, change, pendingHistory: change, deleted: false })
+  return true
 }
 
 function outcomeOf (change: RecordChange): Outcome {
@@ -238,8 +364,8 @@ async function resolveMissing (data: DataLayer, state: ImportState, runs: Stored
     do {
       const page = await data.records.listByFingerprintPrefix(state.tenant, scope.asset, prefix, after)
       after = page.after
-      const missing = page.items.filter((stored) => !reported.has(stored.record.fingerprint!))
-      await inPool(missing, async ({ record }) => {
+      const missing = page.items.filter(({ fingerprint }) => !reported.has(fingerprint))
+      await inPool(missing, async (record) => {
         // The index may lag: whether an interrupted attempt already resolved it, the record itself says.
         const current = await data.records.getStored(state.tenant, record.id)
         if (current?.record.status === 'resolved' && current.change?.requestId === requestId) {
@@ -270,11 +396,24 @@ async function patchRecord (data: DataLayer, context: RequestContext, id: string
   throw new IngestConflictError()
 }
 
-/** Runs `work` over `items`, at most CONCURRENCY at a time. */
+/**
+ * Runs `work` over `items`, at most CONCURRENCY at a time. After a failure no item is started,
+ * and the failure is thrown once the ones under way have ended (nothing keeps writing behind it).
+ */
 async function inPool<T> (items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0
+  let failed = false
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!)
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++]!)
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    }
   }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected')
+  if (failure) throw failure.reason
 }

@@ -1,6 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { duplicateFingerprint } from '../errors.ts'
 import type { Store } from './client.ts'
+import { batchGet } from './batch.ts'
 import { fingerprintKey } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -24,9 +25,12 @@ export interface FingerprintGuard {
   release (tenant: string, fingerprint: string, recordId: string): Promise<void>
   /** The record holding a fingerprint (claims still within their lease included). */
   holder (tenant: string, fingerprint: string): Promise<string | undefined>
+  /** The records holding several fingerprints at once (a batch read); fingerprints nobody holds are absent. */
+  holders (tenant: string, fingerprints: readonly string[]): Promise<Map<string, string>>
 }
 
-export function createFingerprintGuard ({ documents, tableName }: Store): FingerprintGuard {
+export function createFingerprintGuard (store: Store): FingerprintGuard {
+  const { documents, tableName } = store
   async function read (tenant: string, fingerprint: string) {
     const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: fingerprintKey(tenant, fingerprint), ConsistentRead: true })))
     return Item as { recordId: string, claimedAt: string } | undefined
@@ -87,6 +91,12 @@ export function createFingerprintGuard ({ documents, tableName }: Store): Finger
 
     async holder (tenant, fingerprint) {
       return (await read(tenant, fingerprint))?.recordId
+    },
+
+    async holders (tenant, fingerprints) {
+      const byPartition = new Map(fingerprints.map((fingerprint) => [fingerprintKey(tenant, fingerprint).pk, fingerprint]))
+      const items = await batchGet(store, fingerprints.map((fingerprint) => fingerprintKey(tenant, fingerprint)))
+      return new Map(items.map((item) => [byPartition.get(String(item.pk))!, String(item.recordId)]))
     }
   }
 }

@@ -1,5 +1,6 @@
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordChange } from '../records/change.ts'
+import { batchPut } from './batch.ts'
 import type { Store } from './client.ts'
 import { historyKey, historyPartition, historySortKey, indexes, outboxAttributes } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
@@ -22,27 +23,39 @@ export interface HistoryPage {
 export interface HistoryRepository {
   /** Writes the entry once; a second write of the same version is a no-op (repairs are idempotent). */
   write (tenant: string, recordId: string, change: RecordChange, pendingEventData?: unknown): Promise<void>
+  /**
+   * Writes entries in batches, unconditionally: only for changes whose content is settled before
+   * they are written (version 1 of records the caller just inserted), so that a second write of
+   * one writes the same entry again.
+   */
+  writeSettled (tenant: string, entries: ReadonlyArray<{ recordId: string, change: RecordChange, pendingEventData?: unknown }>): Promise<void>
   /** The event of this entry was delivered: drop its data and leave the outbox. */
   markEventDelivered (tenant: string, recordId: string, version: number): Promise<void>
   /** Newest first; `beforeVersion` resumes below the last version of the previous page. */
   list (tenant: string, recordId: string, limit: number, beforeVersion?: number): Promise<HistoryPage>
 }
 
-export function createHistoryRepository ({ documents, tableName }: Store): HistoryRepository {
+export function createHistoryRepository (store: Store): HistoryRepository {
+  const { documents, tableName } = store
+  const toItem = (tenant: string, recordId: string, change: RecordChange, pendingEventData: unknown) => ({
+    ...historyKey(tenant, recordId, change.version),
+    tenant,
+    recordId,
+    ...change,
+    ...(pendingEventData === undefined ? {} : { eventData: pendingEventData, ...outboxAttributes(tenant, recordId, change.at) })
+  })
   return {
     async write (tenant, recordId, change, pendingEventData) {
       await unlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: {
-          ...historyKey(tenant, recordId, change.version),
-          tenant,
-          recordId,
-          ...change,
-          ...(pendingEventData === undefined ? {} : { eventData: pendingEventData, ...outboxAttributes(tenant, recordId, change.at) })
-        },
+        Item: toItem(tenant, recordId, change, pendingEventData),
         // History is append-only: an entry, once written, is never replaced.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))
+    },
+
+    async writeSettled (tenant, entries) {
+      await batchPut(store, entries.map(({ recordId, change, pendingEventData }) => toItem(tenant, recordId, change, pendingEventData)))
     },
 
     async markEventDelivered (tenant, recordId, version) {

@@ -3,6 +3,7 @@ import { NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
+import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
 import { createLayoutReader } from './index-layout.ts'
 import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordIndexes, recordKey, shardsToRead, type IndexLayout } from './keys.ts'
@@ -35,8 +36,18 @@ export interface RecordsRepository {
   getStored (tenant: string, id: string): Promise<StoredRecord | undefined>
   /** The live record, or undefined (tombstones included). */
   get (tenant: string, id: string): Promise<SecurityRecord | undefined>
+  /** Several items as stored (tombstones included), read consistently in batches; missing ones are absent. */
+  getStoredMany (tenant: string, ids: readonly string[]): Promise<Map<string, StoredRecord>>
   /** Writes version 1; never overwrites an existing item. */
   insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
+  /**
+   * Writes version 1 like `insert`, but outside the outbox and with its history counted as
+   * written: the caller (an import) writes that entry itself, and its own checkpoint, not the
+   * record, remembers the entry until then. Saves the outbox mark and its clearing; and the item
+   * carries its change without the diff (the entry has it, and version 1 is its own diff), so the
+   * item each index copies is half the size.
+   */
+  insertHistoryOwedByCaller (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
   /** Writes the next version over `expectedVersion`; 404 or 412 when the item moved on. */
   replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void>
   /** First step of a delete: the record becomes a tombstone carrying the `deleted` change. */
@@ -46,10 +57,11 @@ export interface RecordsRepository {
   /** Last step of a delete: removes the tombstone once its history entry is written. */
   purge (tenant: string, id: string, version: number): Promise<void>
   /**
-   * The records of an asset whose fingerprint starts with `prefix` (an import's scope), a page at
-   * a time: a Query of the asset's index partition, never a Scan. `after` is where the last page ended.
+   * The ids and fingerprints of an asset's records whose fingerprint starts with `prefix` (an
+   * import's scope), a page at a time: a Query of the asset's index partition, never a Scan, that
+   * answers only those two attributes. `after` is where the last page ended.
    */
-  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: StoredRecord[], after?: Record<string, unknown> }>
+  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: Array<{ id: string, fingerprint: string }>, after?: Record<string, unknown> }>
   /** One page of a filtered list (Queries only, never a Scan). */
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
@@ -99,6 +111,23 @@ export function createRecordsRepository (store: Store): RecordsRepository {
     async get (tenant: string, id: string): Promise<SecurityRecord | undefined> {
       const stored = await getStored(tenant, id)
       return stored && !stored.deleted ? stored.record : undefined
+    },
+
+    async getStoredMany (tenant, ids) {
+      const items = await batchGet(store, ids.map((id) => recordKey(tenant, id)))
+      return new Map(items.map((item) => [String(item.id), toStored(item)]))
+    },
+
+    async insertHistoryOwedByCaller (tenant, record, change) {
+      const item: Record<string, unknown> = { ...recordItem(tenant, record, { ...change, changes: [] }, await indexLayout()), historyVersion: change.version }
+      delete item[indexes.outbox.pk]
+      delete item[indexes.outbox.sk]
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: item,
+        // Create: never overwrite an existing record (or tombstone), whatever the id.
+        ConditionExpression: 'attribute_not_exists(pk)'
+      })))
     },
 
     async insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
@@ -193,14 +222,15 @@ export function createRecordsRepository (store: Store): RecordsRepository {
           TableName: tableName,
           IndexName: indexes.byAsset.name,
           KeyConditionExpression: '#pk = :pk',
-          FilterExpression: 'begins_with(fingerprint, :prefix)',
-          ExpressionAttributeNames: { '#pk': indexes.byAsset.pk },
+          FilterExpression: 'begins_with(#fingerprint, :prefix)',
+          ProjectionExpression: '#id, #fingerprint',
+          ExpressionAttributeNames: { '#pk': indexes.byAsset.pk, '#id': 'id', '#fingerprint': 'fingerprint' },
           ExpressionAttributeValues: { ':pk': partitions.byAsset(tenant, assetName, shards[shard]), ':prefix': prefix },
           Limit: 500,
           ...(resume ? { ExclusiveStartKey: resume } : {})
         })))
         const next = LastEvaluatedKey ? { shard, key: LastEvaluatedKey } : shard + 1 < shards.length ? { shard: shard + 1 } : undefined
-        if (Items.length > 0 || !next) return { items: Items.map(toStored), ...(next ? { after: next } : {}) }
+        if (Items.length > 0 || !next) return { items: Items.map((item) => ({ id: String(item.id), fingerprint: String(item.fingerprint) })), ...(next ? { after: next } : {}) }
         if (LastEvaluatedKey) return { items: [], after: next }
       }
       return { items: [] }

@@ -13,6 +13,8 @@ t.test('malformed reports are refused with problem+json naming what is wrong', a
     { name: 'a run without a tool', body: '{"version":"2.1.0","runs":[{"results":[]}]}', status: 422, match: /tool\.driver\.name/ },
     { name: 'no runs at all', body: '{"version":"2.1.0","runs":[]}', status: 422, match: /at least one run/ },
     { name: 'duplicate member names', body: '{"version":"2.1.0","version":"2.1.0","runs":[]}', status: 400, match: /duplicate member name "version"/ },
+    { name: 'duplicate member names, one of them escaped', body: '{"version":"2.1.0","\\u0076ersion":"2.1.0","runs":[]}', status: 400, match: /duplicate member name "version"/ },
+    { name: '__proto__ escaped', body: '{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"\\u005f_proto__":{"admin":true}}]}]}', status: 400, match: /__proto__/ },
     { name: 'a lone surrogate', body: '{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"\\ud800"}}}]}', status: 400, match: /surrogate/ },
     { name: 'a NUL character', body: '{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"a\\u0000"}}}]}', status: 400, match: /NUL/ },
     { name: '__proto__', body: '{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"__proto__":{"admin":true}}]}]}', status: 400, match: /__proto__/ },

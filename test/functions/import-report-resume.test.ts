@@ -2,7 +2,7 @@ import t from 'tap'
 import { processImport } from '../../shared/operations/process-import.ts'
 import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
 import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
-import { aReport, history, importReport, receive, records, waitForImport, waitForImportOrSweep } from '../support/imports-api.ts'
+import { aReport, history, importReport, patch, receive, records, waitForImport, waitForImportOrSweep } from '../support/imports-api.ts'
 
 /**
  * Crash injection through the store: from the `after`-th write on, every write fails as a dead
@@ -12,7 +12,7 @@ function crashAfterWrites (api: RecordsApiHarness, after: number) {
   let writes = 0
   let healed = false
   api.store.client.middlewareStack.add((next, context) => async (args) => {
-    if (!healed && /^(Put|Update|Delete)(Item)?Command$/.test(String(context.commandName)) && ++writes > after) {
+    if (!healed && /^(Put|Update|Delete|BatchWrite)(Item)?Command$/.test(String(context.commandName)) && ++writes > after) {
       throw Object.assign(new Error('injected crash'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
     }
     return next(args)
@@ -22,8 +22,11 @@ function crashAfterWrites (api: RecordsApiHarness, after: number) {
 
 t.test('an import interrupted at any point and taken up again records every result exactly once', async (t) => {
   const results = Array.from({ length: 125 }, (_, line) => ({ rule: `r${line % 5}`, line }))
-  // Processing the second report (2 chunks) writes about 430 items; crash at points spread over all of them.
-  for (const crashAt of [3, 200, 410]) {
+  // Processing the second report (2 chunks) sends about 245 writes: the lease, then chunk 1 (85 new
+  // results: a guard and a record each, 170 puts), its history in 4 batches (writes 172–175), its
+  // checkpoint, chunk 2, the resolves. Crash in the lease, mid-chunk, at the history batches (records
+  // written, their history not) and while resolving.
+  for (const crashAt of [3, 120, 171, 173, 205]) {
     await t.test(`crash after ${crashAt} writes of the processing`, async (t) => {
       const api = await buildRecordsApi(t)
       const baseline = await importReport(t, api, aReport(results.slice(0, 30)))
@@ -46,6 +49,27 @@ t.test('an import interrupted at any point and taken up again records every resu
       }
     })
   }
+})
+
+t.test('a record an interrupted import created and a person changed before the import resumed still gets its creation in the history', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, aReport(Array.from({ length: 40 }, (_, line) => ({ rule: 'r', line }))))
+  // The lease and the 40 guards and records are written; the history batches of the chunk are not.
+  const crash = crashAfterWrites(api, 81)
+  await t.rejects(processImport(api.data, 'acme', received.id, { owner: 'crashing', leaseMs: 1 }), 'the processor dies')
+  crash.heal()
+  const written = await records(api)
+  t.equal(written.length, 40, 'every record was written before the crash')
+  t.same(await history(api, written[0]!.id), [], 'the creation of none is in the history yet')
+  const changed = await patch(api, written[0]!, { status: 'triaged' })
+
+  const done = await waitForImportOrSweep(api, received.id)
+  t.match(done.counts, { results: 40, created: 40, unchanged: 0, updated: 0 })
+  const entries = await history(api, changed.id)
+  t.same(entries.map((entry) => [entry.version, entry.action]), [[2, 'updated'], [1, 'created']], 'the creation rebuilt beside the change')
+  t.match(entries[1], { requestId: new RegExp(`^${received.id}:0:\\d+$`), at: changed.createdAt, actor: { sub: 'client:test-writer' } }, 'made by the import, when the record was')
+  t.same(entries[1]!.changes.find((change) => change.path === '/status')?.to, 'open')
+  for (const record of (await records(api)).slice(1)) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation once`)
 })
 
 t.test('the sweeper takes up a received import nobody processes, and a finished one leaves the outbox', async (t) => {

@@ -46,6 +46,7 @@ t.test('a report with GitHub conventions becomes one record per result, mapped a
   const [entry] = await history(api, sql!.id)
   t.match(entry, { version: 1, action: 'created', requestId: `${done.id}:0:0` }, 'history names the import and the result')
   t.equal(sink.received.length, 5, 'one created event per record')
+  t.same(await api.data.outbox.due(new Date(Date.now() + 60_000)), [], 'nothing owed: every history entry written, every event delivered, the import finished')
 })
 
 t.test('re-importing the same report changes nothing: no new version, no history, no event', async (t) => {
@@ -71,6 +72,22 @@ t.test('a result that moved lines keeps its record (partialFingerprints); a chan
   const [after] = await records(api)
   t.equal(after!.id, first!.id)
   t.match(after, { version: 2, title: 'r1, now at line 14', source: { scanId: done.id } })
+})
+
+t.test('a result reported again in the next chunk is applied to what the chunk before wrote, not to what was read ahead', async (t) => {
+  const api = await buildRecordsApi(t)
+  const fillers = Array.from({ length: 99 }, (_, line) => ({ rule: 'filler', line }))
+  await importReport(t, api, aReport([{ rule: 'r1', line: 10, message: 'first wording' }, ...fillers]))
+  // Chunk 1 (100 results) rewords r1; chunk 2, read while chunk 1 is applied, has the first wording
+  // again. Record writes are slowed down so that read ahead surely sees r1 before its rewording.
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'PutItemCommand') await new Promise((resolve) => setTimeout(resolve, 300))
+    return next(args)
+  }, { step: 'initialize', name: 'slowPuts' })
+  const done = await importReport(t, api, aReport([...fillers, { rule: 'r1', line: 10, message: 'second wording' }, { rule: 'r1', line: 10, message: 'first wording' }]))
+  t.match(done.counts, { results: 101, updated: 2, unchanged: 99 })
+  const [reworded] = (await records(api)).filter((record) => record.source?.ruleId === 'r1')
+  t.match(reworded, { version: 3, title: 'first wording' }, 'the last word is the report\'s last')
 })
 
 t.test('a record the scope no longer reports is resolved naming the import; when it comes back it is reopened', async (t) => {

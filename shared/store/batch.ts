@@ -1,0 +1,55 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
+import { storeUnavailable } from '../errors.ts'
+import type { Store } from './client.ts'
+import type { ItemKey } from './keys.ts'
+import { storeCall } from './store-errors.ts'
+
+/** The store's limits per request (DynamoDB BatchGetItem / BatchWriteItem). */
+const GET_KEYS_PER_REQUEST = 100
+const PUT_ITEMS_PER_REQUEST = 25
+/** Rounds a batch gets for what the store left unprocessed (throttling, the 16 MB answer limit). */
+const MAX_ROUNDS = 8
+
+/**
+ * Items by key, read consistently in as few BatchGetItem requests as the limits allow. Keys the
+ * store left unprocessed are asked again with backoff, as DynamoDB's documentation requires.
+ */
+export async function batchGet ({ documents, tableName }: Store, keys: readonly ItemKey[]): Promise<Array<Record<string, unknown>>> {
+  const found: Array<Record<string, unknown>> = []
+  for (let start = 0; start < keys.length; start += GET_KEYS_PER_REQUEST) {
+    let pending: Array<Record<string, unknown>> = keys.slice(start, start + GET_KEYS_PER_REQUEST).map(({ pk, sk }) => ({ pk, sk }))
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_ROUNDS) throw storeUnavailable(new Error(`BatchGetItem left ${pending.length} keys unprocessed ${MAX_ROUNDS} times`))
+      if (round > 0) await sleep(backoffMs(round))
+      const { Responses, UnprocessedKeys } = await storeCall(() => documents.send(new BatchGetCommand({
+        // Read-your-writes, as every read that decides a write.
+        RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } }
+      })))
+      found.push(...(Responses?.[tableName] ?? []))
+      pending = UnprocessedKeys?.[tableName]?.Keys ?? []
+    }
+  }
+  return found
+}
+
+/**
+ * Puts items unconditionally (BatchWriteItem has no conditions), 25 a request. Only for items
+ * whose content is settled before they are written, so that writing one again changes nothing.
+ */
+export async function batchPut ({ documents, tableName }: Store, items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  for (let start = 0; start < items.length; start += PUT_ITEMS_PER_REQUEST) {
+    let pending = items.slice(start, start + PUT_ITEMS_PER_REQUEST).map((Item) => ({ PutRequest: { Item } }))
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_ROUNDS) throw storeUnavailable(new Error(`BatchWriteItem left ${pending.length} items unprocessed ${MAX_ROUNDS} times`))
+      if (round > 0) await sleep(backoffMs(round))
+      const { UnprocessedItems } = await storeCall(() => documents.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } })))
+      pending = (UnprocessedItems?.[tableName] ?? []) as typeof pending
+    }
+  }
+}
+
+/** Exponential backoff with full jitter: 25 ms, 50 ms, … up to 1.6 s. */
+function backoffMs (round: number): number {
+  return Math.random() * 25 * 2 ** Math.min(round, 6)
+}

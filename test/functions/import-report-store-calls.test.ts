@@ -1,0 +1,50 @@
+import t from 'tap'
+import { processImport } from '../../shared/operations/process-import.ts'
+import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
+import { aReport, history, receive, records } from '../support/imports-api.ts'
+
+/**
+ * What an import costs the store, counted per request (the SDK's command names): the figures
+ * behind the throughput targets (README "Importing scanner reports"), as a specification.
+ */
+function countRequests (api: RecordsApiHarness) {
+  const counts: Record<string, number> = {}
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    const name = String(context.commandName).replace(/Command$/, '')
+    counts[name] = (counts[name] ?? 0) + 1
+    return next(args)
+  }, { step: 'initialize', name: 'countRequests' })
+  return counts
+}
+
+const RESULTS = 250
+const report = aReport(Array.from({ length: RESULTS }, (_, line) => ({ rule: `r${line % 7}`, line })))
+
+t.test('a new result costs two conditional puts (its fingerprint guard and its record); history goes in batches, reads in batches per chunk', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, report)
+  const counts = countRequests(api)
+  const done = await processImport(api.data, 'acme', received.id, { owner: 'counted' })
+  await api.data.publisher.drain()
+  t.match(done?.counts, { created: RESULTS })
+  // 3 chunks (100, 100, 50): history 4 + 4 + 2 batches of at most 25; lease, 3 checkpoints, finish.
+  t.same(counts, { UpdateItem: 5, GetItem: 4, BatchGetItem: 3, PutItem: 2 * RESULTS, BatchWriteItem: 10, Query: 1 })
+  const writes = counts.PutItem! + counts.UpdateItem! + counts.BatchWriteItem!
+  t.ok(writes / RESULTS < 2.1, `${(writes / RESULTS).toFixed(2)} write requests per new result`)
+
+  const items = await records(api)
+  t.equal(items.length, RESULTS)
+  for (const record of items.filter((_, i) => i % 50 === 0)) t.same((await history(api, record.id)).map((entry) => [entry.version, entry.action]), [[1, 'created']])
+  t.same(await api.data.outbox.due(new Date(Date.now() + 60_000)), [], 'no record was in the outbox to be cleared: the import owed their history')
+})
+
+t.test('an unchanged result costs no request of its own: its guard and record come in the chunk\'s batch reads', async (t) => {
+  const api = await buildRecordsApi(t)
+  await processImport(api.data, 'acme', (await receive(api, report)).id, { owner: 'first' })
+  const received = await receive(api, report)
+  const counts = countRequests(api)
+  const done = await processImport(api.data, 'acme', received.id, { owner: 'counted' })
+  t.match(done?.counts, { created: 0, unchanged: RESULTS })
+  // Per chunk: its part, the guards, the records, the checkpoint; the lease, the resolve walk, the finish.
+  t.same(counts, { UpdateItem: 5, GetItem: 4, BatchGetItem: 6, Query: 1 })
+})
