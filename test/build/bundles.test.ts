@@ -48,15 +48,15 @@ t.test('the compile cache the image ships covers every function bundle, is reada
   t.equal(entries.length, functionNames.length, 'one entry per function bundle')
   for (const entry of entries) t.equal(statSync(join(cacheDir, versionDir!, entry)).mode & 0o777, 0o644, `${entry} is readable by all`)
 
-  // Loading a bundle as the image does: V8 accepts the cached code, and Node writes nothing back
-  // (the image's cache is read-only).
+  // Loading a bundle as the image does: V8 accepts the cached code. (Whether Node then finds the
+  // cache "the same" depends on which functions V8 happened to compile lazily by exit — a loaded
+  // machine differs — and the image's cache folder is read-only anyway, so that is not asserted.)
   const bundle = join(outdir, 'functions/get-record/index.mjs')
   const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(bundle)})`], {
     encoding: 'utf8', env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cacheDir, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }
   })
   t.equal(loaded.status, 0, loaded.stderr)
   t.match(loaded.stderr, `V8 code cache for ESM file://${bundle} was accepted`)
-  t.match(loaded.stderr, `skip persisting ESM file://${bundle} because cache was the same`)
 })
 
 t.test('a function bundle loads neither node:http2 (nothing uses it) nor undici (an ESM import of node:http would)', async (t) => {
