@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { CloudEvent, HTTP } from 'cloudevents'
+import { send } from '../http/outbound.ts'
 import type { ChangeAction, RecordChange } from '../records/change.ts'
 
 /** CloudEvent types of record changes (README "History and events"). */
@@ -60,14 +61,13 @@ export function createEventSink (sinkUrl: string | undefined, { timeoutMs = 2000
     async deliver (event) {
       const { headers, body } = HTTP.binary(event)
       const token = await senderToken(tokenFile)
-      const response = await fetch(sinkUrl, {
+      const response = await send(sinkUrl, {
         method: 'POST',
         headers: { ...headers as Record<string, string>, ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: body as string,
-        signal: AbortSignal.timeout(timeoutMs)
+        timeoutMs
       })
-      await response.body?.cancel()
-      if (!response.ok) throw new Error(`event sink answered ${response.status}`)
+      if (response.status < 200 || response.status > 299) throw new Error(`event sink answered ${response.status}`)
     }
   }
 }
