@@ -253,7 +253,10 @@ export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldo
       fetched = { keys: await fetchKeySet(url, timeoutMs, maxBytes), fetchedAt: Date.now() }
       return fetched
     } catch (error) {
-      if (fetched !== undefined && Date.now() - fetched.fetchedAt < 2 * cacheMaxAgeMs) return fetched
+      // An expired set stands in while the issuer is down; a fresh one that lacked a kid does not
+      // (the kid may be a new key the failed fetch would have brought: retry later, not "unknown").
+      const age = fetched === undefined ? Infinity : Date.now() - fetched.fetchedAt
+      if (age >= cacheMaxAgeMs && age < 2 * cacheMaxAgeMs) return fetched!
       throw error
     }
   }

@@ -125,6 +125,26 @@ t.test('an issuer answering non-200, a redirect, an empty key set or an oversize
   t.same(elsewhere.hits, [], 'the redirect target was never asked')
 })
 
+t.test('a new kid while the issuer is down is retry later, not an unknown key, and is not held back by the cooldown', async (t) => {
+  const older = await createTestKeys('key-1')
+  const newer = await createTestKeys('key-2')
+  let down = false
+  let rotated = false
+  const issuer = await jwksEndpoint(t, older.jwks, (_request, response) => {
+    if (down) return response.writeHead(503).end()
+    response.end(JSON.stringify({ keys: [...older.jwks.keys, ...(rotated ? newer.jwks.keys : [])] }))
+  })
+  const verify = await remoteVerifier(t, issuer.url)
+  t.equal((await verify(await older.sign())).tenant, 'acme')
+  down = true
+  await t.rejects(verify(await newer.sign()), { statusCode: 401, message: 'The issuer\'s keys could not be loaded; retry later' })
+  t.equal((await verify(await older.sign())).tenant, 'acme', 'the cached key still verifies')
+  down = false
+  rotated = true
+  t.equal((await verify(await newer.sign())).tenant, 'acme', 'once the issuer answers, the next token fetches at once')
+  t.equal(issuer.hits.length, 3)
+})
+
 t.test('while the issuer is down, the last key set keeps serving for one more cache period', async (t) => {
   const keys = await createTestKeys()
   let down = false
