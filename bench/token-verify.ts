@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark: µs per access-token verification with the API's verifier — @fastify/jwt and
- * fast-jwt, keys from a JWKS served over loopback through get-jwks — with its cache warm, and
+ * fast-jwt, keys from a JWKS served over loopback through remoteKeySet — with its cache warm, and
  * cold with a new token each time, against a bare jose jwtVerify (the verifier before @fastify/jwt).
  * `npm run bench` runs it as one of its sections; alone it prints medians and asserts nothing.
  *

@@ -52,13 +52,10 @@ const cjsShim = [
 
 /**
  * Packages a function would carry and never run, each replaced by a stub that throws when called:
- * - jwk-to-pem (with elliptic, ~90 KB): get-jwks loads it for its getPublicKey(), which nothing
- *   here calls; the token verifier turns JWKs into keys with node:crypto.
  * - light-my-request (~29 KB): Fastify's inject(), for tests; a deployed function never injects
  *   (tests run the sources, not the bundles).
  */
 const leftOut: Record<string, string> = {
-  'jwk-to-pem': 'jwk-to-pem is not bundled: convert JWKs with node:crypto',
   'light-my-request': 'light-my-request is not bundled: inject() works on the sources, not on a deployed bundle'
 }
 

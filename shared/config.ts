@@ -15,7 +15,7 @@ export const ConfigSchema = Type.Object({
   STORE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'Per-attempt timeout of a store request; a dead store answers 503 within a few of these.' }),
   STORE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Attempts per store request (SDK retry with backoff and jitter).' }),
   AUTH_ISSUER: Type.String({ minLength: 1, description: 'Exact `iss` of accepted access tokens.' }),
-  AUTH_JWKS_URL: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its signing keys (never taken from a token).' }),
+  AUTH_JWKS_URL: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its signing keys (never taken from a token). Must answer 200 itself: a redirect is not followed, and a key set over 256 KiB is refused.' }),
   AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: 'Audience every access token must carry.' }),
   AUTH_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'Clock skew tolerated on `exp`/`nbf`/`iat`.' }),
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 3600, description: 'Longest access-token lifetime (`exp - iat`) accepted, even with a genuine signature.' }),

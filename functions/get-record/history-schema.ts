@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { problemResponses } from '../../shared/http/problem.ts'
 import { RecordParams } from '../../shared/http/record-reply.ts'
+import { NextCursor } from '../../shared/records/schema.ts'
 
 const FieldChange = Type.Object({
   path: Type.String({ description: 'JSON Pointer of the changed field.', examples: ['/status'] }),
@@ -34,7 +35,7 @@ export const recordHistorySchema = {
   response: {
     200: {
       description: 'One page of history.',
-      content: { 'application/json': { schema: Type.Object({ items: Type.Array(HistoryEntry), nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Opaque; pass as `cursor` for the next (older) page. `null` on the last page.' }) }, { description: 'One page of a record\'s history, newest first.' }) } }
+      content: { 'application/json': { schema: Type.Object({ items: Type.Array(HistoryEntry), nextCursor: NextCursor('Opaque; pass as `cursor` for the next (older) page. `null` on the last page.') }, { description: 'One page of a record\'s history, newest first.' }) } }
     },
     ...problemResponses(400, 401, 403, 404, 429, 503)
   }

@@ -3,9 +3,9 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { TokenError, type Algorithm } from 'fast-jwt'
 import fp from 'fastify-plugin'
-import buildGetJwks from 'get-jwks'
 import type { Config } from '../config.ts'
 import { InvalidTokenError } from '../errors.ts'
+import { send } from '../http/outbound.ts'
 
 /** What the API trusts about a caller, after the token checked out. */
 export interface AccessToken {
@@ -109,7 +109,7 @@ export function createTokenVerifier (options: TokenVerifierOptions): TokenVerifi
     try {
       jwk = await options.keys(kid, alg)
     } catch (error) {
-      throw error instanceof InvalidTokenError ? error : new InvalidTokenError(describeKeyFailure(error))
+      throw error instanceof InvalidTokenError ? error : new InvalidTokenError(refusals.keysUnavailable)
     }
     return publicKeyPem(jwk, alg)
   }
@@ -209,7 +209,7 @@ function publicKeyPem (jwk: Jwk, alg: string): string {
   return pem
 }
 
-/** A key set held in memory (tests, benchmarks), matched the way get-jwks matches: `kid`, then `alg` if the key names one. */
+/** A key set held in memory (tests, benchmarks), matched as remoteKeySet matches: `kid`, then `alg` if the key names one. */
 export function localKeySet (jwks: { keys: Jwk[] }): KeySource {
   return async (kid, alg) => {
     const key = jwks.keys.find((candidate) => candidate.kid === kid && (candidate.alg === undefined || candidate.alg === alg))
@@ -219,69 +219,76 @@ export function localKeySet (jwks: { keys: Jwk[] }): KeySource {
 }
 
 export interface RemoteKeySetOptions {
-  /** How long a fetched key is used before the JWKS is asked again. */
+  /** How long a fetched key set is used before the JWKS is asked again. */
   cacheMaxAgeMs?: number
   /** After a JWKS fetch that lacked a `kid`, other unknown `kid`s are refused this long without a fetch. */
   cooldownMs?: number
   /** A JWKS fetch slower than this fails the token (401, retry later). */
   timeoutMs?: number
+  /** A larger JWKS answer fails the token (401, retry later): a key set is a few KB. */
+  maxBytes?: number
 }
 
+interface FetchedKeys { keys: Jwk[], fetchedAt: number }
+
 /**
- * The issuer's JWKS at the configured URL (never one named by a token) through get-jwks: a key
- * is looked up by `kid` and `alg`, cached, and a `kid` not seen yet (rotation) fetches the set
- * again. Unknown `kid`s are fetched one at a time and, after a miss, not again for `cooldownMs`:
- * a flood of made-up `kid`s costs the issuer one request, not one each.
+ * The issuer's JWKS at the configured URL (never one named by a token), fetched with node:http(s)
+ * (shared/http/outbound.ts: no redirects, a size cap, one deadline), a key matched by `kid`, then
+ * by `alg` if the key names one. The set is cached `cacheMaxAgeMs`; a
+ * `kid` not in it (rotation) fetches it again. Fetches go one at a time and, after a miss, unknown
+ * `kid`s are refused for `cooldownMs` without one: a flood of made-up `kid`s costs the issuer one
+ * request, not one each. When a refresh fails, the previous set keeps serving for one more
+ * `cacheMaxAgeMs` (an issuer outage does not lock out every caller).
  */
-export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldownMs = 30_000, timeoutMs = 3000 }: RemoteKeySetOptions = {}): KeySource {
+export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldownMs = 30_000, timeoutMs = 3000, maxBytes = 256 * 1024 }: RemoteKeySetOptions = {}): KeySource {
   const url = new URL(jwksUrl)
-  const domain = `${url.origin}/`
-  const jwks = buildGetJwks({ jwksPath: `${url.pathname}${url.search}`, ttl: cacheMaxAgeMs, max: 100 })
-  // get-jwks caches each key as a promise; one that has resolved needs no timeout (the warm path).
-  const resolved = new WeakSet<Promise<Jwk>>()
+  let fetched: FetchedKeys | undefined
   let missedAt = -Infinity
   let lookups: Promise<unknown> = Promise.resolve()
+  const fresh = () => fetched !== undefined && Date.now() - fetched.fetchedAt < cacheMaxAgeMs ? fetched : undefined
+  const find = (set: FetchedKeys, kid: string, alg: string) => set.keys.find((key) => key.kid === kid && (key.alg === undefined || key.alg === alg))
 
-  async function fetchKey (kid: string, alg: string): Promise<Jwk> {
-    const pending = jwks.getJwk({ domain, alg, kid })
+  async function refreshed (): Promise<FetchedKeys> {
     try {
-      const jwk = await withTimeout(pending, timeoutMs)
-      resolved.add(pending)
-      return jwk
+      fetched = { keys: await fetchKeySet(url, timeoutMs, maxBytes), fetchedAt: Date.now() }
+      return fetched
     } catch (error) {
-      // A fetch that hangs must not stay the cached answer for this key: the next token asks again.
-      if ((error as { code?: string }).code === 'JWKS_TIMEOUT') jwks.cache.delete(jwks.generateCacheKey(alg, kid, domain))
-      if ((error as { code?: string }).code === 'JWK_NOT_FOUND') missedAt = Date.now()
+      // An expired set stands in while the issuer is down; a fresh one that lacked a kid does not
+      // (the kid may be a new key the failed fetch would have brought: retry later, not "unknown").
+      const age = fetched === undefined ? Infinity : Date.now() - fetched.fetchedAt
+      if (age >= cacheMaxAgeMs && age < 2 * cacheMaxAgeMs) return fetched!
       throw error
     }
   }
-  async function fetchUnknownKey (kid: string, alg: string): Promise<Jwk> {
-    if (jwks.cache.get(jwks.generateCacheKey(alg, kid, domain)) === undefined && Date.now() - missedAt < cooldownMs) {
-      throw new InvalidTokenError(refusals.unknownKey)
-    }
-    return fetchKey(kid, alg)
+  async function lookUp (kid: string, alg: string): Promise<Jwk> {
+    // Another lookup may have fetched the set while this one waited its turn.
+    const current = fresh()
+    const known = current && find(current, kid, alg)
+    if (known) return known
+    if (current && Date.now() - missedAt < cooldownMs) throw new InvalidTokenError(refusals.unknownKey)
+    const key = find(await refreshed(), kid, alg)
+    if (key) return key
+    missedAt = Date.now()
+    throw new InvalidTokenError(refusals.unknownKey)
   }
 
-  return (kid, alg) => {
-    const cached = jwks.cache.get(jwks.generateCacheKey(alg, kid, domain)) as Promise<Jwk> | undefined
-    if (cached !== undefined && resolved.has(cached)) return cached
-    if (cached !== undefined) return fetchKey(kid, alg)
-    const result = lookups.then(() => fetchUnknownKey(kid, alg))
+  return async (kid, alg) => {
+    const current = fresh()
+    const known = current && find(current, kid, alg)
+    if (known) return known
+    const result = lookups.then(() => lookUp(kid, alg))
     lookups = result.catch(() => {})
     return result
   }
 }
 
-function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'JWKS_TIMEOUT' })), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-function describeKeyFailure (error: unknown): string {
-  return (error as { code?: string }).code === 'JWK_NOT_FOUND' ? refusals.unknownKey : refusals.keysUnavailable
+/** The `keys` of a JWKS (RFC 7517 §5): a 200 with a JSON object holding at least one key, or an error. */
+async function fetchKeySet (url: URL, timeoutMs: number, maxBytes: number): Promise<Jwk[]> {
+  const response = await send(url, { headers: { accept: 'application/json' }, timeoutMs, maxBytes })
+  if (response.status !== 200) throw new Error(`the JWKS endpoint answered ${response.status}`)
+  const keys = (JSON.parse(response.body.toString('utf8')) as { keys?: unknown } | null)?.keys
+  if (!Array.isArray(keys) || keys.length === 0) throw new Error('the JWKS holds no keys')
+  return keys.filter((key): key is Jwk => typeof key === 'object' && key !== null && !Array.isArray(key))
 }
 
 /** A reason a client can act on, and nothing an attacker can use to probe the keys. */

@@ -6,6 +6,14 @@ const strict = { additionalProperties: false } as const
 /** Makes an optional field removable by merge patch: `null` deletes it (RFC 7396). */
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
+/**
+ * A page's `nextCursor`: a string, or `null` on the last page. One `type` array, not `anyOf`: for
+ * an `anyOf` in a response schema fast-json-stringify builds an Ajv of its own to pick the branch
+ * (~60 ms and most of +16 MB at list-records' first page); a `type` array it serializes with a
+ * `typeof`. Same instances valid either way (JSON Schema 2020-12 §6.1.1, OpenAPI 3.1).
+ */
+export const NextCursor = (description: string) => Type.Unsafe<string | null>({ type: ['string', 'null'], description })
+
 const NonBlank = (maxLength: number, options: Record<string, unknown> = {}) =>
   Type.String({ minLength: 1, maxLength, pattern: '\\S', ...options })
 
@@ -170,5 +178,5 @@ export type SecurityRecord = Static<typeof SecurityRecord>
 
 export const RecordPage = Type.Object({
   items: Type.Array(SecurityRecord),
-  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Opaque; pass as `cursor` with the same filters for the next page. `null` on the last page.' })
+  nextCursor: NextCursor('Opaque; pass as `cursor` with the same filters for the next page. `null` on the last page.')
 }, { description: 'One page of records.' })

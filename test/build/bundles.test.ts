@@ -90,7 +90,9 @@ t.test('the get-record bundle starts with plain node, serves health and checks t
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const spawnedAt = performance.now()
-  const child = spawn(process.execPath, [join(outdir, 'functions/get-record/index.mjs')], {
+  // At exit the process names the undici modules it loaded: the JWKS fetch of the first token must not load any.
+  const reportUndici = `process.on('exit', () => process.stderr.write('UNDICI ' + JSON.stringify(process.moduleLoadList.filter((m) => m.includes('undici'))) + '\\n'))`
+  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(reportUndici)}`, join(outdir, 'functions/get-record/index.mjs')], {
     cwd: outdir,
     env: {
       PATH: process.env.PATH,
@@ -131,6 +133,7 @@ t.test('the get-record bundle starts with plain node, serves health and checks t
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill('SIGTERM')
   t.equal(await exited, 0, `SIGTERM drains and exits 0\n${output()}`)
+  t.match(output(), 'UNDICI []', 'the JWKS was fetched over node:http: undici (global fetch) never loaded')
 })
 
 /** Runs a job bundle without blocking this process (the in-memory store lives here). */

@@ -6,7 +6,7 @@ import { loadConfig } from '../../../shared/config.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, verifierProbe, type TestKeys } from '../../support/tokens.ts'
 
 /**
- * The verifier on its own: keys from a JWKS served over HTTP through get-jwks (what every
+ * The verifier on its own: keys from a JWKS served over HTTP through remoteKeySet (what every
  * deployed function and the local gateway use), and what each refusal says.
  */
 
@@ -94,6 +94,73 @@ t.test('an issuer answering garbage is 401 retry later, never a 500', async (t) 
   const issuer = await jwksEndpoint(t, keys.jwks, (_request, response) => response.end('<html>down for maintenance</html>'))
   const verify = await remoteVerifier(t, issuer.url)
   await t.rejects(verify(await keys.sign()), { statusCode: 401, message: 'The issuer\'s keys could not be loaded; retry later' })
+})
+
+t.test('an issuer answering non-200, a redirect, an empty key set or an oversized body is 401 retry later, and none is cached', async (t) => {
+  const keys = await createTestKeys()
+  const elsewhere = await jwksEndpoint(t, keys.jwks)
+  const answers: Array<[string, (response: ServerResponse) => void]> = [
+    ['503', (response) => response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(keys.jwks))],
+    ['a 302 to a JWKS that holds the key: never followed', (response) => response.writeHead(302, { location: elsewhere.url }).end()],
+    ['no keys', (response) => response.end('{"keys":[]}')],
+    ['JSON that is not a key set', (response) => response.end('null')],
+    ['a 300 KB body', (response) => response.end(JSON.stringify({ ...keys.jwks, padding: 'x'.repeat(300 * 1024) }))],
+    ['a 300 KB body without content-length', (response) => {
+      response.write(JSON.stringify(keys.jwks).slice(0, -1))
+      response.end(`, "padding": "${'x'.repeat(300 * 1024)}"}`)
+    }]
+  ]
+  for (const [name, answer] of answers) {
+    let healthy = false
+    const issuer = await jwksEndpoint(t, keys.jwks, (_request, response) => {
+      if (!healthy) return answer(response)
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify(keys.jwks))
+    })
+    const verify = await remoteVerifier(t, issuer.url)
+    await t.rejects(verify(await keys.sign()), { statusCode: 401, message: 'The issuer\'s keys could not be loaded; retry later' }, name)
+    healthy = true
+    t.equal((await verify(await keys.sign())).tenant, 'acme', `${name}: the next token asks again`)
+  }
+  t.same(elsewhere.hits, [], 'the redirect target was never asked')
+})
+
+t.test('a new kid while the issuer is down is retry later, not an unknown key, and is not held back by the cooldown', async (t) => {
+  const older = await createTestKeys('key-1')
+  const newer = await createTestKeys('key-2')
+  let down = false
+  let rotated = false
+  const issuer = await jwksEndpoint(t, older.jwks, (_request, response) => {
+    if (down) return response.writeHead(503).end()
+    response.end(JSON.stringify({ keys: [...older.jwks.keys, ...(rotated ? newer.jwks.keys : [])] }))
+  })
+  const verify = await remoteVerifier(t, issuer.url)
+  t.equal((await verify(await older.sign())).tenant, 'acme')
+  down = true
+  await t.rejects(verify(await newer.sign()), { statusCode: 401, message: 'The issuer\'s keys could not be loaded; retry later' })
+  t.equal((await verify(await older.sign())).tenant, 'acme', 'the cached key still verifies')
+  down = false
+  rotated = true
+  t.equal((await verify(await newer.sign())).tenant, 'acme', 'once the issuer answers, the next token fetches at once')
+  t.equal(issuer.hits.length, 3)
+})
+
+t.test('while the issuer is down, the last key set keeps serving for one more cache period', async (t) => {
+  const keys = await createTestKeys()
+  let down = false
+  const issuer = await jwksEndpoint(t, keys.jwks, (_request, response) => {
+    if (down) return response.writeHead(503).end()
+    response.end(JSON.stringify(keys.jwks))
+  })
+  const keySource = remoteKeySet(issuer.url, { cacheMaxAgeMs: 100 })
+  const kid = keys.jwks.keys[0]!.kid!
+  t.equal((await keySource(kid, 'ES256')).kid, kid)
+  down = true
+  await new Promise((resolve) => setTimeout(resolve, 120))
+  t.equal((await keySource(kid, 'ES256')).kid, kid, 'expired, refresh failed: the previous set answers')
+  t.equal(issuer.hits.length, 2, 'the refresh was tried')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await t.rejects(keySource(kid, 'ES256'), { message: /retry later|503/ }, 'past twice the cache period: no key')
 })
 
 t.test('a key whose type does not fit the token\'s alg, or that is not for signatures, is refused', async (t) => {
