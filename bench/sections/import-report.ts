@@ -35,6 +35,11 @@ export interface ImportBenchResult {
    */
   rawPutsPerSecond: number
   rawPutsPerSecondBeforeAfter: [number, number]
+  /**
+   * CPU ms one raw put cost the SDK client (this harness, which does nothing else meanwhile) and
+   * the store, before the imports: the floor a new result's puts cost the function and the store.
+   */
+  rawPutCpuMs: { client: number, store: number }
   first: ImportRun
   unchanged: ImportRun
   /** VmHWM of the import-report process after both imports. */
@@ -81,8 +86,11 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
   const { store, issuer, fleet, sizes, log } = options
   const report = benchReport(sizes.results)
   const gzipped = gzipSync(report)
+  const clientCpu = process.cpuUsage()
+  const storeCpu = cpuSeconds(store.pid)
   const rawBefore = await rawPutRate(store, sizes.rawPuts)
-  log(`import: raw conditional PutItem ${rawBefore.toFixed(0)} /s at 16`)
+  const rawPutCpuMs = { client: cpuMs(process.cpuUsage(clientCpu)) / sizes.rawPuts, store: (cpuSeconds(store.pid) - storeCpu) * 1000 / sizes.rawPuts }
+  log(`import: raw conditional PutItem ${rawBefore.toFixed(0)} /s at 16 (CPU per put: SDK client ${rawPutCpuMs.client.toFixed(2)} ms, store ${rawPutCpuMs.store.toFixed(2)} ms)`)
 
   const rssBeforeMB = rssMB(fleet.pid('import-report'))
   const client = createHttpClient(fleet.url('import-report'))
@@ -104,7 +112,8 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
         const cpuAfter = cpu()
         const cpuSpent = { function: cpuAfter.function - cpuBefore.function, store: cpuAfter.store - cpuBefore.store }
         const load = loadavg()[0]!
-        log(`import: ${label} ${sizes.results} results in ${seconds.toFixed(1)} s (${(sizes.results / seconds).toFixed(0)} /s; CPU function ${cpuSpent.function.toFixed(1)} s, store ${cpuSpent.store.toFixed(1)} s; load ${load.toFixed(1)}) ${JSON.stringify(body.counts)}`)
+        const perResult = (seconds: number) => `${(seconds * 1000 / sizes.results).toFixed(2)} ms/result`
+        log(`import: ${label} ${sizes.results} results in ${seconds.toFixed(1)} s (${(sizes.results / seconds).toFixed(0)} /s; CPU function ${cpuSpent.function.toFixed(1)} s = ${perResult(cpuSpent.function)}, store ${cpuSpent.store.toFixed(1)} s = ${perResult(cpuSpent.store)}; load ${load.toFixed(1)}) ${JSON.stringify(body.counts)}`)
         return { seconds, resultsPerSecond: sizes.results / seconds, counts: body.counts, cpuSeconds: cpuSpent, load }
       }
       await new Promise((resolve) => setTimeout(resolve, 250))
@@ -121,6 +130,7 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
       gzipMB: gzipped.length / 1e6,
       rawPutsPerSecond: (rawBefore + rawAfter) / 2,
       rawPutsPerSecondBeforeAfter: [rawBefore, rawAfter],
+      rawPutCpuMs,
       first,
       unchanged,
       peakRssMB: peakRssMB(fleet.pid('import-report')),
@@ -140,6 +150,8 @@ function cpuSeconds (pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
+
+const cpuMs = ({ user, system }: NodeJS.CpuUsage) => (user + system) / 1000
 
 /** Conditional puts of items the size of a stored record, 16 in flight, as the data layer sends them. */
 async function rawPutRate (store: BenchStore, count: number): Promise<number> {

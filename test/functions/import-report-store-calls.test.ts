@@ -51,3 +51,22 @@ t.test('an unchanged result costs no request of its own: its guard and record co
   // Query per shard of the asset), the finish. The layout is cached from the first import.
   t.same(counts, { UpdateItem: 5, GetItem: 4, BatchGetItem: 6, Query: DEFAULT_INDEX_SHARDS })
 })
+
+t.test('a chunk\'s history batches go side by side: the next chunk\'s writes wait one round trip for them, not four', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, report)
+  let inFlight = 0
+  let mostInFlight = 0
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName !== 'BatchWriteItemCommand') return next(args)
+    mostInFlight = Math.max(mostInFlight, ++inFlight)
+    try {
+      return await next(args)
+    } finally {
+      inFlight--
+    }
+  }, { step: 'initialize', name: 'countBatchWritesInFlight' })
+  t.match((await processImport(api.data, 'acme', received.id, { owner: 'counted' }))?.counts, { created: RESULTS })
+  // A chunk of 100 new results owes 100 history entries: 4 BatchWriteItem requests of 25.
+  t.equal(mostInFlight, 4)
+})
