@@ -5,8 +5,8 @@ import type { RecordChange } from '../../shared/records/change.ts'
 import { buildNewRecord } from '../../shared/records/model.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import type { Store } from '../../shared/store/client.ts'
-import { DEFAULT_INDEX_SHARDS, indexes, layoutKey, type IndexLayout } from '../../shared/store/keys.ts'
-import { createRecordsRepository, recordItem, type RecordsRepository } from '../../shared/store/records-repository.ts'
+import { DEFAULT_INDEX_SHARDS, layoutKey, type IndexLayout } from '../../shared/store/keys.ts'
+import { createRecordsRepository, settledRecordItem, type RecordsRepository } from '../../shared/store/records-repository.ts'
 
 /** The create body every write benchmark sends: a typical scanner finding, no fingerprint. */
 export const createBody = {
@@ -54,16 +54,12 @@ export function seededRecord (index: number, seededAt: number, idSeed = ''): Sec
 export const BENCH_LAYOUT: IndexLayout = { shards: DEFAULT_INDEX_SHARDS, alsoRead: [] }
 
 /**
- * The item the data layer would store for a record (the repository's own `recordItem`), settled
+ * The item the data layer would store for a record (the repository's own `settledRecordItem`), settled
  * as `markHistoryWritten` leaves it: no outbox entry owed. No key format is spelled here.
  */
 export function storedItem (tenant: string, record: SecurityRecord, layout = BENCH_LAYOUT): Record<string, unknown> {
   const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
-  const item: Record<string, unknown> = recordItem(tenant, record, change, layout)
-  delete item[indexes.outbox.pk]
-  delete item[indexes.outbox.sk]
-  item.historyVersion = change.version
-  return item
+  return settledRecordItem(tenant, record, change, layout)
 }
 
 /**

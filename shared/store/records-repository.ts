@@ -67,19 +67,26 @@ export interface RecordsRepository {
 }
 
 /**
- * The item a record is stored as, with the change that produced it (owed to history and events
- * until the outbox entry is cleared) and its index keys in the table's layout.
+ * The item of a record whose change nothing is owed for here (its history written, or owed by
+ * the caller): the record, its index keys in the table's layout, the change that produced it.
  */
-export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
+export function settledRecordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
   return {
     ...record,
     ...recordKey(tenant, record.id),
     ...recordIndexAttributes(tenant, record, layout),
-    ...outboxAttributes(tenant, record.id, change.at),
     tenant,
     change,
-    historyVersion: change.version - 1
+    historyVersion: change.version
   }
+}
+
+/**
+ * The item a record is stored as at its commit: its change is owed to history and events until
+ * the outbox entry is cleared.
+ */
+export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
+  return { ...settledRecordItem(tenant, record, change, layout), ...outboxAttributes(tenant, record.id, change.at), historyVersion: change.version - 1 }
 }
 
 export function createRecordsRepository (store: Store): RecordsRepository {
@@ -119,12 +126,10 @@ export function createRecordsRepository (store: Store): RecordsRepository {
     },
 
     async insertHistoryOwedByCaller (tenant, record, change) {
-      const item: Record<string, unknown> = { ...recordItem(tenant, record, { ...change, changes: [] }, await indexLayout()), historyVersion: change.version }
-      delete item[indexes.outbox.pk]
-      delete item[indexes.outbox.sk]
+      const layout = await indexLayout()
       await storeCall(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: item,
+        Item: settledRecordItem(tenant, record, { ...change, changes: [] }, layout),
         // Create: never overwrite an existing record (or tombstone), whatever the id.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))

@@ -7,7 +7,7 @@ import { INTERNALS } from '../resilience/store-faults.ts'
 import { crashStoreWrites } from '../../support/store.ts'
 import { rawRequest } from './raw-http.ts'
 
-/** helmet as configured for a JSON API, on successes and problems alike. */
+/** The API's security headers, on successes and problems alike, written out here rather than imported: the test is their second opinion. */
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none';frame-ancestors 'none'",
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
