@@ -63,8 +63,11 @@ export async function processImport (data: DataLayer, tenant: string, id: string
   if (!state) return undefined
   const counts: ImportCounts = { ...state.counts }
   const errors: ImportError[] = [...state.errors]
-  // The last checkpoint, still being written while the next chunk is read; awaited before its writes.
-  let saved: Promise<boolean> = Promise.resolve(true)
+  // Chunk by chunk: a chunk's writes wait for the checkpoint of the chunk two before it (a
+  // processor that lost its lease writes at most one chunk more), while the chunk before it
+  // writes its history and then its checkpoint (`followUps`, in chunk order).
+  let followUps: Array<Promise<boolean>> = []
+  const settled = () => Promise.allSettled(followUps)
   try {
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
     const runs = await readParts(data, state, 'RUNS', Array.from({ length: state.runParts }, (_, i) => i)) as StoredRun[]
@@ -85,30 +88,43 @@ export async function processImport (data: DataLayer, tenant: string, id: string
       // Applied before an interruption: only its fingerprints are needed again.
       if (chunk < state.processedChunks) continue
       if (signal?.aborted) {
-        await saved
+        await settled()
         await data.imports.release(tenant, id, owner, new Date())
         return undefined
       }
       const holdings = await (holdingsRead ?? readHoldings(data, tenant, fingerprintsOf(entries)))
       for (const fingerprint of written) holdings.delete(fingerprint)
       if (chunk + 1 < state.chunkCount) nextHoldings = ignoredUntilAwaited(next!.then((following) => readHoldings(data, tenant, fingerprintsOf(following))))
-      // The first chunk after an interruption may be applied in part already.
-      const resumed = chunk === state.processedChunks && (state.attempts ?? 0) > 1
-      if (!await applyChunk(data, state, entries, holdings, counts, errors, saved, resumed ? earlier : undefined)) return undefined
+      // The two chunks after the last checkpoint may be applied in part already: a chunk writes
+      // before the checkpoint of the chunk just before it.
+      const resumed = chunk <= state.processedChunks + 1 && (state.attempts ?? 0) > 1
+      const leaseHeld = followUps.length >= 2 ? followUps[followUps.length - 2]! : Promise.resolve(true)
+      const inserted = await applyChunk(data, state, entries, holdings, counts, errors, leaseHeld, resumed ? earlier : undefined)
+      if (!inserted) {
+        await settled()
+        return undefined
+      }
       written = new Set(fingerprintsOf(entries))
-      saved = ignoredUntilAwaited(data.imports.checkpoint(tenant, id, owner, { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }, new Date(), leaseMs))
+      const progress = { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }
+      // The chunk's history (and events) now; its checkpoint once that is written and the one before it is.
+      const before = followUps[followUps.length - 1] ?? Promise.resolve(true)
+      const followUp = Promise.all([before, data.publisher.publishInserted(tenant, inserted)])
+        .then(([held]) => held && data.imports.checkpoint(tenant, id, owner, progress, new Date(), leaseMs))
+      followUps = [...followUps.slice(-1), ignoredUntilAwaited(followUp)]
     }
-    if (!await saved) return undefined
+    // Each follow-up is true only if the one before it was: the last says whether all were.
+    if (!await (followUps[followUps.length - 1] ?? true)) return undefined
     counts.resolved = await resolveMissing(data, state, runs, seen)
     return await finish(data, state, owner, 'succeeded', counts, errors)
   } catch (error) {
     if (!(error instanceof ImportFailure)) {
       // The store or this process failed: the next processor (or the sweeper) takes it up again
-      // (after the checkpoint under way, which would otherwise renew the lease given up here).
-      await saved.catch(() => {})
+      // (after the checkpoints under way, which would otherwise renew the lease given up here).
+      await settled()
       await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
       throw error
     }
+    await settled()
     return await finish(data, state, owner, 'failed', counts, [...errors, { path: '', message: error.message }].slice(-MAX_IMPORT_ERRORS))
   }
 }
@@ -190,13 +206,13 @@ async function readHoldings (data: DataLayer, tenant: string, fingerprints: stri
 /**
  * Applies a chunk: results of distinct fingerprints side by side (those of one fingerprint in
  * order), starting from what `holdings` (the chunk's batch reads) found — a fingerprint it lacks
- * is read on its own — then the history of the records it created in batches, before the
- * checkpoint, so an interrupted chunk, applied again, writes what it still owes. `resumedAfter`:
- * an earlier attempt may have applied part of this chunk; it holds the chunk's fingerprints that
- * earlier chunks reported already. False when the previous chunk's checkpoint (`saved`) found the
- * lease lost: nothing was written.
+ * is read on its own. Returns the records it created (or an earlier attempt did), whose history
+ * the caller writes in batches before the chunk's checkpoint, so an interrupted chunk, applied
+ * again, writes what it still owes. `resumedAfter`: an earlier attempt may have applied part of
+ * this chunk; it holds the chunk's fingerprints that earlier chunks reported already. False when
+ * `leaseHeld` (a checkpoint) found the lease lost: nothing was written.
  */
-async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], saved: Promise<boolean>, resumedAfter?: Set<string>): Promise<boolean> {
+async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], leaseHeld: Promise<boolean>, resumedAfter?: Set<string>): Promise<Inserted[] | false> {
   const { tenant } = state
   const byFingerprint = new Map<string, Entry[]>()
   const reject = (entry: Entry, message: string) => {
@@ -212,8 +228,8 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
       else byFingerprint.set(entry.mapped.finding.fingerprint, [entry])
     }
   }
-  // Writes wait for the previous chunk's checkpoint: a processor that lost its lease writes nothing more.
-  if (!await saved) return false
+  // Writes wait for a checkpoint: a processor that lost its lease writes nothing more.
+  if (!await leaseHeld) return false
   const inserted: Inserted[] = []
   await inPool([...byFingerprint.entries()], async ([fingerprint, group]) => {
     // Only the first result of a fingerprint may use the batch read: the next ones follow its write.
@@ -236,8 +252,7 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
       holding = undefined
     }
   })
-  await data.publisher.publishInserted(tenant, inserted)
-  return true
+  return inserted
 }
 
 /** A result the workflow or the record rules refuse (a 4xx): rejected, the import goes on. */

@@ -72,6 +72,44 @@ t.test('a record an interrupted import created and a person changed before the i
   for (const record of (await records(api)).slice(1)) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation once`)
 })
 
+t.test('a chunk writes while the chunk before it writes its history and checkpoint: both are taken up again as applied in part', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, aReport(Array.from({ length: 150 }, (_, line) => ({ rule: 'r', line }))))
+  // Chunk 0's history batches (and so its checkpoint) are held until chunk 1 (50 results) has
+  // written its guards and records; then the process dies: no history, no checkpoint, 150 records.
+  let puts = 0
+  let dead = false
+  let release!: () => void
+  const chunk1Written = new Promise<void>((resolve) => { release = resolve })
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    const command = String(context.commandName)
+    if (command === 'BatchWriteItemCommand') await chunk1Written
+    if (dead && /^(Put|Update|Delete|BatchWrite)(Item)?Command$/.test(command)) {
+      throw Object.assign(new Error('injected crash'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
+    }
+    const output = await next(args)
+    if (command === 'PutItemCommand' && ++puts === 300) {
+      dead = true
+      release()
+    }
+    return output
+  }, { step: 'initialize', name: 'holdHistoryThenCrash' })
+  await t.rejects(processImport(api.data, 'acme', received.id, { owner: 'crashing', leaseMs: 1 }), 'the processor dies')
+  dead = false
+  const written = await records(api)
+  t.equal(written.length, 150, 'both chunks wrote their records before the crash')
+  // A record of the second chunk (results 100–149), changed by a person before the import resumes.
+  const second = written.find((record) => JSON.stringify(record).includes('r at line 120'))!
+  const changed = await patch(api, second, { status: 'triaged' })
+
+  const done = await waitForImportOrSweep(api, received.id)
+  t.match(done.counts, { results: 150, created: 150, unchanged: 0, updated: 0 })
+  const entries = await history(api, changed.id)
+  t.same(entries.map((entry) => [entry.version, entry.action]), [[2, 'updated'], [1, 'created']], 'its creation rebuilt beside the change')
+  t.match(entries[1], { requestId: new RegExp(`^${received.id}:0:1\\d\\d$`), at: changed.createdAt })
+  for (const record of (await records(api)).filter((record) => record.id !== changed.id)) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation once`)
+})
+
 t.test('the sweeper takes up a received import nobody processes, and a finished one leaves the outbox', async (t) => {
   const api = await buildRecordsApi(t)
   const received = await receive(api, aReport(Array.from({ length: 20 }, (_, line) => ({ rule: 'r', line }))))
