@@ -99,7 +99,7 @@ export async function processImport (data: DataLayer, tenant: string, id: string
       // before the checkpoint of the chunk just before it.
       const resumed = chunk <= state.processedChunks + 1 && (state.attempts ?? 0) > 1
       const leaseHeld = followUps.length >= 2 ? followUps[followUps.length - 2]! : Promise.resolve(true)
-      const inserted = await applyChunk(data, state, entries, holdings, counts, errors, leaseHeld, resumed ? earlier : undefined)
+      const inserted = await applyChunk(data, state, entries, holdings, counts, errors, leaseHeld, earlier, resumed)
       if (!inserted) {
         await settled()
         return undefined
@@ -208,11 +208,11 @@ async function readHoldings (data: DataLayer, tenant: string, fingerprints: stri
  * order), starting from what `holdings` (the chunk's batch reads) found — a fingerprint it lacks
  * is read on its own. Returns the records it created (or an earlier attempt did), whose history
  * the caller writes in batches before the chunk's checkpoint, so an interrupted chunk, applied
- * again, writes what it still owes. `resumedAfter`: an earlier attempt may have applied part of
- * this chunk; it holds the chunk's fingerprints that earlier chunks reported already. False when
+ * again, writes what it still owes. `earlier`: the chunk's fingerprints that earlier chunks
+ * reported already; `resumed`: an earlier attempt may have applied part of this chunk. False when
  * `leaseHeld` (a checkpoint) found the lease lost: nothing was written.
  */
-async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], leaseHeld: Promise<boolean>, resumedAfter?: Set<string>): Promise<Inserted[] | false> {
+async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[], holdings: Map<string, Holding>, counts: ImportCounts, errors: ImportError[], leaseHeld: Promise<boolean>, earlier: Set<string>, resumed: boolean): Promise<Inserted[] | false> {
   const { tenant } = state
   const byFingerprint = new Map<string, Entry[]>()
   const reject = (entry: Entry, message: string) => {
@@ -235,7 +235,8 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
     // Only the first result of a fingerprint may use the batch read: the next ones follow its write.
     let holding = holdings.get(fingerprint)
     let pending = group
-    if (resumedAfter && !resumedAfter.has(fingerprint) && await settleCreatedBefore(data, state, group[0]!, holding ??= await readHolding(data, tenant, fingerprint))) {
+    const firstHere = resumed && !earlier.has(fingerprint)
+    if (firstHere && await settleCreatedBefore(data, state, group[0]!, holding ??= await readHolding(data, tenant, fingerprint))) {
       counts.created++
       pending = group.slice(1)
       holding = undefined
@@ -243,8 +244,10 @@ async function applyChunk (data: DataLayer, state: ImportState, entries: Entry[]
     for (const entry of pending) {
       const { finding } = entry.mapped as Extract<MappedResult, { kind: 'finding' }>
       const context: RequestContext = { actor: { ...state.actor, tenant }, now: new Date(), requestId: entry.requestId }
+      // Whether this import may have made the fingerprint's record already, and what this result counts as then.
+      const madeBefore = entry === group[0] ? (firstHere ? 'created' : earlier.has(fingerprint) ? 'unchanged' : undefined) : 'unchanged'
       try {
-        counts[await applyFinding(data, context, state, finding, inserted, holding)]++
+        counts[await applyFinding(data, context, state, finding, inserted, holding, madeBefore)]++
       } catch (error) {
         if (!isResultFault(error)) throw error
         reject(entry, (error as Error).message)
@@ -267,8 +270,11 @@ function isResultFault (error: unknown): boolean {
  * the record's last change was this very result (an earlier attempt of this import that was
  * interrupted), that change is its outcome: it is counted once, written once, and its history
  * entry (if it was the creation) is owed again. `holding` is what the chunk's batch read found.
+ * `madeBefore`: this import may have made the record already (an interrupted attempt, or an
+ * earlier result of the fingerprint); if a person deleted it since, it is not made again (its
+ * id would come back with the deletion in its history), and the result counts as `madeBefore`.
  */
-async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: RecordCreate & { fingerprint: string }, inserted: Inserted[], holding?: Holding): Promise<Outcome> {
+async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: RecordCreate & { fingerprint: string }, inserted: Inserted[], holding?: Holding, madeBefore?: Outcome): Promise<Outcome> {
   const { tenant } = context.actor
   for (let attempt = 0; attempt < RESULT_ATTEMPTS; attempt++) {
     const { holderId, stored } = attempt === 0 && holding ? holding : await readHolding(data, tenant, finding.fingerprint)
@@ -276,7 +282,10 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
     const current = stored && !stored.deleted && stored.record.fingerprint === finding.fingerprint ? stored.record : undefined
     try {
       if (!current) {
-        inserted.push(await insertImported(data, context, buildNewRecord(finding, importRecordId(state, finding.fingerprint), context)))
+        const id = importRecordId(state, finding.fingerprint)
+        // The record's partition keeps its history after a delete (the delete wrote an owed creation first).
+        if (madeBefore && (await data.history.list(tenant, id, 1)).items.length > 0) return madeBefore
+        inserted.push(await insertImported(data, context, buildNewRecord(finding, id, context)))
         return 'created'
       }
       const patch = importPatch(current, finding)

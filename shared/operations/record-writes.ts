@@ -30,6 +30,26 @@ export async function readSettled (data: DataLayer, tenant: string, id: string):
   return stored
 }
 
+/**
+ * A version 1 an import wrote with its history owed by the import (`insertHistoryOwedByCaller`:
+ * the item keeps the creation without its diff, and the import writes the entry in a batch,
+ * later, or after a crash when it is taken up again). Every other change carries its diff.
+ */
+export function isCreationOwedByImport (change: RecordChange): boolean {
+  return change.version === 1 && change.action === 'created' && change.changes.length === 0
+}
+
+/**
+ * Before a record whose creation an import may still owe leaves the table (a delete): that
+ * entry (and its event) written now, if it is not yet. Once the record is gone, the import,
+ * taken up again, could not rebuild it (the record's `createdAt` goes with it).
+ */
+export async function settleOwedCreation (data: DataLayer, tenant: string, record: SecurityRecord, made: RecordChange): Promise<void> {
+  if ((await data.history.list(tenant, record.id, 1)).items.length > 0) return
+  const creation = { ...made, changes: diffRecords(undefined, record) }
+  await data.publisher.settle(tenant, { record, change: creation, pendingHistory: creation, deleted: false })
+}
+
 /** `duplicateOf` must name a live record of the same tenant (checked when it changes). */
 export async function assertDuplicateTarget (data: DataLayer, tenant: string, record: SecurityRecord, previous?: SecurityRecord): Promise<void> {
   if (!record.duplicateOf || record.duplicateOf === previous?.duplicateOf) return

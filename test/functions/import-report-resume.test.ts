@@ -110,6 +110,57 @@ t.test('a chunk writes while the chunk before it writes its history and checkpoi
   for (const record of (await records(api)).filter((record) => record.id !== changed.id)) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation once`)
 })
 
+t.test('a record an interrupted import created and a person deleted before the import resumed keeps its creation in the history and is not made again', async (t) => {
+  const api = await buildRecordsApi(t)
+  // 110 results; the last (chunk 1) repeats the fingerprint of result 3 (chunk 0).
+  const results = [...Array.from({ length: 109 }, (_, line) => ({ rule: 'r', line })), { rule: 'r', line: 3 }]
+  const received = await receive(api, aReport(results))
+  // Chunk 0 writes its 100 guards and records but not their history (its batches fail); the
+  // process dies at chunk 1's first write.
+  let puts = 0
+  let dead = false
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    const command = String(context.commandName)
+    if (command === 'PutItemCommand' && ++puts === 201) dead = true
+    if ((dead || (command === 'BatchWriteItemCommand' && puts >= 0)) && /^(Put|Update|Delete|BatchWrite)(Item)?Command$/.test(command)) {
+      throw Object.assign(new Error('injected crash'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'crashAtChunk1' })
+  await t.rejects(processImport(api.data, 'acme', received.id, { owner: 'crashing', leaseMs: 1 }), 'the processor dies')
+  dead = false
+  puts = -Infinity
+  const written = await records(api)
+  t.equal(written.length, 100, 'chunk 0 wrote its records')
+  const doomed = written.find((record) => JSON.stringify(record).includes('r at line 3"'))!
+  t.same(await history(api, doomed.id), [], 'its creation is not in the history yet')
+  const deleted = await api.app.inject({ method: 'DELETE', url: `/v1/records/${doomed.id}`, headers: { authorization: await api.bearer() } })
+  t.equal(deleted.statusCode, 204)
+  t.same((await history(api, doomed.id)).map((entry) => [entry.version, entry.action]), [[2, 'deleted'], [1, 'created']], 'the delete wrote the creation the import still owed first')
+
+  const done = await waitForImportOrSweep(api, received.id)
+  t.match(done.counts, { results: 110, created: 109, unchanged: 1, updated: 0, rejected: 0 })
+  const items = await records(api)
+  t.equal(items.length, 108, 'the deleted record is not made again, by the resumed chunk or by the later result of its fingerprint')
+  t.notOk(items.some((record) => record.id === doomed.id))
+  const entries = await history(api, doomed.id)
+  t.same(entries.map((entry) => [entry.version, entry.action]), [[2, 'deleted'], [1, 'created']], 'its history unchanged')
+  t.match(entries[1], { requestId: `${received.id}:0:3`, at: doomed.createdAt })
+  for (const record of items.filter((_, i) => i % 10 === 0)) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation once`)
+})
+
+t.test('deleting an imported record whose creation is in the history already writes it no second time', async (t) => {
+  const api = await buildRecordsApi(t)
+  await importReport(t, api, aReport([{ rule: 'r', line: 1 }]))
+  const [record] = await records(api)
+  const before = await history(api, record!.id)
+  const deleted = await api.app.inject({ method: 'DELETE', url: `/v1/records/${record!.id}`, headers: { authorization: await api.bearer() } })
+  t.equal(deleted.statusCode, 204)
+  const after = await history(api, record!.id)
+  t.same(after.map((entry) => [entry.version, entry.action]), [[2, 'deleted'], [1, 'created']])
+  t.same(after[1], before[0], 'the creation entry as the import wrote it')
+})
+
 t.test('the sweeper takes up a received import nobody processes, and a finished one leaves the outbox', async (t) => {
   const api = await buildRecordsApi(t)
   const received = await receive(api, aReport(Array.from({ length: 20 }, (_, line) => ({ rule: 'r', line }))))
