@@ -52,7 +52,7 @@ t.test('an unchanged result costs no request of its own: its guard and record co
   t.same(counts, { UpdateItem: 5, GetItem: 4, BatchGetItem: 6, Query: DEFAULT_INDEX_SHARDS })
 })
 
-t.test('a chunk\'s history batches go side by side: the next chunk\'s writes wait one round trip for them, not four', async (t) => {
+t.test('a chunk\'s history batches go side by side: one round trip, not four', async (t) => {
   const api = await buildRecordsApi(t)
   const received = await receive(api, report)
   let inFlight = 0
@@ -69,4 +69,24 @@ t.test('a chunk\'s history batches go side by side: the next chunk\'s writes wai
   t.match((await processImport(api.data, 'acme', received.id, { owner: 'counted' }))?.counts, { created: RESULTS })
   // A chunk of 100 new results owes 100 history entries: 4 BatchWriteItem requests of 25.
   t.equal(mostInFlight, 4)
+})
+
+t.test('the next chunk writes while a chunk\'s history and checkpoint are under way', async (t) => {
+  const api = await buildRecordsApi(t)
+  const received = await receive(api, report)
+  // Chunk 0's history batches are held until chunk 1 writes (or 2 s pass: before, chunk 1 waited for them).
+  let puts = 0
+  let chunk1Wrote!: () => void
+  const chunk1Writing = new Promise<void>((resolve) => { chunk1Wrote = resolve })
+  let heldUntilChunk1 = false
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'PutItemCommand' && ++puts === 2 * 100 + 1) chunk1Wrote()
+    if (context.commandName === 'BatchWriteItemCommand' && puts <= 2 * 100) {
+      heldUntilChunk1 = await Promise.race([chunk1Writing.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false))])
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'holdChunk0History' })
+  t.match((await processImport(api.data, 'acme', received.id, { owner: 'overlapped' }))?.counts, { created: RESULTS })
+  t.ok(heldUntilChunk1, 'chunk 1 wrote while chunk 0\'s history was held')
+  t.equal((await records(api)).length, RESULTS)
 })
