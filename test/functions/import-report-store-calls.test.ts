@@ -67,8 +67,9 @@ t.test('a chunk\'s history batches go side by side: one round trip, not four', a
     }
   }, { step: 'initialize', name: 'countBatchWritesInFlight' })
   t.match((await processImport(api.data, 'acme', received.id, { owner: 'counted' }))?.counts, { created: RESULTS })
-  // A chunk of 100 new results owes 100 history entries: 4 BatchWriteItem requests of 25.
-  t.equal(mostInFlight, 4)
+  // A chunk of 100 new results owes 100 history entries: 4 BatchWriteItem requests of 25, at once.
+  // The next chunk's may start before they end (it writes meanwhile), never a third chunk's.
+  t.ok(mostInFlight >= 4 && mostInFlight <= 2 * 4, `${mostInFlight} history batches in flight at most`)
 })
 
 t.test('the next chunk writes while a chunk\'s history and checkpoint are under way', async (t) => {
