@@ -2,6 +2,7 @@ import t from 'tap'
 import { processImport } from '../../shared/operations/process-import.ts'
 import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
 import { historySortKey } from '../../shared/store/keys.ts'
+import type { OutboxEntry } from '../../shared/store/outbox.ts'
 import { startEventSink, type ReceivedEvent } from '../support/event-sink.ts'
 import { buildRecordsApi } from '../support/records-api.ts'
 import { aReport, history, receive, records, waitForImportOrSweep } from '../support/imports-api.ts'
@@ -36,8 +37,8 @@ t.test('a sink that refuses some of an import\'s events: exactly their history e
   t.same(historyUpdates, [], 'no history entry was updated: those delivered were written without their event')
   const owed = await api.data.outbox.due(new Date(Date.now() + 60_000))
   t.same(owed.map((entry) => entry.kind === 'event' ? `${entry.recordId}/${entry.change.version}` : entry.kind).sort(), [...refused].sort(), 'exactly the refused events wait in the outbox')
-  const [first] = owed
-  t.match(first?.kind === 'event' && first, { change: { version: 1, action: 'created', requestId: new RegExp(`^${received.id}:0:\\d+$`) }, data: items.find((record) => record.id === (first as { recordId: string }).recordId) }, 'with the record as the event\'s data')
+  const first = owed[0] as Extract<OutboxEntry, { kind: 'event' }>
+  t.match(first, { change: { version: 1, action: 'created', requestId: new RegExp(`^${received.id}:0:\\d+$`) }, data: items.find((record) => record.id === first.recordId) }, 'with the record as the event\'s data')
   for (const record of items) t.same((await history(api, record.id)).map((entry) => entry.version), [1], `${record.id}: its creation in the history once`)
 
   sink.refuseWhen()
@@ -65,8 +66,7 @@ t.test('an import that dies after delivering a chunk\'s events and before its hi
   healed = true
   const deliveredBefore = sink.received.map(eventId)
   t.equal(deliveredBefore.length, 100, 'the first chunk\'s events were delivered before the crash')
-  const [firstDelivered] = deliveredBefore
-  t.same(await history(api, firstDelivered!.split('/')[0]!), [], 'their history entries were not written')
+  t.same(await history(api, String(deliveredBefore[0]).split('/')[0]!), [], 'their history entries were not written')
   t.same(await api.data.outbox.due(new Date(Date.now() + 60_000)).then((owed) => owed.map((entry) => entry.kind)), ['import'], 'the unfinished import is all the outbox holds: it owes that history')
 
   const done = await waitForImportOrSweep(api, received.id)
