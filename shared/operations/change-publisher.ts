@@ -15,8 +15,9 @@ export interface ChangePublisher {
   afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): void
   /**
    * The follow-up of records inserted with their history owed by the caller
-   * (`insertHistoryOwedByCaller`, an import): their version 1 history entries in batches, then
-   * their events. The caller runs it again (after a crash) until it returned once.
+   * (`insertHistoryOwedByCaller`, an import): their events, side by side, then their version 1
+   * history entries in batches — carrying the event into the outbox only where the sink failed.
+   * The caller runs it again (after a crash) until it returned once.
    */
   publishInserted (tenant: string, inserted: ReadonlyArray<{ record: SecurityRecord, change: RecordChange }>): Promise<void>
   /** Finishes whatever an earlier writer left undone for this record item. */
@@ -37,7 +38,8 @@ const inFlight = new Map<string, Promise<void>>()
 /**
  * What follows a committed record write, without transactions: the record item carries its
  * change (written in the same conditional write), and everything here is derived from it
- * idempotently: the history entry, then the CloudEvent. If a function dies half-way, the next
+ * idempotently: the history entry, then the CloudEvent (an import's new records: the other way
+ * round, see `publishInserted`). If a function dies half-way, the next
  * read or write of the record (or the outbox sweeper) runs the same steps again; history is
  * written exactly once, events at least once with a stable id.
  */
@@ -45,14 +47,20 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
   const { records, history, sink, log } = deps
   const started = new Set<Promise<void>>()
 
-  async function deliver (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean> {
-    if (!sink.enabled) return true
+  /** Sends one event to the sink; false (logged) when it failed. */
+  async function send (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean> {
     try {
       await sink.deliver(recordChangeEvent(tenant, recordId, change, data))
+      return true
     } catch (error) {
       log.warn({ err: error, recordId, version: change.version }, 'event delivery failed; left in the outbox for retry')
       return false
     }
+  }
+
+  async function deliver (tenant: string, recordId: string, change: RecordChange, data: unknown): Promise<boolean> {
+    if (!sink.enabled) return true
+    if (!await send(tenant, recordId, change, data)) return false
     await history.markEventDelivered(tenant, recordId, change.version)
     return true
   }
@@ -82,9 +90,18 @@ export function createChangePublisher (deps: { records: RecordsRepository, histo
     started.add(work)
   }
 
+  /**
+   * Events first: the entry of an event delivered is written without it, so a new record's event
+   * costs no write of its own (no outbox mark to clear). Only the entries of events the sink
+   * refused carry them into the outbox, for the sweeper. A crash between the two leaves the
+   * entries unwritten and the import unfinished: taken up again, it delivers those events again
+   * (the same ids: at least once) and writes the entries (unconditional puts of a settled
+   * content: exactly once). An entry is written without its event only after that very event
+   * was delivered, whichever attempt or writer wrote it last.
+   */
   async function publishInserted (tenant: string, inserted: ReadonlyArray<{ record: SecurityRecord, change: RecordChange }>): Promise<void> {
-    await history.writeSettled(tenant, inserted.map(({ record, change }) => ({ recordId: record.id, change, ...(sink.enabled ? { pendingEventData: record } : {}) })))
-    if (sink.enabled) await Promise.all(inserted.map(({ record, change }) => deliver(tenant, record.id, change, record)))
+    const delivered = sink.enabled ? await Promise.all(inserted.map(({ record, change }) => send(tenant, record.id, change, record))) : inserted.map(() => true)
+    await history.writeSettled(tenant, inserted.map(({ record, change }, i) => ({ recordId: record.id, change, ...(delivered[i] ? {} : { pendingEventData: record }) })))
   }
 
   async function settle (tenant: string, stored: StoredRecord): Promise<void> {
