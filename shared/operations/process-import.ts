@@ -108,8 +108,8 @@ export async function processImport (data: DataLayer, tenant: string, id: string
       const progress = { processedChunks: chunk + 1, counts: { ...counts }, errors: [...errors] }
       // The chunk's history (and events) now; its checkpoint once that is written and the one before it is.
       const before = followUps[followUps.length - 1] ?? Promise.resolve(true)
-      const followUp = Promise.all([before, data.publisher.publishInserted(tenant, inserted)])
-        .then(([held]) => held && data.imports.checkpoint(tenant, id, owner, progress, new Date(), leaseMs))
+      const followUp = whenBothEnded(before, data.publisher.publishInserted(tenant, inserted))
+        .then((held) => held && data.imports.checkpoint(tenant, id, owner, progress, new Date(), leaseMs))
       followUps = [...followUps.slice(-1), ignoredUntilAwaited(followUp)]
     }
     // Each follow-up is true only if the one before it was: the last says whether all were.
@@ -133,6 +133,17 @@ export async function processImport (data: DataLayer, tenant: string, id: string
 function ignoredUntilAwaited<T> (promise: Promise<T>): Promise<T> {
   promise.catch(() => {})
   return promise
+}
+
+/**
+ * Whether the lease was still held (`before`), once the writes under way (`writing`) ended too:
+ * a failure of either is thrown only then, so nothing keeps writing behind it.
+ */
+async function whenBothEnded (before: Promise<boolean>, writing: Promise<void>): Promise<boolean> {
+  const [held, written] = await Promise.allSettled([before, writing])
+  if (held.status === 'rejected') throw held.reason
+  if (written.status === 'rejected') throw written.reason
+  return held.value
 }
 
 /** A fault of the import itself (its stored parts), not of the moment: taking it up again cannot help. */

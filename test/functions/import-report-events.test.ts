@@ -65,7 +65,8 @@ t.test('an import that dies after delivering a chunk\'s events and before its hi
   await t.rejects(processImport(api.data, 'acme', received.id, { owner: 'crashing', leaseMs: 1 }), 'the processor dies')
   healed = true
   const deliveredBefore = sink.received.map(eventId)
-  t.equal(deliveredBefore.length, 100, 'the first chunk\'s events were delivered before the crash')
+  // The next chunk writes (and may deliver) while the first one's history batch goes: 100 or more.
+  t.ok(deliveredBefore.length >= 100, `the first chunk's events were delivered before the crash (${deliveredBefore.length})`)
   t.same(await history(api, String(deliveredBefore[0]).split('/')[0]!), [], 'their history entries were not written')
   t.same(await api.data.outbox.due(new Date(Date.now() + 60_000)).then((owed) => owed.map((entry) => entry.kind)), ['import'], 'the unfinished import is all the outbox holds: it owes that history')
 
@@ -78,6 +79,6 @@ t.test('an import that dies after delivering a chunk\'s events and before its hi
   const deliveries = new Map<string, number>()
   for (const id of sink.received.map(eventId)) deliveries.set(id, (deliveries.get(id) ?? 0) + 1)
   t.same([...deliveries.keys()].sort(), createdEventIds(items), 'every record\'s created event, with its stable id')
-  t.same(deliveredBefore.map((id) => deliveries.get(id)), deliveredBefore.map(() => 2), 'the interrupted chunk\'s events again (at least once), under the same ids')
-  t.equal([...deliveries.values()].filter((count) => count === 1).length, 50, 'the next chunk\'s once')
+  t.same(deliveredBefore.map((id) => deliveries.get(id)), deliveredBefore.map(() => 2), 'the interrupted chunks\' events again (at least once), under the same ids')
+  t.equal([...deliveries.values()].filter((count) => count === 1).length, 150 - deliveredBefore.length, 'the others once')
 })
