@@ -199,7 +199,7 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     for (const [label, run] of [['first', imported.first], ['unchanged', imported.unchanged]] as const) {
       push(`| ${label} | ${run.seconds.toFixed(1)} | ${run.resultsPerSecond.toFixed(0)} | ${run.cpuSeconds.function.toFixed(1)} / ${run.cpuSeconds.store.toFixed(1)} | ${run.load.toFixed(1)} | ${JSON.stringify(run.counts)} |`)
     }
-    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s (${imported.rawPutsPerSecondBeforeAfter.map((rate) => rate.toFixed(0)).join(' before, ')} after the imports). Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB (${imported.rssBeforeMB.toFixed(1)} MB before the first import).`, '')
+    push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s (${imported.rawPutsPerSecondBeforeAfter.map((rate) => rate.toFixed(0)).join(' before, ')} after the imports). Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB (${imported.rssBeforeMB.toFixed(1)} MB before the first import; after both, ${imported.rssFileMB.toFixed(1)} MB of it file-backed: node's own code), run with its Service's settings ${Object.entries(imported.settings).map(([name, value]) => `\`${name}=${value}\``).join(' ') || '(none)'}.`, '')
   }
 
   return `${lines.join('\n')}\n`

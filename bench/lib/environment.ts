@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
 import { createStore, type Store } from '../../shared/store/client.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../../test/support/tokens.ts'
@@ -78,9 +79,32 @@ export async function listen (server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-/** The environment a record function bundle starts with (shared/config.ts). */
-export function recordFunctionEnv (store: BenchStore, issuer: BenchIssuer, port: number): Record<string, string | undefined> {
+/**
+ * The settings a function's Knative Service writes into its container's environment
+ * (`knative/base/functions/<name>.yaml`, e.g. NODE_OPTIONS with the V8 heap sizes, MALLOC_ARENA_MAX):
+ * the bench starts each bundle with them, so the memory and throughput it measures are those of the
+ * process production runs. Settings from a Secret or the ConfigMap are the bench's own (its store,
+ * its issuer, its key). The Service's `args` must name the bundle only: node flags go in NODE_OPTIONS.
+ */
+export function deployedEnv (name: string): Record<string, string> {
+  const file = fileURLToPath(new URL(`../../knative/base/functions/${name}.yaml`, import.meta.url))
+  const container = (parse(readFileSync(file, 'utf8')) as { spec: { template: { spec: { containers: DeployedContainer[] } } } }).spec.template.spec.containers[0]!
+  const bundle = `dist/functions/${name}/index.mjs`
+  if (container.args?.length !== 1 || container.args[0] !== bundle) {
+    throw new Error(`${file}: args must be [${bundle}] (the bench starts \`node <bundle>\`; node flags belong in NODE_OPTIONS), not ${JSON.stringify(container.args)}`)
+  }
+  return Object.fromEntries((container.env ?? []).flatMap((entry) => entry.value === undefined ? [] : [[entry.name, entry.value]]))
+}
+
+interface DeployedContainer {
+  args?: string[]
+  env?: Array<{ name: string, value?: string }>
+}
+
+/** The environment a record function bundle starts with: its deployed settings, then the bench's store, issuer and port (shared/config.ts). */
+export function recordFunctionEnv (name: string, store: BenchStore, issuer: BenchIssuer, port: number): Record<string, string | undefined> {
   return {
+    ...deployedEnv(name),
     PATH: process.env.PATH,
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -7,7 +7,7 @@ import { freePort, startChild, waitForOk, type Child } from './processes.ts'
 export const RECORD_FUNCTIONS = recordFunctionNames
 export type RecordFunction = string
 
-/** The record function bundles, each in its own process on its own port, as deployed. */
+/** The record function bundles, each in its own process on its own port, as deployed (with its Service's settings). */
 export interface Fleet {
   url (name: RecordFunction): string
   pid (name: RecordFunction): number
@@ -19,7 +19,7 @@ export async function startFleet (bundles: string, store: BenchStore, issuer: Be
   try {
     for (const name of RECORD_FUNCTIONS) {
       const port = await freePort()
-      const child = startChild(`${bundles}/functions/${name}/index.mjs`, [], { ...recordFunctionEnv(store, issuer, port), RATE_LIMIT: 'off' })
+      const child = startChild(`${bundles}/functions/${name}/index.mjs`, [], { ...recordFunctionEnv(name, store, issuer, port), RATE_LIMIT: 'off' })
       const url = `http://127.0.0.1:${port}`
       children.set(name, { child, url })
       await waitForOk(`${url}/healthz`, child, performance.now())

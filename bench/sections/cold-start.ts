@@ -49,14 +49,14 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
   const auth = { authorization: `Bearer ${token}` }
   const json = { ...auth, 'content-type': 'application/json' }
   const bundle = (name: string) => `${bundles}/functions/${name}/index.mjs`
-  const recordEnv = (port: number) => ({ ...recordFunctionEnv(store, issuer, port), RATE_LIMIT: 'off' })
+  const recordEnv = (name: string) => (port: number) => ({ ...recordFunctionEnv(name, store, issuer, port), RATE_LIMIT: 'off' })
   const targets: Target[] = [
     { name: 'bare node:http', file: benchFile('baselines/bare-http.mjs'), env: (port) => ({ PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' }) },
-    { name: 'create-record', file: bundle('create-record'), env: recordEnv, first: { status: 201, send: (c) => c.call('POST', '/v1/records', json, JSON.stringify({ title: 'cold start', category: 'other', severity: 'low', asset: { name: 'bench', type: 'service' } })) } },
-    { name: 'get-record', file: bundle('get-record'), env: recordEnv, first: { status: 404, send: (c) => c.call('GET', `/v1/records/${UNKNOWN_ID}`, auth) } },
-    { name: 'list-records', file: bundle('list-records'), env: recordEnv, first: { status: 200, send: (c) => c.call('GET', '/v1/records?status=open', auth) } },
-    { name: 'update-record', file: bundle('update-record'), env: recordEnv, first: { status: 404, send: (c) => c.call('PATCH', `/v1/records/${UNKNOWN_ID}`, { ...json, 'if-match': '"1"' }, '{"assignee":"x"}') } },
-    { name: 'delete-record', file: bundle('delete-record'), env: recordEnv, first: { status: 404, send: (c) => c.call('DELETE', `/v1/records/${UNKNOWN_ID}`, auth) } },
+    { name: 'create-record', file: bundle('create-record'), env: recordEnv('create-record'), first: { status: 201, send: (c) => c.call('POST', '/v1/records', json, JSON.stringify({ title: 'cold start', category: 'other', severity: 'low', asset: { name: 'bench', type: 'service' } })) } },
+    { name: 'get-record', file: bundle('get-record'), env: recordEnv('get-record'), first: { status: 404, send: (c) => c.call('GET', `/v1/records/${UNKNOWN_ID}`, auth) } },
+    { name: 'list-records', file: bundle('list-records'), env: recordEnv('list-records'), first: { status: 200, send: (c) => c.call('GET', '/v1/records?status=open', auth) } },
+    { name: 'update-record', file: bundle('update-record'), env: recordEnv('update-record'), first: { status: 404, send: (c) => c.call('PATCH', `/v1/records/${UNKNOWN_ID}`, { ...json, 'if-match': '"1"' }, '{"assignee":"x"}') } },
+    { name: 'delete-record', file: bundle('delete-record'), env: recordEnv('delete-record'), first: { status: 404, send: (c) => c.call('DELETE', `/v1/records/${UNKNOWN_ID}`, auth) } },
     {
       name: 'mock-auth',
       file: bundle('mock-auth'),
@@ -67,7 +67,7 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
       name: 'ingest-finding',
       file: bundle('ingest-finding'),
       // A record function's settings (it ignores the cursor key); no K_SINK, so the finding is applied at once.
-      env: recordEnv,
+      env: recordEnv('ingest-finding'),
       first: {
         status: 200,
         send: (c) => c.call('POST', '/v1/findings', json, JSON.stringify({ title: 'ingested', category: 'other', severity: 'low', asset: { name: 'bench', type: 'service' }, fingerprint: `bench-${Date.now()}` }))

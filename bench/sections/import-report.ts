@@ -4,7 +4,7 @@ import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { gzipSync } from 'node:zlib'
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
-import { createHttpClient, expectStatus, type BenchIssuer, type BenchStore } from '../lib/environment.ts'
+import { createHttpClient, deployedEnv, expectStatus, type BenchIssuer, type BenchStore } from '../lib/environment.ts'
 import type { Fleet } from '../lib/fleet.ts'
 import { peakRssMB } from '../lib/processes.ts'
 
@@ -46,6 +46,10 @@ export interface ImportBenchResult {
   peakRssMB: number
   /** VmRSS of the import-report process before the first import (started, one health check answered). */
   rssBeforeMB: number
+  /** Of its RSS after both imports, the file-backed pages: node's own code, mapped from its binary (the rest is anonymous: heap, malloc, stacks). */
+  rssFileMB: number
+  /** The settings from its Knative Service it ran with (NODE_OPTIONS, MALLOC_ARENA_MAX: bench/lib/environment.ts). */
+  settings: Record<string, string>
 }
 
 const TENANT = 'bench-import'
@@ -92,7 +96,7 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
   const rawPutCpuMs = { client: cpuMs(process.cpuUsage(clientCpu)) / sizes.rawPuts, store: (cpuSeconds(store.pid) - storeCpu) * 1000 / sizes.rawPuts }
   log(`import: raw conditional PutItem ${rawBefore.toFixed(0)} /s at 16 (CPU per put: SDK client ${rawPutCpuMs.client.toFixed(2)} ms, store ${rawPutCpuMs.store.toFixed(2)} ms)`)
 
-  const rssBeforeMB = rssMB(fleet.pid('import-report'))
+  const rssBeforeMB = statusMB(fleet.pid('import-report'), 'VmRSS')
   const client = createHttpClient(fleet.url('import-report'))
   const token = await issuer.token(TENANT)
   const cpu = () => ({ function: cpuSeconds(fleet.pid('import-report')), store: cpuSeconds(store.pid) })
@@ -134,15 +138,18 @@ export async function measureImport (options: { store: BenchStore, issuer: Bench
       first,
       unchanged,
       peakRssMB: peakRssMB(fleet.pid('import-report')),
-      rssBeforeMB
+      rssBeforeMB,
+      rssFileMB: statusMB(fleet.pid('import-report'), 'RssFile'),
+      settings: deployedEnv('import-report')
     }
   } finally {
     client.close()
   }
 }
 
-function rssMB (pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024 / 1e6
+/** A memory figure of /proc/PID/status (VmRSS, RssFile…), in MB. */
+function statusMB (pid: number, field: string): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024 / 1e6
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */

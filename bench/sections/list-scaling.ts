@@ -82,7 +82,7 @@ export async function measureListScaling (options: { bundles: string, store: Ben
   const unshardedStore = { ...openStore(store.endpoint, `${store.tableName}-unsharded`), endpoint: store.endpoint, pid: store.pid, close: async () => {} }
   await ensureTable(unshardedStore.client, unshardedStore.tableName, { indexShards: 1 })
   const unshardedPort = await freePort()
-  const unshardedList = startChild(`${bundles}/functions/list-records/index.mjs`, [], { ...recordFunctionEnv(unshardedStore, issuer, unshardedPort), RATE_LIMIT: 'off' })
+  const unshardedList = startChild(`${bundles}/functions/list-records/index.mjs`, [], { ...recordFunctionEnv('list-records', unshardedStore, issuer, unshardedPort), RATE_LIMIT: 'off' })
   const port = await freePort()
   const peer = startChild(benchFile('baselines/peer-server.ts'), [], {
     PATH: process.env.PATH, PORT: String(port), DYNAMODB_ENDPOINT: peerStore.endpoint, TABLE_NAME: PEER_TABLE,

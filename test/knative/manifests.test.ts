@@ -23,6 +23,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import type { TObject } from 'typebox'
+import { deployedEnv } from '../../bench/lib/environment.ts'
 import { IngestConfigSchema } from '../../functions/ingest-finding/config.ts'
 import { FINDING_REPORTED } from '../../functions/ingest-finding/handler.ts'
 import { clientAddressResolver } from '../../functions/mock-auth/client-address.ts'
@@ -215,6 +216,23 @@ for (const overlay of overlays) {
       t.equal(images.size, 1, `one image for every function, the jobs and the dead-letter sink: ${[...images].join(', ')}`)
       const [image] = [...images]
       t.notMatch(image, /:latest$|^security-records$/, 'the overlay names a real, non-latest image')
+    })
+
+    t.test('import-report runs with the heap and malloc settings the bench measures, and node applies them', async (t) => {
+      const [svc] = find(objects, 'serving.knative.dev/v1/Service', 'import-report')
+      const container = svc!.spec.template.spec.containers[0]
+      const literal = Object.fromEntries((container.env ?? []).filter((entry: any) => 'value' in entry).map((entry: any) => [entry.name, entry.value]))
+      const settings = deployedEnv('import-report')
+      t.match(literal, settings, 'the rendered Service carries the settings bench/lib/environment.ts starts the bundle with')
+      t.match(settings.MALLOC_ARENA_MAX, /^[1-9]\d*$/, 'glibc malloc keeps few arenas (the image is glibc-based: distroless/nodejs24-debian12)')
+      const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(settings.NODE_OPTIONS ?? '')?.[1])
+      const semiSpace = Number(/--max-semi-space-size=(\d+)/.exec(settings.NODE_OPTIONS ?? '')?.[1])
+      t.ok(oldSpace > 0 && semiSpace > 0, 'both generations are sized, not derived by V8 from whatever memory the node (or the bench machine) has')
+      // Started as the container starts it: this node, this environment only. Some V8 flags are refused in NODE_OPTIONS.
+      const probe = spawnSync(process.execPath, ['-p', 'v8.getHeapStatistics().heap_size_limit'], { env: { PATH: process.env.PATH, ...settings }, encoding: 'utf8' })
+      t.equal(probe.status, 0, `node starts with NODE_OPTIONS=${settings.NODE_OPTIONS}: ${probe.stderr}`)
+      // V8's limit is the old space plus a young generation of three semi-spaces.
+      t.equal(Math.round(Number(probe.stdout) / 2 ** 20), oldSpace + 3 * semiSpace, 'node applies the sizes')
     })
 
     t.test('no secret is inlined: secret settings come from documented Secrets', async (t) => {
