@@ -233,6 +233,11 @@ for (const overlay of overlays) {
       t.equal(probe.status, 0, `node starts with NODE_OPTIONS=${settings.NODE_OPTIONS}: ${probe.stderr}`)
       // V8's limit is the old space plus a young generation of three semi-spaces.
       t.equal(Math.round(Number(probe.stdout) / 2 ** 20), oldSpace + 3 * semiSpace, 'node applies the sizes')
+      // A heap allowed past the container's limit fills the pod until the kernel kills it; under it, V8 collects first.
+      const limit = /^(\d+)(Mi|Gi)$/.exec(String(container.resources?.limits?.memory))
+      t.ok(limit, `the container has a memory limit (${container.resources?.limits?.memory})`)
+      const limitMiB = Number(limit![1]) * (limit![2] === 'Gi' ? 1024 : 1)
+      t.ok(oldSpace + 3 * semiSpace < limitMiB, `V8's heap limit (${oldSpace + 3 * semiSpace} MiB) is under the container's (${limitMiB} MiB)`)
     })
 
     t.test('no secret is inlined: secret settings come from documented Secrets', async (t) => {
