@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import type { ValidateFunction } from 'ajv'
 import { DuplicateFingerprintError, IngestConflictError, PreconditionFailedError, StoreUnavailableError } from '../errors.ts'
-import { diffRecords, type RecordChange } from '../records/change.ts'
+import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import { importPatch, resolutionPatch } from '../records/import-rules.ts'
 import { buildNewRecord } from '../records/model.ts'
@@ -15,7 +15,7 @@ import type { StoredRecord } from '../store/records-repository.ts'
 import { isConditionFailed } from '../store/store-errors.ts'
 import { bodyAjv, toFieldErrors } from '../validation.ts'
 import type { DataLayer } from './data-layer.ts'
-import { changeOf, holdsFingerprint } from './record-writes.ts'
+import { changeOf, creationWithDiff, holdsFingerprint } from './record-writes.ts'
 import type { StoredRun } from './receive-report.ts'
 import type { RequestContext } from './request-context.ts'
 import { updateRecord } from './update-record.ts'
@@ -303,8 +303,7 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
       if (Object.keys(patch).length === 0) {
         const change = stored!.change
         if (change?.requestId !== context.requestId) return 'unchanged'
-        // Its item keeps the creation without the diff (insertHistoryOwedByCaller): version 1 is the diff.
-        if (change.action === 'created') inserted.push({ record: current, change: { ...change, changes: diffRecords(undefined, current) } })
+        if (change.action === 'created') inserted.push({ record: current, change: creationWithDiff(current, change) })
         return outcomeOf(change)
       }
       await updateRecord(data, context, current.id, patch, etagOf(current))

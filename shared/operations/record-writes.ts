@@ -31,22 +31,28 @@ export async function readSettled (data: DataLayer, tenant: string, id: string):
 }
 
 /**
- * A version 1 an import wrote with its history owed by the import (`insertHistoryOwedByCaller`:
+ * A version 1 an import wrote with its history owed by the import (`insertHistoryOwedByCaller`):
  * the item keeps the creation without its diff, and the import writes the entry in a batch,
- * later, or after a crash when it is taken up again). Every other change carries its diff.
+ * later, or after a crash when it is taken up again. Every other change carries its diff.
  */
-export function isCreationOwedByImport (change: RecordChange): boolean {
+function isCreationOwedByImport (change: RecordChange): boolean {
   return change.version === 1 && change.action === 'created' && change.changes.length === 0
 }
 
+/** The creation an import's record item keeps without its diff, as its history entry has it: version 1 is its own diff. */
+export function creationWithDiff (record: SecurityRecord, made: RecordChange): RecordChange {
+  return { ...made, changes: diffRecords(undefined, record) }
+}
+
 /**
- * Before a record whose creation an import may still owe leaves the table (a delete): that
- * entry (and its event) written now, if it is not yet. Once the record is gone, the import,
- * taken up again, could not rebuild it (the record's `createdAt` goes with it).
+ * Before a record leaves the table (a delete): the creation an import may still owe for it
+ * written now, with its event, if it is not yet. Once the record is gone, the import, taken up
+ * again, could not rebuild it (the record's `createdAt` goes with it). Nothing for any other record.
  */
-export async function settleOwedCreation (data: DataLayer, tenant: string, record: SecurityRecord, made: RecordChange): Promise<void> {
+export async function settleOwedCreation (data: DataLayer, tenant: string, { record, change: made }: StoredRecord): Promise<void> {
+  if (!made || !isCreationOwedByImport(made)) return
   if ((await data.history.list(tenant, record.id, 1)).items.length > 0) return
-  const creation = { ...made, changes: diffRecords(undefined, record) }
+  const creation = creationWithDiff(record, made)
   await data.publisher.settle(tenant, { record, change: creation, pendingHistory: creation, deleted: false })
 }
 
