@@ -11,7 +11,7 @@ set -euo pipefail
 out="$CACHE/$(build_key)"
 if [ -f "$out/complete" ]; then echo "$out"; exit 0; fi
 rm -rf "$out" && mkdir -p "$out/bin" "$out/images" "$out/yaml"
-export GOFLAGS=-mod=readonly CGO_ENABLED=0
+export GOFLAGS=-mod=readonly
 build="$cluster_dir/build"
 timed() { local started=$SECONDS; "$@"; echo "cluster build: $(basename "${*: -1}") $((SECONDS - started)) s" >&2; }
 
@@ -35,11 +35,13 @@ image() {
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1"
 k8s_ldflags+=" -X k8s.io/component-base/version.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
 k8s_ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.buildDate=2025-01-01T00:00:00Z"
+# The Kubernetes binaries run on the host (cgo as Go defaults); the images' binaries are static (CGO off).
 for command in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
   timed go build -C "$build/kubernetes" -trimpath -ldflags "$k8s_ldflags" -o "$out/bin/$command" "k8s.io/kubernetes/cmd/$command"
 done
 
 mkdir -p "$out/knative"
+export CGO_ENABLED=0
 for command in webhook controller queue activator autoscaler; do
   timed go build -C "$build/serving" -trimpath -ldflags '-s -w' -o "$out/knative/$command" "knative.dev/serving/cmd/$command"
   image "dev.local/knative-serving-$command:$KNATIVE_VERSION" "$out/knative/$command"
