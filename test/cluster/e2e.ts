@@ -147,11 +147,14 @@ const eventsOf = (service: string): Array<Record<string, any>> => {
   const pods = kubectlJson('get', 'pods', '-n', NAMESPACE, '-l', `serving.knative.dev/service=${service}`).items.map((pod: any) => pod.metadata.name)
   return pods.flatMap((pod: string) => {
     const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod, '-c', 'user-container'], { encoding: 'utf8' })
-    return result.stdout.split('\n').flatMap((line) => { try { return [JSON.parse(line)] } catch { return [] } })
-  }).filter((line) => line.attributes !== undefined)
+    return result.stdout.split("\n").flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
+  }).filter((line: Record<string, any>) => line.attributes !== undefined)
 }
 const eventWith = (service: string, match: (event: Record<string, any>) => boolean, what: string) =>
   until(what, 120, () => eventsOf(service).find(match))
+
+// Traefik reads the API's routes from a ConfigMap volume the kubelet fills in within a minute or so.
+await until('the ingress to route the API', 180, async () => (await call('GET', '/v1/records').catch(() => undefined))?.status === 401)
 
 // 1. A token from the mock-auth ksvc, through the ingress, from zero.
 await scaledToZero('mock-auth')
