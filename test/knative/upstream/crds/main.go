@@ -14,8 +14,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,10 +37,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
-	"sigs.k8s.io/yaml"
 
 	scyllav1 "github.com/scylladb/scylla-operator/pkg/api/scylla/v1"
 	scyllavalidation "github.com/scylladb/scylla-operator/pkg/api/scylla/validation"
@@ -85,13 +83,13 @@ func main() {
 	refused := false
 	out := json.NewEncoder(os.Stdout)
 	for _, file := range flag.Args() {
-		documents, err := split(file)
+		all, err := objects(file)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "crds:", err)
 			os.Exit(2)
 		}
-		for _, document := range documents {
-			v := judge(ctx, kinds, file, document)
+		for _, object := range all {
+			v := judge(ctx, kinds, file, object)
 			if len(v.Errors) > 0 {
 				refused = true
 			}
@@ -113,17 +111,16 @@ func load(dir string) (map[schema.GroupVersionKind]*served, error) {
 	sort.Strings(files)
 	kinds := map[schema.GroupVersionKind]*served{}
 	for _, file := range files {
-		documents, err := split(file)
+		all, err := objects(file)
 		if err != nil {
 			return nil, err
 		}
-		for _, document := range documents {
-			var head struct{ Kind string }
-			if err := yaml.Unmarshal(document, &head); err != nil || head.Kind != "CustomResourceDefinition" {
+		for _, object := range all {
+			if object["kind"] != "CustomResourceDefinition" {
 				continue
 			}
 			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := yaml.UnmarshalStrict(document, crd); err != nil {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(object, crd, true); err != nil {
 				return nil, fmt.Errorf("%s: %w", file, err)
 			}
 			for _, version := range crd.Spec.Versions {
@@ -186,36 +183,35 @@ func countRules(s *structuralschema.Structural) int {
 	return n
 }
 
-func split(file string) ([][]byte, error) {
-	raw, err := os.ReadFile(file)
+// objects reads every YAML document of a file as an object (JSON-compatible maps).
+func objects(file string) ([]map[string]interface{}, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-	var documents [][]byte
+	defer f.Close()
+	decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	var all []map[string]interface{}
 	for {
-		document, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return documents, nil
-		}
-		if err != nil {
+		var raw json.RawMessage
+		if err := decoder.Decode(&raw); errors.Is(err, io.EOF) {
+			return all, nil
+		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		if len(bytes.TrimSpace(document)) > 0 {
-			documents = append(documents, document)
+		// As the API server decodes: whole numbers are int64, not float64.
+		var object map[string]interface{}
+		if err := utiljson.Unmarshal(raw, &object); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		if object != nil {
+			all = append(all, object)
 		}
 	}
 }
 
-func judge(ctx context.Context, kinds map[schema.GroupVersionKind]*served, file string, document []byte) verdict {
-	asJSON, err := yaml.YAMLToJSON(document)
-	if err != nil {
-		return verdict{File: file, Errors: []string{err.Error()}}
-	}
-	decoded := &unstructured.Unstructured{}
-	if err := decoded.UnmarshalJSON(asJSON); err != nil {
-		return verdict{File: file, Errors: []string{fmt.Sprintf("not a Kubernetes object: %v", err)}}
-	}
+func judge(ctx context.Context, kinds map[schema.GroupVersionKind]*served, file string, object map[string]interface{}) verdict {
+	decoded := &unstructured.Unstructured{Object: object}
 	gvk := decoded.GroupVersionKind()
 	v := verdict{File: file, Kind: decoded.GetAPIVersion() + "/" + decoded.GetKind(), Name: decoded.GetName(), Errors: []string{}}
 	s, known := kinds[gvk]
