@@ -80,8 +80,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	refused := false
-	out := json.NewEncoder(os.Stdout)
+	var verdicts []verdict
 	for _, file := range flag.Args() {
 		all, err := objects(file)
 		if err != nil {
@@ -89,18 +88,25 @@ func main() {
 			os.Exit(2)
 		}
 		for _, object := range all {
-			v := judge(ctx, kinds, file, object)
-			if len(v.Errors) > 0 {
-				refused = true
-			}
-			if err := out.Encode(v); err != nil {
-				panic(err)
-			}
+			verdicts = append(verdicts, judge(ctx, kinds, file, object))
 		}
 	}
-	if refused {
-		os.Exit(1)
+	os.Exit(report(verdicts))
+}
+
+// report prints the verdicts as JSON lines; the exit status is 1 when any object was refused.
+func report(verdicts []verdict) int {
+	status := 0
+	out := json.NewEncoder(os.Stdout)
+	for _, v := range verdicts {
+		if len(v.Errors) > 0 {
+			status = 1
+		}
+		if err := out.Encode(v); err != nil {
+			panic(err)
+		}
 	}
+	return status
 }
 
 func load(dir string) (map[schema.GroupVersionKind]*served, error) {
