@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { Ajv } from 'ajv'
 import { Broker } from '@kubernetes-models/knative/eventing.knative.dev/v1/Broker'
 import { EventPolicy } from '@kubernetes-models/knative/eventing.knative.dev/v1alpha1/EventPolicy'
 import { Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1/Trigger'
@@ -91,9 +90,6 @@ function render (dir: string): K8sObject[] {
 
 const rendered = Object.fromEntries(overlays.map((overlay) => [overlay, render(`knative/overlays/${overlay}`)])) as Record<typeof overlays[number], K8sObject[]>
 
-const ajv = new Ajv({ allErrors: true, strict: false })
-const scyllaCluster = ajv.compile(JSON.parse(readFileSync(new URL('./schemas/scyllacluster.v1.schema.json', import.meta.url), 'utf8')))
-
 type Validator = (object: K8sObject) => void
 const modelValidator = (Model: new (data: any) => { validate (): void }): Validator => (object) => new Model(object).validate()
 const validators: Record<string, Validator> = {
@@ -116,9 +112,9 @@ const validators: Record<string, Validator> = {
   'networking.istio.io/v1/VirtualService': modelValidator(VirtualService),
   'security.istio.io/v1/RequestAuthentication': modelValidator(RequestAuthentication),
   'security.istio.io/v1/AuthorizationPolicy': modelValidator(AuthorizationPolicy),
-  'scylla.scylladb.com/v1/ScyllaCluster': (object) => {
-    if (!scyllaCluster(object)) throw new Error(ajv.errorsText(scyllaCluster.errors))
-  }
+  // No generated model: judged against Scylla Operator's own CRD and ValidateScyllaCluster in
+  // crd-judges.test.ts, as every custom resource is (with its CRD's CEL rules) there too.
+  'scylla.scylladb.com/v1/ScyllaCluster': () => {}
 }
 const clusterScoped = new Set(['v1/Namespace'])
 const clusterValidators: Record<string, Validator> = {
