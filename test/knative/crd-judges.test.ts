@@ -6,13 +6,14 @@
  * also by Scylla Operator's admission webhook code (ValidateScyllaCluster). Built from the Go module
  * proxy by test/knative/upstream/crds/build.sh (cached); .ci/run builds it first.
  */
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { RequestAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication'
 import t from 'tap'
 import { stringify } from 'yaml'
-import { renderOverlay, typeOf, type K8sObject } from '../../knative/scripts/render.ts'
+import { renderOverlay, typeOf, withImage, withInlineJwks, type K8sObject } from '../../knative/scripts/render.ts'
 import { crdJudge, judgeCustomResources } from './upstream/tools.ts'
 
 t.setTimeout(10 * 60 * 1000)
@@ -94,6 +95,15 @@ t.test('ScyllaCluster — scylla-operator v1.18.0 pkg/api/scylla/validation/clus
   const renamed = structuredClone(cluster)
   renamed.spec.datacenter.racks.push({ ...structuredClone(renamed.spec.datacenter.racks[0]) })
   t.match(errorsOf(renamed, 'duplicate-rack.yaml'), /spec\.datacenter\.racks\[1\]\.name: Duplicate value/, 'rack names are unique')
+})
+
+t.test('what knative/deploy.sh applies — the gateway\'s keys inline, the image by digest — is admitted too', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const privateSet = JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'ES256', use: 'sig' }] })
+  const applied = withInlineJwks(withImage(gke, `ghcr.io/mediamarktsaturn/security-records@sha256:${'0'.repeat(64)}`), privateSet)
+  const policy = find(applied, 'security.istio.io/v1/RequestAuthentication')
+  t.ok(policy.spec.jwtRules[0].jwks && !policy.spec.jwtRules[0].jwksUri, 'the keys are inline')
+  for (const verdict of verdictOf(applied.filter(isCustomResource), 'deployed.yaml')) t.same(verdict.errors, [], `${verdict.kind} ${verdict.name}`)
 })
 
 let judged = 0
