@@ -148,6 +148,12 @@ if [ "$INGRESS" = istio ]; then
   fi
 fi
 
+# EKS: the IAM roles' account is filled in by knative/scripts/set-eks-account.sh; the example one is not yours.
+if grep -q 'arn:aws:iam::111122223333:' "$rendered/platform.yaml"; then
+  echo "deploy: the ServiceAccounts still name the example AWS account 111122223333: run knative/scripts/set-eks-account.sh <your account id> first" >&2
+  exit 1
+fi
+
 say "1/6 platform: $(grep -c '^kind:' "$rendered/platform.yaml") objects"
 apply "$rendered/platform.yaml"
 

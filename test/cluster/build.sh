@@ -17,8 +17,10 @@ timed() { local started=$SECONDS; "$@"; echo "cluster build: $(basename "${*: -1
 
 # FROM-scratch image NAME:TAG with ENTRYPOINT /<file>, run as 65532 (Knative's deployments require
 # non-root); dev.local/ names are used by tag (Knative skips digest resolution for them).
+# Its own podman storage (vfs), dropped at the end; podman wants a run root of at most 50 characters.
 podman_root="$out/podman"
-pm() { podman --root "$podman_root/root" --runroot "$podman_root/run" --storage-driver vfs "$@"; }
+podman_run=$(mktemp -d /tmp/security-records-podman.XXXX)
+pm() { podman --root "$podman_root/root" --runroot "$podman_run" --storage-driver vfs "$@"; }
 image() {
   local name=$1 binary=$2 context
   context=$(mktemp -d "$out/context.XXXX")
@@ -60,7 +62,7 @@ image registry.k8s.io/pause:3.10 "$out/knative/pause"
 # The reference ksvc of the cold-start benchmark: a minimal Go HTTP server.
 timed go build -C "$build/images" -trimpath -ldflags '-s -w' -o "$out/knative/hello" ./hello
 image dev.local/hello:v1 "$out/knative/hello"
-rm -rf "$out/knative" "$podman_root"
+rm -rf "$out/knative" "$podman_root" "$podman_run"
 
 # Release-like YAML from the module sources (ko:// → dev.local/…). Module zips drop symlinks: the
 # networking CRDs and config-network come from knative.dev/networking, the Image CRD from caching.

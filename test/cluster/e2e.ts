@@ -109,7 +109,8 @@ apply({
   apiVersion: 'serving.knative.dev/v1',
   kind: 'Service',
   metadata: { name: 'e2e-events', namespace: NAMESPACE, labels: { 'networking.knative.dev/visibility': 'cluster-local' } },
-  spec: { template: { spec: { containers: [{ image, args: ['dist/jobs/dead-letters/index.mjs'], securityContext: { runAsNonRoot: true, runAsUser: 65532 } }] } } }
+  // Kept running: what it received is read from its log.
+  spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/min-scale': '1' } }, spec: { containers: [{ image, args: ['dist/jobs/dead-letters/index.mjs'], securityContext: { runAsNonRoot: true, runAsUser: 65532 } }] } } }
 })
 apply({
   apiVersion: 'eventing.knative.dev/v1',
@@ -147,7 +148,7 @@ const eventsOf = (service: string): Array<Record<string, any>> => {
   const pods = kubectlJson('get', 'pods', '-n', NAMESPACE, '-l', `serving.knative.dev/service=${service}`).items.map((pod: any) => pod.metadata.name)
   return pods.flatMap((pod: string) => {
     const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod, '-c', 'user-container'], { encoding: 'utf8' })
-    return result.stdout.split("\n").flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
+    return result.stdout.split('\n').flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
   }).filter((line: Record<string, any>) => line.attributes !== undefined)
 }
 const eventWith = (service: string, match: (event: Record<string, any>) => boolean, what: string) =>
