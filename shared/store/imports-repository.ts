@@ -1,11 +1,18 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { ImportCounts, ImportError, ImportStatus, ReportImport } from '../records/report-import.ts'
+import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
 import type { Store } from './client.ts'
 import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
+/** A scope as an import stores it: the asset is the import's own, stored once beside its scopes. */
+export type RunScope = Omit<ImportScope, 'asset'>
+
 /** An import as stored: what the API shows, and the bookkeeping of whoever processes it. */
-export interface ImportState extends ReportImport {
+export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
+  /** The report format's name (imports stored before there were several are SARIF). */
+  format?: string
+  /** Every scope of the report, in the order of its runs (with `asset`, what the API shows). */
+  scopes: RunScope[]
   tenant: string
   actor: { sub: string, clientId: string }
   /** Report chunks (`CHUNK#…` parts), processed in order. */
@@ -155,5 +162,8 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
 function toState (item: Record<string, unknown>): ImportState {
   const state: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(item)) if (!internal.has(key)) state[key] = value
-  return state as unknown as ImportState
+  // Imports stored before the asset was kept once carry it (and a first scope) twice.
+  const scopes = (state.scopes as RunScope[]).map(({ tool, category }) => ({ tool, category }))
+  delete state.scope
+  return { ...state, scopes } as unknown as ImportState
 }

@@ -1,7 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb'
-import { NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
-import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
@@ -9,7 +7,7 @@ import { createLayoutReader } from './index-layout.ts'
 import { indexes, internalAttributes, outboxAttributes, partitions, recordIndexAttributes, recordIndexes, recordKey, shardsToRead, type IndexLayout } from './keys.ts'
 import type { ListFilters } from '../records/list-filters.ts'
 import { planListQuery, type PartitionQuery, type ReadBudget } from './list-plan.ts'
-import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
+import { storeCall, unlessConditionFails, writesUnlessConditionFails } from './store-errors.ts'
 
 export interface ListPage {
   items: SecurityRecord[]
@@ -30,6 +28,9 @@ export interface StoredRecord {
   deleted: boolean
 }
 
+/** Who writes the history entry of a new record: the outbox after the commit, or the caller. */
+export type HistoryWriter = 'after-commit' | 'owed-by-caller'
+
 /** The record items of the table: every call takes the tenant, and every key starts with it. */
 export interface RecordsRepository {
   /** The item as stored (tombstones included), read consistently. */
@@ -38,20 +39,18 @@ export interface RecordsRepository {
   get (tenant: string, id: string): Promise<SecurityRecord | undefined>
   /** Several items as stored (tombstones included), read consistently in batches; missing ones are absent. */
   getStoredMany (tenant: string, ids: readonly string[]): Promise<Map<string, StoredRecord>>
-  /** Writes version 1; never overwrites an existing item. */
-  insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
   /**
-   * Writes version 1 like `insert`, but outside the outbox and with its history counted as
-   * written: the caller (an import) writes that entry itself, and its own checkpoint, not the
-   * record, remembers the entry until then. Saves the outbox mark and its clearing; and the item
-   * carries its change without the diff (the entry has it, and version 1 is its own diff), so the
-   * item each index copies is half the size.
+   * Writes version 1; never overwrites an existing item: false when an item has this id.
+   * `history` says who writes its history entry: the outbox after the commit, or the caller (an
+   * import, whose own checkpoint, not the record, remembers the entry until then). The latter saves
+   * the outbox mark and its clearing; and the item carries its change without the diff (the entry
+   * has it, and version 1 is its own diff), so the item each index copies is half the size.
    */
-  insertHistoryOwedByCaller (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
-  /** Writes the next version over `expectedVersion`; 404 or 412 when the item moved on. */
-  replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void>
-  /** First step of a delete: the record becomes a tombstone carrying the `deleted` change. */
-  tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void>
+  insert (tenant: string, record: SecurityRecord, change: RecordChange, history?: HistoryWriter): Promise<boolean>
+  /** Writes the next version over `expectedVersion`; false when the item moved on or is gone. */
+  replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<boolean>
+  /** First step of a delete: the record becomes a tombstone carrying the `deleted` change; false when the item moved on or is gone. */
+  tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<boolean>
   /** The history entry of `version` exists: the item leaves the outbox. */
   markHistoryWritten (tenant: string, id: string, version: number): Promise<void>
   /** Last step of a delete: removes the tombstone once its history entry is written. */
@@ -91,7 +90,6 @@ export function recordItem (tenant: string, record: SecurityRecord, change: Reco
 
 export function createRecordsRepository (store: Store): RecordsRepository {
   const { documents, tableName } = store
-  const notFound = (id: string) => new NotFoundError(`No record with id ${id}`)
   /** The table's index layout (keys.ts, IndexLayout): every write and list follows it. */
   const indexLayout = createLayoutReader(store)
 
@@ -103,13 +101,6 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       ConsistentRead: true
     })))
     return Item ? toStored(Item) : undefined
-  }
-
-  /** After a conditional write failed: was the record gone, or was it changed by someone else? */
-  async function explainConflict (tenant: string, id: string): Promise<never> {
-    const current = await getStored(tenant, id)
-    if (!current || current.deleted) throw notFound(id)
-    throw new PreconditionFailedError(etagOf(current.record))
   }
 
   return {
@@ -125,42 +116,28 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       return new Map(items.map((item) => [String(item.id), toStored(item)]))
     },
 
-    async insertHistoryOwedByCaller (tenant, record, change) {
+    async insert (tenant, record, change, history = 'after-commit') {
       const layout = await indexLayout()
-      await storeCall(() => documents.send(new PutCommand({
+      const item = history === 'owed-by-caller' ? settledRecordItem(tenant, record, { ...change, changes: [] }, layout) : recordItem(tenant, record, change, layout)
+      return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: settledRecordItem(tenant, record, { ...change, changes: [] }, layout),
+        Item: item,
         // Create: never overwrite an existing record (or tombstone), whatever the id.
         ConditionExpression: 'attribute_not_exists(pk)'
       })))
     },
 
-    async insert (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
+    async replace (tenant, record, expectedVersion, change) {
       const layout = await indexLayout()
-      await storeCall(() => documents.send(new PutCommand({
+      return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
         Item: recordItem(tenant, record, change, layout),
-        // Create: never overwrite an existing record (or tombstone), whatever the id.
-        ConditionExpression: 'attribute_not_exists(pk)'
+        // Update: the live record is still the version we read and settled (no lost update,
+        // and the change it carries already has its history entry).
+        ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':expected': expectedVersion }
       })))
-    },
-
-    async replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<void> {
-      const layout = await indexLayout()
-      try {
-        await storeCall(() => documents.send(new PutCommand({
-          TableName: tableName,
-          Item: recordItem(tenant, record, change, layout),
-          // Update: the live record is still the version we read and settled (no lost update,
-          // and the change it carries already has its history entry).
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': expectedVersion }
-        })))
-      } catch (error) {
-        if (isConditionFailed(error)) await explainConflict(tenant, record.id)
-        throw error
-      }
     },
 
     /**
@@ -168,29 +145,24 @@ export function createRecordsRepository (store: Store): RecordsRepository {
      * tombstone carrying the `deleted` change (gone from every index), then `purge` removes it
      * once that entry is written.
      */
-    async tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<void> {
+    async tombstone (tenant, record, change) {
       const indexAttributes = recordIndexes.flatMap((index) => [index.pk, index.sk])
       const outbox = outboxAttributes(tenant, record.id, change.at)
-      try {
-        await storeCall(() => documents.send(new UpdateCommand({
-          TableName: tableName,
-          Key: recordKey(tenant, record.id),
-          UpdateExpression: `SET deleted = :true, #version = :next, #change = :change, historyVersion = :expected, #outboxPk = :outboxPk, #outboxSk = :outboxSk REMOVE ${indexAttributes.map((_, i) => `#index${i}`).join(', ')}`,
-          // Delete: the live record is still the version we read and settled.
-          ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
-          ExpressionAttributeNames: {
-            '#version': 'version', '#change': 'change', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk,
-            ...Object.fromEntries(indexAttributes.map((name, i) => [`#index${i}`, name]))
-          },
-          ExpressionAttributeValues: {
-            ':true': true, ':next': change.version, ':expected': record.version, ':change': change,
-            ':outboxPk': outbox[indexes.outbox.pk], ':outboxSk': outbox[indexes.outbox.sk]
-          }
-        })))
-      } catch (error) {
-        if (isConditionFailed(error)) await explainConflict(tenant, record.id)
-        throw error
-      }
+      return await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: recordKey(tenant, record.id),
+        UpdateExpression: `SET deleted = :true, #version = :next, #change = :change, historyVersion = :expected, #outboxPk = :outboxPk, #outboxSk = :outboxSk REMOVE ${indexAttributes.map((_, i) => `#index${i}`).join(', ')}`,
+        // Delete: the live record is still the version we read and settled.
+        ConditionExpression: 'attribute_exists(pk) AND #version = :expected AND attribute_not_exists(deleted)',
+        ExpressionAttributeNames: {
+          '#version': 'version', '#change': 'change', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk,
+          ...Object.fromEntries(indexAttributes.map((name, i) => [`#index${i}`, name]))
+        },
+        ExpressionAttributeValues: {
+          ':true': true, ':next': change.version, ':expected': record.version, ':change': change,
+          ':outboxPk': outbox[indexes.outbox.pk], ':outboxSk': outbox[indexes.outbox.sk]
+        }
+      })))
     },
 
     async markHistoryWritten (tenant: string, id: string, version: number): Promise<void> {
