@@ -5,7 +5,7 @@ import { TokenError, type Algorithm } from 'fast-jwt'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import { InvalidTokenError } from '../errors.ts'
-import { send } from '../http/outbound.ts'
+import { send } from '../outbound.ts'
 
 /** What the API trusts about a caller, after the token checked out. */
 export interface AccessToken {

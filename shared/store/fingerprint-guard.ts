@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { duplicateFingerprint } from '../errors.ts'
 import type { Store } from './client.ts'
 import { batchGet } from './batch.ts'
+import { retryOnConflict } from '../retry-on-conflict.ts'
 import { fingerprintKey } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -56,27 +57,22 @@ export function createFingerprintGuard (store: Store): FingerprintGuard {
 
   return {
     async claim (tenant, fingerprint, recordId, now, holdsFingerprint) {
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // A failed condition: the claim changed hands between our read and our write; look again.
+      const exhausted = async () => duplicateFingerprint((await read(tenant, fingerprint))?.recordId ?? 'unknown')
+      await retryOnConflict({ attempts: 3, isConflict: isConditionFailed, exhausted }, async () => {
         try {
-          await put(tenant, fingerprint, recordId, now)
-          return
+          return await put(tenant, fingerprint, recordId, now)
         } catch (error) {
           if (!isConditionFailed(error)) throw error
-        }
-        const holder = await read(tenant, fingerprint)
-        if (!holder) continue
-        if (holder.recordId === recordId) return
-        const fresh = now.getTime() - Date.parse(holder.claimedAt) < FINGERPRINT_CLAIM_LEASE_MS
-        if (fresh || await holdsFingerprint(holder.recordId)) throw duplicateFingerprint(holder.recordId)
-        try {
+          const holder = await read(tenant, fingerprint)
+          // Released since: claim it afresh.
+          if (!holder) throw error
+          if (holder.recordId === recordId) return
+          const fresh = now.getTime() - Date.parse(holder.claimedAt) < FINGERPRINT_CLAIM_LEASE_MS
+          if (fresh || await holdsFingerprint(holder.recordId)) throw duplicateFingerprint(holder.recordId)
           await put(tenant, fingerprint, recordId, now, holder)
-          return
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error
         }
-      }
-      const holder = await read(tenant, fingerprint)
-      throw duplicateFingerprint(holder?.recordId ?? 'unknown')
+      })
     },
 
     async release (tenant, fingerprint, recordId) {
