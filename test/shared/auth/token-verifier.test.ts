@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { configuredTokenVerifier, createTokenVerifier, remoteKeySet, type Jwk, type RemoteKeySetOptions } from '../../../shared/auth/token-verifier.ts'
+import { remoteKeySet, type Jwk, type RemoteKeySetOptions } from '../../../shared/auth/key-set.ts'
+import { configuredTokenVerifier, createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
 import { loadConfig } from '../../../shared/config.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, verifierProbe, type TestKeys } from '../../support/tokens.ts'
 
