@@ -3,6 +3,7 @@ import { duplicateFingerprint } from '../errors.ts'
 import type { Store } from './client.ts'
 import { batchGet } from './batch.ts'
 import { retryOnConflict } from '../retry-on-conflict.ts'
+import { expressions } from './expressions.ts'
 import { fingerprintKey } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -42,16 +43,10 @@ export function createFingerprintGuard (store: Store): FingerprintGuard {
       TableName: tableName,
       Item: { ...fingerprintKey(tenant, fingerprint), tenant, recordId, claimedAt: now.toISOString() },
       ...(replacing
-        ? {
-            // Take over only the stale claim we inspected, not one somebody made since.
-            ConditionExpression: 'recordId = :staleId AND claimedAt = :staleAt',
-            ExpressionAttributeValues: { ':staleId': replacing.recordId, ':staleAt': replacing.claimedAt }
-          }
-        : {
-            // Claim: nobody holds this fingerprint yet (or this record already does).
-            ConditionExpression: 'attribute_not_exists(pk) OR recordId = :recordId',
-            ExpressionAttributeValues: { ':recordId': recordId }
-          })
+        // Take over only the stale claim we inspected, not one somebody made since.
+        ? expressions({ ConditionExpression: 'recordId = :staleId AND claimedAt = :staleAt' }, { staleId: replacing.recordId, staleAt: replacing.claimedAt })
+        // Claim: nobody holds this fingerprint yet (or this record already does).
+        : expressions({ ConditionExpression: 'attribute_not_exists(pk) OR recordId = :recordId' }, { recordId }))
     })))
   }
 
@@ -80,8 +75,7 @@ export function createFingerprintGuard (store: Store): FingerprintGuard {
         TableName: tableName,
         Key: fingerprintKey(tenant, fingerprint),
         // Release only our own claim; another record may have taken the fingerprint since.
-        ConditionExpression: 'recordId = :recordId',
-        ExpressionAttributeValues: { ':recordId': recordId }
+        ...expressions({ ConditionExpression: 'recordId = :recordId' }, { recordId })
       })))
     },
 

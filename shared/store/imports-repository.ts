@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
 import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
 import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
@@ -63,7 +64,12 @@ const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
 
 export function createImportsRepository ({ documents, tableName }: Store): ImportsRepository {
   const outbox = (tenant: string, id: string, now: Date) => outboxAttributes(tenant, `import/${id}`, now.toISOString())
-  const names = { '#status': 'status', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
+  /** The outbox index's attributes: an unfinished import sits in it with the time of its last checkpoint. */
+  const outboxNames = { outboxPk: indexes.outbox.pk, outboxSk: indexes.outbox.sk }
+  const heartbeatValues = (tenant: string, id: string, now: Date, leaseMs: number) => {
+    const heartbeat = outbox(tenant, id, now)
+    return { until: new Date(now.getTime() + leaseMs).toISOString(), outboxPk: heartbeat[indexes.outbox.pk], outboxSk: heartbeat[indexes.outbox.sk] }
+  }
 
   async function update (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<Record<string, unknown> | undefined> {
     try {
@@ -103,57 +109,48 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     },
 
     async acquire (tenant, id, owner, now, leaseMs) {
-      const heartbeat = outbox(tenant, id, now)
       const item = await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
-        // Only an unfinished import, and only when no other processor's lease is still running.
-        ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: {
-          ':running': 'running', ':queued': 'queued', ':owner': owner, ':now': now.toISOString(), ':one': 1,
-          ':until': new Date(now.getTime() + leaseMs).toISOString(),
-          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
-        },
+        ...expressions({
+          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
+          // Only an unfinished import, and only when no other processor's lease is still running.
+          ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)'
+        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
         ReturnValues: 'ALL_NEW'
       })
       return item ? toState(item) : undefined
     },
 
     async checkpoint (tenant, id, owner, progress, now, leaseMs) {
-      const heartbeat = outbox(tenant, id, now)
       return (await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
-        // Only the lease holder records progress: a processor that lost its lease stops here.
-        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
-        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
-        ExpressionAttributeValues: {
-          ':processed': progress.processedChunks, ':counts': progress.counts, ':errors': progress.errors, ':owner': owner, ':running': 'running',
-          ':until': new Date(now.getTime() + leaseMs).toISOString(),
-          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
-        }
+        ...expressions({
+          UpdateExpression: 'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
+          // Only the lease holder records progress: a processor that lost its lease stops here.
+          ConditionExpression: 'leaseOwner = :owner AND #status = :running'
+        }, { processed: progress.processedChunks, counts: progress.counts, errors: progress.errors, owner, running: 'running', ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames)
       })) !== undefined
     },
 
     async finish (tenant, id, owner, status, progress, now) {
       return (await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
-        // Only the lease holder ends the import, and only once.
-        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
-        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
-        ExpressionAttributeValues: { ':status': status, ':counts': progress.counts, ':errors': progress.errors, ':now': now.toISOString(), ':owner': owner, ':running': 'running' }
+        ...expressions({
+          UpdateExpression: 'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+          // Only the lease holder ends the import, and only once.
+          ConditionExpression: 'leaseOwner = :owner AND #status = :running'
+        }, { status, counts: progress.counts, errors: progress.errors, now: now.toISOString(), owner, running: 'running' }, outboxNames)
       })) !== undefined
     },
 
     async release (tenant, id, owner, now) {
       await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET leaseUntil = :now',
-        // Only our own lease; whoever took it over keeps theirs.
-        ConditionExpression: 'leaseOwner = :owner',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':owner': owner }
+        ...expressions({
+          UpdateExpression: 'SET leaseUntil = :now',
+          // Only our own lease; whoever took it over keeps theirs.
+          ConditionExpression: 'leaseOwner = :owner'
+        }, { now: now.toISOString(), owner })
       })
     }
   }
