@@ -81,6 +81,18 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     }
   }
 
+  /** An update of a running import by its lease holder; false when the lease was lost. */
+  async function updateWhileHeld (tenant: string, id: string, owner: string, updateExpression: string, values: Record<string, unknown>): Promise<boolean> {
+    return (await update({
+      Key: importKey(tenant, id),
+      ...expressions({
+        UpdateExpression: updateExpression,
+        // Only the lease holder: a processor that lost its lease records no progress, and an import ends only once.
+        ConditionExpression: 'leaseOwner = :owner AND #status = :running'
+      }, { ...values, owner, running: 'running' }, outboxNames)
+    })) !== undefined
+  }
+
   return {
     async putPart (tenant, id, kind, index, data, now) {
       await storeCall(() => documents.send(new PutCommand({
@@ -122,25 +134,15 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     },
 
     async checkpoint (tenant, id, owner, progress, now, leaseMs) {
-      return (await update({
-        Key: importKey(tenant, id),
-        ...expressions({
-          UpdateExpression: 'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
-          // Only the lease holder records progress: a processor that lost its lease stops here.
-          ConditionExpression: 'leaseOwner = :owner AND #status = :running'
-        }, { processed: progress.processedChunks, counts: progress.counts, errors: progress.errors, owner, running: 'running', ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames)
-      })) !== undefined
+      return await updateWhileHeld(tenant, id, owner,
+        'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
+        { processed: progress.processedChunks, counts: progress.counts, errors: progress.errors, ...heartbeatValues(tenant, id, now, leaseMs) })
     },
 
     async finish (tenant, id, owner, status, progress, now) {
-      return (await update({
-        Key: importKey(tenant, id),
-        ...expressions({
-          UpdateExpression: 'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
-          // Only the lease holder ends the import, and only once.
-          ConditionExpression: 'leaseOwner = :owner AND #status = :running'
-        }, { status, counts: progress.counts, errors: progress.errors, now: now.toISOString(), owner, running: 'running' }, outboxNames)
-      })) !== undefined
+      return await updateWhileHeld(tenant, id, owner,
+        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+        { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
     async release (tenant, id, owner, now) {
