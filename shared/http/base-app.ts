@@ -24,6 +24,8 @@ export interface BaseAppOptions {
   headers?: SecurityHeaderOverrides
   /** Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`); none by default. */
   trustProxy?: string[]
+  /** Top-level body fields the server sets (a record's): sending one is a 400 that says so. */
+  readOnlyFields?: readonly string[]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
@@ -105,14 +107,14 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     clientErrorHandler,
     schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse } }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  await app.register(baseApp, { headers: options.headers ?? {} })
+  await app.register(baseApp, { headers: options.headers ?? {}, readOnlyFields: options.readOnlyFields ?? [] })
   return app as unknown as BaseApp
 }
 
 export { DEFAULT_REQUEST_TIMEOUT_MS }
 
 /** Request id and security headers on every answer, and the one problem handler. */
-const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) => {
+const baseApp = fp<{ headers: SecurityHeaderOverrides, readOnlyFields: readonly string[] }>(async (app, options) => {
   const headers = securityHeaders(options.headers)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
@@ -129,7 +131,7 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
     await drainConnections(app.server)
   })
   app.server.on('checkExpectation', expectationFailed)
-  await app.register(problemHandler)
+  await app.register(problemHandler, { readOnlyFields: options.readOnlyFields })
 }, { name: 'security-records-base-app', fastify: '5.x' })
 
 /**

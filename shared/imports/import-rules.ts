@@ -1,16 +1,13 @@
-import { jsonEqual, mergePatch } from './merge-patch.ts'
-import { SUPPRESSION_REASON_PREFIX, type ImportScope } from './sarif.ts'
-import type { RecordCreate, RecordPatch, SecurityRecord } from './schema.ts'
-import { activeStatuses } from './workflow.ts'
+import { scannerFieldChanges } from '../records/scanner-fields.ts'
+import type { RecordPatch, SecurityRecord } from '../records/schema.ts'
+import { activeStatuses } from '../records/workflow.ts'
+import { SUPPRESSION_REASON_PREFIX, type ImportedFinding, type ImportScope } from './report-format.ts'
 
 /**
- * Re-import rules (README "Importing scanner reports"): what an import may change on a record of
+ * Re-import rules: what an import may change on a record of
  * its scope. The import owns the scanner's fields and the statuses it set itself; everything a
  * person decided (false_positive, not_affected, accepted_risk, duplicate, a manual resolve) stays.
  */
-
-/** Fields an import refreshes; `source` is compared without `scanId` (which import last wrote it). */
-const importedFields = ['title', 'description', 'category', 'severity', 'asset', 'cweIds', 'references', 'vulnerabilityIds'] as const
 
 const RESOLUTION_PREFIX = 'Not reported by import '
 
@@ -32,22 +29,16 @@ function suppressedByImport (record: SecurityRecord): boolean {
 /**
  * The merge patch a reported result applies to the record holding its fingerprint; empty when
  * nothing changes (an unchanged result writes nothing, emits nothing).
- * - the scanner's fields take the reported values; `source.scanId` moves to this import only
+ * - the scanner's fields (`scannerOwnedFields`) take the reported values; `source.scanId` moves to this import only
  *   when something else changes;
  * - reported (not suppressed) while resolved or suppressed by an import: reopened;
  * - reported suppressed while open, triaged or in progress: not_affected with the justification;
  * - any other status is a person's decision and stays.
  */
-export function importPatch (current: SecurityRecord, finding: RecordCreate & { fingerprint: string }): RecordPatch {
-  const patch: Record<string, unknown> = {}
-  for (const field of importedFields) {
-    const reported = finding[field]
-    if (reported === undefined) continue
-    const next = field === 'asset' ? mergePatch(current.asset, reported) : reported
-    if (!jsonEqual(next, current[field])) patch[field] = next
-  }
+export function importPatch (current: SecurityRecord, finding: ImportedFinding): RecordPatch {
+  // `source` is compared without `scanId` (which import last wrote it).
+  const patch = scannerFieldChanges(current, finding, (reported, was) => reported.tool === was?.tool && reported.ruleId === was?.ruleId)
   const source = finding.source
-  if (source && (source.tool !== current.source?.tool || source.ruleId !== current.source?.ruleId)) patch.source = source
   if (finding.status === 'not_affected') {
     if (activeStatuses.includes(current.status)) Object.assign(patch, { status: 'not_affected', statusReason: finding.statusReason })
   } else if (resolvedByImport(current) || suppressedByImport(current)) {

@@ -1,6 +1,7 @@
 import t from 'tap'
-import { SarifScanner } from '../../functions/import-report/sarif-scanner.ts'
-import type { LogPiece } from '../../shared/records/sarif.ts'
+import type { LogPiece } from '../../../shared/imports/report-format.ts'
+import { ReportScanner } from '../../../shared/imports/report-scanner.ts'
+import { sarif } from '../../../shared/imports/sarif/sarif-format.ts'
 
 const log = JSON.stringify({
   version: '2.1.0',
@@ -14,7 +15,7 @@ const log = JSON.stringify({
 }).replace('"ruleId":"r1","message":{"text":""}', '"\\u0072uleId":"r1","message":{"text":""}')
 
 function scan (pieces: string[]): LogPiece[] {
-  const scanner = new SarifScanner()
+  const scanner = new ReportScanner(sarif.paths)
   const out = pieces.flatMap((piece) => scanner.push(piece))
   return [...out, ...scanner.end()]
 }
@@ -31,5 +32,5 @@ t.test('the scanner hands out the same pieces whether the text comes whole or on
 t.test('member names are compared decoded: an escaped spelling of a name already there is a duplicate', async (t) => {
   t.throws(() => scan(['{"version":"2.1.0","ver', 'sion":"2.1.0"}']), /duplicate member name "version"/)
   t.throws(() => scan(['{"a\\u00', '62":1,"ab":2}']), /duplicate member name "ab"/)
-  t.same(scan(['{"version":"2.1.0","runs":[],"a\\"b":1,"a\\\\b":2}']).map((piece) => piece.kind), ['version'], 'different names that both need decoding')
+  t.same(scan(['{"version":"2.1.0","runs":[],"a\\"b":1,"a\\\\b":2}']).map((piece) => piece.kind), ['header'], 'different names that both need decoding')
 })

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { BodyTooLargeError, InvalidEncodingError, InvalidRequestError, UnsupportedMediaTypeError } from '../../shared/errors.ts'
-import type { LogPiece } from '../../shared/records/sarif.ts'
-import { SarifScanner } from './sarif-scanner.ts'
+import { BodyTooLargeError, InvalidEncodingError, InvalidRequestError, UnsupportedMediaTypeError } from '../errors.ts'
+import type { LogPiece, ScanPaths } from './report-format.ts'
+import { ReportScanner } from './report-scanner.ts'
 
 /** Bytes on the wire: a 10 MB gzip report is accepted, with room to spare. */
 export const MAX_REPORT_WIRE_BYTES = 16 * 1024 * 1024
@@ -23,12 +23,12 @@ export interface ReportBody {
 }
 
 /**
- * The pieces of a SARIF log, read from a request body as it arrives: gunzipped when it says so,
- * bounded in wire and report bytes, checked as UTF-8, scanned as strict JSON
- * (./sarif-scanner.ts). A report over a limit is refused when the limit is reached.
+ * The pieces of a report, read from a request body as it arrives: gunzipped when it says so,
+ * bounded in wire and report bytes, checked as UTF-8, scanned as strict JSON where the format's
+ * `paths` say (./report-scanner.ts). A report over a limit is refused when the limit is reached.
  */
-export async function * readReport ({ payload, contentType, contentEncoding, contentLength }: ReportBody): AsyncGenerator<LogPiece> {
-  if (!payload) throw new InvalidRequestError('Send the SARIF log as the request body')
+export async function * readReport ({ payload, contentType, contentEncoding, contentLength }: ReportBody, paths: ScanPaths): AsyncGenerator<LogPiece> {
+  if (!payload) throw new InvalidRequestError('Send the report as the request body')
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]
   if (charset !== undefined && charset.toLowerCase() !== 'utf-8') throw new UnsupportedMediaTypeError(`charset ${charset.slice(0, 50)} is not accepted; send the report as UTF-8`)
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase()
@@ -53,7 +53,7 @@ export async function * readReport ({ payload, contentType, contentEncoding, con
   }
 
   const decoder = new TextDecoder('utf-8', { fatal: true })
-  const scanner = new SarifScanner()
+  const scanner = new ReportScanner(paths)
   let reportBytes = 0
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {

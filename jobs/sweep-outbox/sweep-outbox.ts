@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import type { DataLayer } from './data-layer.ts'
-import { processImport } from './process-import.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
+import type { DataLayer } from '../../shared/operations/data-layer.ts'
 
 export interface SweepOptions {
   /** Only items that have waited longer than this (younger ones are most likely being finished right now). */

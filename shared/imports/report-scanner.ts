@@ -1,21 +1,11 @@
-import { InvalidJsonError, invalidReport } from '../../shared/errors.ts'
-import type { LogPiece } from '../../shared/records/sarif.ts'
+import { InvalidJsonError, invalidReport } from '../errors.ts'
+import type { LogPiece, ScanPaths } from './report-format.ts'
 
-/**
- * A streaming scanner of a SARIF log: fed text in pieces of any size, it checks the whole
- * document as strict JSON (RFC 8259 as I-JSON, RFC 7493: no duplicate member names, no lone
- * surrogates, no NUL) and hands out only what the import needs, one piece at a time: each
- * element of `runs[i].results` as its JSON text, the few run members results are mapped with,
- * and `version`. Memory stays bounded by the largest single piece, never the document; nesting
- * deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
- */
-/** SARIF itself needs about 15 levels (code flows included); property bags get the rest. */
+/** A report needs about 15 levels (SARIF's code flows included); property bags get the rest. */
 export const MAX_DEPTH = 64
-/** Run members the mapping reads; every other member is checked but not kept. */
-const KEPT_RUN_MEMBERS = new Set(['tool', 'automationDetails', 'artifacts'])
 const MAX_TOKEN_LENGTH = 1000
 
-type Role = 'none' | 'log' | 'runs' | 'run' | 'results'
+type Role = 'none' | 'document' | 'runs' | 'run' | 'results'
 
 interface Frame {
   array: boolean
@@ -40,7 +30,16 @@ const STRING_SPECIAL = /["\\\u0000-\u001f]/g
 
 type Capture = { depth: number, parts: string[], start: number, emit: (json: string) => LogPiece | undefined }
 
-export class SarifScanner {
+/**
+ * A streaming scanner of a report: fed text in pieces of any size, it checks the whole document
+ * as strict JSON (RFC 8259 as I-JSON, RFC 7493: no duplicate member names, no lone surrogates, no
+ * NUL) and hands out only what the import needs, one piece at a time, where the format's `paths`
+ * say (SARIF: each element of `runs[i].results` as its JSON text, the few run members results are
+ * mapped with, and `version`). Memory stays bounded by the largest single piece, never the
+ * document; nesting deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
+ */
+export class ReportScanner {
+  private readonly paths: ScanPaths
   private readonly stack: Frame[] = []
   private state: State = State.Value
   private offset = 0
@@ -53,6 +52,10 @@ export class SarifScanner {
   private capture: Capture | undefined
   private rootSeen = false
   private runsSeen = false
+
+  constructor (paths: ScanPaths) {
+    this.paths = paths
+  }
 
   /** Scans the next piece of text; returns what completed in it. */
   push (text: string): LogPiece[] {
@@ -159,8 +162,12 @@ export class SarifScanner {
     const out: LogPiece[] = []
     if (this.state === State.Number || this.state === State.Literal) this.endToken('', 0, out)
     if (this.state !== State.Done) this.fail('more of the document (it ended early)')
-    if (!this.runsSeen) throw invalidReport([{ path: '/runs', message: 'is required (an array of runs)' }])
+    if (!this.runsSeen) throw this.runsMissing()
     return out
+  }
+
+  private runsMissing (): Error {
+    return invalidReport([{ path: `/${this.paths.runs}`, message: 'is required (an array of runs)' }])
   }
 
   private fail (expected: string): never {
@@ -192,34 +199,35 @@ export class SarifScanner {
     }
   }
 
-  /** What a value is in the SARIF log, checked against what the format requires there. */
+  /** What a value is in the report, checked against what the format requires there. */
   private roleOfChild (parent: Frame | undefined, c: number): Role {
     const isObject = c === 0x7b
     const isArray = c === 0x5b
     if (!parent) {
-      if (!isObject) throw invalidReport([{ path: '', message: 'a SARIF log is a JSON object' }])
+      if (!isObject) throw invalidReport([{ path: '', message: `${this.paths.document} is a JSON object` }])
       this.rootSeen = true
-      return 'log'
+      return 'document'
     }
-    if (parent.role === 'log' && parent.key === 'runs') {
-      if (!isArray) throw invalidReport([{ path: '/runs', message: 'must be an array' }])
+    if (parent.role === 'document' && parent.key === this.paths.runs) {
+      if (!isArray) throw invalidReport([{ path: `/${this.paths.runs}`, message: 'must be an array' }])
       this.runsSeen = true
       return 'runs'
     }
     if (parent.role === 'runs') {
-      if (!isObject) throw invalidReport([{ path: `/runs/${parent.index}`, message: 'a run must be an object' }])
+      if (!isObject) throw invalidReport([{ path: `/${this.paths.runs}/${parent.index}`, message: 'a run must be an object' }])
       return 'run'
     }
-    if (parent.role === 'run' && parent.key === 'results' && isArray) return 'results'
+    if (parent.role === 'run' && parent.key === this.paths.results && isArray) return 'results'
     return 'none'
   }
 
   /** Values the import keeps are captured as text while they are scanned. */
   private startCapture (parent: Frame, i: number): void {
     let emit: Capture['emit'] | undefined
-    if (parent.role === 'log' && parent.key === 'version') {
-      emit = (json) => ({ kind: 'version', value: JSON.parse(json) })
-    } else if (parent.role === 'run' && parent.key !== undefined && KEPT_RUN_MEMBERS.has(parent.key)) {
+    if (parent.role === 'document' && parent.key !== undefined && this.paths.header.includes(parent.key)) {
+      const key = parent.key
+      emit = (json) => ({ kind: 'header', key, value: JSON.parse(json) })
+    } else if (parent.role === 'run' && parent.key !== undefined && this.paths.runMembers.includes(parent.key)) {
       const key = parent.key
       emit = (json) => ({ kind: 'runMember', run: parent.run, key, value: JSON.parse(json) })
     } else if (parent.role === 'results') {
@@ -267,7 +275,7 @@ export class SarifScanner {
 
   private closeContainer (text: string, i: number, out: LogPiece[]): void {
     const frame = this.stack.pop()!
-    if (frame.role === 'log' && !this.runsSeen) throw invalidReport([{ path: '/runs', message: 'is required (an array of runs)' }])
+    if (frame.role === 'document' && !this.runsSeen) throw this.runsMissing()
     this.endValue(text, i + 1, out)
   }
 
@@ -290,7 +298,7 @@ export class SarifScanner {
     this.state = State.AfterValue
   }
 
-  /** True once the whole log was scanned. */
+  /** True once the whole report was scanned. */
   get complete (): boolean {
     return this.state === State.Done && this.rootSeen
   }

@@ -1,161 +1,24 @@
 import { createHash } from 'node:crypto'
-import { severityOfScore } from './cvss.ts'
-import { isPlainObject } from './merge-patch.ts'
-import type { RecordCreate } from './schema.ts'
-import type { Category, Severity } from './vocabulary.ts'
+import { severityOfScore } from '../../records/cvss.ts'
+import { isPlainObject } from '../../records/merge-patch.ts'
+import type { Category, Severity } from '../../records/vocabulary.ts'
+import { scopePrefix } from '../import-scope.ts'
+import { SUPPRESSION_REASON_PREFIX, type ImportAsset, type ImportedFinding, type ImportScope, type MappedResult } from '../report-format.ts'
+import type { RuleContext, RunContext } from './run-context.ts'
+import { clip, messageText, text } from './text.ts'
 
 /**
- * SARIF 2.1.0 (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/) to security records,
- * README "Importing scanner reports". Pure functions: a run is reduced to what mapping needs
- * (`RunContext`, small enough to store), then each result maps on its own to one record body.
+ * SARIF 2.1.0 (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/) results to security
+ * records: each result maps on its own, with its run's context, to one record body.
  */
 
-export const SARIF_VERSION = '2.1.0'
-
-/**
- * A SARIF log as the import reads it, piece by piece (functions/import-report/sarif-scanner.ts):
- * `version`, the run members results are mapped with, the start of a run's `results` (a run
- * without them computed none, which is not the same as finding none), each result as JSON text.
- */
-export type LogPiece =
-  | { kind: 'version', value: unknown }
-  | { kind: 'run', run: number }
-  | { kind: 'runMember', run: number, key: string, value: unknown }
-  | { kind: 'results', run: number }
-  | { kind: 'result', run: number, index: number, json: string }
-
-/** The asset an import is about (query parameters of `POST /v1/imports`). */
-export type ImportAsset = RecordCreate['asset']
-
-/** What re-import semantics are scoped by, besides the tenant: the tool, the analysis category, the asset. */
-export interface ImportScope {
-  tool: string
-  category: string
-  asset: string
-}
-
-interface RuleContext {
-  id?: string
-  name?: string
-  shortDescription?: string
-  fullDescription?: string
-  help?: string
-  helpUri?: string
-  level?: string
-  securitySeverity?: string
-  cweIds?: string[]
-  tags?: string[]
-}
-
-/** A run reduced to what its results need: the tool, the category, the rules (trimmed), artifact locations. */
-export interface RunContext {
-  tool: { name: string, version?: string }
-  category: string
-  rules: RuleContext[]
-  /** `tool.extensions[i].rules` (CodeQL packs put their rules there). */
-  extensionRules: RuleContext[][]
-  artifacts: Array<{ uri?: string, uriBaseId?: string }>
-}
-
-/** One result, mapped: a record body with its fingerprint, or why it is not one. */
-export type MappedResult =
-  | { kind: 'finding', scope: ImportScope, finding: RecordCreate & { fingerprint: string } }
-  | { kind: 'skipped', reason: string }
-  | { kind: 'rejected', message: string }
-
-const TEXT_LIMIT = 4000
 const DESCRIPTION_LIMIT = 20000
 const TITLE_LIMIT = 300
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined)
-const clip = (value: string, limit: number) => (value.length <= limit ? value : `${value.slice(0, limit - 1)}…`)
-const messageText = (message: unknown): string | undefined => (isPlainObject(message) ? text(message.markdown) ?? text(message.text) : undefined)
+/** The format's name: the first part of every fingerprint it makes. */
+export const SARIF = 'sarif'
+
 const hash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('base64url')
-
-/**
- * The analysis category of a run (GitHub's convention): `runAutomationDetails.id` up to its last
- * `/` (what follows is the run's instance), or the whole id without one; else the category the
- * client named for the import, else none.
- */
-export function runCategory (run: Record<string, unknown>, fallback: string | undefined): string {
-  const id = isPlainObject(run.automationDetails) ? text(run.automationDetails.id) : undefined
-  if (id === undefined) return fallback ?? ''
-  const slash = id.lastIndexOf('/')
-  return slash === -1 ? id : id.slice(0, slash)
-}
-
-/** Reduces one run (without its results) to its context; a message when it is not a SARIF run. */
-export function runContext (run: unknown, fallbackCategory: string | undefined): RunContext | string {
-  if (!isPlainObject(run)) return 'must be an object'
-  const tool = isPlainObject(run.tool) ? run.tool : undefined
-  const driver = tool && isPlainObject(tool.driver) ? tool.driver : undefined
-  const name = driver ? text(driver.name) : undefined
-  if (!driver || name === undefined) return 'tool.driver.name is required'
-  const version = text(driver.semanticVersion) ?? text(driver.version)
-  const extensions = Array.isArray(tool!.extensions) ? tool!.extensions : []
-  return {
-    tool: { name: clip(name, 100), ...(version ? { version: clip(version, 100) } : {}) },
-    category: clip(runCategory(run, fallbackCategory), 200),
-    rules: rulesOf(driver),
-    extensionRules: extensions.map((extension) => (isPlainObject(extension) ? rulesOf(extension) : [])),
-    artifacts: Array.isArray(run.artifacts)
-      ? run.artifacts.map((artifact) => {
-        const location = isPlainObject(artifact) && isPlainObject(artifact.location) ? artifact.location : {}
-        return { ...(text(location.uri) ? { uri: clip(location.uri as string, 1000) } : {}), ...(text(location.uriBaseId) ? { uriBaseId: location.uriBaseId as string } : {}) }
-      })
-      : []
-  }
-}
-
-function rulesOf (component: Record<string, unknown>): RuleContext[] {
-  return Array.isArray(component.rules) ? component.rules.map(ruleContext) : []
-}
-
-function ruleContext (rule: unknown): RuleContext {
-  if (!isPlainObject(rule)) return {}
-  const properties = isPlainObject(rule.properties) ? rule.properties : {}
-  const configuration = isPlainObject(rule.defaultConfiguration) ? rule.defaultConfiguration : {}
-  const tags = Array.isArray(properties.tags) ? properties.tags.filter((tag): tag is string => typeof tag === 'string').slice(0, 50) : []
-  const cweIds = [...cwesFromRelationships(rule.relationships), ...cwesFromTags(tags)]
-  const securitySeverity = properties['security-severity']
-  const context: RuleContext = {}
-  const set = <K extends keyof RuleContext>(key: K, value: RuleContext[K] | undefined) => { if (value !== undefined) context[key] = value }
-  set('id', text(rule.id) && clip(rule.id as string, 200))
-  set('name', text(rule.name) && clip(rule.name as string, 200))
-  set('shortDescription', messageText(rule.shortDescription) && clip(messageText(rule.shortDescription)!, TEXT_LIMIT))
-  set('fullDescription', messageText(rule.fullDescription) && clip(messageText(rule.fullDescription)!, TEXT_LIMIT))
-  set('help', messageText(rule.help) && clip(messageText(rule.help)!, TEXT_LIMIT))
-  set('helpUri', text(rule.helpUri) && clip(rule.helpUri as string, 2048))
-  set('level', text(configuration.level))
-  set('securitySeverity', typeof securitySeverity === 'string' || typeof securitySeverity === 'number' ? String(securitySeverity) : undefined)
-  if (cweIds.length > 0) context.cweIds = [...new Set(cweIds)]
-  if (tags.length > 0) context.tags = tags
-  return context
-}
-
-/** `relationships[].target` in the CWE taxonomy: `{ id: "79" | "CWE-79", toolComponent: { name: "CWE" } }`. */
-function cwesFromRelationships (relationships: unknown): string[] {
-  if (!Array.isArray(relationships)) return []
-  const ids: string[] = []
-  for (const relationship of relationships) {
-    const target = isPlainObject(relationship) && isPlainObject(relationship.target) ? relationship.target : undefined
-    const component = target && isPlainObject(target.toolComponent) ? target.toolComponent : undefined
-    if (!target || !component || String(component.name).toUpperCase() !== 'CWE') continue
-    const match = /^(?:CWE-)?0*([1-9][0-9]{0,5})$/i.exec(String(target.id))
-    if (match) ids.push(`CWE-${match[1]}`)
-  }
-  return ids
-}
-
-/** GitHub's `external/cwe/cwe-79` tags, and Semgrep's `CWE-79: Improper Neutralization…`. */
-function cwesFromTags (tags: readonly string[]): string[] {
-  const ids: string[] = []
-  for (const tag of tags) {
-    const match = /^external\/cwe\/cwe-0*([1-9][0-9]{0,5})$/i.exec(tag) ?? /^CWE-0*([1-9][0-9]{0,5})\b/i.exec(tag)
-    if (match) ids.push(`CWE-${match[1]}`)
-  }
-  return ids
-}
 
 /**
  * GitHub's bands for `security-severity` (a CVSS-like score, 0.0–10.0): over 9.0 critical,
@@ -164,7 +27,7 @@ function cwesFromTags (tags: readonly string[]): string[] {
 export const severityFromScore: (score: number) => Severity = severityOfScore
 
 /** SARIF `level`: error high, warning medium, note low, none info. */
-const levelSeverity: Readonly<Record<string, Severity>> = { error: 'high', warning: 'medium', note: 'low', none: 'info' }
+const levelSeverity: ReadonlyMap<string, Severity> = new Map([['error', 'high'], ['warning', 'medium'], ['note', 'low'], ['none', 'info']])
 
 /**
  * Result kinds that say "no problem here" (SARIF §3.27.9): `pass` and `notApplicable` are not
@@ -252,11 +115,7 @@ function ruleOf (result: Record<string, unknown>, run: RunContext): RuleContext 
  * report the same line. The scope part is a prefix, so the records of a scope can be found by it.
  */
 export function resultFingerprint (scope: ImportScope, ruleId: string, identity: unknown): string {
-  return `${scopePrefix(scope)}${hash([ruleId, identity])}`
-}
-
-export function scopePrefix (scope: ImportScope): string {
-  return `sarif:${hash([scope.tool, scope.category, scope.asset]).slice(0, 22)}:`
+  return `${scopePrefix(SARIF, scope)}${hash([ruleId, identity])}`
 }
 
 function identityOf (result: Record<string, unknown>, location: Location, message: string | undefined): unknown {
@@ -277,7 +136,7 @@ function severityOf (result: Record<string, unknown>, rule: RuleContext): Severi
   // Results that are not failures default to `none` (SARIF §3.27.10).
   const defaultLevel = result.kind === undefined || result.kind === 'fail' ? 'warning' : 'none'
   const level = text(result.level) ?? rule.level ?? defaultLevel
-  return levelSeverity[level] ?? 'medium'
+  return levelSeverity.get(level) ?? 'medium'
 }
 
 /** What kind of finding the rule's tags say it is; code scanners mostly report vulnerabilities. */
@@ -295,8 +154,6 @@ const VULNERABILITY_ID = /^(CVE-[0-9]{4}-[0-9]{4,}|GHSA(-[23456789cfghjmpqrvwx]{
  * the code or beside it, that the result needs no action: the record says so as `not_affected`,
  * with the justification as its reason. `underReview` and `rejected` suppressions change nothing.
  */
-export const SUPPRESSION_REASON_PREFIX = 'Suppressed in the scanner report'
-
 function suppressionOf (result: Record<string, unknown>): string | undefined {
   if (!Array.isArray(result.suppressions)) return undefined
   const accepted = result.suppressions.find((suppression) => isPlainObject(suppression) && (suppression.status === undefined || suppression.status === 'accepted'))
@@ -306,7 +163,7 @@ function suppressionOf (result: Record<string, unknown>): string | undefined {
   return clip(`${SUPPRESSION_REASON_PREFIX} (${kind})${justification ? `: ${justification}` : ''}`, 2000)
 }
 
-/** Maps one SARIF result of a run to the record body an import writes (README "Importing scanner reports"). */
+/** Maps one SARIF result of a run to the record body an import writes. */
 export function mapResult (raw: unknown, run: RunContext, asset: ImportAsset, importId: string): MappedResult {
   if (!isPlainObject(raw)) return { kind: 'rejected', message: 'a result must be an object' }
   const skipped = notAFinding(raw)
@@ -325,7 +182,7 @@ export function mapResult (raw: unknown, run: RunContext, asset: ImportAsset, im
     `**Rule:** \`${rule.id}\`${rule.name && rule.name !== rule.id ? ` (${rule.name})` : ''}`,
     rule.help ?? rule.fullDescription
   ].filter((part) => part !== undefined).join('\n\n')
-  const finding: RecordCreate & { fingerprint: string } = {
+  const finding: ImportedFinding = {
     title,
     description: clip(description, DESCRIPTION_LIMIT),
     category: categoryOf(rule),

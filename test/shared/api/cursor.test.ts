@@ -1,6 +1,6 @@
 import t from 'tap'
 import { InvalidCursorError } from '../../../shared/errors.ts'
-import { createCursorCodec } from '../../../shared/http/cursor.ts'
+import { createCursorCodec } from '../../../shared/api/cursor.ts'
 
 const codec = createCursorCodec('a-cursor-secret-of-at-least-32-characters')
 const binding = { tenant: 'acme', filters: { order: 'desc', status: ['open'] } }

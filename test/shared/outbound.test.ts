@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { send } from '../../../shared/http/outbound.ts'
+import { send } from '../../shared/outbound.ts'
 
 /** A loopback server answering each request with `answer`. */
 async function server (t: Test, answer: (request: IncomingMessage, response: ServerResponse) => void) {
