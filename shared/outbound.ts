@@ -19,6 +19,8 @@ export interface OutboundRequest {
   timeoutMs: number
   /** A longer answer fails with code OUTBOUND_TOO_LARGE (default 1 MiB). */
   maxBytes?: number
+  /** https: trust these CA certificates (PEM) for this call, in place of Node's. */
+  ca?: string | Buffer
 }
 
 export interface OutboundResponse {
@@ -39,12 +41,14 @@ export class OutboundError extends Error {
 const DEFAULT_MAX_BYTES = 1024 * 1024
 
 /** One request and its whole answer, any status (a 3xx included: redirects are the caller's failure to report). */
-export function send (target: string | URL, { method = 'GET', headers = {}, body, timeoutMs, maxBytes = DEFAULT_MAX_BYTES }: OutboundRequest): Promise<OutboundResponse> {
+export function send (target: string | URL, { method = 'GET', headers = {}, body, timeoutMs, maxBytes = DEFAULT_MAX_BYTES, ca }: OutboundRequest): Promise<OutboundResponse> {
   const url = typeof target === 'string' ? new URL(target) : target
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new Error(`outbound: ${url.protocol} is not http or https`))
   const requestHeaders = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers: requestHeaders })
+    const request = url.protocol === 'https:'
+      ? httpsRequest(url, { method, headers: requestHeaders, ...(ca === undefined ? {} : { ca }) })
+      : httpRequest(url, { method, headers: requestHeaders })
     // The first failure is the answer (a destroyed request also fails its response with ECONNRESET).
     let settled = false
     const fail = (error: Error) => {

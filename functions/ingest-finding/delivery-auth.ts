@@ -2,6 +2,7 @@ import { jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { bearerToken } from '../../shared/auth/bearer.ts'
 import { remoteKeySet, type KeySource } from '../../shared/auth/key-set.ts'
 import { InvalidTokenError } from '../../shared/errors.ts'
+import type { IngestConfig } from './config.ts'
 
 /** Proves a request on `POST /` comes from the broker: its Authorization header, or a 401. */
 export type DeliveryVerifier = (authorization: string | undefined) => Promise<void>
@@ -47,7 +48,7 @@ export const refuseDeliveries: DeliveryVerifier = async () => {
 }
 
 /** The verifier the settings ask for. */
-export function deliveryVerifierFrom (config: { DELIVERY_OIDC_ISSUER?: string | undefined, DELIVERY_OIDC_JWKS_URL?: string | undefined, DELIVERY_OIDC_AUDIENCE: string, DELIVERY_OIDC_SUBJECTS: string, AUTH_CLOCK_SKEW_SECONDS: number }): DeliveryVerifier {
+export function deliveryVerifierFrom (config: Pick<IngestConfig, 'DELIVERY_OIDC_ISSUER' | 'DELIVERY_OIDC_JWKS_URL' | 'DELIVERY_OIDC_CA_FILE' | 'DELIVERY_OIDC_TOKEN_FILE' | 'DELIVERY_OIDC_AUDIENCE' | 'DELIVERY_OIDC_SUBJECTS' | 'AUTH_CLOCK_SKEW_SECONDS'>): DeliveryVerifier {
   if (!config.DELIVERY_OIDC_ISSUER) return refuseDeliveries
   if (!config.DELIVERY_OIDC_JWKS_URL) throw new Error('DELIVERY_OIDC_JWKS_URL is required with DELIVERY_OIDC_ISSUER')
   return createDeliveryVerifier({
@@ -55,7 +56,13 @@ export function deliveryVerifierFrom (config: { DELIVERY_OIDC_ISSUER?: string | 
     audience: config.DELIVERY_OIDC_AUDIENCE,
     subjects: config.DELIVERY_OIDC_SUBJECTS.split(',').map((subject) => subject.trim()).filter(Boolean),
     // Cached, with a cooldown after an unknown `kid` (the same key set as the access tokens').
-    keys: remoteKeySet(config.DELIVERY_OIDC_JWKS_URL, { timeoutMs: 3000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 }),
+    keys: remoteKeySet(config.DELIVERY_OIDC_JWKS_URL, {
+      timeoutMs: 3000,
+      cooldownMs: 30_000,
+      cacheMaxAgeMs: 600_000,
+      ...(config.DELIVERY_OIDC_CA_FILE === undefined ? {} : { caFile: config.DELIVERY_OIDC_CA_FILE }),
+      ...(config.DELIVERY_OIDC_TOKEN_FILE === undefined ? {} : { tokenFile: config.DELIVERY_OIDC_TOKEN_FILE })
+    }),
     clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
   })
 }

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { InvalidTokenError } from '../errors.ts'
 import { send } from '../outbound.ts'
 
@@ -39,6 +40,13 @@ export interface RemoteKeySetOptions {
   timeoutMs?: number
   /** A larger JWKS answer fails the token (401, retry later): a key set is a few KB. */
   maxBytes?: number
+  /** The CA certificates (PEM file) that the JWKS endpoint's certificate must chain to, in place of Node's. */
+  caFile?: string
+  /**
+   * A bearer token (file) to present to the JWKS endpoint: a Kubernetes API server serves its
+   * service-account keys to authenticated callers. Read at each fetch, so a rotated token is used.
+   */
+  tokenFile?: string
 }
 
 interface FetchedKeys { keys: Jwk[], fetchedAt: number }
@@ -52,7 +60,7 @@ interface FetchedKeys { keys: Jwk[], fetchedAt: number }
  * request, not one each. When a refresh fails, the previous set keeps serving for one more
  * `cacheMaxAgeMs` (an issuer outage does not lock out every caller).
  */
-export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldownMs = 30_000, timeoutMs = 3000, maxBytes = 256 * 1024 }: RemoteKeySetOptions = {}): KeySource {
+export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldownMs = 30_000, timeoutMs = 3000, maxBytes = 256 * 1024, caFile, tokenFile }: RemoteKeySetOptions = {}): KeySource {
   const url = new URL(jwksUrl)
   let fetched: FetchedKeys | undefined
   let missedAt = -Infinity
@@ -62,7 +70,7 @@ export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldo
 
   async function refreshed (): Promise<FetchedKeys> {
     try {
-      fetched = { keys: await fetchKeySet(url, timeoutMs, maxBytes), fetchedAt: Date.now() }
+      fetched = { keys: await fetchKeySet(url, { timeoutMs, maxBytes, caFile, tokenFile }), fetchedAt: Date.now() }
       return fetched
     } catch (error) {
       // An expired set stands in while the issuer is down; a fresh one that lacked a kid does not
@@ -95,8 +103,11 @@ export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldo
 }
 
 /** The `keys` of a JWKS (RFC 7517 §5): a 200 with a JSON object holding at least one key, or an error. */
-async function fetchKeySet (url: URL, timeoutMs: number, maxBytes: number): Promise<Jwk[]> {
-  const response = await send(url, { headers: { accept: 'application/json' }, timeoutMs, maxBytes })
+async function fetchKeySet (url: URL, { timeoutMs, maxBytes, caFile, tokenFile }: RemoteKeySetOptions & { timeoutMs: number, maxBytes: number }): Promise<Jwk[]> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (tokenFile !== undefined) headers.authorization = `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}`
+  const ca = caFile === undefined ? undefined : await readFile(caFile)
+  const response = await send(url, { headers, timeoutMs, maxBytes, ...(ca === undefined ? {} : { ca }) })
   if (response.status !== 200) throw new Error(`the JWKS endpoint answered ${response.status}`)
   const keys = (JSON.parse(response.body.toString('utf8')) as { keys?: unknown } | null)?.keys
   if (!Array.isArray(keys) || keys.length === 0) throw new Error('the JWKS holds no keys')

@@ -1,4 +1,11 @@
+import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
 import { remoteKeySet } from '../../../shared/auth/key-set.ts'
 import { jwksEndpoint, remoteVerifier } from '../../support/jwks-endpoint.ts'
@@ -138,3 +145,36 @@ t.test('while the issuer is down, the last key set keeps serving for one more ca
   await t.rejects(keySource(kid, 'ES256'), { message: /retry later|503/ }, 'past twice the cache period: no key')
 })
 
+
+t.test('an API server as the issuer: the JWKS over https with its own CA file, asked with a bearer token read at each fetch', async (t) => {
+  // A Kubernetes API server publishes its service-account keys at /openid/v1/jwks to service
+  // accounts (system:service-account-issuer-discovery), under a certificate of the cluster CA.
+  const dir = mkdtempSync(join(tmpdir(), 'security-records-key-set-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const generated = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.crt')])
+  if (generated.error || generated.status !== 0) return t.fail(`openssl could not make a certificate: ${generated.stderr}`)
+  const keys = await createTestKeys()
+  const seen: Array<string | undefined> = []
+  const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'ca.crt')) }, (request, response) => {
+    seen.push(request.headers.authorization)
+    if (request.headers.authorization !== 'Bearer service-account-token-2') return response.writeHead(401).end()
+    response.setHeader('content-type', 'application/json')
+    response.end(JSON.stringify(keys.jwks))
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/openid/v1/jwks`
+  writeFileSync(join(dir, 'token'), 'service-account-token-1\n')
+
+  const untrusting = await remoteVerifier(t, url, { tokenFile: join(dir, 'token') })
+  await t.rejects(untrusting(await keys.sign()), { statusCode: 401, message: /retry later/ }, 'without the CA file the certificate is refused (the token fails, retry later)')
+  t.same(seen, [], 'and nothing reached the server')
+
+  const verify = await remoteVerifier(t, url, { caFile: join(dir, 'ca.crt'), tokenFile: join(dir, 'token'), cooldownMs: 0 })
+  await t.rejects(verify(await keys.sign()), { statusCode: 401, message: /retry later/ }, 'the CA trusted, a token the server refuses: no keys')
+  writeFileSync(join(dir, 'token'), 'service-account-token-2\n')
+  t.equal((await verify(await keys.sign())).tenant, 'acme', 'the rotated token, read again at the next fetch, is accepted')
+  t.same(seen, ['Bearer service-account-token-1', 'Bearer service-account-token-2'], 'the file\'s token as a bearer token, trimmed')
+})
