@@ -23,7 +23,7 @@ started=$SECONDS
 phase() { say "$1 ($((SECONDS - started)) s)"; }
 
 missing=()
-for command in containerd runc etcd podman debootstrap iptables conntrack socat openssl curl; do
+for command in patch containerd runc etcd podman debootstrap iptables conntrack socat openssl curl; do
   command -v "$command" >/dev/null || missing+=("$command")
 done
 [ -x /usr/lib/cni/bridge ] || missing+=(cni)
