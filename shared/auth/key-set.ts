@@ -104,7 +104,10 @@ export function remoteKeySet (jwksUrl: string, { cacheMaxAgeMs = 600_000, cooldo
 
 /** The `keys` of a JWKS (RFC 7517 §5): a 200 with a JSON object holding at least one key, or an error. */
 async function fetchKeySet (url: URL, { timeoutMs, maxBytes, caFile, tokenFile }: RemoteKeySetOptions & { timeoutMs: number, maxBytes: number }): Promise<Jwk[]> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  // A JWKS's own media type first (RFC 7517 §8.5): the Kubernetes API server answers 406 to a
+  // request that accepts only application/json (kubernetes v1.32.9 pkg/routes/openidmetadata.go,
+  // Produces("application/jwk-set+json")).
+  const headers: Record<string, string> = { accept: 'application/jwk-set+json, application/json' }
   if (tokenFile !== undefined) headers.authorization = `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}`
   const ca = caFile === undefined ? undefined : await readFile(caFile)
   const response = await send(url, { headers, timeoutMs, maxBytes, ...(ca === undefined ? {} : { ca }) })

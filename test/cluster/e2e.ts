@@ -147,7 +147,7 @@ log('the e2e subscriber, the refusing Trigger and the hello ksvc are Ready')
 const eventsOf = (service: string): Array<Record<string, any>> => {
   const pods = kubectlJson('get', 'pods', '-n', NAMESPACE, '-l', `serving.knative.dev/service=${service}`).items.map((pod: any) => pod.metadata.name)
   return pods.flatMap((pod: string) => {
-    const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod, '-c', 'user-container'], { encoding: 'utf8' })
+    const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod, '--all-containers=true'], { encoding: 'utf8' })
     return result.stdout.split('\n').flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
   }).filter((line: Record<string, any>) => line.attributes !== undefined)
 }
@@ -200,7 +200,7 @@ expectStatus(await call('PATCH', `/v1/records/${id}`, { headers: auth(admin, { '
 const patched = expectStatus(await call('PATCH', `/v1/records/${id}`, { headers: auth(admin, { 'content-type': 'application/merge-patch+json', 'if-match': String(got.headers.etag) }), ...patch }), 200, 'PATCH with If-Match')
 assert.equal(json(patched).version, 2)
 const stale = expectStatus(await call('PATCH', `/v1/records/${id}`, { headers: auth(admin, { 'content-type': 'application/merge-patch+json', 'if-match': String(got.headers.etag) }), body: JSON.stringify({ assignee: 'late' }) }), 412, 'a stale If-Match')
-assert.equal(stale.headers['content-type'], 'application/problem+json')
+assert.match(String(stale.headers['content-type']), /^application\/problem\+json/)
 expectStatus(await call('PATCH', `/v1/records/${id}`, { headers: auth(reader, { 'content-type': 'application/merge-patch+json', 'if-match': String(patched.headers.etag) }), body: '{}' }), 403, 'a reader\'s PATCH')
 
 const history = expectStatus(await call('GET', `/v1/records/${id}/history`, { headers: auth(reader) }), 200, 'history')

@@ -159,7 +159,9 @@ t.test('an API server as the issuer: the JWKS over https with its own CA file, a
   const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'ca.crt')) }, (request, response) => {
     seen.push(request.headers.authorization)
     if (request.headers.authorization !== 'Bearer service-account-token-2') return response.writeHead(401).end()
-    response.setHeader('content-type', 'application/json')
+    // As kube-apiserver's go-restful route does (Produces("application/jwk-set+json")): 406 otherwise.
+    if (!String(request.headers.accept).split(',').some((type) => type.trim() === 'application/jwk-set+json')) return response.writeHead(406).end()
+    response.setHeader('content-type', 'application/jwk-set+json')
     response.end(JSON.stringify(keys.jwks))
   })
   server.listen(0, '127.0.0.1')
