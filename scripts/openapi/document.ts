@@ -108,7 +108,7 @@ interface Link {
 }
 
 /** The links of an answer carrying a record (its `id`, its `ETag`) to what can be done with it next. */
-const recordLinks = (...without: string[]): Record<string, Link> => Object.fromEntries(Object.entries({
+const recordLinks = (...without: string[]): Record<string, Link> => Object.fromEntries(Object.entries<Link>({
   GetRecord: { operationId: 'getRecord', parameters: { id: '$response.body#/id' }, description: 'Read this record.' },
   UpdateRecord: {
     operationId: 'updateRecord',
@@ -126,14 +126,15 @@ const importLinks: Record<string, Link> = {
 /**
  * The request body of `POST /v1/imports`. The route reads the report as a stream (its own schema
  * says nothing), so the document states what it accepts: a SARIF 2.1.0 log with at least one run,
- * each naming its tool. Everything else of SARIF is optional here, as it is to the import.
+ * each naming its tool. Everything else is described but not constrained: the import takes what it
+ * can use of it (a result that is no object is counted as rejected, not refused).
  */
 const sarifLogSchema = {
   type: 'object',
   description: 'A SARIF 2.1.0 log (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as written by CodeQL, Semgrep, Trivy, Bandit, ESLint and others; gzip-compressed with `Content-Encoding: gzip` if you like. Up to 50 000 results in all.',
   required: ['version', 'runs'],
   properties: {
-    $schema: { type: 'string', description: 'The SARIF schema the log names (optional).' },
+    $schema: { description: 'The SARIF schema the log names (optional).' },
     version: { const: '2.1.0', description: 'The SARIF version: only 2.1.0 is imported.' },
     runs: {
       type: 'array',
@@ -151,17 +152,17 @@ const sarifLogSchema = {
                 type: 'object',
                 required: ['name'],
                 properties: {
-                  name: { type: 'string', minLength: 1, description: 'The tool: with the category and the asset, the scope a re-import resolves within.' },
-                  semanticVersion: { type: 'string' },
-                  version: { type: 'string' },
-                  rules: { type: 'array', items: { type: 'object' }, description: 'The rules results refer to (`ruleId`, `ruleIndex`): their severity, CWE tags, descriptions.' }
+                  name: { type: 'string', pattern: '\\S', description: 'The tool: with the category and the asset, the scope a re-import resolves within.' },
+                  semanticVersion: { description: 'The tool\'s version (a string), else `version`.' },
+                  version: {},
+                  rules: { description: 'The rules results refer to (`ruleId`, `ruleIndex`): their severity, CWE tags, descriptions.' }
                 }
               },
-              extensions: { type: 'array', items: { type: 'object' } }
+              extensions: { description: 'Rules of the tool\'s extensions (`rule.toolComponent`).' }
             }
           },
-          automationDetails: { type: 'object', properties: { id: { type: 'string', description: 'The analysis category (up to its last `/`), like GitHub code scanning.' } } },
-          results: { type: 'array', items: { type: 'object' }, description: 'One record per result, identified by its rule and `fingerprints` / `partialFingerprints` (else rule, location and snippet).' }
+          automationDetails: { description: '`id`: the analysis category (up to its last `/`), like GitHub code scanning.' },
+          results: { description: 'One record per result (an object), identified by its rule and `fingerprints` / `partialFingerprints` (else rule, location and snippet). A scan without findings: an empty array.' }
         }
       }
     }
