@@ -57,8 +57,9 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
 }
 
 /**
- * Claims the fingerprint, writes the record, then its history entry and event. Exported for
- * imports, which choose the record id themselves (one per result, the same on every retry).
+ * Claims the fingerprint, writes the record (which carries its change, so the outbox completes
+ * it if this process dies), then its history entry and event. The caller chooses the id: a new
+ * UUIDv7, the one an Idempotency-Key claim named, or an example's (local-dev/examples.ts).
  */
 export async function insertNew (data: DataLayer, context: RequestContext, record: SecurityRecord): Promise<void> {
   const { tenant } = context.actor
@@ -68,7 +69,7 @@ export async function insertNew (data: DataLayer, context: RequestContext, recor
   try {
     await data.records.insert(tenant, record, change)
   } catch (error) {
-    // A record with this id exists (an import's retry wrote it first): the claim is rightly its.
+    // A record with this id exists (a retry of the same Idempotency-Key wrote it first): the claim is rightly its.
     if (record.fingerprint && !isConditionFailed(error)) await data.fingerprints.release(tenant, record.fingerprint, record.id)
     throw error
   }
