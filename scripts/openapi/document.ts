@@ -329,7 +329,25 @@ export async function buildOpenApiDocument (): Promise<Document> {
   await app.close()
 
   assertRoutesMatchRoutingTable(generated)
-  return extractSchemaComponents(document(generated), namedSchemas()) as Document
+  return withRulesAcrossFields(extractSchemaComponents(document(generated), namedSchemas()) as Document)
+}
+
+/**
+ * Rules across fields that the validators check in code, with a message naming the field, and the
+ * document states in JSON Schema as well, so that clients and generators (schemathesis) know them:
+ * a create names its `severity`, or a CVSS vector to derive it from.
+ */
+const rulesAcrossFields: Record<string, Record<string, unknown>> = {
+  RecordCreate: { anyOf: [{ required: ['severity'] }, { required: ['cvss'] }] }
+}
+
+function withRulesAcrossFields (built: Document): Document {
+  const schemas = built.components.schemas as Record<string, Record<string, unknown>>
+  for (const [name, rules] of Object.entries(rulesAcrossFields)) {
+    if (!schemas[name]) throw new Error(`no component ${name} to add rules to`)
+    schemas[name] = { ...schemas[name], ...rules }
+  }
+  return built
 }
 
 /** The document lists exactly the routes of the routing table: no more, no fewer. */

@@ -211,3 +211,18 @@ t.test('the import request body has a schema: an object with the SARIF version a
     t.match(schema.properties.runs, { type: 'array', minItems: 1, items: { type: 'object', required: ['tool'] } }, `${type}: runs`)
   }
 })
+
+t.test('a create names a severity or a CVSS vector: the document says so as the API checks it', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js')
+  const ajv = new Ajv2020({ strict: false })
+  for (const [name, schema] of Object.entries(document.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`)
+  const validCreate = ajv.getSchema('#/components/schemas/RecordCreate')!
+  const body = { title: 'Open port', category: 'misconfiguration', asset: { name: 'edge', type: 'host' } }
+  t.notOk(validCreate(body), 'neither: the schema refuses it')
+  t.ok(validCreate({ ...body, severity: 'low' }), 'a severity')
+  t.ok(validCreate({ ...body, cvss: { vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' } }), 'a vector')
+  const api = await buildRecordsApi(t)
+  const response = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await api.bearer({}) }, payload: body })
+  t.equal(response.statusCode, 400, 'and so does the API')
+  t.match(response.json().errors, [{ path: '/severity' }])
+})
