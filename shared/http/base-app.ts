@@ -117,7 +117,7 @@ export { DEFAULT_REQUEST_TIMEOUT_MS }
  * `Allow` (RFC 9110 §15.5.6) instead of a 404, whatever the method (TRACE, QUERY, OPTIONS, …) and
  * before its body or content type is looked at.
  */
-export function createMethodTable () {
+function createMethodTable () {
   const paths = new Map<string, { pattern: RegExp, methods: Set<string> }>()
   const patternOf = (url: string) => new RegExp(`^${url.split(/(:\w+|\*)/).map((part) =>
     part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')}$`)
