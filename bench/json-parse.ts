@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the request body parser (issue 12, finding 8): the strict JSON parser
+ * Micro-benchmark of the request body parser: the strict JSON parser
  * (shared/http/json-body.ts) against the one it replaced, Fastify's default JSON parser
  * (secure-json-parse, prototype poisoning refused), on the same texts, alternating in batches;
  * and a whole create (`POST /v1/records` through inject: token, parse, validation, store) with
@@ -36,7 +36,7 @@ export interface JsonParseResult {
   create: { todayMillis: number, strictMillis: number, ratio: number, batches: number, perBatch: number }
 }
 
-/** A create body as scanners send it, and the largest a record may be (the limits of CONTRACT §4). */
+/** A create body as scanners send it, and the largest a record may be (the record's own limits). */
 function bodies (): Array<{ name: string, text: string }> {
   const typical = JSON.stringify(aRecord({ description: 'The upstream tarball of xz 5.6.0 contains a backdoor. '.repeat(8), references: ['https://nvd.nist.gov/vuln/detail/CVE-2024-3094'], source: { tool: 'trivy', ruleId: 'CVE-2024-3094' } }))
   const largest = JSON.stringify(aRecord({

@@ -182,7 +182,7 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('', `Seeding (BatchWriteItem, both layouts): ${(small.seedMs / 1000).toFixed(1)} s for the small tenant, ${(large.seedMs / 1000).toFixed(1)} s for the two large ones. ` +
       'The last two rows send the function\'s own Queries (one per index shard, through the repository) and GetItem to the store directly, to tell the store\'s behaviour from the function\'s.', '')
     if (small.unsharded && large.unsharded) {
-      push(`Index shards (issue 18): ours ran with ${large.indexShards} shards per index partition. The same tenants in an unsharded table of the same store process, served by a list-records process of its own, measured alternately with the sharded one:`, '')
+      push(`Index shards: ours ran with ${large.indexShards} shards per index partition. The same tenants in an unsharded table of the same store process, served by a list-records process of its own, measured alternately with the sharded one:`, '')
       push(`| step | unsharded, ${small.tenantRecords} | unsharded, ${large.tenantRecords} | unsharded ratio | sharded ÷ unsharded, ${small.tenantRecords} | sharded ÷ unsharded, ${large.tenantRecords} |`, '|---|---:|---:|---:|---:|---:|')
       for (const step of UNSHARDED_STEPS) {
         const [us, ul] = [small.unsharded[step], large.unsharded[step]]

@@ -15,6 +15,7 @@ import { sweepOutbox } from '../jobs/sweep-outbox/sweep-outbox.ts'
 import { createStore } from '../shared/store/client.ts'
 import { ensureTable } from '../shared/store/table.ts'
 import localDocs from './docs.ts'
+import { seedExamples } from './examples.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 
 export interface LocalStackOptions {
@@ -32,6 +33,8 @@ export interface LocalStackOptions {
   sweepIntervalMs?: number
   /** The settings every function and the gateway read (REQUEST_TIMEOUT_MS, RATE_LIMIT, …); process.env by default. */
   env?: Record<string, string | undefined>
+  /** Seed the record and the import the examples of /docs name (examples.ts); `npm start` does. */
+  seedExamples?: boolean
 }
 
 export interface LocalStack {
@@ -136,10 +139,13 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     await gateway.register(localDocs)
     await gateway.listen({ port, host: options.host })
 
+    const data = createDataLayer(setupStore, { sink: createEventSink(config.K_SINK), log: gateway.log })
+    // The examples are a convenience: a store that refuses them (a half-deleted example record) starts all the same.
+    if (options.seedExamples) await seedExamples(data).catch((error: unknown) => gateway.log.warn({ err: error }, 'the examples of /docs could not be seeded'))
+
     // Knative scales idle functions to zero; locally one timer plays the cluster's sweeper CronJob.
     const sweepInterval = options.sweepIntervalMs ?? 30_000
     if (sweepInterval > 0) {
-      const data = createDataLayer(setupStore, { sink: createEventSink(config.K_SINK), log: gateway.log })
       const timer = setInterval(() => {
         sweepOutbox(data).catch((error: unknown) => gateway.log.warn({ err: error }, 'outbox sweep failed'))
       }, sweepInterval)

@@ -32,7 +32,8 @@ try {
     dataDir,
     ...(process.env.DYNAMODB_ENDPOINT ? { dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT } : {}),
     ...(process.env.K_SINK ? { sinkUrl: process.env.K_SINK } : {}),
-    logLevel: process.env.LOG_LEVEL ?? 'warn'
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+    seedExamples: true
   })
 } catch (error) {
   await lock?.release()
@@ -44,7 +45,7 @@ console.log(`
 security-records is listening on ${url}
   store:    ${process.env.DYNAMODB_ENDPOINT ?? (dataDir === ':memory:' ? 'embedded dynalite (in memory)' : `embedded dynalite, data in ${dataDir}/`)}
   health:   ${url}/healthz
-  docs:     ${url}/docs (Swagger UI: Authorize, then try every operation), OpenAPI at ${url}/openapi.json
+  docs:     ${url}/docs (Swagger UI: Authorize, then try every operation: its example ids name a record and an import seeded for them), OpenAPI at ${url}/openapi.json
 
 Get a token for local-admin:
   curl -s -u local-admin:local-admin-secret -d grant_type=client_credentials ${url}/oauth2/token

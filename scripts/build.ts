@@ -52,7 +52,7 @@ const cjsShim = [
 
 /**
  * Packages a function would carry and never run, each replaced by a stub that throws when called:
- * - light-my-request (~29 KB): Fastify's inject(), for tests; a deployed function never injects
+ * - light-my-request: Fastify's inject(), for tests; a deployed function never injects
  *   (tests run the sources, not the bundles).
  */
 const leftOut: Record<string, string> = {
@@ -72,8 +72,9 @@ const leaveOutUnused: Plugin = {
 
 /**
  * Built-ins a function never uses though its dependencies import them at the top: Fastify (for
- * its `http2: true` option) and the SDK's NodeHttp2Handler load node:http2, ~13 ms of CPU at every
- * start. Their bundles get an object with the same exports that loads the module on first access.
+ * its `http2: true` option) and the SDK's NodeHttp2Handler load node:http2, CPU spent at every
+ * start (bench/README.md, Cold start). Their bundles get an object with the same exports that
+ * loads the module on first access.
  */
 const loadedOnFirstUse = new Set(['http2', 'node:http2'])
 
@@ -90,8 +91,8 @@ function builtinModule (specifier: string): string {
 /**
  * Node built-ins through the bundle's require() instead of ESM imports. An ESM import of a
  * built-in (static or `import()`) builds its facade by reading every export, and node:http's
- * `WebSocket` getters load undici on the way (~25 ms, ~4 MB at start: the SDK's ES modules import
- * node:http and node:https).
+ * `WebSocket` getters load undici on the way, at start (the SDK's ES modules import node:http and
+ * node:https; bench/README.md, Cold start).
  */
 const builtinsThroughRequire: Plugin = {
   name: 'builtins-through-require',
@@ -108,7 +109,7 @@ const sharedOptions: BuildOptions = {
   format: 'esm',
   // The ES module build of a package where it ships one (the AWS SDK does: dist-es beside dist-cjs):
   // esbuild can drop what an ES module exports and nothing imports, never from CommonJS. Node's
-  // default order (main first) took the SDK's CommonJS: ~210 KB more per function, all of it parsed at start.
+  // default order (main first) took the SDK's CommonJS: more code per function, all of it parsed at start.
   mainFields: ['module', 'main'],
   target: 'node24',
   minify: true,

@@ -1,7 +1,7 @@
 /**
  * Fills Node's compile cache (V8 code cache on disk) for every function bundle under a dist
  * folder, so a function started later with `NODE_COMPILE_CACHE=<dir>` skips compiling its bundle's
- * top level: about a quarter of a cold start, and ~12 MB of peak RSS (bench/README.md).
+ * top level, a good part of a cold start and of its peak RSS (bench/README.md).
  *
  *   node scripts/fill-compile-cache.ts DIST CACHE_DIR
  *

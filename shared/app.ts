@@ -52,7 +52,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: any other body type is a 415, not a string for the schema to puzzle over.
   app.removeContentTypeParser('text/plain')
-  // Duplicate names, NUL, lone surrogates: 400; a charset other than UTF-8: 415 (CONTRACT §4).
+  // Duplicate names, NUL, lone surrogates: 400; a charset other than UTF-8: 415 (I-JSON, RFC 7493).
   await app.register(strictJsonBodies)
 
   // Before token checks: garbage costs no crypto.

@@ -30,6 +30,7 @@ export const problemTypes = {
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
   SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record (or import) with this id in your tenant (or no such route).' },
+  SR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', slug: 'method-not-allowed', description: 'The path exists, but not with this method; `Allow` lists the methods it has.' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
@@ -90,6 +91,7 @@ export const InvalidTokenError = problemError('SR_INVALID_TOKEN')
 export const InsufficientScopeError = problemError('SR_INSUFFICIENT_SCOPE', 'This operation needs the scope %s')
 export const TenantMismatchError = problemError('SR_TENANT_MISMATCH')
 export const NotFoundError = problemError('SR_NOT_FOUND')
+export const MethodNotAllowedError = problemError<[string, string, string]>('SR_METHOD_NOT_ALLOWED', '%s is not a method of %s; it has %s')
 export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')

@@ -3,8 +3,8 @@ import { request as httpsRequest } from 'node:https'
 
 /**
  * The API's own outbound HTTP calls (the issuer's JWKS, the CloudEvents sink) through node:http
- * and node:https instead of global fetch: fetch loads undici, ~47 ms of CPU and ~10 MB at the
- * first call, which a function paid on its first request.
+ * and node:https instead of global fetch: fetch loads undici at the first call, which a function
+ * paid on its first request (bench/README.md, RSS).
  *
  * What fetch gave these calls, kept: TLS verified against Node's CAs (https.request's default,
  * NODE_EXTRA_CA_CERTS included), keep-alive connections (Node's global agents), one deadline for

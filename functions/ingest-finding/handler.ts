@@ -48,7 +48,7 @@ function validReport (data: unknown): FindingReport {
 }
 
 /**
- * The local path's rule (CONTRACT §5): the reporter is the access token's; a `tenant` extension
+ * The local path's rule: the reporter is the access token's; a `tenant` extension
  * naming another tenant is refused, never obeyed.
  */
 export function checkTenantExtension (event: CloudEvent<unknown>, reporter: Actor): void {

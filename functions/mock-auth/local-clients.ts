@@ -3,7 +3,7 @@ import { ConfigError } from '../../shared/config.ts'
 import type { RegisteredClient } from './clients.ts'
 
 /**
- * The clients CONTRACT §3 documents for the local stack, secrets and all: anyone can use them, so
+ * The clients the README documents for the local stack, secrets and all: anyone can use them, so
  * they may only be registered where only this machine can reach the server.
  */
 export const LOCAL_CLIENT_IDS: readonly string[] = ['local-admin', 'local-reader', 'local-other']
@@ -29,5 +29,5 @@ export function refuseLocalClientsOffLoopback (issuer: string, clients: readonly
   if (isLoopbackIssuer(issuer)) return
   const found = clients.map((client) => client.client_id).filter((id) => LOCAL_CLIENT_IDS.includes(id))
   if (found.length === 0) return
-  throw new ConfigError(`the issuer ${issuer} is not a loopback address, and the registry holds the local client${found.length > 1 ? 's' : ''} ${found.join(', ')}, whose secret${found.length > 1 ? 's are' : ' is'} public (CONTRACT §3); register your own clients instead`)
+  throw new ConfigError(`the issuer ${issuer} is not a loopback address, and the registry holds the local client${found.length > 1 ? 's' : ''} ${found.join(', ')}, whose secret${found.length > 1 ? 's are' : ' is'} published in the README; register your own clients instead`)
 }

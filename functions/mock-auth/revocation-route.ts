@@ -6,8 +6,8 @@ import { revocationSchema } from './schemas.ts'
 /**
  * `POST /oauth2/revoke` (RFC 7009). Its `jti` goes on the denylist the records API checks, until
  * the token would have expired anyway. Only the client a token was issued to may revoke it
- * (§2.1). Every other token — another client's, another tenant's, invalid, expired, unknown — is
- * answered with the same empty 200 (§2.2) and left as it is: a refusal would tell the caller that
+ * (RFC 7009 §2.1). Every other token — another client's, another tenant's, invalid, expired, unknown — is
+ * answered with the same empty 200 (RFC 7009 §2.2) and left as it is: a refusal would tell the caller that
  * someone else's token is genuine and still alive.
  */
 const revocationRoute: FastifyPluginAsyncTypebox = async (app) => {

@@ -3,7 +3,7 @@ import { ServerBusyError } from './oauth-errors.ts'
 /**
  * The scrypt work one instance does at once. scrypt runs on libuv's four-thread pool, which the
  * store client and the file system share: two checks at a time leave room for them, and keep a
- * check's own time near its idle ~35 ms however many wait.
+ * check's own time near its idle time however many wait (bench/README.md).
  */
 export const SECRET_CHECK_LIMITS = {
   concurrency: 2,

@@ -20,7 +20,7 @@
  * --image swaps every container image (a tag or, better, name@sha256:digest).
  * --signing-keys (mock-auth's private JWK set, from the Secret security-records-auth) replaces the
  * gateway's jwksUri with the public keys inline, so Istio never fetches keys from mock-auth, which
- * scales to zero (issue 14, item 9: a failed fetch leaves istiod with a key set that rejects every
+ * scales to zero (a failed fetch leaves istiod with a key set that rejects every
  * token until its next refresh). With your own identity provider (AUTH_JWKS_URL elsewhere) the
  * jwksUri stays.
  */

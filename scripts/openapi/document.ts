@@ -15,7 +15,7 @@ import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
-  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
+  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
   updateRecordRequests, type NamedExample
 } from './examples.ts'
 
@@ -100,12 +100,83 @@ const problemHeaders: Record<number, HeaderName[]> = {
   503: ['RetryAfter']
 }
 
+/** An OpenAPI link: the operation a response leads to, and where its parameters come from. */
+interface Link {
+  operationId: string
+  parameters: Record<string, string>
+  description: string
+}
+
+/** The links of an answer carrying a record (its `id`, its `ETag`) to what can be done with it next. */
+const recordLinks = (...without: string[]): Record<string, Link> => Object.fromEntries(Object.entries<Link>({
+  GetRecord: { operationId: 'getRecord', parameters: { id: '$response.body#/id' }, description: 'Read this record.' },
+  UpdateRecord: {
+    operationId: 'updateRecord',
+    parameters: { id: '$response.body#/id', 'header.If-Match': '$response.header.ETag' },
+    description: 'Change this version of the record (its `ETag` as `If-Match`).'
+  },
+  DeleteRecord: { operationId: 'deleteRecord', parameters: { id: '$response.body#/id' }, description: 'Delete this record.' },
+  GetRecordHistory: { operationId: 'getRecordHistory', parameters: { id: '$response.body#/id' }, description: 'Who changed this record, and what.' }
+}).filter(([, link]) => !without.includes(link.operationId)))
+
+const importLinks: Record<string, Link> = {
+  GetImport: { operationId: 'getImport', parameters: { id: '$response.body#/id' }, description: 'Follow this import until its `status` is succeeded or failed.' }
+}
+
+/**
+ * The request body of `POST /v1/imports`. The route reads the report as a stream (its own schema
+ * says nothing), so the document states what it accepts: a SARIF 2.1.0 log with at least one run,
+ * each naming its tool. Everything else is described but not constrained: the import takes what it
+ * can use of it (a result that is no object is counted as rejected, not refused).
+ */
+const sarifLogSchema = {
+  type: 'object',
+  description: 'A SARIF 2.1.0 log (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as written by CodeQL, Semgrep, Trivy, Bandit, ESLint and others; gzip-compressed with `Content-Encoding: gzip` if you like. Up to 50 000 results in all.',
+  required: ['version', 'runs'],
+  properties: {
+    $schema: { description: 'The SARIF schema the log names (optional).' },
+    version: { const: '2.1.0', description: 'The SARIF version: only 2.1.0 is imported.' },
+    runs: {
+      type: 'array',
+      minItems: 1,
+      description: 'One run per tool invocation; a scan without findings is a run with an empty `results` array.',
+      items: {
+        type: 'object',
+        required: ['tool'],
+        properties: {
+          tool: {
+            type: 'object',
+            required: ['driver'],
+            properties: {
+              driver: {
+                type: 'object',
+                required: ['name'],
+                properties: {
+                  name: { type: 'string', pattern: '\\S', description: 'The tool: with the category and the asset, the scope a re-import resolves within.' },
+                  semanticVersion: { description: 'The tool\'s version (a string), else `version`.' },
+                  version: {},
+                  rules: { description: 'The rules results refer to (`ruleId`, `ruleIndex`): their severity, CWE tags, descriptions.' }
+                }
+              },
+              extensions: { description: 'Rules of the tool\'s extensions (`rule.toolComponent`).' }
+            }
+          },
+          automationDetails: { description: '`id`: the analysis category (up to its last `/`), like GitHub code scanning.' },
+          results: { description: 'One record per result (an object), identified by its rule and `fingerprints` / `partialFingerprints` (else rule, location and snippet). A scan without findings: an empty array.' }
+        }
+      }
+    }
+  }
+}
+
 interface OperationDocs {
   /** The request path problems of this operation name as `instance`. */
   instance: string
   requestExamples?: Record<string, NamedExample<unknown>>
-  /** Success responses: their headers and named examples. */
-  responses: Record<number, { headers?: HeaderName[], examples?: Record<string, NamedExample<unknown>> }>
+  /** The request body's schema, where the route's own says nothing (a body read as a stream). */
+  requestSchema?: unknown
+  /** Success responses: their headers, named examples and links to the operations that follow. */
+  responses: Record<number, { headers?: HeaderName[], examples?: Record<string, NamedExample<unknown>>, links?: Record<string, Link> }>
   /** Request headers the schema leaves optional because a missing one is a 428, not a 400. */
   requiredHeaders?: string[]
   /** Examples of request headers, to prefill a try-out. */
@@ -119,13 +190,17 @@ const operationDocs: Record<string, OperationDocs> = {
     instance: '/v1/records',
     requestExamples: createRecordRequests,
     responses: {
-      201: { headers: ['ETag', 'Location', 'IdempotentReplayed'], examples: { cvssScored: { summary: 'The record made from the first request example', value: createdRecord } } }
+      201: {
+        headers: ['ETag', 'Location', 'IdempotentReplayed'],
+        examples: { cvssScored: { summary: 'The record made from the first request example', value: createdRecord } },
+        links: recordLinks()
+      }
     }
   },
   getRecord: {
     instance: recordPath,
     responses: {
-      200: { headers: ['ETag'], examples: { triaged: { summary: 'A triaged record (version 2)', value: triagedRecord } } },
+      200: { headers: ['ETag'], examples: { triaged: { summary: 'A triaged record (version 2)', value: triagedRecord } }, links: recordLinks('getRecord') },
       304: { headers: ['ETag'] }
     }
   },
@@ -141,7 +216,7 @@ const operationDocs: Record<string, OperationDocs> = {
     requiredHeaders: ['If-Match'],
     headerExamples: { 'If-Match': etags.created },
     responses: {
-      200: { headers: ['ETag'], examples: { triaged: { summary: 'The record after the triage patch', value: triagedRecord } } }
+      200: { headers: ['ETag'], examples: { triaged: { summary: 'The record after the triage patch', value: triagedRecord } }, links: recordLinks() }
     }
   },
   deleteRecord: {
@@ -156,9 +231,11 @@ const operationDocs: Record<string, OperationDocs> = {
   },
   importReport: {
     instance: '/v1/imports',
+    requestSchema: sarifLogSchema,
+    requestExamples: importReportRequests,
     responses: {
-      201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } } },
-      202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } } }
+      201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } }, links: importLinks },
+      202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } }, links: importLinks }
     }
   },
   getImport: {
@@ -252,7 +329,25 @@ export async function buildOpenApiDocument (): Promise<Document> {
   await app.close()
 
   assertRoutesMatchRoutingTable(generated)
-  return extractSchemaComponents(document(generated), namedSchemas()) as Document
+  return withRulesAcrossFields(extractSchemaComponents(document(generated), namedSchemas()) as Document)
+}
+
+/**
+ * Rules across fields that the validators check in code, with a message naming the field, and the
+ * document states in JSON Schema as well, so that clients and generators (schemathesis) know them:
+ * a create names its `severity`, or a CVSS vector to derive it from.
+ */
+const rulesAcrossFields: Record<string, Record<string, unknown>> = {
+  RecordCreate: { anyOf: [{ required: ['severity'] }, { required: ['cvss'] }] }
+}
+
+function withRulesAcrossFields (built: Document): Document {
+  const schemas = built.components.schemas as Record<string, Record<string, unknown>>
+  for (const [name, rules] of Object.entries(rulesAcrossFields)) {
+    if (!schemas[name]) throw new Error(`no component ${name} to add rules to`)
+    schemas[name] = { ...schemas[name], ...rules }
+  }
+  return built
 }
 
 /** The document lists exactly the routes of the routing table: no more, no fewer. */
@@ -312,8 +407,15 @@ function describeOperation (operation: Operation): Operation {
     return parameter.in === 'query' && schema?.default !== undefined ? { ...parameter, required: false } : parameter
   })
 
-  const requestBody = operation.requestBody && docs.requestExamples
-    ? { ...operation.requestBody, content: Object.fromEntries(Object.entries(operation.requestBody.content).map(([type, media]) => [type, { ...media, examples: docs.requestExamples }])) }
+  const requestBody = operation.requestBody && (docs.requestExamples || docs.requestSchema)
+    ? {
+        ...operation.requestBody,
+        content: Object.fromEntries(Object.entries(operation.requestBody.content).map(([type, media]) => [type, {
+          ...media,
+          ...(docs.requestSchema ? { schema: docs.requestSchema } : {}),
+          ...(docs.requestExamples ? { examples: docs.requestExamples } : {})
+        }]))
+      }
     : operation.requestBody
 
   const responses: Operation['responses'] = {}
@@ -332,7 +434,7 @@ function describeOperation (operation: Operation): Operation {
     } else if (content && success?.examples) {
       content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, { ...media, examples: success.examples }]))
     }
-    responses[status] = { ...response, headers: responseHeaders, ...(content ? { content } : {}) }
+    responses[status] = { ...response, headers: responseHeaders, ...(content ? { content } : {}), ...(success?.links ? { links: success.links } : {}) }
   }
 
   return { ...operation, ...(parameters ? { parameters } : {}), ...(requestBody ? { requestBody } : {}), responses }

@@ -78,6 +78,38 @@ export const createRecordRequests = {
   }
 } satisfies Record<string, NamedExample<RecordCreate>>
 
+/** A SARIF 2.1.0 log with one result, as `POST /v1/imports` takes it (what "Try it out" sends). */
+export const importReportRequests = {
+  semgrep: {
+    summary: 'A Semgrep report with one finding',
+    description: 'Sent again as it is, the import finds the same finding by its fingerprint and changes nothing (`unchanged: 1`).',
+    value: {
+      version: '2.1.0',
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      runs: [{
+        tool: {
+          driver: {
+            name: 'Semgrep OSS',
+            semanticVersion: '1.185.0',
+            rules: [{
+              id: 'javascript.express.security.audit.xss.direct-response-write',
+              shortDescription: { text: 'Direct response write of user input' },
+              properties: { 'security-severity': '7.5', tags: ['external/cwe/cwe-79'] }
+            }]
+          }
+        },
+        results: [{
+          ruleId: 'javascript.express.security.audit.xss.direct-response-write',
+          level: 'error',
+          message: { text: 'User input reaches res.send() without escaping.' },
+          locations: [{ physicalLocation: { artifactLocation: { uri: 'src/routes/search.js' }, region: { startLine: 42 } } }],
+          partialFingerprints: { primaryLocationLineHash: '5d2f8a1c9e0b7d34:1' }
+        }]
+      }]
+    }
+  }
+} satisfies Record<string, NamedExample<unknown>>
+
 /** Merge patches of `PATCH /v1/records/{id}`, each applicable to the created example record. */
 export const updateRecordRequests = {
   triage: {

@@ -52,7 +52,7 @@ export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const TENANT = new RegExp(TENANT_PATTERN)
 /** RFC 9068 §2.2 claims, and the ones the API relies on. */
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
-/** CONTRACT §3: the authorization server issues tokens of at most an hour. */
+/** Access tokens live at most an hour; a longer-lived one is refused even with a genuine signature. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600
 
 const refusals = {

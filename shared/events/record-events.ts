@@ -12,7 +12,7 @@ export const recordEventTypes: Record<ChangeAction, string> = {
 
 /**
  * The cloudevents package, loaded at the first delivery rather than at start: with its spec
- * validation it costs a function ~35 ms of loading, and only a function with a sink (K_SINK) ever
+ * validation it is slow to load (bench/README.md, Cold start), and only a function with a sink (K_SINK) ever
  * delivers. The record functions of the local stack and the bench have none.
  */
 let cloudEvents: Promise<typeof import('cloudevents')> | undefined

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fp from 'fastify-plugin'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
+import { MethodNotAllowedError } from '../errors.ts'
 import problemHandler from './problem-handler.ts'
 import { clientErrorHandler, expectationFailed, frameworkErrorReply, keepReadingUnreadBody, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
 import { securityHeaders, type SecurityHeaderOverrides } from './security-headers.ts'
@@ -113,11 +114,42 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
 
 export { DEFAULT_REQUEST_TIMEOUT_MS }
 
-/** Request id and security headers on every answer, and the one problem handler. */
+/**
+ * The methods of every path the app routes, to answer a method the path lacks with 405 and
+ * `Allow` (RFC 9110 §15.5.6) instead of a 404, whatever the method (TRACE, QUERY, OPTIONS, …) and
+ * before its body or content type is looked at.
+ */
+function createMethodTable () {
+  const paths = new Map<string, { pattern: RegExp, methods: Set<string> }>()
+  const patternOf = (url: string) => new RegExp(`^${url.split(/(:\w+|\*)/).map((part) =>
+    part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')}$`)
+  return {
+    add (url: string, method: string | string[]) {
+      const entry = paths.get(url) ?? paths.set(url, { pattern: patternOf(url), methods: new Set() }).get(url)!
+      for (const name of [method].flat()) entry.methods.add(name.toUpperCase())
+    },
+    /** The methods the path has, sorted; empty for a path no route matches. */
+    allowed (path: string): string[] {
+      const methods = new Set<string>()
+      for (const { pattern, methods: those } of paths.values()) if (pattern.test(path)) those.forEach((method) => methods.add(method))
+      return [...methods].sort()
+    }
+  }
+}
+
+/** Request id and security headers on every answer, 405 for a method a path lacks, and the one problem handler. */
 const baseApp = fp<{ headers: SecurityHeaderOverrides, readOnlyFields: readonly string[] }>(async (app, options) => {
   const headers = securityHeaders(options.headers)
+  const methods = createMethodTable()
+  app.addHook('onRoute', (route) => methods.add(route.url, route.method))
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
+    if (!request.is404) return
+    const path = (request.raw.url ?? '/').split('?')[0]!
+    const allowed = methods.allowed(path)
+    if (allowed.length === 0) return
+    reply.header('allow', allowed.join(', '))
+    throw new MethodNotAllowedError(request.method, path, allowed.join(', '))
   })
   let closing = false
   app.addHook('onSend', async (request, reply, payload) => {

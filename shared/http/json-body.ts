@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { InvalidJsonError, UnsupportedMediaTypeError, type FieldError } from '../errors.ts'
 
 /**
- * Request bodies as strict JSON (CONTRACT §4): RFC 8259 read as I-JSON (RFC 7493). JSON.parse
+ * Request bodies as strict JSON: RFC 8259 read as I-JSON (RFC 7493). JSON.parse
  * alone accepts duplicate member names (the last one wins, so a reviewer and the server can read
  * different documents), `\u0000` and lone surrogates (`\ud800`), which I-JSON forbids and which
  * would otherwise reach the store; and Fastify ignores a `charset` parameter. Here each of them is

@@ -16,7 +16,7 @@ declare module 'fastify' {
 }
 
 // Not `import … from 'node:http'`: an ESM import of node:http builds its facade by reading every
-// export, and the WebSocket getters among them load undici (~25 ms of every cold start).
+// export, and the WebSocket getters among them load undici at every cold start (bench/README.md).
 const { STATUS_CODES } = process.getBuiltinModule('node:http')
 
 /**

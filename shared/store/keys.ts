@@ -41,7 +41,7 @@ export function listPosition (record: Pick<SecurityRecord, 'createdAt' | 'id'>):
 }
 
 /**
- * How the index partitions that grow with a tenant are split (issue 18). A partition of a big
+ * How the index partitions that grow with a tenant are split (docs/sizing.md). A partition of a big
  * tenant would take every write of that tenant (DynamoDB: about 1 000 writes/s per partition) and
  * hold every one of its records (ScyllaDB Alternator: views are tables, and a partition past
  * 100 000 rows is a "large partition"). So each is split into `shards` partitions by a stable hash

@@ -3,21 +3,22 @@
  * the local stack, opens /docs in Debian's headless Chromium, authorizes as local-admin with the
  * client credentials grant, then walks a record through Swagger UI: create it from the
  * documented example, read it back by the id the create returned, and triage it with the
- * documented patch and the ETag of the create as If-Match. A screenshot of every step is kept in
- * openapi/screenshots/ (SCREENSHOT_DIR overrides). Run by `.ci/run`; not part of `npm test`
+ * documented patch and the ETag of the create as If-Match. A screenshot of every step is written to
+ * a folder outside the working tree (screenshot-dir.ts; `npm run test:browser -- --update` replaces
+ * the committed ones in openapi/screenshots/). Run by `.ci/run`; not part of `npm test`
  * (it needs chromium: apt-get install chromium, or CHROMIUM_PATH).
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import t from 'tap'
 import { chromium, type Locator, type Page, type Response } from 'playwright-core'
 import { startLocalStack } from '../../local-dev/stack.ts'
+import { screenshotDir } from './screenshot-dir.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SCREENSHOT_DIR = resolve(process.env.SCREENSHOT_DIR ?? fileURLToPath(new URL('../../openapi/screenshots/', import.meta.url)))
+const SCREENSHOT_DIR = screenshotDir(process.argv.slice(2), process.env)
 const COMMITTED_DOCUMENT = new URL('../../openapi/openapi.json', import.meta.url)
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 

@@ -179,7 +179,7 @@ t.test('invalid events are 4xx problems, never retried forever', async (t) => {
   t.same(list.json().items, [], 'nothing was stored')
 })
 
-t.test('the attack of issue 12: no token, or a tenant extension naming another tenant, never writes that tenant\'s records', async (t) => {
+t.test('a forged reporter: no token, or a tenant extension naming another tenant, never writes that tenant\'s records', async (t) => {
   const api = await buildRecordsApi(t, { routes })
   const victim = (await report(api, finding, {}, { tenant: 'other' })).json()
   const downgrade = { ...finding, severity: 'info', status: 'resolved' }

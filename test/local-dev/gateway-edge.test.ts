@@ -6,7 +6,7 @@ import { rawRequest, type RawResponse } from '../system/hostile/raw-http.ts'
 
 /**
  * The gateway of `npm start` through real sockets, as a client of the cluster ingress meets it
- * (CONTRACT §2): bodies the function refuses before reading them, `Expect: 100-continue`, and the
+ * as the README's local stack promises: bodies the function refuses before reading them, `Expect: 100-continue`, and the
  * problem+json and security headers of every answer the gateway, mock-auth or a function produces.
  */
 
@@ -18,7 +18,7 @@ const API_HEADERS = {
   'strict-transport-security': 'max-age=31536000; includeSubDomains'
 }
 const record = { title: 'Exposed admin port', category: 'misconfiguration', severity: 'high', asset: { name: 'edge-lb', type: 'network' } }
-/** A record whose description alone is ~400 KB: over the functions' 256 KiB body limit. */
+/** A record whose description alone is 400 000 characters: over the functions' 256 KiB body limit. */
 const OVERSIZED = Buffer.from(JSON.stringify({ ...record, description: 'A'.repeat(400_000) }))
 /** Generous: the answers take milliseconds, but other suites share the machine. */
 const ANSWER_WITHIN_MS = 5000
@@ -124,7 +124,8 @@ t.test('every answer the gateway, mock-auth or a function produces carries the A
     ['PATCH with a 3000-character id', rawRequest(port, `PATCH /v1/records/${'a'.repeat(3000)} HTTP/1.1\r\nHost: x\r\n${bearer}Content-Type: application/merge-patch+json\r\nIf-Match: "1"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`), 414],
     ['the gateway\'s 401', get('/v1/records'), 401],
     ['the gateway\'s 404', get('/nowhere'), 404],
-    ['a method no route has', rawRequest(port, 'PUT /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 404],
+    ['a method the path lacks', rawRequest(port, 'PUT /v1/records HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 405],
+    ['a method on a path no route has', rawRequest(port, 'PUT /v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 404],
     ['a function\'s 404', get(`/v1/records/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`, bearer), 404],
     ['a function\'s 400', get('/v1/records?limit=0', bearer), 400],
     ['mock-auth\'s 404', get('/oauth2/nothing'), 404],
@@ -143,4 +144,25 @@ t.test('every answer the gateway, mock-auth or a function produces carries the A
   t.match(docs.headers['content-security-policy'], /script-src 'self'/, '/docs: a page CSP that lets Swagger UI run its own scripts')
   t.match(docs.headers['content-security-policy'], /frame-ancestors 'none'/, '/docs: and may not be framed, like everything else (X-Frame-Options: DENY)')
   t.match(docs.headers, { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' }, '/docs: the other security headers')
+})
+
+t.test('an undeclared method on a known path: 405 with Allow from the gateway and from the function, never a 404 or a 400', async (t) => {
+  const id = '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f'
+  const cases = [
+    { method: 'TRACE', path: `/v1/records/${id}`, allow: 'DELETE, GET, HEAD, PATCH' },
+    { method: 'QUERY', path: '/v1/records', allow: 'GET, HEAD, POST', body: '{"status":"open"}' },
+    { method: 'PUT', path: `/v1/records/${id}/history`, allow: 'GET, HEAD' },
+    { method: 'GET', path: '/oauth2/token', allow: 'POST' }
+  ]
+  for (const { method, path, allow, body } of cases) {
+    const head = `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nauthorization: Bearer ${token}\r\n` +
+      (body ? `content-type: text/plain\r\ncontent-length: ${body.length}\r\n` : '') + 'connection: close\r\n\r\n'
+    const response = await rawRequest(port, head + (body ?? ''), { timeoutMs: ANSWER_WITHIN_MS * 2 })
+    assertProblemAnswer(t, response, 405, `${method} ${path}`)
+    t.equal(response.headers.allow, allow, `${method} ${path}: Allow`)
+  }
+  const getRecord = new URL(stack.functions['get-record']!)
+  const direct = await rawRequest(Number(getRecord.port), `TRACE /v1/records/${id} HTTP/1.1\r\nhost: ${getRecord.host}\r\nconnection: close\r\n\r\n`)
+  t.equal(direct.status, 405, 'the function itself answers 405 too')
+  t.equal(direct.headers.allow, 'GET, HEAD', 'naming the methods it serves')
 })

@@ -174,3 +174,55 @@ t.test('the documented 431 is what the local stack answers through its gateway: 
   t.match(response.headers.get('content-type'), /^application\/problem\+json/)
   t.match(await response.json(), { status: 431, type: /headers-too-large$/, title: 'Request header fields too large' })
 })
+
+t.test('links lead from a created record to reading, changing, deleting it and its history, and from an import to following it', async (t) => {
+  type Link = { operationId: string, parameters: Record<string, string> }
+  const linksOf = (id: string, status: string) => (operations.find((entry) => entry.operation.operationId === id)!.operation.responses[status] as Response & { links?: Record<string, Link> }).links ?? {}
+  const targets = (id: string, status: string) => Object.values(linksOf(id, status)).map((link) => link.operationId).sort()
+  t.same(targets('createRecord', '201'), ['deleteRecord', 'getRecord', 'getRecordHistory', 'updateRecord'])
+  t.same(targets('updateRecord', '200'), ['deleteRecord', 'getRecord', 'getRecordHistory', 'updateRecord'])
+  t.same(targets('getRecord', '200'), ['deleteRecord', 'getRecordHistory', 'updateRecord'])
+  t.same(targets('importReport', '201'), ['getImport'])
+  t.same(targets('importReport', '202'), ['getImport'])
+  for (const { operation } of operations) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      for (const [name, link] of Object.entries((response as { links?: Record<string, Link> }).links ?? {})) {
+        const target = operations.find((entry) => entry.operation.operationId === link.operationId)
+        t.ok(target, `${operation.operationId} ${status} ${name}: ${link.operationId} exists`)
+        for (const [parameter, expression] of Object.entries(link.parameters)) {
+          const [where, parameterName] = parameter.includes('.') ? parameter.split('.') as [string, string] : ['path', parameter]
+          t.ok(target!.operation.parameters?.some((candidate) => candidate.in === where && candidate.name === parameterName), `${operation.operationId} ${status} ${name}: ${link.operationId} has the ${where} parameter ${parameterName}`)
+          t.match(expression, /^\$response\.(body#\/id|header\.ETag)$/, `${name}.${parameter} comes from the response`)
+          if (expression === '$response.header.ETag') t.ok(response.headers?.ETag, `${operation.operationId} ${status} sends the ETag ${name} uses`)
+        }
+      }
+    }
+  }
+})
+
+t.test('the import request body has a schema: an object with the SARIF version and at least one run naming its tool', async (t) => {
+  const [path, byMethod] = Object.entries(document.paths).find(([, methods]) => methods.post?.operationId === 'importReport')!
+  const body = (byMethod.post as Operation & { requestBody: { content: Record<string, { schema: Record<string, any> }> } }).requestBody
+  t.same(Object.keys(body.content).sort(), ['application/json', 'application/sarif+json'], path)
+  for (const [type, { schema }] of Object.entries(body.content)) {
+    t.equal(schema.type, 'object', `${type}: an object`)
+    t.same(schema.required, ['version', 'runs'], `${type}: version and runs required`)
+    t.same(schema.properties.version, { const: '2.1.0', description: schema.properties.version.description }, `${type}: version 2.1.0`)
+    t.match(schema.properties.runs, { type: 'array', minItems: 1, items: { type: 'object', required: ['tool'] } }, `${type}: runs`)
+  }
+})
+
+t.test('a create names a severity or a CVSS vector: the document says so as the API checks it', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js')
+  const ajv = new Ajv2020({ strict: false })
+  for (const [name, schema] of Object.entries(document.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`)
+  const validCreate = ajv.getSchema('#/components/schemas/RecordCreate')!
+  const body = { title: 'Open port', category: 'misconfiguration', asset: { name: 'edge', type: 'host' } }
+  t.notOk(validCreate(body), 'neither: the schema refuses it')
+  t.ok(validCreate({ ...body, severity: 'low' }), 'a severity')
+  t.ok(validCreate({ ...body, cvss: { vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' } }), 'a vector')
+  const api = await buildRecordsApi(t)
+  const response = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await api.bearer({}) }, payload: body })
+  t.equal(response.statusCode, 400, 'and so does the API')
+  t.match(response.json().errors, [{ path: '/severity' }])
+})

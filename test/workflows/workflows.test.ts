@@ -40,7 +40,7 @@ for (const file of files) {
     const template = await convertWorkflowTemplate(parsed.context, parsed.value!)
     t.same((template.errors ?? []).map((error) => error.Message), [], 'converts to a workflow template')
 
-    // A tag can be moved to other code; a full commit SHA cannot (issue 12, item 9). The comment
+    // A tag can be moved to other code; a full commit SHA cannot. The comment
     // names the release that commit is, for readers and for update tools.
     const pinned = [...source[file]!.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)]
     t.equal(pinned.length, uses(file).length, 'every uses: line is seen')

@@ -16,7 +16,7 @@ import { startTestStore, type TestStore } from '../../support/store.ts'
 
 /**
  * The issuer the tests run the mock as: a loopback origin, the only kind the shipped local clients
- * may be served from (CONTRACT §3).
+ * may be served from.
  */
 export const LOCAL_ISSUER = 'http://127.0.0.1:8080'
 

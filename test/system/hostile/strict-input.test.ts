@@ -1,6 +1,6 @@
 /**
- * Findings 7 and 8 of the outside security test (issue 12), through HTTP: every JSON body is
- * strict JSON (CONTRACT §4) and an altered spelling of a cursor is a 400 — each a problem+json,
+ * Two findings of an outside security test, through HTTP: every JSON body is strict JSON (I-JSON,
+ * RFC 7493) and an altered spelling of a cursor is a 400 — each a problem+json,
  * nothing stored.
  */
 import t, { type Test } from 'tap'

@@ -2,7 +2,8 @@
  * The real things as judges: the admission code Knative's webhooks run (knative.dev/serving and
  * knative.dev/eventing v0.45.0 = release knative-v1.18.0), the kn CLI of that release writing what
  * knative/kn-deploy.sh would apply (`kn --target`), and actionlint on every workflow. Built from the
- * Go module proxy by test/knative/upstream/build.sh (cached); .ci/run builds them first.
+ * Go module proxy by test/knative/upstream/build.sh (cached). They need Go 1.25+ and shellcheck, so
+ * they are a suite of their own, `npm run test:upstream`, which .ci/run runs after installing both.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,12 +12,14 @@ import { join } from 'node:path'
 import t from 'tap'
 import { parse, stringify } from 'yaml'
 import { renderOverlay, typeOf, type K8sObject } from '../../knative/scripts/render.ts'
+import { ensureKubectl } from '../../scripts/kubectl.ts'
 import { admit, upstreamTools } from './upstream/tools.ts'
 
 t.setTimeout(30 * 60 * 1000)
 const root = new URL('../../', import.meta.url).pathname
 const overlays = ['gke', 'aks', 'eks', 'kind'] as const
 const KNATIVE_KINDS = ['serving.knative.dev/v1/Service', 'eventing.knative.dev/v1/Broker', 'eventing.knative.dev/v1/Trigger', 'sources.knative.dev/v1/SinkBinding', 'eventing.knative.dev/v1alpha1/EventPolicy']
+ensureKubectl()
 const tools = upstreamTools()
 const work = mkdtempSync(join(tmpdir(), 'security-records-judges-'))
 t.teardown(() => rmSync(work, { recursive: true, force: true }))
@@ -30,7 +33,7 @@ const write = (name: string, objects: K8sObject[]) => {
   return file
 }
 
-t.test('the judge is live: it refuses the readiness probe the webhook refuses (issue 14, item 1)', async (t) => {
+t.test('the judge is live: it refuses the readiness probe the webhook refuses', async (t) => {
   const [service] = renderOverlay('kind').filter((object) => typeOf(object) === 'serving.knative.dev/v1/Service')
   const before = structuredClone(service!)
   // What knative/base/functions/defaults.patch.yaml rendered before the fix.
