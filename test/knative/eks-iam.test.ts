@@ -10,9 +10,11 @@ import { build } from 'esbuild'
 import t from 'tap'
 import { parse } from 'yaml'
 import { podSpecs, renderOverlay, typeOf } from '../../knative/scripts/render.ts'
+import { ensureKubectl } from '../../scripts/kubectl.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 const read = (path: string) => readFileSync(join(root, path), 'utf8')
+ensureKubectl()
 const eks = renderOverlay('eks')
 
 /**

@@ -205,7 +205,7 @@ t.test('image references: parseImageRef and withImage', async (t) => {
   t.same([...new Set(podSpecs(swapped).flatMap(({ pod }) => pod.containers.map((container: any) => container.image)))], [`ghcr.io/o/r@${digest}`], 'every container')
 })
 
-t.test('e2e.yml slims Istio as the budget counts it (e2e-budget.test.ts); Istio as net-istio ships it (istio-ci-no-mesh.yaml, knative-v1.18.0) asks 4.5 vCPU', async (t) => {
+t.test('e2e.yml slims Istio as the budget counts it (e2e-budget.upstream.ts); Istio as net-istio ships it (istio-ci-no-mesh.yaml, knative-v1.18.0) asks 4.5 vCPU', async (t) => {
   const e2e = read('.github/workflows/e2e.yml')
   t.match(e2e, /kubectl patch hpa istiod -n istio-system --type merge -p '\{"spec":\{"minReplicas":1,"maxReplicas":1\}\}'/, 'istiod: one replica (its HPA asks 3)')
   t.match(e2e, /kubectl scale deployment istiod istio-ingressgateway -n istio-system --replicas=1/, 'one gateway pod (net-istio asks 3)')
