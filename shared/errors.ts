@@ -47,7 +47,8 @@ export const problemTypes = {
   SR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', slug: 'headers-too-large', description: 'The request line and headers are larger than accepted.' },
   SR_INTERNAL: { status: 500, title: 'Internal server error', slug: 'internal', description: 'Unexpected error; the details are in the logs under the request id.' },
   SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
-  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' }
+  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
+  SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes; retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
 export type ProblemCode = keyof typeof problemTypes
