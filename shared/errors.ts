@@ -95,7 +95,6 @@ export const IllegalTransitionError = problemError<[string, string, string]>('SR
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
-export const PreconditionFailedError = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
@@ -104,6 +103,17 @@ export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED'
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
+
+const PreconditionFailed = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
+
+/** A 412 that carries the record's current ETag: the answer sends it as its ETag header. */
+export class PreconditionFailedError extends PreconditionFailed {
+  readonly etag: string
+  constructor (etag: string) {
+    super(etag)
+    this.etag = etag
+  }
+}
 
 /** A 400 whose `errors` array names each offending field. */
 export function invalidFields (errors: FieldError[]): Error & { statusCode: number, errors: FieldError[] } {
