@@ -99,3 +99,18 @@ t.test(`SIGTERM to npm start right after ${IN_FLIGHT} list requests were written
 t.test(`SIGTERM to npm start while ${IN_FLIGHT} list requests wait on the store: every one is answered through the functions, then it exits 0`, async (t) => {
   await sigtermDuringLists(t, 'in the functions')
 })
+
+for (const delayMs of [0, 80]) {
+  t.test(`SIGTERM ${delayMs} ms after ${IN_FLIGHT} lists are sent, each on a new connection: none is reset, every one is answered, then it exits 0`, async (t) => {
+    const stack = await startStack(t, { DATA_DIR: ':memory:', RATE_LIMIT: 'off' })
+    const authorization = `Bearer ${await localToken(stack.url)}`
+    const list = new URL('/v1/records?limit=5', stack.url)
+    const requests = Array.from({ length: IN_FLIGHT }, () => get(false, list, authorization))
+    await sleep(delayMs)
+    stack.child.kill('SIGTERM')
+    const outcomes = await Promise.all(requests.map((sent) => sent.answer))
+    const dropped = outcomes.filter((outcome) => !('status' in outcome) || outcome.status !== 200)
+    t.equal(dropped.length, 0, `none of the ${IN_FLIGHT} connections was reset or refused${dropped.length > 0 ? `: ${JSON.stringify(dropped.slice(0, 3))}` : ''}`)
+    t.equal(await stack.exited, 0, 'exit code 0')
+  })
+}
