@@ -186,7 +186,8 @@ function limitConnectionsPerAddress (app: FastifyInstance, limit: number): void 
  */
 function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { expect: _answered, ...forwarded } = headers
-  return { ...forwarded, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '', [CLIENT_ADDRESS_HEADER]: request.socket.remoteAddress ?? '' }
+  // The client's request id, if it sent one, is the one the function keeps beside its own; else the gateway's.
+  return { ...forwarded, 'x-request-id': request.clientRequestId ?? request.id, 'x-forwarded-host': request.headers.host ?? '', [CLIENT_ADDRESS_HEADER]: request.socket.remoteAddress ?? '' }
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */

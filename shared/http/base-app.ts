@@ -26,7 +26,15 @@ export interface BaseAppOptions {
   trustProxy?: string[]
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+/** An X-Request-Id a caller sent that is kept (as `clientRequestId`); any other is ignored. */
+export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's X-Request-Id (a client's, or the ingress's), when it is one: for correlation, beside the server's own `id`. */
+    clientRequestId: string | undefined
+  }
+}
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 /** While closing, how often connections that finished their request are closed. */
 const DRAIN_CHECK_MS = 50
@@ -79,8 +87,8 @@ export const serializersOnFirstUse: SerializerFactory = (externalSchemas, option
 }
 
 /**
- * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
- * request id followed through every hop (`x-request-id`), bounded request time with a
+ * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): its
+ * own id for every request, the caller's `x-request-id` kept beside it, bounded request time with a
  * problem+json 408, a graceful close (drainConnections), poisoned JSON refused, problem+json for
  * every error the framework or Node's parser produces, and the API's security headers on every answer.
  */
@@ -100,11 +108,10 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Every process names each request itself: an id a client chose never reaches a log line's
+    // reqId, a lease owner or an audit entry (the caller's id is kept beside it, clientRequestId).
     requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    },
+    genReqId: () => randomUUID(),
     // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the
     // error handler; they get problem+json too.
     frameworkErrors: frameworkErrorReply,
@@ -120,8 +127,14 @@ export { DEFAULT_REQUEST_TIMEOUT_MS }
 /** Request id and security headers on every answer, and the one problem handler. */
 const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) => {
   const headers = securityHeaders(options.headers)
+  app.decorateRequest('clientRequestId', undefined)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
+    const incoming = request.headers['x-request-id']
+    if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) {
+      request.clientRequestId = incoming
+      request.log = request.log.child({ clientRequestId: incoming })
+    }
   })
   let closing = false
   app.addHook('onSend', async (request, reply, payload) => {
