@@ -34,6 +34,7 @@ export const problemTypes = {
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
   SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict', description: 'The record of the finding kept changing while the report was applied.' },
+  SR_IDEMPOTENT_RECORD_DELETED: { status: 409, title: 'The record this Idempotency-Key created was deleted', slug: 'idempotent-record-deleted', description: 'A retry with an Idempotency-Key whose record was deleted since: it is not created again (`detail` names it).' },
   SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress', description: 'A request with this Idempotency-Key is still being processed.' },
   SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed', description: 'If-Match does not match the record\'s current ETag.' },
   SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
@@ -93,6 +94,7 @@ export const TenantMismatchError = problemError('SR_TENANT_MISMATCH')
 export const NotFoundError = problemError('SR_NOT_FOUND')
 export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
+export const IdempotentRecordDeletedError = problemError('SR_IDEMPOTENT_RECORD_DELETED', 'The record %s that this Idempotency-Key created was deleted since; it is not created again (use a new key to create another)')
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
