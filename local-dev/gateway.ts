@@ -7,6 +7,7 @@ import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { send } from '../shared/http/outbound.ts'
+import { cachedCheck } from '../shared/health-check.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
 import { checkRequestTarget } from '../shared/http/request-limits.ts'
@@ -100,16 +101,17 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     })
   }
 
+  const checkFunctions = cachedCheck(() => Promise.all(Object.entries(options.healthChecks).map(async ([name, url]) => {
+    try {
+      // A connection of its own each time: none is left open to keep a function's drain waiting.
+      const response = await send(url, { headers: { connection: 'close' }, timeoutMs: 5000 })
+      return [name, response.status === 200 ? 'ok' : `unhealthy (${response.status})`] as const
+    } catch {
+      return [name, 'unreachable'] as const
+    }
+  })), { isOk: (results) => results.every(([, state]) => state === 'ok') })
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
-    const results = await Promise.all(Object.entries(options.healthChecks).map(async ([name, url]) => {
-      try {
-        // A connection of its own each time: none is left open to keep a function's drain waiting.
-        const response = await send(url, { headers: { connection: 'close' }, timeoutMs: 5000 })
-        return [name, response.status === 200 ? 'ok' : `unhealthy (${response.status})`] as const
-      } catch {
-        return [name, 'unreachable'] as const
-      }
-    }))
+    const results = await checkFunctions()
     const healthy = results.every(([, state]) => state === 'ok')
     return reply.code(healthy ? 200 : 503).header('cache-control', 'no-store').send({ status: healthy ? 'ok' : 'degraded', functions: Object.fromEntries(results) })
   })
