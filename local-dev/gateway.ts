@@ -74,25 +74,27 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
   // keeping each function's drain waiting for them until their keep-alive ends.
   await app.register(replyFrom, { undici: { connections: UPSTREAM_CONNECTIONS, pipelining: 1, keepAliveTimeout: 10_000 }, destroyAgent: true })
 
-  const maxInFlight = options.maxRequestsPerUpstream ?? UPSTREAM_REQUESTS_IN_FLIGHT
-  const inFlight = new Map<string, number>()
+  const slots = upstreamSlots(options.maxRequestsPerUpstream ?? UPSTREAM_REQUESTS_IN_FLIGHT)
   for (const route of options.routes) {
     app.route({
       method: route.method,
       url: route.path,
       onRequest: route.authenticated ? checkToken : undefined,
       handler: (request, reply) => {
-        const busy = inFlight.get(route.upstream) ?? 0
-        if (busy >= maxInFlight) {
+        const slot = slots.take(route.upstream)
+        if (!slot) {
           destroyUnsentBody(request)
           return sendProblem(reply, problemBody(request, 'SR_OVERLOADED', 'The function serving this route has as many requests waiting as the gateway takes; retry later'))
         }
-        inFlight.set(route.upstream, busy + 1)
-        // Counted until the client has its answer or went away (a request still waiting for a connection leaves with it).
-        reply.raw.once('close', () => inFlight.set(route.upstream, inFlight.get(route.upstream)! - 1))
+        reply.raw.once('close', slot.clientDone)
         return reply.from(`${route.upstream}${request.url}`, {
           rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers),
+          rewriteHeaders: (headers) => {
+            slot.upstreamDone()
+            return headers
+          },
           onError: (errorReply, { error }) => {
+            slot.upstreamDone()
             request.log.warn({ err: error }, 'upstream unavailable')
             sendProblem(errorReply as never, problemBody(request, 'SR_BAD_GATEWAY', 'The function serving this route did not answer; retry later'))
           }
@@ -135,6 +137,35 @@ function forwardedBody (payload: Readable): Readable {
   // listens yet, and an unheard 'error' would end the process.
   body.on('error', ignoreForwardedBodyError)
   return payload.pipe(body)
+}
+
+interface UpstreamSlot {
+  /** The client has its answer, or went away. */
+  clientDone (): void
+  /** The function answered (its headers came), or the request to it failed. */
+  upstreamDone (): void
+}
+
+/**
+ * Requests each function has through the gateway, bounded: a slot is taken when a request is
+ * forwarded and given back once both its client is done and the function answered or failed —
+ * a client that leaves does not free the slot of a request still queued for or running in the
+ * function (a bodiless one runs on; one with a body fails with it).
+ */
+function upstreamSlots (max: number) {
+  const taken = new Map<string, number>()
+  return {
+    take (upstream: string): UpstreamSlot | undefined {
+      const count = taken.get(upstream) ?? 0
+      if (count >= max) return undefined
+      taken.set(upstream, count + 1)
+      const waitingFor = new Set(['client', 'upstream'])
+      const done = (side: string) => () => {
+        if (waitingFor.delete(side) && waitingFor.size === 0) taken.set(upstream, taken.get(upstream)! - 1)
+      }
+      return { clientDone: done('client'), upstreamDone: done('upstream') }
+    }
+  }
 }
 
 /** Undici reports a failed body as the upstream request's failure; the stream's own event adds nothing. */

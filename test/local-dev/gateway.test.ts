@@ -79,3 +79,42 @@ t.test('the gateway stamps each client\'s address in x-client-address, replacing
   await gateway.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: '203.0.113.9', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' })
   t.same(seen, ['198.51.100.7', '203.0.113.9'])
 })
+
+t.test('requests a function holds past the gateway\'s bound get a 503 with Retry-After; a client that leaves frees its slot only once the function answered', async (t) => {
+  const held: Array<() => void> = []
+  const upstream = createServer((_request, response) => {
+    held.push(() => { response.setHeader('content-type', 'application/json'); response.end('{"items":[]}') })
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gateway = await buildGateway({
+    routes: [{ method: 'GET', path: '/slow', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, authenticated: false }],
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: (await createTestKeys()).keySet, clockToleranceSeconds: 30 }),
+    healthChecks: {},
+    logger: false,
+    maxRequestsPerUpstream: 2
+  })
+  t.teardown(() => gateway.close())
+  const base = await gateway.listen({ port: 0, host: '127.0.0.1' })
+  const waitFor = async (condition: () => boolean) => { while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10)) }
+
+  const leaving = [new AbortController(), new AbortController()]
+  const first = leaving.map((controller) => fetch(`${base}/slow`, { signal: controller.signal }).catch(() => 'left'))
+  await waitFor(() => held.length === 2)
+  const refused = await fetch(`${base}/slow`)
+  t.equal(refused.status, 503, 'a third request while two are in the function')
+  t.match(refused.headers.get('content-type'), /^application\/problem\+json/)
+  t.equal(refused.headers.get('retry-after'), '1')
+  t.match(await refused.json(), { type: /overloaded$/, status: 503 })
+
+  for (const controller of leaving) controller.abort()
+  t.same(await Promise.all(first), ['left', 'left'], 'both clients went away')
+  t.equal((await fetch(`${base}/slow`)).status, 503, 'their requests still run in the function: still no room')
+  for (const answer of held.splice(0)) answer()
+  // The gateway takes the answers in (and drops them: their clients are gone).
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const served = fetch(`${base}/slow`)
+  await waitFor(() => held.length === 1)
+  held.shift()!()
+  t.equal((await served).status, 200, 'once the function answered them, a request is served again')
+})
