@@ -12,7 +12,8 @@ import Fastify, { type FastifyRequest } from 'fastify'
 import { jwtVerify } from 'jose'
 import { createAccessTokenService } from '../functions/mock-auth/access-tokens.ts'
 import { generateSigningKey, loadSigningKeys } from '../functions/mock-auth/signing-keys.ts'
-import { ALLOWED_ALGORITHMS, createTokenVerifier, remoteKeySet, type TokenVerifier } from '../shared/auth/token-verifier.ts'
+import { remoteKeySet } from '../shared/auth/key-set.ts'
+import { ALLOWED_ALGORITHMS, createTokenVerifier, type TokenVerifier } from '../shared/auth/token-verifier.ts'
 
 export interface VerificationTiming {
   name: string

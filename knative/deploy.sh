@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
 # Deploys an overlay in the order a first deploy needs, so nothing waits on a deadline it cannot
-# meet (docs/deployment.md, "What a deploy waits for"). Re-runnable: run it again to upgrade.
+# meet and nothing is created before what it resolves (docs/deployment.md, "What a deploy waits
+# for"). Re-runnable: run it again to upgrade. The way to deploy every overlay (a bare
+# `kubectl apply -k` cannot: the Job template is immutable, and the cluster's OIDC issuer and the
+# gateway's keys are filled in here).
 #
-#   knative/deploy.sh <gke|aks|eks|kind> [--image REF] [--kn] [--target DIR]
+#   knative/deploy.sh <overlay> [--image REF] [--kn] [--target DIR]
 #
 #   --image REF   every container runs REF (deploy.yml passes name@sha256:digest); default: the overlay's
 #   --kn          the Knative Services go through `kn service create --force` (knative/kn-deploy.sh)
 #   --target DIR  offline: render into DIR and let kn write the Services there (`kn --target`); touches
 #                 no cluster. Used by the tests to judge exactly what this script would apply.
 #
-# 1. platform   namespaces, accounts, config, the store (ScyllaCluster), eventing, ingress
+# 1. platform   namespaces, accounts, config (with this cluster's OIDC issuer rendered in), the store
+#               (ScyllaCluster or a store of the overlay's own), network policies, ingress
 # 2. store      Alternator overlays: wait until the ScyllaCluster is Available, then create the roles,
 #               their Secrets and the CA (knative/scripts/alternator-credentials.sh roles)
 # 3. table      the create-table Job, deleted and created again (a Job's pod template is immutable),
 #               then waited for: it starts only now that the store answers
 # 4. grants     Alternator overlays: the application role may use the table's keyspace, nothing else
-# 5. workloads  the sweeper CronJob and the Knative Services (with kubectl, or kn), waited for
-# 6. check      every event-emitting function has K_SINK; broker, Trigger, SinkBindings, EventPolicies Ready
+# 5. eventing   the dead-letter sink (a Knative Service) first and Ready, then the Broker that names it,
+#               the Trigger, SinkBindings and EventPolicies; the Broker and SinkBindings waited for, so
+#               every function revision created next gets K_SINK injected
+# 6. workloads  the sweeper CronJob and the Knative Services (with kubectl, or kn), waited for; then
+#               every event-emitting function has K_SINK, the Trigger and EventPolicies are Ready, and
+#               ConfigMaps no revision or job names any more are removed
 #
 # Needs kubectl (v1.27+), node 24 with `npm ci` done (knative/scripts/render.ts), and kn for --kn.
 # The Secrets of knative/scripts/create-secrets.sh must exist (checked first).
 set -euo pipefail
 
-usage() { echo "usage: knative/deploy.sh <gke|aks|eks|kind> [--image REF] [--kn] [--target DIR]" >&2; exit 2; }
+usage() { echo "usage: knative/deploy.sh <overlay> [--image REF] [--kn] [--target DIR] (overlays: $(ls "$(dirname "$0")/overlays" | tr '\n' ' '))" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 overlay=${1:-}
 [ -n "$overlay" ] || usage
@@ -60,6 +68,33 @@ if [ -z "$target" ]; then
   kubectl get secret security-records-auth --namespace "$namespace" -o jsonpath='{.data.signing-keys\.json}' \
     | base64 -d > "$work/signing-keys.json"
   render_args+=(--signing-keys "$work/signing-keys.json")
+  # Sender identity (docs/deployment.md, "Knative Eventing"): the EventPolicies need it, and Knative's
+  # webhook refuses them without it; say so before anything is applied.
+  oidc=$(kubectl get configmap config-features --namespace knative-eventing -o jsonpath='{.data.authentication-oidc}' 2>/dev/null || true)
+  if [ "$oidc" != enabled ]; then
+    echo "deploy: Knative Eventing's sender identity is off (config-features authentication-oidc=${oidc:-unset}); first:" >&2
+    echo "  kubectl patch configmap config-features -n knative-eventing --type merge -p '{\"data\":{\"authentication-oidc\":\"enabled\"}}'" >&2
+    exit 1
+  fi
+  # ingest-finding checks each broker delivery's OIDC token (the findings Trigger's identity) against
+  # this cluster's service-account issuer: issuer and keys from the API server's discovery document,
+  # rendered into the ConfigMap's generator so its hashed name changes and the functions roll out.
+  discovery=$(kubectl get --raw /.well-known/openid-configuration)
+  field() { printf '%s' "$discovery" | node -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+  issuer=$(field issuer)
+  jwks_uri=$(field jwks_uri)
+  render_args+=(--config "DELIVERY_OIDC_ISSUER=$issuer")
+  case "$jwks_uri" in
+    https://kubernetes.default.svc*|https://10.*|https://172.*|https://192.168.*)
+      # The API server itself publishes the keys (kind, self-managed clusters): ingest-finding asks it
+      # by its in-cluster name, trusting the cluster CA (kube-root-ca.crt) and presenting its own
+      # service account token, which Kubernetes' default binding of system:service-account-issuer-discovery
+      # to system:serviceaccounts lets read them. Nothing is granted to unauthenticated callers.
+      render_args+=(--config "DELIVERY_OIDC_JWKS_URL=https://kubernetes.default.svc/openid/v1/jwks"
+        --config "DELIVERY_OIDC_CA_FILE=/var/run/secrets/security-records/kube-api/ca.crt"
+        --config "DELIVERY_OIDC_TOKEN_FILE=/var/run/secrets/security-records/kube-api/token") ;;
+    *) render_args+=(--config "DELIVERY_OIDC_JWKS_URL=$jwks_uri") ;;
+  esac
 fi
 node "$here/scripts/render.ts" "${render_args[@]}"
 rendered=${target:-$work/rendered}
@@ -70,15 +105,15 @@ rm -f "$work/signing-keys.json"
 # Server-side apply; this script owns these objects, also fields an earlier `kubectl apply` set.
 apply() { kubectl apply --server-side --force-conflicts --field-manager=security-records-deploy -f "$1"; }
 
-apply_services() { # the Knative Services, with kubectl or kn
+# apply_services FILE-OR-DIR…: the Knative Services, with kubectl (one file) or kn (one file each).
+apply_services() {
+  local file name
   if [ -z "$with_kn" ]; then
-    apply "$rendered/services.yaml"
-    kubectl wait ksvc --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=10m
+    apply "$1"
     return
   fi
-  local file name
   [ -z "$target" ] || mkdir -p "$target/kn"
-  for file in "$rendered"/services/*.yaml; do
+  for file in "$@"; do
     name=$(basename "$file" .yaml)
     say "kn service create $name --force"
     # --force replaces the Service when it exists, so a re-run upgrades it; kn waits for the revision.
@@ -88,26 +123,34 @@ apply_services() { # the Knative Services, with kubectl or kn
       ${target:+--target "$target/kn"} --wait-timeout 600
   done
 }
+dead_letter_services() { if [ -z "$with_kn" ]; then echo "$rendered/dead-letters.yaml"; else ls "$rendered"/dead-letters/*.yaml; fi; }
+function_services() { if [ -z "$with_kn" ]; then echo "$rendered/services.yaml"; else ls "$rendered"/services/*.yaml; fi; }
 
 if [ -n "$target" ]; then
-  [ -z "$with_kn" ] || apply_services
+  if [ -n "$with_kn" ]; then
+    # shellcheck disable=SC2046  # one path per line, no spaces
+    apply_services $(dead_letter_services) $(function_services)
+  fi
   say "rendered into $target (nothing applied)"
   exit 0
 fi
 
-# The JWT policies select the public gateway's pods; they must not also carry the local gateway.
-local_gateway=$(kubectl get service knative-local-gateway --namespace istio-system -o jsonpath='{.spec.selector.istio}')
-if [ "$local_gateway" = ingressgateway ]; then
-  echo "deploy: knative-local-gateway runs on the public gateway's pods; first: kubectl apply --server-side --force-conflicts -k knative/cluster/istio" >&2
-  exit 1
+if [ "$INGRESS" = istio ]; then
+  # The JWT policies select the public gateway's pods; they must not also carry the local gateway.
+  if ! local_gateway=$(kubectl get service knative-local-gateway --namespace istio-system -o jsonpath='{.spec.selector.istio}' 2>/dev/null); then
+    echo "deploy: this overlay routes through Istio, but istio-system has no Service knative-local-gateway: install Knative's" \
+      "Istio networking layer (net-istio) first, then: kubectl apply --server-side --force-conflicts -k knative/cluster/istio" >&2
+    exit 1
+  fi
+  if [ "$local_gateway" = ingressgateway ]; then
+    echo "deploy: knative-local-gateway runs on the public gateway's pods; first: kubectl apply --server-side --force-conflicts -k knative/cluster/istio" >&2
+    exit 1
+  fi
 fi
 
-# Sender identity (docs/deployment.md, "Knative Eventing"): the EventPolicies need it, and Knative's
-# webhook refuses them without it; say so before anything is applied.
-oidc=$(kubectl get configmap config-features --namespace knative-eventing -o jsonpath='{.data.authentication-oidc}')
-if [ "$oidc" != enabled ]; then
-  echo "deploy: Knative Eventing's sender identity is off (config-features authentication-oidc=${oidc:-unset}); first:" >&2
-  echo "  kubectl patch configmap config-features -n knative-eventing --type merge -p '{\"data\":{\"authentication-oidc\":\"enabled\"}}'" >&2
+# EKS: the IAM roles' account is filled in by knative/scripts/set-eks-account.sh; the example one is not yours.
+if grep -q 'arn:aws:iam::111122223333:' "$rendered/platform.yaml"; then
+  echo "deploy: the ServiceAccounts still name the example AWS account 111122223333: run knative/scripts/set-eks-account.sh <your account id> first" >&2
   exit 1
 fi
 
@@ -120,6 +163,12 @@ if [ "$STORE" = alternator ]; then
 fi
 
 say "3/6 table: job/$TABLE_JOB"
+# A store of the overlay's own (a Deployment) answers once it is Available.
+if [ -n "$STORE_DEPLOYMENTS" ]; then
+  for deployment in $STORE_DEPLOYMENTS; do
+    kubectl wait "deployment/$deployment" --namespace "$NAMESPACE" --for=condition=Available --timeout=5m
+  done
+fi
 kubectl delete job "$TABLE_JOB" --namespace "$NAMESPACE" --ignore-not-found --wait=true
 apply "$rendered/table-job.yaml"
 # Complete or failed, whichever comes first; the Job's own deadline bounds the wait.
@@ -140,36 +189,43 @@ if [ "$STORE" = alternator ]; then
   TABLE_NAME=$TABLE_NAME "$here/scripts/alternator-credentials.sh" grants
 fi
 
-say "5/6 workloads"
-# ingest-finding checks each broker delivery's OIDC token (the findings Trigger's identity) against
-# this cluster's service-account issuer: take issuer and keys from the API server's discovery document.
-discovery=$(kubectl get --raw /.well-known/openid-configuration)
-field() { printf '%s' "$discovery" | node -e 'let s="";process.stdin.on("data",(c)=>s+=c).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
-issuer=$(field issuer)
-jwks_uri=$(field jwks_uri)
-kubectl patch configmap security-records-config --namespace "$NAMESPACE" --type merge \
-  -p "{\"data\":{\"DELIVERY_OIDC_ISSUER\":\"$issuer\",\"DELIVERY_OIDC_JWKS_URL\":\"$jwks_uri\"}}"
-case "$jwks_uri" in
-  https://kubernetes.default.svc*|https://10.*|https://172.*|https://192.168.*)
-    # The API server itself publishes the keys (kind, self-managed clusters): let pods read them
-    # without credentials, and trust the cluster CA for that call.
-    kubectl create clusterrolebinding security-records-oidc-discovery --clusterrole=system:service-account-issuer-discovery \
-      --group=system:unauthenticated --dry-run=client -o yaml | kubectl apply -f -
-    kubectl patch configmap security-records-config --namespace "$NAMESPACE" --type merge \
-      -p '{"data":{"NODE_EXTRA_CA_CERTS":"/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"}}' ;;
-esac
-apply "$rendered/cronjobs.yaml"
-apply_services
+say "5/6 eventing: the dead-letter sink, then the Broker, Trigger, SinkBindings and EventPolicies"
+# The Broker publishes no address while its dead-letter sink does not resolve (eventing v0.45.0
+# pkg/reconciler/broker/broker.go), and a SinkBinding without the Broker's address injects no K_SINK:
+# so the sink first, Ready, then the Broker and the bindings, Ready, and only then the functions.
+# shellcheck disable=SC2046  # one path per line, no spaces
+apply_services $(dead_letter_services)
+kubectl wait ksvc/dead-letters --namespace "$NAMESPACE" --for=condition=Ready --timeout=10m
+apply "$rendered/eventing.yaml"
+kubectl wait broker --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
+kubectl wait sinkbinding --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 
-say "6/6 checks"
+say "6/6 workloads: $(grep -c '^kind: CronJob' "$rendered/cronjobs.yaml") CronJob, $(ls "$rendered"/services | wc -l) Knative Services"
+apply "$rendered/cronjobs.yaml"
+# shellcheck disable=SC2046  # one path per line, no spaces
+apply_services $(function_services)
+kubectl wait ksvc --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=10m
 label=security-records.mediamarktsaturn.com/emits-events=true
 for name in $(kubectl get ksvc --namespace "$NAMESPACE" -l "$label" -o jsonpath='{.items[*].metadata.name}'); do
   sink=$(kubectl get ksvc "$name" --namespace "$NAMESPACE" -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="K_SINK")].value}')
-  [ -n "$sink" ] || { echo "deploy: $name has no K_SINK; is Knative Eventing installed? (kubectl get sinkbinding -n $NAMESPACE)" >&2; exit 1; }
+  [ -n "$sink" ] || { echo "deploy: $name has no K_SINK although its SinkBinding is Ready (kubectl get sinkbinding -n $NAMESPACE)" >&2; exit 1; }
 done
-kubectl wait broker/security-records trigger/ingest-finding --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
-kubectl wait sinkbinding --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
+kubectl wait trigger --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
 # Ready once every sender they name resolved to an identity (the Trigger's, the bindings').
 kubectl wait eventpolicy --all --namespace "$NAMESPACE" --for=condition=Ready --timeout=5m
+
+# Each config change made a ConfigMap with a new hashed name; keep the ones a revision, Job or
+# CronJob still names (an older revision may serve again), remove the rest.
+in_use=$(kubectl get revisions,jobs,cronjobs --namespace "$NAMESPACE" -o json | node -e '
+  let s = ""; process.stdin.on("data", (c) => s += c).on("end", () => {
+    const names = new Set([...s.matchAll(/"name":\s*"(security-records-config-[a-z0-9]+)"/g)].map((m) => m[1]))
+    console.log([...names].join(" "))
+  })')
+for config in $(kubectl get configmaps --namespace "$NAMESPACE" -o name | sed -n 's#^configmap/\(security-records-config-[a-z0-9]*\)$#\1#p'); do
+  case " $in_use " in
+    *" $config "*) ;;
+    *) kubectl delete configmap "$config" --namespace "$NAMESPACE" ;;
+  esac
+done
 kubectl get ksvc --namespace "$NAMESPACE"
 say "done"

@@ -6,11 +6,11 @@ import replyFrom from '@fastify/reply-from'
 import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
-import { send } from '../shared/http/outbound.ts'
 import { cachedCheck } from '../shared/health-check.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
 import { checkRequestTarget } from '../shared/http/request-limits.ts'
+import { send } from '../shared/outbound.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {

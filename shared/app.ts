@@ -4,15 +4,16 @@ import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { Config } from './config.ts'
 import { createEventSink, type EventSink } from './events/record-events.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from './http/base-app.ts'
-import { createCursorCodec } from './http/cursor.ts'
+import { createCursorCodec } from './api/cursor.ts'
 import strictJsonBodies from './http/json-body.ts'
 import rateLimiting from './http/rate-limit.ts'
 import requestLimits from './http/request-limits.ts'
-import type { RouteDeps } from './http/route-deps.ts'
+import type { RouteDeps } from './api/route-deps.ts'
 import { createDataLayer } from './operations/data-layer.ts'
 import type { Store } from './store/client.ts'
 import { cachedCheck } from './health-check.ts'
 import { pingStore } from './store/table.ts'
+import { serverFields } from './records/vocabulary.ts'
 import { validatorCompiler } from './validation.ts'
 
 export type App = BaseApp
@@ -46,7 +47,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
   const app = await createBaseApp({
     logger: options.logger ?? loggerOptions(options.config.LOG_LEVEL),
     bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeoutMs: options.config.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS
+    requestTimeoutMs: options.config.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    readOnlyFields: serverFields
   })
   app.setValidatorCompiler(validatorCompiler)
   // JSON only: any other body type is a 415, not a string for the schema to puzzle over.

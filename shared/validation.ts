@@ -2,7 +2,6 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import type { FieldError } from './errors.ts'
-import { serverFields } from './records/vocabulary.ts'
 
 const common: Options = {
   allErrors: true,
@@ -33,17 +32,18 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   return ajv.compile(schema as object) as ValidateFunction
 }
 
-const serverFieldSet = new Set<string>(serverFields)
-
-/** Turns Ajv's errors into the `errors` array of a problem: one JSON Pointer and one sentence each. */
-export function toFieldErrors (errors: readonly ErrorObject[]): FieldError[] {
+/**
+ * Turns Ajv's errors into the `errors` array of a problem: one JSON Pointer and one sentence each.
+ * `readOnlyFields`: top-level names the server sets, named as such when a body sends one.
+ */
+export function toFieldErrors (errors: readonly ErrorObject[], readOnlyFields: ReadonlySet<string> = new Set()): FieldError[] {
   const paths = new Set(errors.filter((e) => e.keyword !== 'anyOf' && !isNullAlternative(e)).map((e) => e.instancePath))
   const result: FieldError[] = []
   const seen = new Set<string>()
   for (const error of errors) {
     if (isNullAlternative(error)) continue
     if (error.keyword === 'anyOf' && paths.has(error.instancePath)) continue
-    const fieldError = describe(error)
+    const fieldError = describe(error, readOnlyFields)
     const key = `${fieldError.path} ${fieldError.message}`
     if (seen.has(key)) continue
     seen.add(key)
@@ -57,14 +57,14 @@ function isNullAlternative (error: ErrorObject): boolean {
   return error.keyword === 'type' && (error.params as { type?: string }).type === 'null'
 }
 
-function describe (error: ErrorObject): FieldError {
+function describe (error: ErrorObject, readOnlyFields: ReadonlySet<string>): FieldError {
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'required':
       return { path: `${error.instancePath}/${String(params.missingProperty)}`, message: 'is required' }
     case 'additionalProperties': {
       const name = String(params.additionalProperty)
-      const readOnly = error.instancePath === '' && serverFieldSet.has(name)
+      const readOnly = error.instancePath === '' && readOnlyFields.has(name)
       return {
         path: `${error.instancePath}/${escapePointer(name)}`,
         message: readOnly ? 'is set by the server and cannot be written' : 'is not a known field'

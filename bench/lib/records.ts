@@ -6,7 +6,8 @@ import { buildNewRecord } from '../../shared/records/model.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import type { Store } from '../../shared/store/client.ts'
 import { DEFAULT_INDEX_SHARDS, layoutKey, type IndexLayout } from '../../shared/store/keys.ts'
-import { createRecordsRepository, settledRecordItem, type RecordsRepository } from '../../shared/store/records-repository.ts'
+import { settledRecordItem } from '../../shared/store/record-items.ts'
+import { createRecordsRepository, type RecordsRepository } from '../../shared/store/records-repository.ts'
 
 /** The create body every write benchmark sends: a typical scanner finding, no fingerprint. */
 export const createBody = {

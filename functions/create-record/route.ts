@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { requestContext, sendRecord } from '../../shared/http/record-reply.ts'
+import { requestContext, sendRecord } from '../../shared/api/record-reply.ts'
 import { createRecord } from '../../shared/operations/create-record.ts'
 import { createRecordSchema } from './schema.ts'
 

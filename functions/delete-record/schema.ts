@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { problemResponses } from '../../shared/http/problem.ts'
-import { RecordParams } from '../../shared/http/record-reply.ts'
+import { RecordParams } from '../../shared/api/record-reply.ts'
 
 export const deleteRecordSchema = {
   operationId: 'deleteRecord',

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { resumePosition, sendPage } from '../../shared/http/pagination.ts'
-import { requestContext } from '../../shared/http/record-reply.ts'
+import { resumePosition, sendPage } from '../../shared/api/pagination.ts'
+import { requestContext } from '../../shared/api/record-reply.ts'
 import { getRecordHistory } from '../../shared/operations/record-history.ts'
 import { recordHistorySchema } from './history-schema.ts'
 

@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import { problemResponses } from '../../shared/http/problem.ts'
-import { RecordParams } from '../../shared/http/record-reply.ts'
+import { RecordParams } from '../../shared/api/record-reply.ts'
 import { NextCursor } from '../../shared/records/schema.ts'
 
 const FieldChange = Type.Object({

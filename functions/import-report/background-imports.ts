@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { DataLayer } from '../../shared/operations/data-layer.ts'
-import { processImport } from '../../shared/operations/process-import.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
 
 /**
  * Imports this instance processes after answering: each under its own lease. On drain (SIGTERM,

@@ -1,34 +1,39 @@
 import type { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { requestContext } from '../../shared/http/record-reply.ts'
-import { processImport } from '../../shared/operations/process-import.ts'
-import { getImport, importView, receiveReport } from '../../shared/operations/receive-report.ts'
+import { requestContext } from '../../shared/api/record-reply.ts'
+import { formatOfMediaType, reportMediaTypes } from '../../shared/imports/formats.ts'
+import { getImport, importView } from '../../shared/imports/get-import.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
+import { receiveReport } from '../../shared/imports/receive-report.ts'
+import { readReport, REPORT_CONTENT_ENCODINGS } from '../../shared/imports/report-reader.ts'
 import { createBackgroundImports } from './background-imports.ts'
-import { readReport, REPORT_CONTENT_ENCODINGS } from './report-reader.ts'
 import { getImportSchema, importReportSchema } from './schema.ts'
 
 /** Reports with at most this many results are applied before the answer (one chunk). */
 const INLINE_RESULTS = 100
 
 /**
- * `POST /v1/imports` receives a SARIF log as a stream (never buffered whole), applies small ones
+ * `POST /v1/imports` receives a report (in any format of shared/imports/formats.ts) as a stream (never buffered whole), applies small ones
  * at once (201) and queues the rest (202, processed in the background); `GET /v1/imports/{id}`
  * follows one.
  */
 const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { data }) => {
   // The body reaches the handler as a stream; report-reader.ts bounds, decodes and scans it.
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser(['application/json', 'application/sarif+json'], (_request, payload, done) => done(null, payload))
+  app.addContentTypeParser([...reportMediaTypes], (_request, payload, done) => done(null, payload))
   const background = createBackgroundImports(data, app.log)
   app.addHook('onClose', async () => background.stop())
 
   app.post('/v1/imports', { schema: importReportSchema, config: { scope: scopes.write, contentEncodings: REPORT_CONTENT_ENCODINGS } }, async (request, reply) => {
     const context = requestContext(request)
     const { asset, assetType, environment, category } = request.query
-    const pieces = readReport({ payload: request.body as Readable, contentType: request.headers['content-type'], contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] })
-    const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, pieces)
+    const contentType = request.headers['content-type']
+    // The content type parser took only media types some format is sent as.
+    const format = formatOfMediaType(contentType)!
+    const pieces = readReport({ payload: request.body as Readable, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
+    const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
     let finished
     if (received.counts.results <= INLINE_RESULTS) {
       finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}` })

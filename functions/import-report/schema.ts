@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { problemResponses } from '../../shared/http/problem.ts'
+import { reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
 import { ImportId, ReportImport } from '../../shared/records/report-import.ts'
 import { RecordCreate } from '../../shared/records/schema.ts'
 
@@ -16,10 +17,10 @@ const importResponse = (description: string) => ({ description, content: { 'appl
 
 export const importReportSchema = {
   operationId: 'importReport',
-  summary: 'Import a scanner report (SARIF 2.1.0)',
+  summary: `Import a scanner report (${reportFormats.map((format) => format.title).join(', ')})`,
   description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed) about one asset. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
   tags: ['imports'],
-  consumes: ['application/sarif+json', 'application/json'],
+  consumes: [...reportMediaTypes],
   querystring: ImportQuery,
   // Documentation only: the handler reads the body as a stream (report-reader.ts checks it).
   body: Type.Unknown({ description: 'A SARIF 2.1.0 log (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as written by CodeQL, Semgrep, Trivy, Bandit, ESLint and others.' }),

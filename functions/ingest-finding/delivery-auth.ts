@@ -1,5 +1,8 @@
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { bearerToken } from '../../shared/auth/bearer.ts'
+import { remoteKeySet, type KeySource } from '../../shared/auth/key-set.ts'
 import { InvalidTokenError } from '../../shared/errors.ts'
+import type { IngestConfig } from './config.ts'
 
 /** Proves a request on `POST /` comes from the broker: its Authorization header, or a 401. */
 export type DeliveryVerifier = (authorization: string | undefined) => Promise<void>
@@ -9,11 +12,10 @@ export interface DeliveryVerifierOptions {
   audience: string
   /** The `sub`s allowed to deliver: the findings Trigger's OIDC service account. */
   subjects: readonly string[]
-  keys: JWTVerifyGetKey
+  /** The cluster's service-account issuer keys (never a key or URL the token names). */
+  keys: KeySource
   clockToleranceSeconds: number
 }
-
-const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
 
 /**
  * Knative Eventing sender identity (`authentication-oidc`): the broker sends each delivery with a
@@ -24,12 +26,14 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
  */
 export function createDeliveryVerifier (options: DeliveryVerifierOptions): DeliveryVerifier {
   const subjects = new Set(options.subjects)
+  // The token header's `kid` and `alg` choose among the issuer's keys.
+  const keys: JWTVerifyGetKey = async ({ kid, alg }) => await options.keys(kid ?? '', alg)
   return async function verifyDelivery (authorization) {
-    const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1]
+    const token = authorization === undefined ? undefined : bearerToken(authorization)
     if (!token) throw new InvalidTokenError('Broker deliveries carry the Trigger\'s OIDC token (Authorization: Bearer)')
     let subject: string | undefined
     try {
-      const { payload } = await jwtVerify(token, options.keys, { issuer: options.issuer, audience: options.audience, algorithms: ['RS256', 'ES256'], clockTolerance: options.clockToleranceSeconds, requiredClaims: ['exp', 'sub'] })
+      const { payload } = await jwtVerify(token, keys, { issuer: options.issuer, audience: options.audience, algorithms: ['RS256', 'ES256'], clockTolerance: options.clockToleranceSeconds, requiredClaims: ['exp', 'sub'] })
       subject = payload.sub
     } catch {
       throw new InvalidTokenError('The delivery token is invalid, expired or for another audience')
@@ -44,15 +48,21 @@ export const refuseDeliveries: DeliveryVerifier = async () => {
 }
 
 /** The verifier the settings ask for. */
-export function deliveryVerifierFrom (config: { DELIVERY_OIDC_ISSUER?: string | undefined, DELIVERY_OIDC_JWKS_URL?: string | undefined, DELIVERY_OIDC_AUDIENCE: string, DELIVERY_OIDC_SUBJECTS: string, AUTH_CLOCK_SKEW_SECONDS: number }): DeliveryVerifier {
+export function deliveryVerifierFrom (config: Pick<IngestConfig, 'DELIVERY_OIDC_ISSUER' | 'DELIVERY_OIDC_JWKS_URL' | 'DELIVERY_OIDC_CA_FILE' | 'DELIVERY_OIDC_TOKEN_FILE' | 'DELIVERY_OIDC_AUDIENCE' | 'DELIVERY_OIDC_SUBJECTS' | 'AUTH_CLOCK_SKEW_SECONDS'>): DeliveryVerifier {
   if (!config.DELIVERY_OIDC_ISSUER) return refuseDeliveries
   if (!config.DELIVERY_OIDC_JWKS_URL) throw new Error('DELIVERY_OIDC_JWKS_URL is required with DELIVERY_OIDC_ISSUER')
   return createDeliveryVerifier({
     issuer: config.DELIVERY_OIDC_ISSUER,
     audience: config.DELIVERY_OIDC_AUDIENCE,
     subjects: config.DELIVERY_OIDC_SUBJECTS.split(',').map((subject) => subject.trim()).filter(Boolean),
-    // The cluster's service-account issuer keys (never a URL from the token), cached, with a cooldown.
-    keys: createRemoteJWKSet(new URL(config.DELIVERY_OIDC_JWKS_URL), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+    // Cached, with a cooldown after an unknown `kid` (the same key set as the access tokens').
+    keys: remoteKeySet(config.DELIVERY_OIDC_JWKS_URL, {
+      timeoutMs: 3000,
+      cooldownMs: 30_000,
+      cacheMaxAgeMs: 600_000,
+      ...(config.DELIVERY_OIDC_CA_FILE === undefined ? {} : { caFile: config.DELIVERY_OIDC_CA_FILE }),
+      ...(config.DELIVERY_OIDC_TOKEN_FILE === undefined ? {} : { tokenFile: config.DELIVERY_OIDC_TOKEN_FILE })
+    }),
     clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS
   })
 }

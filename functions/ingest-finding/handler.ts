@@ -7,7 +7,10 @@ import type { DataLayer } from '../../shared/operations/data-layer.ts'
 import { ingestFinding } from '../../shared/operations/ingest-finding.ts'
 import type { Actor } from '../../shared/records/model.ts'
 import { FindingReport } from '../../shared/records/ingest-rules.ts'
+import { serverFields } from '../../shared/records/vocabulary.ts'
 import { bodyAjv, toFieldErrors } from '../../shared/validation.ts'
+
+const serverFieldSet: ReadonlySet<string> = new Set(serverFields)
 
 export const FINDING_REPORTED = 'com.mediamarktsaturn.security.finding.reported'
 
@@ -44,7 +47,7 @@ export function createIngestFindingHandler (data: DataLayer) {
 
 /** A report as a finding body with a fingerprint, or a 400 naming each invalid field under `/data`. */
 function validReport (data: unknown): FindingReport {
-  if (!validateReport(data)) throw invalidFields(toFieldErrors(validateReport.errors ?? []).map((error) => ({ ...error, path: `/data${error.path}` })))
+  if (!validateReport(data)) throw invalidFields(toFieldErrors(validateReport.errors ?? [], serverFieldSet).map((error) => ({ ...error, path: `/data${error.path}` })))
   return data
 }
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
-import { toListFilters } from '../../shared/http/list-query.ts'
-import { resumePosition, sendPage } from '../../shared/http/pagination.ts'
-import { requestContext } from '../../shared/http/record-reply.ts'
+import { toListFilters } from '../../shared/api/list-query.ts'
+import { resumePosition, sendPage } from '../../shared/api/pagination.ts'
+import { requestContext } from '../../shared/api/record-reply.ts'
 import { listRecords } from '../../shared/operations/list-records.ts'
 import { listRecordsSchema } from './schema.ts'
 

@@ -1,5 +1,5 @@
 import { problemResponses } from '../../shared/http/problem.ts'
-import { ListQuery } from '../../shared/http/list-query.ts'
+import { ListQuery } from '../../shared/api/list-query.ts'
 import { RecordPage } from '../../shared/records/schema.ts'
 
 export const listRecordsSchema = {

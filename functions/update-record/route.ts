@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { RouteDeps } from '../../shared/http/route-deps.ts'
+import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { addStrictJsonParser } from '../../shared/http/json-body.ts'
-import { requestContext, sendRecord } from '../../shared/http/record-reply.ts'
+import { requestContext, sendRecord } from '../../shared/api/record-reply.ts'
 import { updateRecord } from '../../shared/operations/update-record.ts'
 import { updateRecordSchema } from './schema.ts'
 

@@ -8,7 +8,7 @@ import { Type } from 'typebox'
 import { ConfigSchema, loadSettings } from '../../shared/config.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
 import { createDataLayer } from '../../shared/operations/data-layer.ts'
-import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { sweepOutbox } from './sweep-outbox.ts'
 import { createStore } from '../../shared/store/client.ts'
 
 const { LOG_LEVEL, TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS, K_SINK, K_SINK_TOKEN_FILE } = ConfigSchema.properties

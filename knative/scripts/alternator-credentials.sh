@@ -35,9 +35,22 @@ admin_password=${CQL_ADMIN_PASSWORD:-cassandra}
 app=security_records_app
 bootstrap=security_records_bootstrap
 
+# The admin's credentials and the statement travel on stdin, never in an argument: arguments are
+# readable by every process on both machines (ps, /proc/<pid>/cmdline) and land in audit logs, and
+# CREATE ROLE statements carry a role's password. In the scylla container a private cqlshrc
+# (mktemp: mode 0600, removed on exit) gives cqlsh the credentials; cqlsh reads the statement from
+# what is left of stdin.
+# shellcheck disable=SC2016 # expanded by the container's shell
+in_container='set -eu
+rc=$(mktemp)
+trap '"'"'rm -f "$rc"'"'"' EXIT
+IFS= read -r user
+IFS= read -r password
+printf "[authentication]\nusername = %s\npassword = %s\n" "$user" "$password" > "$rc"
+cqlsh --no-color --cqlshrc "$rc"'
 cql() {
-  kubectl exec --namespace "$store_ns" -i "service/$cluster-client" -c scylla -- \
-    cqlsh --no-color --user "$admin_user" --password "$admin_password" -e "$1"
+  printf '%s\n%s\n%s\n' "$admin_user" "$admin_password" "$1" \
+    | kubectl exec --namespace "$store_ns" -i "service/$cluster-client" -c scylla -- sh -c "$in_container"
 }
 # Alternator keeps table T in keyspace alternator_T; a name with '-' must be double-quoted in CQL.
 keyspace() { printf '"alternator_%s"' "${table//\"/\"\"}"; }

@@ -2,14 +2,20 @@
  * Renders an overlay for knative/deploy.sh and splits it into the phases a first deploy must
  * follow, so nothing races a deadline (docs/deployment.md, "What a deploy waits for"):
  *
- *   platform.yaml        namespaces, accounts, config, the store (ScyllaCluster), eventing, ingress
+ *   platform.yaml        namespaces, accounts, config, the store, network policies, ingress
  *   table-job.yaml       the create-table Job: applied once the store answers and its roles exist
+ *   dead-letters.yaml    the Broker's dead-letter sink (a Knative Service): Ready before the Broker
+ *   eventing.yaml        Broker, Trigger, SinkBindings, EventPolicies: Ready before the functions
  *   cronjobs.yaml        the outbox sweeper (once the table exists)
- *   services.yaml        the Knative Services (once the table exists), and one file per Service,
- *   services/<name>.yaml for `kn service create --filename`
+ *   services.yaml        the functions' Knative Services (once the table exists), and one file per
+ *   services/<name>.yaml Service (dead-letters/<name>.yaml for the sink) for `kn service create --filename`
  *   facts.env            what the deploy script needs to know about this overlay
  *
- *   node knative/scripts/render.ts <overlay> --out DIR [--image REF] [--signing-keys FILE]
+ *   node knative/scripts/render.ts <overlay> --out DIR [--image REF] [--signing-keys FILE] [--config KEY=VALUE]…
+ *
+ * --config merges a setting into the functions' ConfigMap through Kustomize's generator (a wrapper
+ * kustomization around the overlay), so its hashed name, and every reference to it, changes with it:
+ * a new value rolls out new revisions, which a patch of the generated ConfigMap would not do.
  *
  * --image swaps every container image (a tag or, better, name@sha256:digest).
  * --signing-keys (mock-auth's private JWK set, from the Secret security-records-auth) replaces the
@@ -20,8 +26,9 @@
  */
 import { spawnSync } from 'node:child_process'
 import { createPublicKey } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseAllDocuments, stringify } from 'yaml'
 
@@ -42,9 +49,25 @@ export const MOCK_AUTH_JWKS = /^http:\/\/mock-auth\.security-records\.svc\.clust
 export const typeOf = (object: K8sObject) => `${object.apiVersion}/${object.kind}`
 const isKnativeService = (object: K8sObject) => typeOf(object) === 'serving.knative.dev/v1/Service'
 
-export function renderOverlay (overlay: string): K8sObject[] {
-  const dir = overlay.includes('/') ? resolve(overlay) : join(knativeDir, 'overlays', overlay)
+const CONFIG_MAP = 'security-records-config'
+const SETTING = /^[A-Z][A-Z0-9_]*=[^\n]*$/
+
+export function renderOverlay (overlay: string, settings: readonly string[] = []): K8sObject[] {
+  let dir = overlay.includes('/') ? resolve(overlay) : join(knativeDir, 'overlays', overlay)
+  let wrapper: string | undefined
+  if (settings.length > 0) {
+    for (const setting of settings) if (!SETTING.test(setting)) throw new Error(`--config ${setting}: not KEY=VALUE`)
+    wrapper = mkdtempSync(join(tmpdir(), 'security-records-render-'))
+    writeFileSync(join(wrapper, 'kustomization.yaml'), stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [relative(wrapper, dir)],
+      configMapGenerator: [{ name: CONFIG_MAP, namespace: 'security-records', behavior: 'merge', literals: settings }]
+    }))
+    dir = wrapper
+  }
   const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  if (wrapper) rmSync(wrapper, { recursive: true, force: true })
   if (result.error) throw new Error(`kubectl kustomize ${dir}: ${result.error.message}`)
   if (result.status !== 0) throw new Error(`kubectl kustomize ${dir} failed:\n${result.stderr}`)
   return parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject).filter(Boolean)
@@ -113,26 +136,41 @@ export function withInlineJwks (objects: K8sObject[], privateSet: string): K8sOb
 export interface Phases {
   platform: K8sObject[]
   tableJob: K8sObject[]
+  deadLetters: K8sObject[]
+  eventing: K8sObject[]
   cronJobs: K8sObject[]
   services: K8sObject[]
 }
 
+/** The Broker's dead-letter sink: the Knative Service its `delivery.deadLetterSink` names. */
+export const DEAD_LETTERS = 'dead-letters'
+const EVENTING_KINDS = new Set(['eventing.knative.dev/v1/Broker', 'eventing.knative.dev/v1/Trigger', 'sources.knative.dev/v1/SinkBinding', 'eventing.knative.dev/v1alpha1/EventPolicy'])
+
 export function phases (objects: K8sObject[]): Phases {
   const isTableJob = (object: K8sObject) => typeOf(object) === 'batch/v1/Job' && object.metadata.name === TABLE_JOB
   const isCronJob = (object: K8sObject) => typeOf(object) === 'batch/v1/CronJob'
+  const isDeadLetters = (object: K8sObject) => isKnativeService(object) && object.metadata.name === DEAD_LETTERS
+  const isEventing = (object: K8sObject) => EVENTING_KINDS.has(typeOf(object))
   return {
-    platform: objects.filter((object) => !isKnativeService(object) && !isTableJob(object) && !isCronJob(object)),
+    platform: objects.filter((object) => !isKnativeService(object) && !isTableJob(object) && !isCronJob(object) && !isEventing(object)),
     tableJob: objects.filter(isTableJob),
+    deadLetters: objects.filter(isDeadLetters),
+    eventing: objects.filter(isEventing),
     cronJobs: objects.filter(isCronJob),
-    services: objects.filter(isKnativeService)
+    services: objects.filter((object) => isKnativeService(object) && !isDeadLetters(object))
   }
 }
 
 /** What deploy.sh branches on. */
 export function facts (objects: K8sObject[]): Record<string, string> {
   const config = objects.find((object) => typeOf(object) === 'v1/ConfigMap' && object.metadata.name.startsWith('security-records-config'))
+  const storeDeployments = objects.filter((object) => typeOf(object) === 'apps/v1/Deployment' && object.metadata.labels?.['app.kubernetes.io/component'] === 'store')
   return {
     STORE: objects.some((object) => typeOf(object) === 'scylla.scylladb.com/v1/ScyllaCluster') ? 'alternator' : 'dynamodb',
+    // A store the overlay runs itself (the local cluster's DynamoDB Local): waited for before the Job.
+    STORE_DEPLOYMENTS: storeDeployments.map((deployment) => deployment.metadata.name).join(' '),
+    // Istio overlays need Knative's Istio gateways; the local cluster routes through Traefik.
+    INGRESS: objects.some((object) => object.apiVersion.startsWith('networking.istio.io/')) ? 'istio' : 'knative',
     TABLE_NAME: config?.data?.TABLE_NAME ?? 'security-records',
     TABLE_JOB,
     NAMESPACE: 'security-records'
@@ -144,25 +182,29 @@ const toYaml = (objects: K8sObject[]) => objects.map((object) => stringify(objec
 export function writePhases (objects: K8sObject[], out: string): void {
   const split = phases(objects)
   mkdirSync(join(out, 'services'), { recursive: true })
+  mkdirSync(join(out, 'dead-letters'), { recursive: true })
   writeFileSync(join(out, 'platform.yaml'), toYaml(split.platform))
   writeFileSync(join(out, 'table-job.yaml'), toYaml(split.tableJob))
+  writeFileSync(join(out, 'dead-letters.yaml'), toYaml(split.deadLetters))
+  writeFileSync(join(out, 'eventing.yaml'), toYaml(split.eventing))
   writeFileSync(join(out, 'cronjobs.yaml'), toYaml(split.cronJobs))
   writeFileSync(join(out, 'services.yaml'), toYaml(split.services))
   for (const service of split.services) writeFileSync(join(out, 'services', `${service.metadata.name}.yaml`), toYaml([service]))
+  for (const service of split.deadLetters) writeFileSync(join(out, 'dead-letters', `${service.metadata.name}.yaml`), toYaml([service]))
   writeFileSync(join(out, 'facts.env'), Object.entries(facts(objects)).map(([key, value]) => `${key}=${value}\n`).join(''))
 }
 
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { out: { type: 'string' }, image: { type: 'string' }, 'signing-keys': { type: 'string' } }
+    options: { out: { type: 'string' }, image: { type: 'string' }, 'signing-keys': { type: 'string' }, config: { type: 'string', multiple: true } }
   })
   const [overlay] = positionals
   if (!overlay || !values.out) {
-    console.error('usage: node knative/scripts/render.ts <overlay> --out DIR [--image REF] [--signing-keys FILE]')
+    console.error('usage: node knative/scripts/render.ts <overlay> --out DIR [--image REF] [--signing-keys FILE] [--config KEY=VALUE]…')
     process.exit(2)
   }
-  let objects = renderOverlay(overlay)
+  let objects = renderOverlay(overlay, values.config ?? [])
   if (values.image) objects = withImage(objects, values.image)
   if (values['signing-keys']) objects = withInlineJwks(objects, readFileSync(values['signing-keys'], 'utf8'))
   writePhases(objects, values.out)

@@ -10,7 +10,7 @@ import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
 import { SecurityRecord, type RecordCreate, type RecordPatch } from '../../shared/records/schema.ts'
-import { createCursorCodec } from '../../shared/http/cursor.ts'
+import { createCursorCodec } from '../../shared/api/cursor.ts'
 
 export interface NamedExample<T> {
   summary: string

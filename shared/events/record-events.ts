@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { CloudEventV1 } from 'cloudevents'
-import { send } from '../http/outbound.ts'
+import { send } from '../outbound.ts'
 import type { ChangeAction, RecordChange } from '../records/change.ts'
 
 /** CloudEvent types of record changes (README "History and events"). */

@@ -24,6 +24,8 @@ export interface BaseAppOptions {
   headers?: SecurityHeaderOverrides
   /** Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`); none by default. */
   trustProxy?: string[]
+  /** Top-level body fields the server sets (a record's): sending one is a 400 that says so. */
+  readOnlyFields?: readonly string[]
 }
 
 /** An X-Request-Id a caller sent that is kept (as `clientRequestId`); any other is ignored. */
@@ -118,14 +120,14 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     clientErrorHandler,
     schemaController: { compilersFactory: { buildSerializer: serializersOnFirstUse } }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  await app.register(baseApp, { headers: options.headers ?? {} })
+  await app.register(baseApp, { headers: options.headers ?? {}, readOnlyFields: options.readOnlyFields ?? [] })
   return app as unknown as BaseApp
 }
 
 export { DEFAULT_REQUEST_TIMEOUT_MS }
 
 /** Request id and security headers on every answer, and the one problem handler. */
-const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) => {
+const baseApp = fp<{ headers: SecurityHeaderOverrides, readOnlyFields: readonly string[] }>(async (app, options) => {
   const headers = securityHeaders(options.headers)
   app.decorateRequest('clientRequestId', undefined)
   app.addHook('onRequest', async (request, reply) => {
@@ -148,7 +150,7 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides }>(async (app, options) =>
     await drainConnections(app.server)
   })
   app.server.on('checkExpectation', expectationFailed)
-  await app.register(problemHandler)
+  await app.register(problemHandler, { readOnlyFields: options.readOnlyFields })
 }, { name: 'security-records-base-app', fastify: '5.x' })
 
 /**

@@ -8,9 +8,9 @@ import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from './problem.ts'
 const RETRY_AFTER_SECONDS = '1'
 
 /** The problem for any error: validation errors name each field, 5xx bodies carry no internals. */
-export function problemFor (request: Pick<FastifyRequest, 'url' | 'id'>, error: FastifyError & { errors?: FieldError[], existingRecordId?: string }): Problem {
+export function problemFor (request: Pick<FastifyRequest, 'url' | 'id'>, error: FastifyError & { errors?: FieldError[], existingRecordId?: string }, readOnlyFields?: ReadonlySet<string>): Problem {
   if (error.validation) {
-    const errors = toFieldErrors(error.validation as never).map((fieldError) => ({ ...fieldError, in: error.validationContext as NonNullable<FieldError & { in: 'body' }>['in'] }))
+    const errors = toFieldErrors(error.validation as never, readOnlyFields).map((fieldError) => ({ ...fieldError, in: error.validationContext as NonNullable<FieldError & { in: 'body' }>['in'] }))
     const where = error.validationContext ?? 'request'
     const detail = errors.length === 1 ? `Invalid ${where}: ${errors[0]!.path || '/'} ${errors[0]!.message}` : `Invalid ${where}: ${errors.length} problems`
     return { ...problemBody(request, 'SR_INVALID_REQUEST', detail), errors }
@@ -33,9 +33,15 @@ export function sendProblem (reply: FastifyReply, body: Problem) {
  * The one place errors become responses: RFC 9457 problem+json for every status. 5xx bodies
  * never carry the error's message; the cause is logged with the request id instead.
  */
-const problemHandler: FastifyPluginAsync = async (app) => {
+export interface ProblemHandlerOptions {
+  /** Top-level body fields the server sets: sending one is named as such (not as an unknown field). */
+  readOnlyFields?: readonly string[]
+}
+
+const problemHandler: FastifyPluginAsync<ProblemHandlerOptions> = async (app, options) => {
+  const readOnlyFields = new Set(options.readOnlyFields)
   app.setErrorHandler(async (error: FastifyError & { errors?: FieldError[], existingRecordId?: string, scope?: string, cause?: unknown }, request, reply) => {
-    const body = problemFor(request, error)
+    const body = problemFor(request, error, readOnlyFields)
     if (body.status >= 500 && body.status !== 503) request.log.error({ err: error }, 'unhandled error')
     if (body.status === 503) request.log.warn({ err: error.cause ?? error }, 'store unavailable')
     decorateAuthChallenge(reply, error)

@@ -15,7 +15,7 @@ export interface ChangePublisher {
   afterCommit (tenant: string, recordId: string, change: RecordChange, record: SecurityRecord | undefined): void
   /**
    * The follow-up of records inserted with their history owed by the caller
-   * (`insertHistoryOwedByCaller`, an import): their events, side by side, then their version 1
+   * (`insert` with `owed-by-caller`, an import): their events, side by side, then their version 1
    * history entries in batches — carrying the event into the outbox only where the sink failed.
    * The caller runs it again (after a crash) until it returned once.
    */

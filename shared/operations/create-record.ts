@@ -3,9 +3,8 @@ import { v7 as uuidv7 } from 'uuid'
 import { IdempotencyInProgressError, IdempotentRecordDeletedError } from '../errors.ts'
 import { buildNewRecord } from '../records/model.ts'
 import type { RecordCreate, SecurityRecord } from '../records/schema.ts'
-import { isConditionFailed } from '../store/store-errors.ts'
 import type { DataLayer } from './data-layer.ts'
-import { assertDuplicateTarget, changeOf, holdsFingerprint } from './record-writes.ts'
+import { insertRecord } from './record-writes.ts'
 import type { RequestContext } from './request-context.ts'
 
 export interface CreateOutcome {
@@ -26,7 +25,7 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
   const { tenant, clientId } = context.actor
   let record = buildNewRecord(input, uuidv7(), context)
   if (idempotencyKey === undefined) {
-    await insertNew(data, context, record)
+    await insertRecord(data, context, record)
     return { record, replayed: false }
   }
 
@@ -47,7 +46,7 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
     if (claim.kind !== 'new') throw new IdempotencyInProgressError()
   }
   try {
-    await insertNew(data, context, record)
+    await insertRecord(data, context, record)
   } catch (error) {
     await keys.release(tenant, clientId, idempotencyKey, record.id)
     throw error
@@ -64,25 +63,6 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
 async function replay (data: DataLayer, tenant: string, record: SecurityRecord): Promise<CreateOutcome> {
   if (!await data.records.get(tenant, record.id)) throw new IdempotentRecordDeletedError(record.id)
   return { record, replayed: true }
-}
-
-/**
- * Claims the fingerprint, writes the record, then its history entry and event. Exported for
- * imports, which choose the record id themselves (one per result, the same on every retry).
- */
-export async function insertNew (data: DataLayer, context: RequestContext, record: SecurityRecord): Promise<void> {
-  const { tenant } = context.actor
-  await assertDuplicateTarget(data, tenant, record)
-  if (record.fingerprint) await data.fingerprints.claim(tenant, record.fingerprint, record.id, context.now, holdsFingerprint(data, tenant, record.fingerprint))
-  const change = changeOf(context, 'created', 1, undefined, record)
-  try {
-    await data.records.insert(tenant, record, change)
-  } catch (error) {
-    // A record with this id exists (an import's retry wrote it first): the claim is rightly its.
-    if (record.fingerprint && !isConditionFailed(error)) await data.fingerprints.release(tenant, record.fingerprint, record.id)
-    throw error
-  }
-  data.publisher.afterCommit(tenant, record.id, change, record)
 }
 
 /** Same body, same hash, whatever the order of its keys. */

@@ -1,7 +1,7 @@
 import { PreconditionFailedError } from '../errors.ts'
 import { etagOf, expectedVersion } from '../records/etag.ts'
 import type { DataLayer } from './data-layer.ts'
-import { changeOf, readSettled, settleOwedCreation } from './record-writes.ts'
+import { changeOf, conflictOf, readSettled, settleOwedCreation } from './record-writes.ts'
 import type { RequestContext } from './request-context.ts'
 
 /** Deletes a record (only the version `ifMatch` names, when given) and frees its fingerprint. */
@@ -14,7 +14,7 @@ export async function deleteRecord (data: DataLayer, context: RequestContext, id
   if (conditional && version !== current.version) throw new PreconditionFailedError(etagOf(current))
   await settleOwedCreation(data, tenant, stored)
   const change = changeOf(context, 'deleted', current.version + 1, current)
-  await data.records.tombstone(tenant, current, change)
+  if (!await data.records.tombstone(tenant, current, change)) throw await conflictOf(data, tenant, id)
   if (current.fingerprint) await data.fingerprints.release(tenant, current.fingerprint, id)
   data.publisher.afterCommit(tenant, id, change, undefined)
 }

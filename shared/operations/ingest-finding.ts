@@ -2,6 +2,7 @@ import { DuplicateFingerprintError, IngestConflictError, PreconditionFailedError
 import { etagOf } from '../records/etag.ts'
 import { reReportPatch, type FindingReport } from '../records/ingest-rules.ts'
 import type { SecurityRecord } from '../records/schema.ts'
+import { retryOnConflict } from '../retry-on-conflict.ts'
 import { createRecord } from './create-record.ts'
 import type { DataLayer } from './data-layer.ts'
 import type { RequestContext } from './request-context.ts'
@@ -22,22 +23,18 @@ const INGEST_ATTEMPTS = 5
  */
 export async function ingestFinding (data: DataLayer, context: RequestContext, report: FindingReport): Promise<IngestOutcome> {
   const { tenant } = context.actor
-  for (let attempt = 0; attempt < INGEST_ATTEMPTS; attempt++) {
+  // Someone else took the fingerprint or changed the record since we read it: read again.
+  const isConflict = (error: unknown) => error instanceof DuplicateFingerprintError || error instanceof PreconditionFailedError
+  return await retryOnConflict({ attempts: INGEST_ATTEMPTS, isConflict, exhausted: () => new IngestConflictError() }, async () => {
     const holderId = await data.fingerprints.holder(tenant, report.fingerprint)
     const current = holderId === undefined ? undefined : await data.records.get(tenant, holderId)
-    try {
-      if (!current || current.fingerprint !== report.fingerprint) {
-        const { record } = await createRecord(data, context, report)
-        return { outcome: 'created', record }
-      }
-      const patch = reReportPatch(current, report, context.now)
-      if (Object.keys(patch).length === 0) return { outcome: 'unchanged', record: current }
-      const record = await updateRecord(data, context, current.id, patch, etagOf(current))
-      return { outcome: record.version === current.version ? 'unchanged' : 'updated', record }
-    } catch (error) {
-      // Someone else took the fingerprint or changed the record since we read it: read again.
-      if (!(error instanceof DuplicateFingerprintError) && !(error instanceof PreconditionFailedError)) throw error
+    if (!current || current.fingerprint !== report.fingerprint) {
+      const { record } = await createRecord(data, context, report)
+      return { outcome: 'created', record }
     }
-  }
-  throw new IngestConflictError()
+    const patch = reReportPatch(current, report, context.now)
+    if (Object.keys(patch).length === 0) return { outcome: 'unchanged', record: current }
+    const record = await updateRecord(data, context, current.id, patch, etagOf(current))
+    return { outcome: record.version === current.version ? 'unchanged' : 'updated', record }
+  })
 }

@@ -1,7 +1,8 @@
-import { invalidFields, NotFoundError } from '../errors.ts'
+import { invalidFields, NotFoundError, PreconditionFailedError } from '../errors.ts'
 import { diffRecords, type ChangeAction, type RecordChange } from '../records/change.ts'
+import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
-import type { StoredRecord } from '../store/records-repository.ts'
+import type { HistoryWriter, StoredRecord } from '../store/records-repository.ts'
 import type { DataLayer } from './data-layer.ts'
 import type { RequestContext } from './request-context.ts'
 
@@ -22,6 +23,44 @@ export function changeOf (context: RequestContext, action: ChangeAction, version
   }
 }
 
+/** A conditional write found the record moved on: a 404 when it is gone, else a 412 naming its current ETag. */
+export async function conflictOf (data: DataLayer, tenant: string, id: string): Promise<Error> {
+  const current = await data.records.getStored(tenant, id)
+  return !current || current.deleted ? recordNotFound(id) : new PreconditionFailedError(etagOf(current.record))
+}
+
+/** A new record's id is taken already (an earlier attempt of an import wrote it first). */
+export class RecordIdTakenError extends Error {
+  constructor (id: string) {
+    super(`A record with id ${id} exists`)
+    this.name = 'RecordIdTakenError'
+  }
+}
+
+/**
+ * Writes version 1 of a record: claims its fingerprint, writes the record, then (`after-commit`)
+ * its history entry and event; an import writes those itself (`owed-by-caller`), in batches
+ * before its checkpoint. Returns the record with the change it was written with.
+ */
+export async function insertRecord (data: DataLayer, context: RequestContext, record: SecurityRecord, history: HistoryWriter = 'after-commit'): Promise<{ record: SecurityRecord, change: RecordChange }> {
+  const { tenant } = context.actor
+  await assertDuplicateTarget(data, tenant, record)
+  const fingerprint = record.fingerprint
+  if (fingerprint) await data.fingerprints.claim(tenant, fingerprint, record.id, context.now, holdsFingerprint(data, tenant, fingerprint))
+  const change = changeOf(context, 'created', 1, undefined, record)
+  let inserted: boolean
+  try {
+    inserted = await data.records.insert(tenant, record, change, history)
+  } catch (error) {
+    if (fingerprint) await data.fingerprints.release(tenant, fingerprint, record.id)
+    throw error
+  }
+  // A record with this id exists (an import's earlier attempt wrote it first): the claim is rightly its.
+  if (!inserted) throw new RecordIdTakenError(record.id)
+  if (history === 'after-commit') data.publisher.afterCommit(tenant, record.id, change, record)
+  return { record, change }
+}
+
 /** Reads a live record, first finishing what an earlier writer of it left undone. */
 export async function readSettled (data: DataLayer, tenant: string, id: string): Promise<StoredRecord> {
   const stored = await data.records.getStored(tenant, id)
@@ -32,7 +71,7 @@ export async function readSettled (data: DataLayer, tenant: string, id: string):
 }
 
 /**
- * A version 1 an import wrote with its history owed by the import (`insertHistoryOwedByCaller`):
+ * A version 1 an import wrote with its history owed by the import (`insertRecord`, `owed-by-caller`):
  * the item keeps the creation without its diff, and the import writes the entry in a batch,
  * later, or after a crash when it is taken up again. Every other change carries its diff.
  */

@@ -3,7 +3,7 @@ import { etagOf, expectedVersion } from '../records/etag.ts'
 import { applyRecordPatch } from '../records/model.ts'
 import type { RecordPatch, SecurityRecord } from '../records/schema.ts'
 import type { DataLayer } from './data-layer.ts'
-import { assertDuplicateTarget, changeOf, holdsFingerprint, readSettled } from './record-writes.ts'
+import { assertDuplicateTarget, changeOf, conflictOf, holdsFingerprint, readSettled } from './record-writes.ts'
 import type { RequestContext } from './request-context.ts'
 
 /**
@@ -22,11 +22,16 @@ export async function updateRecord (data: DataLayer, context: RequestContext, id
   const newFingerprint = next.fingerprint !== current.fingerprint ? next.fingerprint : undefined
   if (newFingerprint) await data.fingerprints.claim(tenant, newFingerprint, id, context.now, holdsFingerprint(data, tenant, newFingerprint))
   const change = changeOf(context, 'updated', next.version, current, next)
+  let replaced: boolean
   try {
-    await data.records.replace(tenant, next, current.version, change)
+    replaced = await data.records.replace(tenant, next, current.version, change)
   } catch (error) {
     if (newFingerprint) await data.fingerprints.release(tenant, newFingerprint, id)
     throw error
+  }
+  if (!replaced) {
+    if (newFingerprint) await data.fingerprints.release(tenant, newFingerprint, id)
+    throw await conflictOf(data, tenant, id)
   }
   if (current.fingerprint && current.fingerprint !== next.fingerprint) await data.fingerprints.release(tenant, current.fingerprint, id)
   data.publisher.afterCommit(tenant, id, change, next)

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { mergePatch } from './merge-patch.ts'
+import { scannerFieldChanges } from './scanner-fields.ts'
 import { RecordCreate, type RecordPatch, type SecurityRecord } from './schema.ts'
 import type { Status } from './vocabulary.ts'
 
@@ -14,14 +14,11 @@ export const FindingReport = Type.Object({
 }, { additionalProperties: false, description: 'A finding reported by a scanner.' })
 export type FindingReport = Static<typeof FindingReport>
 
-/** Fields the scanner owns: a re-report refreshes them. */
-export const scannerOwnedFields = ['title', 'description', 'category', 'severity', 'cvss', 'asset', 'vulnerabilityIds', 'cweIds', 'references', 'source'] as const
-
 /** Statuses a person chose after looking at the finding: a scanner never overrides them. */
 export const humanDecisions: readonly Status[] = ['false_positive', 'not_affected', 'accepted_risk', 'duplicate']
 
 /**
- * The merge patch a re-report applies to the existing record (README "Scanner findings in"):
+ * The merge patch a re-report applies to the existing record:
  * - scanner-owned fields take the reported values; tags are merged, never dropped;
  * - a person's triage (assignee, status reason, risk acceptance, duplicate link) is kept;
  * - reported again while `resolved` → reopened; while a human decision stands → status kept,
@@ -30,14 +27,7 @@ export const humanDecisions: readonly Status[] = ['false_positive', 'not_affecte
  * Returns an empty patch when nothing changes.
  */
 export function reReportPatch (current: SecurityRecord, report: FindingReport, now: Date): RecordPatch {
-  const patch: Record<string, unknown> = {}
-  for (const field of scannerOwnedFields) {
-    const reported = report[field]
-    if (reported === undefined) continue
-    const currentValue = field === 'cvss' ? (current.cvss ? { vector: current.cvss.vector } : undefined) : current[field]
-    const next = field === 'asset' ? mergePatch(current.asset, reported) : reported
-    if (JSON.stringify(next) !== JSON.stringify(currentValue)) patch[field] = next
-  }
+  const patch = scannerFieldChanges(current, report)
   if (report.tags) {
     const merged = [...new Set([...(current.tags ?? []), ...report.tags])].slice(0, 20)
     if (merged.length !== (current.tags ?? []).length) patch.tags = merged
@@ -49,7 +39,5 @@ export function reReportPatch (current: SecurityRecord, report: FindingReport, n
   } else if (!humanDecisions.includes(current.status) && current.status !== 'resolved') {
     patch.status = 'resolved'
   }
-  // A severity the scanner derives from its vector follows the vector unless it sends one.
-  if (patch.cvss && report.severity === undefined) patch.severity = null
   return patch as RecordPatch
 }

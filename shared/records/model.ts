@@ -4,8 +4,11 @@ import { bodyAjv, toFieldErrors } from '../validation.ts'
 import { scoreCvssVector } from './cvss.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
 import { RecordCreate, type RecordPatch, type SecurityRecord } from './schema.ts'
-import type { Severity, Status } from './vocabulary.ts'
+import { serverFields, type Severity, type Status } from './vocabulary.ts'
 import { canTransition, dueAtFor, maxRiskAcceptanceDays, statusesNeedingReason, statusTransitions } from './workflow.ts'
+
+/** Fields a client may not write: sending one is named as such. */
+const serverFieldSet: ReadonlySet<string> = new Set(serverFields)
 
 /** Who is writing: taken from the verified access token, never from the body. */
 export interface Actor {
@@ -48,7 +51,7 @@ export function applyRecordPatch (current: SecurityRecord, patch: RecordPatch, c
   // A new vector re-derives the severity unless the patch sets one.
   if (patch.cvss && patch.severity === undefined) delete merged.severity
   validateWritable ??= bodyAjv.compile<RecordCreate>(RecordCreate)
-  if (!validateWritable(merged)) throw invalidFields(toFieldErrors(validateWritable.errors ?? []))
+  if (!validateWritable(merged)) throw invalidFields(toFieldErrors(validateWritable.errors ?? [], serverFieldSet))
   if (jsonEqual(merged, before)) return current
 
   const now = context.now.toISOString()

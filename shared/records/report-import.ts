@@ -1,18 +1,22 @@
 import { Type, type Static } from 'typebox'
 import { RecordCreate, RecordId } from './schema.ts'
 
-/** A scanner report import as the API shows it (`GET /v1/imports/{id}`); README "Importing scanner reports". */
+/** A scanner report import as the API shows it (`GET /v1/imports/{id}`). */
 
 export const importStatuses = ['queued', 'running', 'succeeded', 'failed'] as const
 export type ImportStatus = typeof importStatuses[number]
 
 export const ImportId = Type.String({ ...RecordId, description: 'Import id (UUIDv7, lower case).', examples: ['01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f'] })
 
-const ImportScope = Type.Object({
+export const ImportScope = Type.Object({
   tool: Type.String({ description: 'The run\'s `tool.driver.name`.' }),
   category: Type.String({ description: 'The analysis category: `automationDetails.id` up to its last `/`, else the `category` query parameter, else empty.' }),
   asset: Type.String({ description: 'The asset name the report is about.' })
 }, { additionalProperties: false, description: 'Re-import semantics hold per scope: tenant, tool, category, asset.' })
+/** What re-import semantics are scoped by, besides the tenant: the tool, the analysis category, the asset. */
+export type ImportScope = Static<typeof ImportScope>
+/** The asset an import is about (query parameters of `POST /v1/imports`). */
+export type ImportAsset = RecordCreate['asset']
 
 export const ImportCounts = Type.Object({
   results: Type.Integer({ minimum: 0, description: 'Results in the report.' }),

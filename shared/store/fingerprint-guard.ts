@@ -2,6 +2,8 @@ import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { duplicateFingerprint } from '../errors.ts'
 import type { Store } from './client.ts'
 import { batchGet } from './batch.ts'
+import { retryOnConflict } from '../retry-on-conflict.ts'
+import { expressions } from './expressions.ts'
 import { fingerprintKey } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -41,42 +43,31 @@ export function createFingerprintGuard (store: Store): FingerprintGuard {
       TableName: tableName,
       Item: { ...fingerprintKey(tenant, fingerprint), tenant, recordId, claimedAt: now.toISOString() },
       ...(replacing
-        ? {
-            // Take over only the stale claim we inspected, not one somebody made since.
-            ConditionExpression: 'recordId = :staleId AND claimedAt = :staleAt',
-            ExpressionAttributeValues: { ':staleId': replacing.recordId, ':staleAt': replacing.claimedAt }
-          }
-        : {
-            // Claim: nobody holds this fingerprint yet (or this record already does).
-            ConditionExpression: 'attribute_not_exists(pk) OR recordId = :recordId',
-            ExpressionAttributeValues: { ':recordId': recordId }
-          })
+        // Take over only the stale claim we inspected, not one somebody made since.
+        ? expressions({ ConditionExpression: 'recordId = :staleId AND claimedAt = :staleAt' }, { staleId: replacing.recordId, staleAt: replacing.claimedAt })
+        // Claim: nobody holds this fingerprint yet (or this record already does).
+        : expressions({ ConditionExpression: 'attribute_not_exists(pk) OR recordId = :recordId' }, { recordId }))
     })))
   }
 
   return {
     async claim (tenant, fingerprint, recordId, now, holdsFingerprint) {
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // A failed condition: the claim changed hands between our read and our write; look again.
+      const exhausted = async () => duplicateFingerprint((await read(tenant, fingerprint))?.recordId ?? 'unknown')
+      await retryOnConflict({ attempts: 3, isConflict: isConditionFailed, exhausted }, async () => {
         try {
-          await put(tenant, fingerprint, recordId, now)
-          return
+          return await put(tenant, fingerprint, recordId, now)
         } catch (error) {
           if (!isConditionFailed(error)) throw error
-        }
-        const holder = await read(tenant, fingerprint)
-        if (!holder) continue
-        if (holder.recordId === recordId) return
-        const fresh = now.getTime() - Date.parse(holder.claimedAt) < FINGERPRINT_CLAIM_LEASE_MS
-        if (fresh || await holdsFingerprint(holder.recordId)) throw duplicateFingerprint(holder.recordId)
-        try {
+          const holder = await read(tenant, fingerprint)
+          // Released since: claim it afresh.
+          if (!holder) throw error
+          if (holder.recordId === recordId) return
+          const fresh = now.getTime() - Date.parse(holder.claimedAt) < FINGERPRINT_CLAIM_LEASE_MS
+          if (fresh || await holdsFingerprint(holder.recordId)) throw duplicateFingerprint(holder.recordId)
           await put(tenant, fingerprint, recordId, now, holder)
-          return
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error
         }
-      }
-      const holder = await read(tenant, fingerprint)
-      throw duplicateFingerprint(holder?.recordId ?? 'unknown')
+      })
     },
 
     async release (tenant, fingerprint, recordId) {
@@ -84,8 +75,7 @@ export function createFingerprintGuard (store: Store): FingerprintGuard {
         TableName: tableName,
         Key: fingerprintKey(tenant, fingerprint),
         // Release only our own claim; another record may have taken the fingerprint since.
-        ConditionExpression: 'recordId = :recordId',
-        ExpressionAttributeValues: { ':recordId': recordId }
+        ...expressions({ ConditionExpression: 'recordId = :recordId' }, { recordId })
       })))
     },
 

@@ -2,6 +2,7 @@ import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordChange } from '../records/change.ts'
 import { batchPut } from './batch.ts'
 import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
 import { historyKey, historyPartition, historySortKey, indexes, outboxAttributes } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -62,10 +63,11 @@ export function createHistoryRepository (store: Store): HistoryRepository {
       await unlessConditionFails(() => documents.send(new UpdateCommand({
         TableName: tableName,
         Key: historyKey(tenant, recordId, version),
-        UpdateExpression: 'REMOVE eventData, #outboxPk, #outboxSk',
-        // Only an existing entry: never create a stub entry by updating a missing one.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
+        ...expressions({
+          UpdateExpression: 'REMOVE eventData, #outboxPk, #outboxSk',
+          // Only an existing entry: never create a stub entry by updating a missing one.
+          ConditionExpression: 'attribute_exists(pk)'
+        }, {}, { outboxPk: indexes.outbox.pk, outboxSk: indexes.outbox.sk })
       })))
     },
 
@@ -73,8 +75,9 @@ export function createHistoryRepository (store: Store): HistoryRepository {
       const { pk, prefix } = historyPartition(tenant, recordId)
       const { Items = [] } = await storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: beforeVersion === undefined ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk AND sk BETWEEN :prefix AND :last',
-        ExpressionAttributeValues: beforeVersion === undefined ? { ':pk': pk, ':prefix': prefix } : { ':pk': pk, ':prefix': prefix, ':last': historySortKey(beforeVersion - 1) },
+        ...expressions({
+          KeyConditionExpression: beforeVersion === undefined ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk AND sk BETWEEN :prefix AND :last'
+        }, { pk, prefix, ...(beforeVersion === undefined ? {} : { last: historySortKey(beforeVersion - 1) }) }),
         ScanIndexForward: false,
         Limit: limit + 1,
         ConsistentRead: true

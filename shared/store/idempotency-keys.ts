@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import { IdempotencyKeyReusedError } from '../errors.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
 import { idempotencyKey, ttlAttribute } from './keys.ts'
 import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
 
@@ -54,18 +55,10 @@ export function createIdempotencyKeys ({ documents, tableName }: Store): Idempot
             [ttlAttribute]: epoch(now) + IDEMPOTENCY_KEY_TTL_SECONDS
           },
           ...(takeOver
-            ? {
-                // Take over an abandoned claim, only the one we inspected.
-                ConditionExpression: '#state = :pending AND startedAt = :startedAt',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: { ':pending': 'pending', ':startedAt': takeOver.startedAt }
-              }
-            : {
-                // First use of the key, or the previous use has expired (TTL deletes late).
-                ConditionExpression: 'attribute_not_exists(pk) OR #expires < :now',
-                ExpressionAttributeNames: { '#expires': ttlAttribute },
-                ExpressionAttributeValues: { ':now': epoch(now) }
-              })
+            // Take over an abandoned claim, only the one we inspected.
+            ? expressions({ ConditionExpression: '#state = :pending AND startedAt = :startedAt' }, { pending: 'pending', startedAt: takeOver.startedAt })
+            // First use of the key, or the previous use has expired (TTL deletes late).
+            : expressions({ ConditionExpression: 'attribute_not_exists(pk) OR #expires < :now' }, { now: epoch(now) }, { expires: ttlAttribute }))
         })))
         return { kind: 'new' }
       } catch (error) {
@@ -84,9 +77,7 @@ export function createIdempotencyKeys ({ documents, tableName }: Store): Idempot
         TableName: tableName,
         Key: idempotencyKey(tenant, clientId, key),
         // Only our own pending claim: never a completed one, never someone else's.
-        ConditionExpression: 'recordId = :recordId AND #state = :pending',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':recordId': recordId, ':pending': 'pending' }
+        ...expressions({ ConditionExpression: 'recordId = :recordId AND #state = :pending' }, { recordId, pending: 'pending' })
       })))
     },
 
@@ -94,11 +85,11 @@ export function createIdempotencyKeys ({ documents, tableName }: Store): Idempot
       await storeCall(() => documents.send(new UpdateCommand({
         TableName: tableName,
         Key: idempotencyKey(tenant, clientId, key),
-        UpdateExpression: 'SET #state = :completed, #record = :record',
-        // Complete only the claim that created this record.
-        ConditionExpression: 'recordId = :recordId',
-        ExpressionAttributeNames: { '#state': 'state', '#record': 'record' },
-        ExpressionAttributeValues: { ':completed': 'completed', ':record': record, ':recordId': record.id }
+        ...expressions({
+          UpdateExpression: 'SET #state = :completed, #record = :record',
+          // Complete only the claim that created this record.
+          ConditionExpression: 'recordId = :recordId'
+        }, { completed: 'completed', record, recordId: record.id })
       })))
     }
   }

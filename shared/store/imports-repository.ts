@@ -1,11 +1,19 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { ImportCounts, ImportError, ImportStatus, ReportImport } from '../records/report-import.ts'
+import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
 import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
 import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
+/** A scope as an import stores it: the asset is the import's own, stored once beside its scopes. */
+export type RunScope = Omit<ImportScope, 'asset'>
+
 /** An import as stored: what the API shows, and the bookkeeping of whoever processes it. */
-export interface ImportState extends ReportImport {
+export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
+  /** The report format's name (imports stored before there were several are SARIF). */
+  format?: string
+  /** Every scope of the report, in the order of its runs (with `asset`, what the API shows). */
+  scopes: RunScope[]
   tenant: string
   actor: { sub: string, clientId: string }
   /** Report chunks (`CHUNK#…` parts), processed in order. */
@@ -56,7 +64,12 @@ const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
 
 export function createImportsRepository ({ documents, tableName }: Store): ImportsRepository {
   const outbox = (tenant: string, id: string, now: Date) => outboxAttributes(tenant, `import/${id}`, now.toISOString())
-  const names = { '#status': 'status', '#outboxPk': indexes.outbox.pk, '#outboxSk': indexes.outbox.sk }
+  /** The outbox index's attributes: an unfinished import sits in it with the time of its last checkpoint. */
+  const outboxNames = { outboxPk: indexes.outbox.pk, outboxSk: indexes.outbox.sk }
+  const heartbeatValues = (tenant: string, id: string, now: Date, leaseMs: number) => {
+    const heartbeat = outbox(tenant, id, now)
+    return { until: new Date(now.getTime() + leaseMs).toISOString(), outboxPk: heartbeat[indexes.outbox.pk], outboxSk: heartbeat[indexes.outbox.sk] }
+  }
 
   async function update (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<Record<string, unknown> | undefined> {
     try {
@@ -66,6 +79,18 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       if (isConditionFailed(error)) return undefined
       throw error
     }
+  }
+
+  /** An update of a running import by its lease holder; false when the lease was lost. */
+  async function updateWhileHeld (tenant: string, id: string, owner: string, updateExpression: string, values: Record<string, unknown>): Promise<boolean> {
+    return (await update({
+      Key: importKey(tenant, id),
+      ...expressions({
+        UpdateExpression: updateExpression,
+        // Only the lease holder: a processor that lost its lease records no progress, and an import ends only once.
+        ConditionExpression: 'leaseOwner = :owner AND #status = :running'
+      }, { ...values, owner, running: 'running' }, outboxNames)
+    })) !== undefined
   }
 
   return {
@@ -96,57 +121,38 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     },
 
     async acquire (tenant, id, owner, now, leaseMs) {
-      const heartbeat = outbox(tenant, id, now)
       const item = await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
-        // Only an unfinished import, and only when no other processor's lease is still running.
-        ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: {
-          ':running': 'running', ':queued': 'queued', ':owner': owner, ':now': now.toISOString(), ':one': 1,
-          ':until': new Date(now.getTime() + leaseMs).toISOString(),
-          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
-        },
+        ...expressions({
+          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
+          // Only an unfinished import, and only when no other processor's lease is still running.
+          ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)'
+        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
         ReturnValues: 'ALL_NEW'
       })
       return item ? toState(item) : undefined
     },
 
     async checkpoint (tenant, id, owner, progress, now, leaseMs) {
-      const heartbeat = outbox(tenant, id, now)
-      return (await update({
-        Key: importKey(tenant, id),
-        UpdateExpression: 'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
-        // Only the lease holder records progress: a processor that lost its lease stops here.
-        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
-        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
-        ExpressionAttributeValues: {
-          ':processed': progress.processedChunks, ':counts': progress.counts, ':errors': progress.errors, ':owner': owner, ':running': 'running',
-          ':until': new Date(now.getTime() + leaseMs).toISOString(),
-          ':outboxPk': heartbeat[indexes.outbox.pk], ':outboxSk': heartbeat[indexes.outbox.sk]
-        }
-      })) !== undefined
+      return await updateWhileHeld(tenant, id, owner,
+        'SET processedChunks = :processed, #counts = :counts, #errors = :errors, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk',
+        { processed: progress.processedChunks, counts: progress.counts, errors: progress.errors, ...heartbeatValues(tenant, id, now, leaseMs) })
     },
 
     async finish (tenant, id, owner, status, progress, now) {
-      return (await update({
-        Key: importKey(tenant, id),
-        UpdateExpression: 'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
-        // Only the lease holder ends the import, and only once.
-        ConditionExpression: 'leaseOwner = :owner AND #status = :running',
-        ExpressionAttributeNames: { ...names, '#counts': 'counts', '#errors': 'errors' },
-        ExpressionAttributeValues: { ':status': status, ':counts': progress.counts, ':errors': progress.errors, ':now': now.toISOString(), ':owner': owner, ':running': 'running' }
-      })) !== undefined
+      return await updateWhileHeld(tenant, id, owner,
+        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+        { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
     async release (tenant, id, owner, now) {
       await update({
         Key: importKey(tenant, id),
-        UpdateExpression: 'SET leaseUntil = :now',
-        // Only our own lease; whoever took it over keeps theirs.
-        ConditionExpression: 'leaseOwner = :owner',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':owner': owner }
+        ...expressions({
+          UpdateExpression: 'SET leaseUntil = :now',
+          // Only our own lease; whoever took it over keeps theirs.
+          ConditionExpression: 'leaseOwner = :owner'
+        }, { now: now.toISOString(), owner })
       })
     }
   }
@@ -155,5 +161,8 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
 function toState (item: Record<string, unknown>): ImportState {
   const state: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(item)) if (!internal.has(key)) state[key] = value
-  return state as unknown as ImportState
+  // Imports stored before the asset was kept once carry it (and a first scope) twice.
+  const scopes = (state.scopes as RunScope[]).map(({ tool, category }) => ({ tool, category }))
+  delete state.scope
+  return { ...state, scopes } as unknown as ImportState
 }

@@ -1,8 +1,9 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordChange } from '../records/change.ts'
 import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
 import { IMPORT_SORT_KEY, indexes, outboxPartitions } from './keys.ts'
-import { toStored, type StoredRecord } from './records-repository.ts'
+import { toStored, type StoredRecord } from './record-items.ts'
 import { storeCall } from './store-errors.ts'
 
 export type OutboxEntry =
@@ -27,9 +28,7 @@ export function createOutbox ({ documents, tableName }: Store): Outbox {
       const pages = await Promise.all(outboxPartitions.map((partition) => storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
         IndexName: indexes.outbox.name,
-        KeyConditionExpression: '#pk = :pk AND #sk < :cutoff',
-        ExpressionAttributeNames: { '#pk': indexes.outbox.pk, '#sk': indexes.outbox.sk },
-        ExpressionAttributeValues: { ':pk': partition, ':cutoff': cutoff.toISOString() },
+        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk < :cutoff' }, { pk: partition, cutoff: cutoff.toISOString() }, { pk: indexes.outbox.pk, sk: indexes.outbox.sk }),
         Limit: limitPerPartition
       })))))
       return pages.flatMap(({ Items = [] }) => Items.map((item): OutboxEntry => {

@@ -30,10 +30,17 @@ export async function storeCall<T> (operation: () => Promise<T>): Promise<T> {
  * writer already did it, or it no longer applies): only that failure is swallowed.
  */
 export async function unlessConditionFails (operation: () => Promise<unknown>): Promise<void> {
+  await writesUnlessConditionFails(operation)
+}
+
+/** Runs a conditional write: true when it was written, false when its condition failed. */
+export async function writesUnlessConditionFails (operation: () => Promise<unknown>): Promise<boolean> {
   try {
     await storeCall(operation)
+    return true
   } catch (error) {
-    if (!isConditionFailed(error)) throw error
+    if (isConditionFailed(error)) return false
+    throw error
   }
 }
 

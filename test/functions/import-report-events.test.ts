@@ -1,6 +1,6 @@
 import t from 'tap'
-import { processImport } from '../../shared/operations/process-import.ts'
-import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
+import { sweepOutbox } from '../../jobs/sweep-outbox/sweep-outbox.ts'
 import { historySortKey } from '../../shared/store/keys.ts'
 import type { OutboxEntry } from '../../shared/store/outbox.ts'
 import { startEventSink, type ReceivedEvent } from '../support/event-sink.ts'

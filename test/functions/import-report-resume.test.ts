@@ -1,6 +1,6 @@
 import t from 'tap'
-import { processImport } from '../../shared/operations/process-import.ts'
-import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
+import { sweepOutbox } from '../../jobs/sweep-outbox/sweep-outbox.ts'
 import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
 import { aReport, history, importReport, patch, receive, records, waitForImport, waitForImportOrSweep } from '../support/imports-api.ts'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { processImport } from '../../shared/operations/process-import.ts'
+import { processImport } from '../../shared/imports/process-import.ts'
 import { DEFAULT_INDEX_SHARDS } from '../../shared/store/keys.ts'
 import { startEventSink } from '../support/event-sink.ts'
 import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'

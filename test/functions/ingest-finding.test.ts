@@ -1,4 +1,3 @@
-import { createLocalJWKSet } from 'jose'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -6,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { HTTP } from 'cloudevents'
 import type { RouteDeps } from '../../shared/app.ts'
 import { createDeliveryVerifier } from '../../functions/ingest-finding/delivery-auth.ts'
+import { localKeySet } from '../../shared/auth/key-set.ts'
 import { TRIGGER_SUBJECT } from '../../functions/ingest-finding/config.ts'
 import ingestFindingRoute from '../../functions/ingest-finding/route.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
@@ -24,7 +24,7 @@ function deliveryToken (claims: Record<string, unknown> = {}): Promise<string> {
 }
 
 function routesWith (sinkUrl?: string, tokenFile?: string): FastifyPluginAsync<RouteDeps> {
-  const verifyDelivery = createDeliveryVerifier({ issuer: CLUSTER_ISSUER, audience: DELIVERY_AUDIENCE, subjects: [TRIGGER_SUBJECT], keys: createLocalJWKSet(clusterKeys.jwks), clockToleranceSeconds: 30 })
+  const verifyDelivery = createDeliveryVerifier({ issuer: CLUSTER_ISSUER, audience: DELIVERY_AUDIENCE, subjects: [TRIGGER_SUBJECT], keys: localKeySet(clusterKeys.jwks), clockToleranceSeconds: 30 })
   return async (app, deps) => {
     await app.register(allRecordRoutes, deps)
     await app.register(ingestFindingRoute, { ...deps, verifyDelivery, findingSink: createEventSink(sinkUrl, { tokenFile }) })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
-import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { sweepOutbox } from '../../jobs/sweep-outbox/sweep-outbox.ts'
 import { startEventSink } from '../support/event-sink.ts'
 import { crashStoreWrites, eventually } from '../support/store.ts'
 

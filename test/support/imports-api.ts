@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import type { Test } from 'tap'
-import { readReport } from '../../functions/import-report/report-reader.ts'
-import { receiveReport } from '../../shared/operations/receive-report.ts'
-import { sweepOutbox } from '../../shared/operations/sweep-outbox.ts'
+import { formatOfMediaType } from '../../shared/imports/formats.ts'
+import { receiveReport } from '../../shared/imports/receive-report.ts'
+import { readReport } from '../../shared/imports/report-reader.ts'
+import { sweepOutbox } from '../../jobs/sweep-outbox/sweep-outbox.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
 import type { RecordsApiHarness } from './records-api.ts'
 
@@ -83,8 +84,9 @@ export const byRule = (items: SecurityRecord[], ruleId: string) => items.filter(
 /** Receives a report without processing it (what a function that died right after answering leaves). */
 export async function receive (api: RecordsApiHarness, report: string): Promise<ImportBody> {
   const context = { actor: { sub: 'client:test-writer', clientId: 'test-writer', tenant: 'acme' }, now: new Date(), requestId: 'test' }
-  const pieces = readReport({ payload: Readable.from([Buffer.from(report)]), contentType: 'application/sarif+json', contentEncoding: undefined, contentLength: undefined })
-  return await receiveReport(api.data, context, { asset: { name: 'shop', type: 'repository', environment: 'production' } }, pieces) as unknown as ImportBody
+  const format = formatOfMediaType('application/sarif+json')!
+  const pieces = readReport({ payload: Readable.from([Buffer.from(report)]), contentType: 'application/sarif+json', contentEncoding: undefined, contentLength: undefined }, format.paths)
+  return await receiveReport(api.data, context, { asset: { name: 'shop', type: 'repository', environment: 'production' } }, format, pieces) as unknown as ImportBody
 }
 
 /** Lets the sweeper take the import up until it finished (it resumes imports nobody advances). */

@@ -3,10 +3,13 @@
 #   admit       Knative's admission code (serving, eventing v0.45.0 = release knative-v1.18.0)
 #   kn          the kn CLI of the same release (knative.dev/client v0.45.0)
 #   actionlint  the GitHub Actions workflow linter (test/workflows/actionlint/go.mod)
+# and, through crds/build.sh (its own cache key, so the heavy ones above are not rebuilt for it):
+#   crds        the API server's custom-resource validation and Scylla Operator's ValidateScyllaCluster
 # Builds land in $SECURITY_RECORDS_TOOLS (default ~/.cache/security-records/tools)/<hash of the
 # sources>, so a second run, or a run with unchanged sources, builds nothing. Needs go on PATH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/crds/build.sh" >/dev/null
 root=$(cd "$here/../../.." && pwd)
 actionlint_module="$root/test/workflows/actionlint"
 key=$(cat "$here/go.mod" "$here/go.sum" "$here"/admit/*.go "$actionlint_module/go.mod" "$actionlint_module/go.sum" \

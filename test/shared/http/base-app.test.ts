@@ -1,8 +1,8 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { createBaseApp } from '../../../shared/http/base-app.ts'
-import { createCursorCodec } from '../../../shared/http/cursor.ts'
-import type { RouteDeps } from '../../../shared/http/route-deps.ts'
+import { createCursorCodec } from '../../../shared/api/cursor.ts'
+import type { RouteDeps } from '../../../shared/api/route-deps.ts'
 import { allRecordRoutes, TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 
 const build = () => createBaseApp({ logger: false, bodyLimit: 1024, requestTimeoutMs: 5_000 })

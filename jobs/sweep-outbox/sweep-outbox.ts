@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto'
+import { processImport } from '../../shared/imports/process-import.ts'
+import type { DataLayer } from '../../shared/operations/data-layer.ts'
+
+export interface SweepOptions {
+  /** Only items that have waited longer than this (younger ones are most likely being finished right now). */
+  olderThanMs?: number
+  now?: Date
+}
+
+/**
+ * The sweeper (a CronJob in the cluster, a timer in the local stack): settles what writers left
+ * undone, delivers owed events, and takes up report imports nobody advanced for a while (their
+ * processor died or drained), oldest first.
+ */
+export async function sweepOutbox (data: DataLayer, { olderThanMs = 30_000, now = new Date() }: SweepOptions = {}): Promise<{ settled: number, delivered: number, imports: number }> {
+  let settled = 0
+  let delivered = 0
+  let imports = 0
+  for (const entry of await data.outbox.due(new Date(now.getTime() - olderThanMs))) {
+    if (entry.kind === 'record') {
+      await data.publisher.settle(entry.tenant, entry.stored)
+      settled++
+    } else if (entry.kind === 'import') {
+      if (await processImport(data, entry.tenant, entry.importId, { owner: `sweeper:${randomUUID()}` })) imports++
+    } else if (await data.publisher.deliver(entry.tenant, entry.recordId, entry.change, entry.data)) {
+      delivered++
+    }
+  }
+  return { settled, delivered, imports }
+}

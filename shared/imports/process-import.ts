@@ -1,0 +1,63 @@
+import { MAX_IMPORT_ERRORS, type ImportCounts, type ImportError } from '../records/report-import.ts'
+import type { ImportState } from '../store/imports-repository.ts'
+import type { DataLayer } from '../operations/data-layer.ts'
+import { applyChunks } from './chunk-pipeline.ts'
+import { formatNamed } from './formats.ts'
+import { ReportedFingerprints } from './map-chunk.ts'
+import { resolveMissing } from './resolve-missing.ts'
+import { ImportFailure, readRuns } from './stored-report.ts'
+
+export interface ProcessOptions {
+  /** Who holds the lease while processing (a function instance, a sweeper run). */
+  owner: string
+  /** Aborted when the process drains: processing stops at the next chunk and gives the lease up. */
+  signal?: AbortSignal
+  leaseMs?: number
+}
+
+/** Longer than any chunk takes; a processor that died is replaced once it ran out. */
+const LEASE_MS = 60_000
+/** Times an import is taken up again before it counts as failed (a fault that every attempt hits). */
+const MAX_ATTEMPTS = 10
+
+/**
+ * Applies a received report under a lease: its chunks (./chunk-pipeline.ts), then resolves what
+ * the report's scopes no longer have (./resolve-missing.ts). Every step is idempotent — a
+ * result's record id derives from the import and its fingerprint, and a record says which change
+ * last wrote it — so an import taken up again after a crash at any point ends with every result
+ * recorded exactly once. Returns the finished import, or undefined when another processor holds
+ * it (or this one stopped early).
+ */
+export async function processImport (data: DataLayer, tenant: string, id: string, options: ProcessOptions): Promise<ImportState | undefined> {
+  const { owner, signal, leaseMs = LEASE_MS } = options
+  const state = await data.imports.acquire(tenant, id, owner, new Date(), leaseMs)
+  if (!state) return undefined
+  const format = formatNamed(state.format)
+  const tally = { counts: { ...state.counts }, errors: [...state.errors] }
+  try {
+    if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
+    const runs = await readRuns(data, state)
+    const reported = new ReportedFingerprints(format.name)
+    const end = await applyChunks(data, state, { format, runs, owner, leaseMs, signal, tally, reported })
+    if (end === 'drained') {
+      await data.imports.release(tenant, id, owner, new Date())
+      return undefined
+    }
+    if (end === 'lease lost') return undefined
+    tally.counts.resolved = await resolveMissing(data, state, format.name, runs, reported)
+    return await finish(data, state, owner, 'succeeded', tally.counts, tally.errors)
+  } catch (error) {
+    if (!(error instanceof ImportFailure)) {
+      // The store or this process failed: the next processor (or the sweeper) takes it up again.
+      await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
+      throw error
+    }
+    return await finish(data, state, owner, 'failed', tally.counts, [...tally.errors, { path: '', message: error.message }].slice(-MAX_IMPORT_ERRORS))
+  }
+}
+
+async function finish (data: DataLayer, state: ImportState, owner: string, status: 'succeeded' | 'failed', counts: ImportCounts, errors: ImportError[]): Promise<ImportState | undefined> {
+  const now = new Date()
+  if (!await data.imports.finish(state.tenant, state.id, owner, status, { counts, errors }, now)) return undefined
+  return { ...state, status, counts, errors, finishedAt: now.toISOString() }
+}

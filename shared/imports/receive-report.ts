@@ -1,0 +1,101 @@
+import { v7 as uuidv7 } from 'uuid'
+import { invalidReport, type FieldError } from '../errors.ts'
+import { emptyCounts, type ImportAsset } from '../records/report-import.ts'
+import type { ImportState } from '../store/imports-repository.ts'
+import type { DataLayer } from '../operations/data-layer.ts'
+import type { RequestContext } from '../operations/request-context.ts'
+import { uniqueScopes } from './import-scope.ts'
+import type { LogPiece, ReportFormat } from './report-format.ts'
+import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
+
+/** Results per chunk: the unit of work between two checkpoints. */
+const CHUNK_RESULTS = 100
+/** Text per chunk before compression. */
+const CHUNK_TEXT = 512 * 1024
+/** Results per report (the API promises at least 25 000). */
+export const MAX_RESULTS = 50_000
+
+export interface ReportTarget {
+  asset: ImportAsset
+  /** The analysis category for runs whose own context names none. */
+  category?: string
+}
+
+/**
+ * Receives a report as it streams in (`POST /v1/imports`): each run's results are stored in
+ * compressed chunks as they arrive, the runs' contexts once the report is complete, then the
+ * import is recorded as queued. Nothing of the report is held in memory but the chunk being
+ * filled. A report that is not of its format is a 422 naming what is wrong; its chunks are left to expire.
+ */
+export async function receiveReport (data: DataLayer, context: RequestContext, target: ReportTarget, format: ReportFormat, pieces: AsyncIterable<LogPiece>): Promise<ImportState> {
+  const { tenant } = context.actor
+  const id = uuidv7()
+  const header: Record<string, unknown> = {}
+  const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean }>()
+  const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false }).get(index)!
+  let results = 0
+  let chunkCount = 0
+  let entries: string[] = []
+  let text = 0
+
+  const flush = async () => {
+    if (entries.length === 0) return
+    chunkCount += await storeChunk(data, tenant, id, chunkCount, entries, context.now)
+    entries = []
+    text = 0
+  }
+
+  for await (const piece of pieces) {
+    if (piece.kind === 'header') {
+      header[piece.key] = piece.value
+      // Refused as soon as it is read, not after the rest of the report.
+      const problems = format.checkHeader(header, false)
+      if (problems.length > 0) throw invalidReport(problems)
+    } else if (piece.kind === 'run') {
+      runOf(piece.run)
+    } else if (piece.kind === 'runMember') {
+      runOf(piece.run).members[piece.key] = piece.value
+    } else if (piece.kind === 'results') {
+      runOf(piece.run).resultsPresent = true
+    } else {
+      if (++results > MAX_RESULTS) throw invalidReport([{ path: `/${format.paths.runs}/${piece.run}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
+      entries.push(`[${piece.run},${piece.index},${piece.json}]`)
+      text += piece.json.length
+      if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
+    }
+  }
+  await flush()
+
+  const problems: FieldError[] = format.checkHeader(header, true)
+  if (runs.size === 0) problems.push({ path: `/${format.paths.runs}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
+  const contexts: StoredRun[] = []
+  for (const [index, run] of [...runs.entries()].sort(([a], [b]) => a - b)) {
+    const mapped = format.runContext(run.members, target.category)
+    if (typeof mapped === 'string') problems.push({ path: `/${format.paths.runs}/${index}`, message: mapped })
+    else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }
+  }
+  if (problems.length > 0) throw invalidReport(problems)
+
+  const runParts = await storeRuns(data, tenant, id, contexts, context.now)
+  const scopes = uniqueScopes(format.name, contexts.map((run) => ({ tool: run.tool.name, category: run.category, asset: target.asset.name })))
+  const state: ImportState = {
+    id,
+    tenant,
+    status: 'queued',
+    format: format.name,
+    tool: contexts[0]!.tool,
+    scopes: scopes.map(({ tool, category }) => ({ tool, category })),
+    asset: target.asset,
+    counts: emptyCounts(results),
+    errors: [],
+    createdAt: context.now.toISOString(),
+    finishedAt: null,
+    createdBy: context.actor.sub,
+    actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+    chunkCount,
+    runParts,
+    processedChunks: 0
+  }
+  await data.imports.create(tenant, state)
+  return state
+}

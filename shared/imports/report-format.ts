@@ -1,0 +1,78 @@
+import type { FieldError } from '../errors.ts'
+import type { ImportAsset, ImportScope } from '../records/report-import.ts'
+import type { RecordCreate } from '../records/schema.ts'
+
+export type { ImportAsset, ImportScope }
+
+/**
+ * What a scanner report format supplies to the import; everything else (receiving, chunks,
+ * leases, checkpoints, applying results, resolving missing ones) is the same for every format.
+ * A format is a folder under `shared/imports/` and one line in `formats.ts`.
+ */
+export interface ReportFormat<Run extends RunBase = RunBase> {
+  /** Short name: stored with each import, and the first part of the fingerprints it makes. */
+  name: string
+  /** As a person names it (`SARIF 2.1.0`). */
+  title: string
+  /** Media types a report of this format is sent as. */
+  mediaTypes: readonly string[]
+  /** Where the streaming scanner finds the runs, their results and the members mapping needs. */
+  paths: ScanPaths
+  /**
+   * Whether the document is of this format (its profile), from its header members: problems are
+   * refused as soon as they are seen (`complete` false) and once the document ended (`complete` true).
+   */
+  checkHeader (header: Readonly<Record<string, unknown>>, complete: boolean): FieldError[]
+  /** Reduces a run's kept members to what its results are mapped with; a message when it is not a run of this format. */
+  runContext (members: Readonly<Record<string, unknown>>, fallbackCategory: string | undefined): Run | string
+  /** Maps one result of a run to a record body, or says why it is none. */
+  // A method, so that a format's own run type stands where the pipeline passes what the format made.
+  mapResult (result: unknown, run: Run, asset: ImportAsset, importId: string): MappedResult
+}
+
+/**
+ * The shape of a report the scanner walks: a JSON object whose `runs` member is an array of run
+ * objects, each holding its results in an array member. Only the listed members are kept.
+ */
+export interface ScanPaths {
+  /** How a message names the whole document (`a SARIF log`). */
+  document: string
+  /** Members of the document read whole (the format's profile: SARIF's `version`). */
+  header: readonly string[]
+  /** The document's member holding the runs (required, an array of objects). */
+  runs: string
+  /** Members of each run read whole (what mapping needs); every other member is checked, not kept. */
+  runMembers: readonly string[]
+  /** The member of a run holding its results; each result is handed out as its JSON text. */
+  results: string
+}
+
+/**
+ * A report as the scanner hands it out, piece by piece: the header members, the start of each
+ * run, its kept members, the start of its results (a run without them computed none, which is
+ * not the same as finding none), and each result as JSON text.
+ */
+export type LogPiece =
+  | { kind: 'header', key: string, value: unknown }
+  | { kind: 'run', run: number }
+  | { kind: 'runMember', run: number, key: string, value: unknown }
+  | { kind: 'results', run: number }
+  | { kind: 'result', run: number, index: number, json: string }
+
+/** What every run context says: the tool and the analysis category (with the asset, its scope). */
+export interface RunBase {
+  tool: { name: string, version?: string }
+  category: string
+}
+
+/** A record body an import writes: a finding with its fingerprint. */
+export type ImportedFinding = RecordCreate & { fingerprint: string }
+
+/** One result, mapped: a record body with its fingerprint, or why it is not one. */
+export type MappedResult =
+  | { kind: 'finding', scope: ImportScope, finding: ImportedFinding }
+  | { kind: 'skipped', reason: string }
+  | { kind: 'rejected', message: string }
+
+/** The reason an import gives a record a report suppressed; the re-import rules know it by this start. */
+export const SUPPRESSION_REASON_PREFIX = 'Suppressed in the scanner report'

@@ -1,0 +1,305 @@
+import { InvalidJsonError, invalidReport } from '../errors.ts'
+import type { LogPiece, ScanPaths } from './report-format.ts'
+
+/** A report needs about 15 levels (SARIF's code flows included); property bags get the rest. */
+export const MAX_DEPTH = 64
+const MAX_TOKEN_LENGTH = 1000
+
+type Role = 'none' | 'document' | 'runs' | 'run' | 'results'
+
+interface Frame {
+  array: boolean
+  role: Role
+  /** Member names seen so far (objects). */
+  keys?: Set<string>
+  /** The member whose value comes next (objects). */
+  key?: string
+  /** Index of the next element (arrays). */
+  index: number
+  run: number
+}
+
+/** Where the scanner is in the grammar. */
+const State = { Value: 0, ObjectFirst: 1, ObjectKey: 2, Colon: 3, AfterValue: 4, ArrayFirst: 5, String: 6, Escape: 7, Unicode: 8, Number: 9, Literal: 10, Done: 11 } as const
+type State = typeof State[keyof typeof State]
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d])
+const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/
+/** What ends a run of plain characters in a string. */
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g
+
+type Capture = { depth: number, parts: string[], start: number, emit: (json: string) => LogPiece | undefined }
+
+/**
+ * A streaming scanner of a report: fed text in pieces of any size, it checks the whole document
+ * as strict JSON (RFC 8259 as I-JSON, RFC 7493: no duplicate member names, no lone surrogates, no
+ * NUL) and hands out only what the import needs, one piece at a time, where the format's `paths`
+ * say (SARIF: each element of `runs[i].results` as its JSON text, the few run members results are
+ * mapped with, and `version`). Memory stays bounded by the largest single piece, never the
+ * document; nesting deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
+ */
+export class ReportScanner {
+  private readonly paths: ScanPaths
+  private readonly stack: Frame[] = []
+  private state: State = State.Value
+  private offset = 0
+  private stringIsKey = false
+  private keyParts: string[] = []
+  private keyStart = 0
+  private unicode = ''
+  private highSurrogate = false
+  private token = ''
+  private capture: Capture | undefined
+  private rootSeen = false
+  private runsSeen = false
+
+  constructor (paths: ScanPaths) {
+    this.paths = paths
+  }
+
+  /** Scans the next piece of text; returns what completed in it. */
+  push (text: string): LogPiece[] {
+    const out: LogPiece[] = []
+    if (this.capture) this.capture.start = 0
+    if (this.inKey) this.keyStart = 0
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i)
+      switch (this.state) {
+        case State.Value:
+          if (WHITESPACE.has(c)) break
+          this.startValue(c, text, i, out)
+          break
+        case State.ObjectFirst:
+          if (WHITESPACE.has(c)) break
+          if (c === 0x7d) this.closeContainer(text, i, out)
+          else if (c === 0x22) this.startKey(i)
+          else this.fail('a member name or }')
+          break
+        case State.ObjectKey:
+          if (WHITESPACE.has(c)) break
+          if (c === 0x22) this.startKey(i)
+          else this.fail('a member name')
+          break
+        case State.Colon:
+          if (WHITESPACE.has(c)) break
+          if (c === 0x3a) this.state = State.Value
+          else this.fail(':')
+          break
+        case State.AfterValue: {
+          if (WHITESPACE.has(c)) break
+          const top = this.stack[this.stack.length - 1]
+          if (!top) this.fail('the end of the document')
+          else if (c === 0x2c) this.state = top.array ? State.Value : State.ObjectKey
+          else if (c === (top.array ? 0x5d : 0x7d)) this.closeContainer(text, i, out)
+          else this.fail(top.array ? ', or ]' : ', or }')
+          break
+        }
+        case State.ArrayFirst:
+          if (WHITESPACE.has(c)) break
+          if (c === 0x5d) this.closeContainer(text, i, out)
+          else this.startValue(c, text, i, out)
+          break
+        case State.String:
+          if (this.highSurrogate && c !== 0x5c) this.fail('a low surrogate escape after a high surrogate (lone surrogates are not accepted)')
+          if (c === 0x22) this.endString(text, i, out)
+          else if (c === 0x5c) this.state = State.Escape
+          else if (c < 0x20) this.fail('no control characters inside a string')
+          else {
+            // Plain characters up to the next quote, backslash or control character: passed at once.
+            STRING_SPECIAL.lastIndex = i + 1
+            const stop = STRING_SPECIAL.exec(text)?.index ?? text.length
+            this.offset += stop - 1 - i
+            i = stop - 1
+          }
+          break
+        case State.Escape:
+          if (c === 0x75) {
+            this.unicode = ''
+            this.state = State.Unicode
+          } else if (this.highSurrogate) {
+            this.fail('a low surrogate escape after a high surrogate (lone surrogates are not accepted)')
+          } else if ('"\\/bfnrt'.includes(text[i]!)) {
+            this.state = State.String
+          } else {
+            this.fail('a valid escape sequence')
+          }
+          break
+        case State.Unicode:
+          if (!/[0-9a-fA-F]/.test(text[i]!)) this.fail('four hex digits after \\u')
+          this.unicode += text[i]
+          if (this.unicode.length === 4) this.endUnicode()
+          break
+        case State.Number:
+        case State.Literal:
+          if (this.state === State.Number ? /[0-9eE.+-]/.test(text[i]!) : /[a-z]/.test(text[i]!)) {
+            this.token += text[i]
+            if (this.token.length > MAX_TOKEN_LENGTH) this.fail('a shorter number or literal')
+            break
+          }
+          this.endToken(text, i, out)
+          // The character after a number or literal belongs to what follows: scan it again.
+          i--
+          this.offset--
+          break
+        case State.Done:
+          if (!WHITESPACE.has(c)) this.fail('nothing after the log')
+          break
+      }
+      this.offset++
+    }
+    if (this.capture) this.capture.parts.push(text.slice(this.capture.start))
+    if (this.inKey) this.keyParts.push(text.slice(this.keyStart))
+    return out
+  }
+
+  /** Inside a member name, its escapes included (a piece may end in the middle of one). */
+  private get inKey (): boolean {
+    return this.stringIsKey && (this.state === State.String || this.state === State.Escape || this.state === State.Unicode)
+  }
+
+  /** The document ended: it must be complete. */
+  end (): LogPiece[] {
+    const out: LogPiece[] = []
+    if (this.state === State.Number || this.state === State.Literal) this.endToken('', 0, out)
+    if (this.state !== State.Done) this.fail('more of the document (it ended early)')
+    if (!this.runsSeen) throw this.runsMissing()
+    return out
+  }
+
+  private runsMissing (): Error {
+    return invalidReport([{ path: `/${this.paths.runs}`, message: 'is required (an array of runs)' }])
+  }
+
+  private fail (expected: string): never {
+    throw new InvalidJsonError(`The report is not valid JSON: expected ${expected} at character ${this.offset}`)
+  }
+
+  private startValue (c: number, text: string, i: number, out: LogPiece[]): void {
+    const parent = this.stack[this.stack.length - 1]
+    const role = this.roleOfChild(parent, c)
+    if (!this.capture && parent) this.startCapture(parent, i)
+    if (c === 0x7b || c === 0x5b) {
+      if (this.stack.length >= MAX_DEPTH) throw invalidReport([{ path: '', message: `nests deeper than ${MAX_DEPTH} levels` }])
+      const array = c === 0x5b
+      this.stack.push({ array, role, index: 0, run: role === 'run' ? parent!.index : parent?.run ?? -1, ...(array ? {} : { keys: new Set<string>() }) })
+      this.state = array ? State.ArrayFirst : State.ObjectFirst
+      if (role === 'run') out.push({ kind: 'run', run: parent!.index })
+      if (role === 'results') out.push({ kind: 'results', run: parent!.run })
+    } else if (c === 0x22) {
+      this.stringIsKey = false
+      this.state = State.String
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      this.token = text[i]!
+      this.state = State.Number
+    } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      this.token = text[i]!
+      this.state = State.Literal
+    } else {
+      this.fail('a value')
+    }
+  }
+
+  /** What a value is in the report, checked against what the format requires there. */
+  private roleOfChild (parent: Frame | undefined, c: number): Role {
+    const isObject = c === 0x7b
+    const isArray = c === 0x5b
+    if (!parent) {
+      if (!isObject) throw invalidReport([{ path: '', message: `${this.paths.document} is a JSON object` }])
+      this.rootSeen = true
+      return 'document'
+    }
+    if (parent.role === 'document' && parent.key === this.paths.runs) {
+      if (!isArray) throw invalidReport([{ path: `/${this.paths.runs}`, message: 'must be an array' }])
+      this.runsSeen = true
+      return 'runs'
+    }
+    if (parent.role === 'runs') {
+      if (!isObject) throw invalidReport([{ path: `/${this.paths.runs}/${parent.index}`, message: 'a run must be an object' }])
+      return 'run'
+    }
+    if (parent.role === 'run' && parent.key === this.paths.results && isArray) return 'results'
+    return 'none'
+  }
+
+  /** Values the import keeps are captured as text while they are scanned. */
+  private startCapture (parent: Frame, i: number): void {
+    let emit: Capture['emit'] | undefined
+    if (parent.role === 'document' && parent.key !== undefined && this.paths.header.includes(parent.key)) {
+      const key = parent.key
+      emit = (json) => ({ kind: 'header', key, value: JSON.parse(json) })
+    } else if (parent.role === 'run' && parent.key !== undefined && this.paths.runMembers.includes(parent.key)) {
+      const key = parent.key
+      emit = (json) => ({ kind: 'runMember', run: parent.run, key, value: JSON.parse(json) })
+    } else if (parent.role === 'results') {
+      const index = parent.index
+      emit = (json) => ({ kind: 'result', run: parent.run, index, json })
+    }
+    if (emit) this.capture = { depth: this.stack.length, parts: [], start: i, emit }
+  }
+
+  private startKey (i: number): void {
+    this.stringIsKey = true
+    this.keyParts = []
+    this.keyStart = i + 1
+    this.state = State.String
+  }
+
+  private endString (text: string, i: number, out: LogPiece[]): void {
+    if (!this.stringIsKey) return this.endValue(text, i + 1, out)
+    const raw = this.keyParts.length === 0 ? text.slice(this.keyStart, i) : this.keyParts.join('') + text.slice(this.keyStart, i)
+    // Only a name with escapes needs decoding (the scan has checked them).
+    const key = raw.includes('\\') ? JSON.parse(`"${raw}"`) as string : raw
+    const top = this.stack[this.stack.length - 1]!
+    if (key === '__proto__') throw new InvalidJsonError(`The report is not accepted: the member name __proto__ at character ${this.offset}`)
+    if (top.keys!.has(key)) throw new InvalidJsonError(`The report is not valid I-JSON: duplicate member name ${JSON.stringify(key.slice(0, 100))} at character ${this.offset}`)
+    top.keys!.add(key)
+    top.key = key
+    this.state = State.Colon
+  }
+
+  private endUnicode (): void {
+    const code = Number.parseInt(this.unicode, 16)
+    if (code === 0) this.fail('no NUL character (\\u0000)')
+    const high = code >= 0xd800 && code <= 0xdbff
+    const low = code >= 0xdc00 && code <= 0xdfff
+    if (low !== this.highSurrogate) this.fail('surrogate escapes in pairs (lone surrogates are not accepted)')
+    this.highSurrogate = high
+    this.state = State.String
+  }
+
+  private endToken (text: string, i: number, out: LogPiece[]): void {
+    const valid = this.state === State.Number ? NUMBER.test(this.token) : ['true', 'false', 'null'].includes(this.token)
+    if (!valid) this.fail('a number, true, false or null')
+    this.endValue(text, i, out)
+  }
+
+  private closeContainer (text: string, i: number, out: LogPiece[]): void {
+    const frame = this.stack.pop()!
+    if (frame.role === 'document' && !this.runsSeen) throw this.runsMissing()
+    this.endValue(text, i + 1, out)
+  }
+
+  /** A value ended just before `end`: emit it if it was captured, then move past it in its parent. */
+  private endValue (text: string, end: number, out: LogPiece[]): void {
+    const capture = this.capture
+    if (capture && capture.depth === this.stack.length) {
+      capture.parts.push(text.slice(capture.start, end))
+      this.capture = undefined
+      const piece = capture.emit(capture.parts.join(''))
+      if (piece) out.push(piece)
+    }
+    const parent = this.stack[this.stack.length - 1]
+    if (!parent) {
+      this.state = State.Done
+      return
+    }
+    if (parent.array) parent.index++
+    else parent.key = undefined
+    this.state = State.AfterValue
+  }
+
+  /** True once the whole report was scanned. */
+  get complete (): boolean {
+    return this.state === State.Done && this.rootSeen
+  }
+}

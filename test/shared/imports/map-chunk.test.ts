@@ -1,0 +1,37 @@
+import t from 'tap'
+import { mapChunk, ReportedFingerprints, fingerprintsOf } from '../../../shared/imports/map-chunk.ts'
+import { sarif } from '../../../shared/imports/sarif/sarif-format.ts'
+import type { ChunkEntry } from '../../../shared/imports/stored-report.ts'
+
+const run = sarif.runContext({ tool: { driver: { name: 'scanner', rules: [{ id: 'r1' }] } } }, undefined)
+if (typeof run === 'string') throw new Error(run)
+const importOf = { id: '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f', asset: { name: 'shop', type: 'repository' as const } }
+const result = (line: number) => ({ ruleId: 'r1', message: { text: `finding on line ${line}` }, locations: [{ physicalLocation: { artifactLocation: { uri: 'a.js' }, region: { startLine: line } } }] })
+
+t.test('each result is mapped with its run, named by its place in the report and by a request id of the import', async (t) => {
+  const entries: ChunkEntry[] = [[0, 0, result(1)], [0, 1, { ruleId: 'r1', kind: 'pass' }], [0, 2, null], [0, 3, { message: { text: 'no rule' } }]]
+  const mapped = mapChunk(sarif, importOf, [run], entries)
+  t.same(mapped.map(({ path, requestId, mapped }) => [path, requestId, mapped.kind]), [
+    ['/runs/0/results/0', `${importOf.id}:0:0`, 'finding'],
+    ['/runs/0/results/1', `${importOf.id}:0:1`, 'skipped'],
+    ['/runs/0/results/2', `${importOf.id}:0:2`, 'rejected'],
+    ['/runs/0/results/3', `${importOf.id}:0:3`, 'rejected']
+  ])
+  t.match(mapped[2]!.mapped, { message: /too large to import/ })
+})
+
+t.test('a result whose record would break the record schema is rejected naming the field', async (t) => {
+  const [entry] = mapChunk(sarif, { ...importOf, asset: { name: '', type: 'repository' } }, [run], [[0, 0, result(1)]])
+  t.match(entry!.mapped, { kind: 'rejected', message: /^the record it maps to is invalid: \/asset\/name/ })
+})
+
+t.test('reported fingerprints: a chunk learns which of its fingerprints earlier chunks reported, per scope', async (t) => {
+  const reported = new ReportedFingerprints(sarif.name)
+  const first = mapChunk(sarif, importOf, [run], [[0, 0, result(1)], [0, 1, result(2)]])
+  const second = mapChunk(sarif, importOf, [run], [[0, 2, result(2)], [0, 3, result(3)], [0, 4, result(3)]])
+  t.same(reported.add(first).size, 0)
+  const earlier = reported.add(second)
+  t.same([...earlier], [fingerprintsOf(first)[1]], 'only the fingerprint the first chunk had; a repeat within the chunk is not "earlier"')
+  t.equal(reported.of({ tool: 'scanner', category: '', asset: 'shop' }).size, 3)
+  t.equal(reported.of({ tool: 'other', category: '', asset: 'shop' }).size, 0)
+})
