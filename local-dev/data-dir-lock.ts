@@ -34,7 +34,7 @@ export async function lockDataDir (dataDir: string): Promise<DataDirLock> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
     }
     const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim())
-    if (isAnotherLiveProcess(holder)) {
+    if (await isAnotherLiveProcess(holder)) {
       throw new DataDirInUseError(`the data directory ${resolve(dataDir)} is in use by another stack (PID ${holder}); stop that one, or give this one its own DATA_DIR`)
     }
     // Stale: the stack that wrote it is gone.
@@ -53,14 +53,26 @@ async function writeExclusively (file: string, content: string): Promise<void> {
   }
 }
 
-function isAnotherLiveProcess (pid: number): boolean {
+async function isAnotherLiveProcess (pid: number): Promise<boolean> {
   // Our own PID in the file: a previous stack with the same PID (a container's PID 1) is gone.
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     // EPERM: it exists, it is just not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return !await hasExited(pid)
+}
+
+/**
+ * A process that exited but was not reaped by its parent yet (a zombie, state Z or X in Linux's
+ * /proc/<pid>/stat) still answers signal 0, and holds nothing. Where there is no /proc, a process
+ * that answers is taken as running.
+ */
+async function hasExited (pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  // The state follows the command name, which is in parentheses and may itself hold ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  return state === 'Z' || state === 'X'
 }

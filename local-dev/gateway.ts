@@ -1,13 +1,16 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
-import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
 import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
+import { cachedCheck } from '../shared/health-check.ts'
 import { problemBody } from '../shared/http/problem.ts'
 import { sendProblem } from '../shared/http/problem-handler.ts'
 import { checkRequestTarget } from '../shared/http/request-limits.ts'
+import { send } from '../shared/outbound.ts'
 
 /** One route of the gateway: which upstream serves it, and whether a token is checked first. */
 export interface GatewayRoute {
@@ -28,10 +31,24 @@ export interface GatewayOptions {
   logger?: boolean
   /** REQUEST_TIMEOUT_MS: a client slower than this gets a problem+json 408. */
   requestTimeoutMs?: number
+  /** Requests one function may have in flight or waiting for one of its connections; more get a 503 (default UPSTREAM_REQUESTS_IN_FLIGHT). */
+  maxRequestsPerUpstream?: number
+  /** Connections one client address may hold open; requests on more get a 503 (default CONNECTIONS_PER_ADDRESS). */
+  maxConnectionsPerAddress?: number
 }
 
 /** The gateway streams bodies through; the function behind it enforces its own, smaller limit. */
 const PASS_THROUGH_BODY_LIMIT = 1024 * 1024
+/** Connections the gateway opens to one function. */
+const UPSTREAM_CONNECTIONS = 128
+/**
+ * Requests one function may have in flight through the gateway: its connections, and as many
+ * again waiting for one. A request past that is answered 503 at once instead of waiting behind
+ * uploads that may each take REQUEST_TIMEOUT_MS (Envoy's circuit breaker: max_requests, max_pending_requests).
+ */
+const UPSTREAM_REQUESTS_IN_FLIGHT = 2 * UPSTREAM_CONNECTIONS
+/** Connections one client address may hold: no one address can take every function's connections and queue. */
+const CONNECTIONS_PER_ADDRESS = 96
 
 /**
  * The local stand-in for the cluster ingress: routes by method and path, exactly as the Istio
@@ -51,33 +68,52 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
   // Pass every body through as a stream: parsing is the function's job.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => done(null, forwardedBody(payload)))
+  limitConnectionsPerAddress(app, options.maxConnectionsPerAddress ?? CONNECTIONS_PER_ADDRESS)
   await app.register(options.verifyToken)
-  await app.register(replyFrom, { undici: { connections: 128, pipelining: 1, keepAliveTimeout: 10_000 } })
+  // destroyAgent: the kept-alive connections to the functions close with the gateway, instead of
+  // keeping each function's drain waiting for them until their keep-alive ends.
+  await app.register(replyFrom, { undici: { connections: UPSTREAM_CONNECTIONS, pipelining: 1, keepAliveTimeout: 10_000 }, destroyAgent: true })
 
+  const slots = upstreamSlots(options.maxRequestsPerUpstream ?? UPSTREAM_REQUESTS_IN_FLIGHT)
   for (const route of options.routes) {
     app.route({
       method: route.method,
       url: route.path,
       onRequest: route.authenticated ? checkToken : undefined,
-      handler: (request, reply) => reply.from(`${route.upstream}${request.url}`, {
-        rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers),
-        onError: (errorReply, { error }) => {
-          request.log.warn({ err: error }, 'upstream unavailable')
-          sendProblem(errorReply as never, problemBody(request, 'SR_BAD_GATEWAY', 'The function serving this route did not answer; retry later'))
+      handler: (request, reply) => {
+        const slot = slots.take(route.upstream)
+        if (!slot) {
+          destroyUnsentBody(request)
+          return sendProblem(reply, problemBody(request, 'SR_OVERLOADED', 'The function serving this route has as many requests waiting as the gateway takes; retry later'))
         }
-      })
+        reply.raw.once('close', slot.clientDone)
+        return reply.from(`${route.upstream}${request.url}`, {
+          rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers),
+          rewriteHeaders: (headers) => {
+            slot.upstreamDone()
+            return headers
+          },
+          onError: (errorReply, { error }) => {
+            slot.upstreamDone()
+            request.log.warn({ err: error }, 'upstream unavailable')
+            sendProblem(errorReply as never, problemBody(request, 'SR_BAD_GATEWAY', 'The function serving this route did not answer; retry later'))
+          }
+        })
+      }
     })
   }
 
+  const checkFunctions = cachedCheck(() => Promise.all(Object.entries(options.healthChecks).map(async ([name, url]) => {
+    try {
+      // A connection of its own each time: none is left open to keep a function's drain waiting.
+      const response = await send(url, { headers: { connection: 'close' }, timeoutMs: 5000 })
+      return [name, response.status === 200 ? 'ok' : `unhealthy (${response.status})`] as const
+    } catch {
+      return [name, 'unreachable'] as const
+    }
+  })), { isOk: (results) => results.every(([, state]) => state === 'ok') })
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
-    const results = await Promise.all(Object.entries(options.healthChecks).map(async ([name, url]) => {
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
-        return [name, response.ok ? 'ok' : `unhealthy (${response.status})`] as const
-      } catch {
-        return [name, 'unreachable'] as const
-      }
-    }))
+    const results = await checkFunctions()
     const healthy = results.every(([, state]) => state === 'ok')
     return reply.code(healthy ? 200 : 503).header('cache-control', 'no-store').send({ status: healthy ? 'ok' : 'degraded', functions: Object.fromEntries(results) })
   })
@@ -93,8 +129,83 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
  */
 function forwardedBody (payload: Readable): Readable {
   const body = new PassThrough()
+  // The client went away (a reset, REQUEST_TIMEOUT_MS): the upstream request fails with its body,
+  // and undici aborts it. Not pipeline(): that would also destroy the client's request, and its
+  // connection, when undici gives up the body after an early answer.
   payload.on('error', (error) => body.destroy(error))
+  // A request still waiting for an upstream connection has not been handed its body: no one else
+  // listens yet, and an unheard 'error' would end the process.
+  body.on('error', ignoreForwardedBodyError)
   return payload.pipe(body)
+}
+
+interface UpstreamSlot {
+  /** The client has its answer, or went away. */
+  clientDone (): void
+  /** The function answered (its headers came), or the request to it failed. */
+  upstreamDone (): void
+}
+
+/**
+ * Requests each function has through the gateway, bounded: a slot is taken when a request is
+ * forwarded and given back once both its client is done and the function answered or failed —
+ * a client that leaves does not free the slot of a request still queued for or running in the
+ * function (a bodiless one runs on; one with a body fails with it).
+ */
+function upstreamSlots (max: number) {
+  const taken = new Map<string, number>()
+  return {
+    take (upstream: string): UpstreamSlot | undefined {
+      const count = taken.get(upstream) ?? 0
+      if (count >= max) return undefined
+      taken.set(upstream, count + 1)
+      const waitingFor = new Set(['client', 'upstream'])
+      const done = (side: string) => () => {
+        if (waitingFor.delete(side) && waitingFor.size === 0) taken.set(upstream, taken.get(upstream)! - 1)
+      }
+      return { clientDone: done('client'), upstreamDone: done('upstream') }
+    }
+  }
+}
+
+/** Undici reports a failed body as the upstream request's failure; the stream's own event adds nothing. */
+function ignoreForwardedBodyError (): void {}
+
+/** A body the gateway answers without forwarding: its stream is dropped; the client's bytes are read and thrown away (keepReadingUnreadBody). */
+function destroyUnsentBody (request: FastifyRequest): void {
+  if (request.body instanceof PassThrough) request.body.destroy()
+}
+
+/** Sockets past their address's connection limit: every request on them gets a 503 and the connection is closed. */
+const overLimit = new WeakSet<Socket>()
+
+/**
+ * At most `limit` connections from one client address (Envoy's per-downstream connection limit,
+ * nginx's limit_conn). The connection past it is not dropped silently: its request gets a
+ * problem+json 503 with Retry-After, and the connection is closed; it never reaches a function.
+ */
+function limitConnectionsPerAddress (app: FastifyInstance, limit: number): void {
+  const server = app.server as Server
+  const open = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? ''
+    const count = (open.get(address) ?? 0) + 1
+    if (count > limit) {
+      overLimit.add(socket)
+      return
+    }
+    open.set(address, count)
+    socket.once('close', () => {
+      const left = open.get(address)! - 1
+      if (left === 0) open.delete(address)
+      else open.set(address, left)
+    })
+  })
+  app.addHook('onRequest', async (request, reply: FastifyReply) => {
+    if (!overLimit.has(request.raw.socket)) return
+    reply.header('connection', 'close')
+    return sendProblem(reply, problemBody(request, 'SR_OVERLOADED', `This address has ${limit} connections open to the gateway, as many as it takes; retry later`))
+  })
 }
 
 /**
@@ -108,7 +219,8 @@ function forwardedBody (payload: Readable): Readable {
  */
 function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const { expect: _answered, ...forwarded } = headers
-  return { ...forwarded, 'x-request-id': request.id, 'x-forwarded-host': request.headers.host ?? '', [CLIENT_ADDRESS_HEADER]: request.socket.remoteAddress ?? '' }
+  // The client's request id, if it sent one, is the one the function keeps beside its own; else the gateway's.
+  return { ...forwarded, 'x-request-id': request.clientRequestId ?? request.id, 'x-forwarded-host': request.headers.host ?? '', [CLIENT_ADDRESS_HEADER]: request.socket.remoteAddress ?? '' }
 }
 
 /** The ingress's token check; the function checks again, scopes and tenant included. */

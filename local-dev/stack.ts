@@ -114,9 +114,12 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     // directly, as they do in the cluster.
     const upstreams: Record<string, string> = {}
     const ordered = [...functionRegistry].sort((a, b) => Number(b.definition.name === 'mock-auth') - Number(a.definition.name === 'mock-auth'))
+    // Closed together, after the gateway: each drains on its own, and none waits for another.
+    const apps: Array<{ close (): Promise<unknown> }> = []
+    closers.push(() => Promise.all(apps.map((app) => app.close())))
     for (const { definition } of ordered) {
       const app = await definition.build(loadSettings(definition.configSchema, env, definition.secretSettings))
-      closers.push(() => app.close())
+      apps.push(app)
       upstreams[definition.name] = await app.listen({ port: 0, host: '127.0.0.1' })
       if (definition.name === 'mock-auth') env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
     }

@@ -11,6 +11,7 @@ import requestLimits from './http/request-limits.ts'
 import type { RouteDeps } from './api/route-deps.ts'
 import { createDataLayer } from './operations/data-layer.ts'
 import type { Store } from './store/client.ts'
+import { cachedCheck } from './health-check.ts'
 import { pingStore } from './store/table.ts'
 import { serverFields } from './records/vocabulary.ts'
 import { validatorCompiler } from './validation.ts'
@@ -67,8 +68,9 @@ export async function buildApp (options: AppOptions): Promise<App> {
   }
   if (options.config.RATE_LIMIT === 'on') await app.register(rateLimiting, { max: options.config.RATE_LIMIT_MAX ?? 1200 })
 
+  const storeAnswers = cachedCheck(() => pingStore(options.store))
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
-    await pingStore(options.store)
+    await storeAnswers()
     return reply.header('cache-control', 'no-store').send({ status: 'ok' })
   })
 

@@ -35,6 +35,7 @@ export const problemTypes = {
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
   SR_INGEST_CONFLICT: { status: 409, title: 'Finding changed concurrently', slug: 'ingest-conflict', description: 'The record of the finding kept changing while the report was applied.' },
+  SR_IDEMPOTENT_RECORD_DELETED: { status: 409, title: 'The record this Idempotency-Key created was deleted', slug: 'idempotent-record-deleted', description: 'A retry with an Idempotency-Key whose record was deleted since: it is not created again (`detail` names it).' },
   SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress', description: 'A request with this Idempotency-Key is still being processed.' },
   SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed', description: 'If-Match does not match the record\'s current ETag.' },
   SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
@@ -48,7 +49,8 @@ export const problemTypes = {
   SR_HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large', slug: 'headers-too-large', description: 'The request line and headers are larger than accepted.' },
   SR_INTERNAL: { status: 500, title: 'Internal server error', slug: 'internal', description: 'Unexpected error; the details are in the logs under the request id.' },
   SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
-  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' }
+  SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
+  SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes; retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
 export type ProblemCode = keyof typeof problemTypes
@@ -94,9 +96,9 @@ export const NotFoundError = problemError('SR_NOT_FOUND')
 export const MethodNotAllowedError = problemError<[string, string, string]>('SR_METHOD_NOT_ALLOWED', '%s is not a method of %s; it has %s')
 export const IllegalTransitionError = problemError<[string, string, string]>('SR_ILLEGAL_TRANSITION', 'A record cannot move from status %s to %s; allowed: %s')
 export const DuplicateFingerprintError = problemError('SR_DUPLICATE_FINGERPRINT', 'Another record of this tenant has this fingerprint: %s')
+export const IdempotentRecordDeletedError = problemError('SR_IDEMPOTENT_RECORD_DELETED', 'The record %s that this Idempotency-Key created was deleted since; it is not created again (use a new key to create another)')
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
-export const PreconditionFailedError = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
@@ -105,6 +107,17 @@ export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED'
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
+
+const PreconditionFailed = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
+
+/** A 412 that carries the record's current ETag: the answer sends it as its ETag header. */
+export class PreconditionFailedError extends PreconditionFailed {
+  readonly etag: string
+  constructor (etag: string) {
+    super(etag)
+    this.etag = etag
+  }
+}
 
 /** A 400 whose `errors` array names each offending field. */
 export function invalidFields (errors: FieldError[]): Error & { statusCode: number, errors: FieldError[] } {

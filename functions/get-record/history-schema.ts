@@ -18,7 +18,8 @@ export const HistoryEntry = Type.Object({
     sub: Type.String({ description: 'Token `sub` of the writer.' }),
     clientId: Type.String({ description: 'OAuth client the writer used.' })
   }),
-  requestId: Type.String({ description: 'The request that made the change (X-Request-Id).' }),
+  requestId: Type.String({ description: 'The request that made the change, as the server named it (the `X-Request-Id` of its answer, the `requestId` of its problems).' }),
+  clientRequestId: Type.Optional(Type.String({ maxLength: 128, description: 'The id the caller gave the request, if any: its `X-Request-Id` (8–128 of `A-Za-z0-9._:-`), or the CloudEvent `id` of a reported finding.' })),
   changes: Type.Array(FieldChange, { description: 'One entry per changed field.' })
 })
 

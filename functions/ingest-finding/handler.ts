@@ -17,6 +17,8 @@ export const FINDING_REPORTED = 'com.mediamarktsaturn.security.finding.reported'
 const validateReport = bodyAjv.compile<FindingReport>(FindingReport)
 const tenantPattern = new RegExp(TENANT_PATTERN)
 const MAX_IDENTITY_LENGTH = 256
+/** A CloudEvent id is the producer's (any string, by the spec): kept in history beside the server's id, so bounded like an X-Request-Id. */
+const MAX_EVENT_ID_LENGTH = 128
 
 export interface IngestResult {
   outcome: 'created' | 'updated' | 'unchanged'
@@ -33,10 +35,12 @@ export interface IngestResult {
  * it to the dead-letter sink instead of retrying it forever.
  */
 export function createIngestFindingHandler (data: DataLayer) {
-  return async function handleFindingReported (event: CloudEvent<unknown>, reporter: Actor): Promise<IngestResult> {
+  /** `requestId`: the server's id of the delivery (history records it); the event's own id is kept beside it. */
+  return async function handleFindingReported (event: CloudEvent<unknown>, reporter: Actor, requestId: string = randomUUID()): Promise<IngestResult> {
     if (event.type !== FINDING_REPORTED) throw invalidFields([{ path: '/type', message: `must be ${FINDING_REPORTED}` }])
+    if (event.id.length > MAX_EVENT_ID_LENGTH) throw invalidFields([{ path: '/id', message: `must be at most ${MAX_EVENT_ID_LENGTH} characters` }])
     const report = validReport(typeof event.data === 'string' ? parseStrictJson(event.data) : event.data)
-    const { outcome, record } = await ingestFinding(data, { actor: reporter, now: new Date(), requestId: event.id }, report)
+    const { outcome, record } = await ingestFinding(data, { actor: reporter, now: new Date(), requestId, clientRequestId: event.id }, report)
     return { outcome, id: record.id, version: record.version }
   }
 }

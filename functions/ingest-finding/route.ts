@@ -39,19 +39,19 @@ const ingestFindingRoute: FastifyPluginAsync<IngestRouteOptions> = async (app, {
       await findingSink.deliver(event)
       return reply.code(202).send({ eventId: event.id })
     }
-    return reply.send(await handle(event, reporter))
+    return reply.send(await handle(event, reporter, request.id))
   })
 
   app.post('/', { schema: brokerDeliverySchema, onRequest: async (request) => verifyDelivery(request.headers.authorization) }, async (request, reply) => {
     const event = cloudEventOf(request)
-    return reply.send(await handle(event, stampedReporter(event)))
+    return reply.send(await handle(event, stampedReporter(event), request.id))
   })
 
   app.post('/events/findings', { schema: localFindingSchema, config: { scope: scopes.write } }, async (request, reply) => {
     const event = cloudEventOf(request)
     const reporter = requestContext(request).actor
     checkTenantExtension(event, reporter)
-    return reply.send(await handle(event, reporter))
+    return reply.send(await handle(event, reporter, request.id))
   })
 }
 

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { DestinationStream } from 'pino'
 import { ConfigError } from '../../shared/config.ts'
+import { cachedCheck } from '../../shared/health-check.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions, type BaseApp } from '../../shared/http/base-app.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { clientAddressResolver, trustedProxyList } from './client-address.ts'
@@ -83,9 +84,10 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
     ...(options.now ? { now: options.now } : {})
   })
 
+  // A denylist read of an id that never exists: proves the store answers, costs almost nothing.
+  const storeAnswers = cachedCheck(() => options.revocations.isRevoked(options.issuer, 'healthz'))
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {
-    // A denylist read of an id that never exists: proves the store answers, costs almost nothing.
-    await options.revocations.isRevoked(options.issuer, 'healthz')
+    await storeAnswers()
     return reply.header('cache-control', 'no-store').send({ status: 'ok' })
   })
   await app.register(discoveryRoute)

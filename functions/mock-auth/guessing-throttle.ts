@@ -3,15 +3,18 @@ import { TooManyAttemptsError } from './oauth-errors.ts'
 
 /**
  * How much secret guessing one instance lets through. Failed client authentications are counted
- * per `client_id` (known or not) and per address, in fixed windows. A client that authenticated
- * from an address recently has a trusted (client, address) pair: it skips both limits and has its
- * own, so an attacker who floods a client's id from elsewhere cannot lock that client out.
+ * per (`client_id`, address) and per address, in fixed windows, an address being an IPv4 address
+ * or an IPv6 /64. Failures at one address never refuse a client at another: the right secret
+ * from a new address (a new pod, a CI runner) is checked however many wrong ones came from
+ * elsewhere. A client that authenticated from an address recently has a trusted pair there: it
+ * skips both limits and has its own, with room kept per client, so no other client's successes
+ * push it out.
  */
 export const GUESSING_LIMITS = {
   windowMs: 60_000,
-  /** Failures one client_id may suffer per window from addresses it has not authenticated from. */
-  failuresPerClient: 10,
-  /** Failures one address (an IPv6 /64) may cause per window, whatever the client_id. */
+  /** Failures one client_id may suffer per window from one address it has not authenticated from. */
+  failuresPerClientAddress: 10,
+  /** Failures one address may cause per window, whatever the client_id. */
   failuresPerAddress: 30,
   /** Failures a trusted pair may cause per window before it is refused too. */
   failuresPerTrustedPair: 10,
@@ -22,8 +25,10 @@ export const GUESSING_LIMITS = {
   pendingPerTrustedPair: 20,
   /** How long a pair stays trusted after its last success: longer than any token lives. */
   trustMs: 24 * 3_600_000,
-  /** Entries each table keeps; the oldest goes first, so memory stays bounded under a spray of ids. */
-  maxEntries: 10_000
+  /** Entries each failure table keeps; the oldest goes first, so memory stays bounded under a spray of ids. */
+  maxEntries: 10_000,
+  /** Addresses each client is trusted at; its own oldest goes first. Only clients that proved their secret have any. */
+  trustedAddressesPerClient: 1_000
 } as const
 
 export type AttemptOutcome = 'succeeded' | 'failed' | 'unchecked'
@@ -99,22 +104,23 @@ export function addressKey (address: string): string {
 }
 
 export function createGuessingThrottle (now: () => number): GuessingThrottle {
-  const { windowMs, failuresPerClient, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, trustMs, maxEntries } = GUESSING_LIMITS
-  const byClient = windowCounters(failuresPerClient, failuresPerClient, windowMs, maxEntries)
+  const { windowMs, failuresPerClientAddress, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, trustMs, maxEntries, trustedAddressesPerClient } = GUESSING_LIMITS
+  const byClientAddress = windowCounters(failuresPerClientAddress, failuresPerClientAddress, windowMs, maxEntries)
   const byAddress = windowCounters(failuresPerAddress, failuresPerAddress, windowMs, maxEntries)
   const byPair = windowCounters(failuresPerTrustedPair, pendingPerTrustedPair, windowMs, maxEntries)
-  const trustedUntil = new Map<string, number>()
+  const trust = trustedAddresses(trustMs, trustedAddressesPerClient)
 
   return {
     admit (clientId, address) {
       const at = now()
-      const pair = JSON.stringify([clientId, address])
-      const trusted = (trustedUntil.get(pair) ?? 0) > at
+      const where = addressKey(address)
+      const pair = JSON.stringify([clientId, where])
+      const trusted = trust.has(clientId, where, at)
       const counted = trusted
         ? [{ counters: byPair, key: pair }]
-        : [{ counters: byClient, key: clientId }, { counters: byAddress, key: addressKey(address) }]
+        : [{ counters: byClientAddress, key: pair }, { counters: byAddress, key: where }]
       const wait = Math.max(...counted.map(({ counters, key }) => counters.secondsBlocked(key, at)))
-      if (wait > 0) throw Object.assign(new TooManyAttemptsError(`Too many failed client authentications for this client or from this address; retry in ${wait} s`), { retryAfterSeconds: wait })
+      if (wait > 0) throw Object.assign(new TooManyAttemptsError(`Too many failed client authentications for this client from this address, or from this address; retry in ${wait} s`), { retryAfterSeconds: wait })
       const begun = counted.map(({ counters, key }) => ({ counters, window: counters.begin(key, at) }))
       return {
         trusted,
@@ -122,11 +128,32 @@ export function createGuessingThrottle (now: () => number): GuessingThrottle {
           for (const { counters, window } of begun) counters.end(window, outcome === 'failed')
           if (outcome !== 'succeeded') return
           byPair.forget(pair)
-          trustedUntil.delete(pair)
-          if (trustedUntil.size >= maxEntries) trustedUntil.delete(trustedUntil.keys().next().value!)
-          trustedUntil.set(pair, now() + trustMs)
+          byClientAddress.forget(pair)
+          trust.add(clientId, where, now())
         }
       }
+    }
+  }
+}
+
+/**
+ * The addresses each client authenticated from, and until when they are trusted: a table per
+ * client, each bounded on its own. Entries are made only after a secret was verified, so the
+ * number of tables is bounded by the registered clients.
+ */
+function trustedAddresses (trustMs: number, perClient: number) {
+  const byClient = new Map<string, Map<string, number>>()
+  return {
+    has (clientId: string, address: string, at: number): boolean {
+      return (byClient.get(clientId)?.get(address) ?? 0) > at
+    },
+    add (clientId: string, address: string, at: number): void {
+      let addresses = byClient.get(clientId)
+      if (!addresses) byClient.set(clientId, addresses = new Map())
+      // Re-inserted at each success, so the first entry is always the one trusted least recently.
+      addresses.delete(address)
+      if (addresses.size >= perClient) addresses.delete(addresses.keys().next().value!)
+      addresses.set(address, at + trustMs)
     }
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
-import { Server as NetServer } from 'node:net'
-import { setImmediate, setTimeout as sleep } from 'node:timers/promises'
+import type { IncomingMessage, Server } from 'node:http'
+import { Server as NetServer, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -29,12 +29,26 @@ export interface BaseAppOptions {
   readOnlyFields?: readonly string[]
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+/** An X-Request-Id a caller sent that is kept (as `clientRequestId`); any other is ignored. */
+export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's X-Request-Id (a client's, or the ingress's), when it is one: for correlation, beside the server's own `id`. */
+    clientRequestId: string | undefined
+  }
+}
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 /** While closing, how often connections that finished their request are closed. */
 const DRAIN_CHECK_MS = 50
+/** While closing, new connections are still accepted until none arrived for this long (a client sent them before it could know)… */
+const ACCEPT_QUIET_MS = 100
+/** …but for no longer than this, however busy the clients. */
+const ACCEPT_AT_MOST_MS = 500
 /** While closing, how long kept-alive connections may still bring a request (Istio's drain is 5 s). */
 const KEEP_ALIVE_GRACE_MS = 500
+/** While closing, how long an accepted connection may take to bring its first request before it is closed. */
+const FIRST_REQUEST_GRACE_MS = 2_000
 const SECRET_QUERY_PARAMETERS = /([?&](?:access_token|token|client_secret|refresh_token|id_token|code|password)=)[^&#]*/gi
 
 /** A URL as logs may show it: credentials a confused client put in the query string are blanked. */
@@ -76,8 +90,8 @@ export const serializersOnFirstUse: SerializerFactory = (externalSchemas, option
 }
 
 /**
- * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): one
- * request id followed through every hop (`x-request-id`), bounded request time with a
+ * A Fastify app as every process here starts it (functions, mock-auth, the local gateway): its
+ * own id for every request, the caller's `x-request-id` kept beside it, bounded request time with a
  * problem+json 408, a graceful close (drainConnections), poisoned JSON refused, problem+json for
  * every error the framework or Node's parser produces, and the API's security headers on every answer.
  */
@@ -97,11 +111,10 @@ export async function createBaseApp (options: BaseAppOptions): Promise<BaseApp> 
     return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Every process names each request itself: an id a client chose never reaches a log line's
+    // reqId, a lease owner or an audit entry (the caller's id is kept beside it, clientRequestId).
     requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    },
+    genReqId: () => randomUUID(),
     // Bad percent-encoding in the path, over-long parameters and unparseable requests bypass the
     // error handler; they get problem+json too.
     frameworkErrors: frameworkErrorReply,
@@ -142,8 +155,14 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides, readOnlyFields: readonly 
   const headers = securityHeaders(options.headers)
   const methods = createMethodTable()
   app.addHook('onRoute', (route) => methods.add(route.url, route.method))
+  app.decorateRequest('clientRequestId', undefined)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).headers(headers)
+    const incoming = request.headers['x-request-id']
+    if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) {
+      request.clientRequestId = incoming
+      request.log = request.log.child({ clientRequestId: incoming })
+    }
     if (!request.is404) return
     const path = (request.raw.url ?? '/').split('?')[0]!
     const allowed = methods.allowed(path)
@@ -169,27 +188,45 @@ const baseApp = fp<{ headers: SecurityHeaderOverrides, readOnlyFields: readonly 
 /**
  * How a server closes without dropping a request a client already sent (SIGTERM, Knative
  * scale-down), as an ingress drains:
- * 1. one turn of the event loop's poll phase takes in the connections the kernel already accepted;
+ * 1. the listener keeps accepting until no connection arrived for ACCEPT_QUIET_MS (at most
+ *    ACCEPT_AT_MOST_MS): a connection the kernel completed is in the listen backlog, and closing
+ *    the listener would reset it; every answer now says Connection: close;
  * 2. the listener closes: new connections are refused (Node's own `close()` would also cut every
  *    kept-alive connection that is idle at that instant, and with it a request its client was
  *    just sending);
  * 3. for KEEP_ALIVE_GRACE_MS, kept-alive connections still bring requests their clients sent
  *    before they could know; each is served, its answer saying Connection: close;
- * 4. then Fastify closes the server, and every connection is closed as soon as it has no request
+ * 4. connections accepted but still without their first request get up to FIRST_REQUEST_GRACE_MS
+ *    to bring it (Node counts them as idle and would close them with the idle ones);
+ * 5. then Fastify closes the server, and every connection is closed as soon as it has no request
  *    in flight (Node closes the idle ones only once; one busy then would stay open, kept alive,
  *    until its client gives up).
  */
 async function drainConnections (server: Server): Promise<void> {
   if (!server.listening) return
-  await setImmediate()
-  await setImmediate()
+  const waitingForFirstRequest = new Set<Socket>()
+  const accepted = (socket: Socket) => {
+    lastArrival = performance.now()
+    waitingForFirstRequest.add(socket)
+    socket.once('close', () => waitingForFirstRequest.delete(socket))
+  }
+  const served = (request: IncomingMessage) => { waitingForFirstRequest.delete(request.socket) }
+  let lastArrival = performance.now()
+  server.on('connection', accepted).on('request', served)
+  const acceptEnds = lastArrival + ACCEPT_AT_MOST_MS
+  do await sleep(DRAIN_CHECK_MS)
+  while (performance.now() - lastArrival < ACCEPT_QUIET_MS && performance.now() < acceptEnds)
   NetServer.prototype.close.call(server)
+  server.off('connection', accepted)
+
   const graceEnds = performance.now() + KEEP_ALIVE_GRACE_MS
   while (performance.now() < graceEnds && await openConnections(server) > 0) await sleep(DRAIN_CHECK_MS)
+  const firstRequestEnds = performance.now() + FIRST_REQUEST_GRACE_MS
+  while (waitingForFirstRequest.size > 0 && performance.now() < firstRequestEnds) await sleep(DRAIN_CHECK_MS)
+  server.off('request', served)
   const closeIdle = setInterval(() => server.closeIdleConnections(), DRAIN_CHECK_MS).unref()
   server.once('close', () => clearInterval(closeIdle))
 }
-
 function openConnections (server: Server): Promise<number> {
   return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)))
 }

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { InsufficientScopeError, InvalidTokenError, problemCodeOf, type FieldError } from '../errors.ts'
+import { InsufficientScopeError, InvalidTokenError, PreconditionFailedError, problemCodeOf, type FieldError } from '../errors.ts'
 import { toFieldErrors } from '../validation.ts'
 import { PROBLEM_CONTENT_TYPE, problemBody, type Problem } from './problem.ts'
 
@@ -45,6 +45,8 @@ const problemHandler: FastifyPluginAsync<ProblemHandlerOptions> = async (app, op
     if (body.status >= 500 && body.status !== 503) request.log.error({ err: error }, 'unhandled error')
     if (body.status === 503) request.log.warn({ err: error.cause ?? error }, 'store unavailable')
     decorateAuthChallenge(reply, error)
+    // The writer learns which version it lost to without another read.
+    if (error instanceof PreconditionFailedError) reply.header('etag', error.etag)
     return sendProblem(reply, body)
   })
 

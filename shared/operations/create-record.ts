@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
-import { IdempotencyInProgressError } from '../errors.ts'
+import { IdempotencyInProgressError, IdempotentRecordDeletedError } from '../errors.ts'
 import { buildNewRecord } from '../records/model.ts'
 import type { RecordCreate, SecurityRecord } from '../records/schema.ts'
 import type { DataLayer } from './data-layer.ts'
@@ -32,7 +32,7 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
   const keys = data.idempotencyKeys
   const requestHash = hashRequest(input)
   let claim = await keys.claim(tenant, clientId, idempotencyKey, requestHash, record.id, context.now)
-  if (claim.kind === 'completed') return { record: claim.record, replayed: true }
+  if (claim.kind === 'completed') return await replay(data, tenant, claim.record)
   if (claim.kind === 'pending') {
     // The first request may have written its record and died before completing the key.
     const written = await data.records.get(tenant, claim.recordId)
@@ -53,6 +53,16 @@ export async function createRecord (data: DataLayer, context: RequestContext, in
   }
   await keys.complete(tenant, clientId, idempotencyKey, record)
   return { record, replayed: false }
+}
+
+/**
+ * A retry gets the original answer back — unless the record it created was deleted since: then a
+ * 409 naming it. Creating it again would break the key's promise (one record per key), and a 201
+ * would hand out the id of a record that is gone.
+ */
+async function replay (data: DataLayer, tenant: string, record: SecurityRecord): Promise<CreateOutcome> {
+  if (!await data.records.get(tenant, record.id)) throw new IdempotentRecordDeletedError(record.id)
+  return { record, replayed: true }
 }
 
 /** Same body, same hash, whatever the order of its keys. */

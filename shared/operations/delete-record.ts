@@ -1,5 +1,5 @@
 import { PreconditionFailedError } from '../errors.ts'
-import { acceptedVersions, etagOf } from '../records/etag.ts'
+import { etagOf, expectedVersion } from '../records/etag.ts'
 import type { DataLayer } from './data-layer.ts'
 import { changeOf, conflictOf, readSettled, settleOwedCreation } from './record-writes.ts'
 import type { RequestContext } from './request-context.ts'
@@ -7,10 +7,11 @@ import type { RequestContext } from './request-context.ts'
 /** Deletes a record (only the version `ifMatch` names, when given) and frees its fingerprint. */
 export async function deleteRecord (data: DataLayer, context: RequestContext, id: string, ifMatch: string | undefined): Promise<void> {
   const { tenant } = context.actor
-  const versions = ifMatch === undefined ? undefined : acceptedVersions(ifMatch)
+  const conditional = ifMatch !== undefined
+  const version = conditional ? expectedVersion(ifMatch) : undefined
   const stored = await readSettled(data, tenant, id)
   const current = stored.record
-  if (versions && !versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
+  if (conditional && version !== current.version) throw new PreconditionFailedError(etagOf(current))
   await settleOwedCreation(data, tenant, stored)
   const change = changeOf(context, 'deleted', current.version + 1, current)
   if (!await data.records.tombstone(tenant, current, change)) throw await conflictOf(data, tenant, id)

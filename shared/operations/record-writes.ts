@@ -18,6 +18,7 @@ export function changeOf (context: RequestContext, action: ChangeAction, version
     at: context.now.toISOString(),
     actor: { sub: context.actor.sub, clientId: context.actor.clientId },
     requestId: context.requestId,
+    ...(context.clientRequestId === undefined ? {} : { clientRequestId: context.clientRequestId }),
     changes: action === 'deleted' ? [] : diffRecords(before, after)
   }
 }

@@ -1,5 +1,5 @@
 import { PreconditionFailedError } from '../errors.ts'
-import { acceptedVersions, etagOf } from '../records/etag.ts'
+import { etagOf, expectedVersion } from '../records/etag.ts'
 import { applyRecordPatch } from '../records/model.ts'
 import type { RecordPatch, SecurityRecord } from '../records/schema.ts'
 import type { DataLayer } from './data-layer.ts'
@@ -13,9 +13,9 @@ import type { RequestContext } from './request-context.ts'
  */
 export async function updateRecord (data: DataLayer, context: RequestContext, id: string, patch: RecordPatch, ifMatch: string | undefined): Promise<SecurityRecord> {
   const { tenant } = context.actor
-  const versions = acceptedVersions(ifMatch)
+  const version = expectedVersion(ifMatch)
   const { record: current } = await readSettled(data, tenant, id)
-  if (!versions.includes(current.version)) throw new PreconditionFailedError(etagOf(current))
+  if (version !== current.version) throw new PreconditionFailedError(etagOf(current))
   const next = applyRecordPatch(current, patch, context)
   if (next === current) return current
   await assertDuplicateTarget(data, tenant, next, current)

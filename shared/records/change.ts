@@ -17,6 +17,8 @@ export interface RecordChange {
   at: string
   actor: { sub: string, clientId: string }
   requestId: string
+  /** The caller's own id of the request, when it gave one. */
+  clientRequestId?: string
   changes: FieldChange[]
 }
 

@@ -1,35 +1,31 @@
-import { PreconditionRequiredError } from '../errors.ts'
+import { InvalidRequestError, PreconditionRequiredError } from '../errors.ts'
 
 /** Strong entity tag of a record version. */
 export function etagOf (record: { version: number }): string {
   return `"${record.version}"`
 }
 
-/**
- * Parses If-Match / If-None-Match into the record versions it names (RFC 9110 §13.1).
- * Weak tags never match If-Match (strong comparison); `*` is reported separately.
- */
-export function parseEntityTags (header: string): { any: boolean, versions: number[] } {
-  if (header.trim() === '*') return { any: true, versions: [] }
-  const versions: number[] = []
-  for (const raw of header.split(',')) {
-    const match = /^\s*(W\/)?"(\d{1,15})"\s*$/.exec(raw)
-    if (match && !match[1]) versions.push(Number(match[2]))
-  }
-  return { any: false, versions }
-}
+const OUR_TAG = /^"(\d{1,15})"$/
+/** RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE. */
+const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/
 
 /**
- * The versions a conditional write accepts. `If-Match: *` is refused: it would let a client
- * overwrite changes it never saw, which is exactly what If-Match is here to prevent.
+ * The one record version a conditional write names in If-Match. Exactly one entity tag, because
+ * If-Match is how a writer proves it saw what it changes: `*` (428) and a list of tags (400)
+ * would let it overwrite versions it never read. A weak tag never matches (strong comparison,
+ * RFC 9110 §13.1.1), nor does a tag this API never issued: `undefined`, and the write fails
+ * like a stale one (412).
  */
-export function acceptedVersions (ifMatch: string | undefined): number[] {
-  if (ifMatch === undefined || ifMatch.trim() === '') {
-    throw new PreconditionRequiredError('This request needs an If-Match header with the record\'s current ETag')
-  }
-  const { any, versions } = parseEntityTags(ifMatch)
-  if (any) throw new PreconditionRequiredError('If-Match: * is not accepted; send the record\'s current ETag')
-  return versions
+export function expectedVersion (ifMatch: string | undefined): number | undefined {
+  const header = ifMatch?.trim() ?? ''
+  if (header === '') throw new PreconditionRequiredError('This request needs an If-Match header with the record\'s current ETag')
+  if (header === '*') throw new PreconditionRequiredError('If-Match: * is not accepted; send the record\'s current ETag')
+  const ours = OUR_TAG.exec(header)
+  if (ours) return Number(ours[1])
+  if (ENTITY_TAG.test(header)) return undefined
+  throw new InvalidRequestError(header.includes(',')
+    ? 'If-Match names exactly one ETag, the one of the version you read; a list is not accepted'
+    : 'If-Match is not an entity tag; send the ETag of the version you read, quotes included')
 }
 
 /** If-None-Match uses weak comparison (RFC 9110 §13.1.2): W/"3" matches version 3, `*` matches any. */

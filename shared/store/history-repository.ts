@@ -90,6 +90,6 @@ export function createHistoryRepository (store: Store): HistoryRepository {
 }
 
 function toEntry (item: Record<string, unknown>): HistoryEntry {
-  const { recordId, version, action, at, actor, requestId, changes } = item as unknown as HistoryEntry
-  return { recordId, version, action, at, actor, requestId, changes }
+  const { recordId, version, action, at, actor, requestId, clientRequestId, changes } = item as unknown as HistoryEntry
+  return { recordId, version, action, at, actor, requestId, ...(clientRequestId === undefined ? {} : { clientRequestId }), changes }
 }

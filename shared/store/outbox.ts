@@ -35,8 +35,8 @@ export function createOutbox ({ documents, tableName }: Store): Outbox {
         const tenant = String(item.tenant)
         if (item.sk === 'RECORD') return { kind: 'record', tenant, stored: toStored(item) }
         if (item.sk === IMPORT_SORT_KEY) return { kind: 'import', tenant, importId: String(item.id) }
-        const { recordId, version, action, at, actor, requestId, changes } = item as unknown as RecordChange & { recordId: string }
-        return { kind: 'event', tenant, recordId, change: { version, action, at, actor, requestId, changes }, data: item.eventData }
+        const { recordId, version, action, at, actor, requestId, clientRequestId, changes } = item as unknown as RecordChange & { recordId: string }
+        return { kind: 'event', tenant, recordId, change: { version, action, at, actor, requestId, ...(clientRequestId === undefined ? {} : { clientRequestId }), changes }, data: item.eventData }
       }))
     }
   }

@@ -39,11 +39,12 @@ t.test('create, a multi-field patch and delete each leave exactly one entry, new
   t.match(afterDelete[0], { version: 3, actor: { sub: 'bob' } })
 })
 
-t.test('the request id of the change is recorded', async (t) => {
+t.test('the change records the server\'s request id, and the caller\'s X-Request-Id beside it', async (t) => {
   const api = await buildRecordsApi(t)
   const response = await api.app.inject({ method: 'POST', url: '/v1/records', headers: { authorization: await api.bearer(), 'x-request-id': 'req-abc-12345' }, payload: aRecord() })
   const entry = (await historyOf(api, response.json().id)).json().items[0]
-  t.equal(entry.requestId, 'req-abc-12345')
+  t.equal(entry.requestId, response.headers['x-request-id'], 'the id the answer named')
+  t.equal(entry.clientRequestId, 'req-abc-12345')
 })
 
 t.test('a patch that changes nothing adds no entry', async (t) => {

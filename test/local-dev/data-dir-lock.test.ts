@@ -53,3 +53,24 @@ t.test('a lock left by a stack that died without removing it (SIGKILL) does not 
   stack.child.kill('SIGTERM')
   t.equal(await stack.exited, 0)
 })
+
+t.test('a lock naming a process that exited but was never reaped (a zombie) does not keep the next one out', async (t) => {
+  const dataDir = await dataDirFor(t)
+  // sh starts a child and becomes `sleep`, which never reaps it: the child stays a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.teardown(() => { parent.kill('SIGKILL') })
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))))
+  let state = ''
+  for (let attempt = 0; attempt < 100 && state !== 'Z'; attempt++) {
+    const stat = await readFile(`/proc/${zombie}/stat`, 'utf8')
+    state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    if (state !== 'Z') await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.equal(state, 'Z', `process ${zombie} is a zombie`)
+  await writeFile(join(dataDir, LOCK_FILE_NAME), `${zombie}\n`)
+
+  const stack = await startStack(t, { DATA_DIR: dataDir })
+  t.equal((await readFile(join(dataDir, LOCK_FILE_NAME), 'utf8')).trim(), String(stack.child.pid), 'the new stack holds the directory')
+  stack.child.kill('SIGTERM')
+  t.equal(await stack.exited, 0)
+})

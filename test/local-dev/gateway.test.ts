@@ -1,12 +1,33 @@
-import { createServer } from 'node:http'
+import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { CLIENT_ADDRESS_HEADER } from '../../functions/mock-auth/endpoints.ts'
-import { buildGateway } from '../../local-dev/gateway.ts'
+import { buildGateway, type GatewayRoute } from '../../local-dev/gateway.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
+
+/** A function stand-in on a free port, closed at teardown; its URL. */
+async function stubFunction (t: Test, handler: RequestListener): Promise<string> {
+  const upstream = createServer(handler)
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  return `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+}
+
+/** The gateway in front of one route, without token checks. */
+async function gatewayFor (t: Test, route: Omit<GatewayRoute, 'authenticated'>, options: { maxRequestsPerUpstream?: number } = {}) {
+  const gateway = await buildGateway({
+    routes: [{ ...route, authenticated: false }],
+    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: (await createTestKeys()).keySet, clockToleranceSeconds: 30 }),
+    healthChecks: {},
+    logger: false,
+    ...options
+  })
+  t.teardown(() => gateway.close())
+  return gateway
+}
 
 /** The gateway in front of a function stand-in that counts what reaches it. */
 async function gatewayWithUpstream (t: Test) {
@@ -61,21 +82,43 @@ t.test('the gateway applies the functions\' checks: a foreign key, another audie
 
 t.test('the gateway stamps each client\'s address in x-client-address, replacing what the client sent, as the ingress does', async (t) => {
   const seen: Array<string | string[] | undefined> = []
-  const upstream = createServer((request, response) => {
+  const upstream = await stubFunction(t, (request, response) => {
     seen.push(request.headers[CLIENT_ADDRESS_HEADER])
     response.setHeader('content-type', 'application/json')
     response.end('{}')
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
-  const gateway = await buildGateway({
-    routes: [{ method: 'POST', path: '/oauth2/token', upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, authenticated: false }],
-    verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: (await createTestKeys()).keySet, clockToleranceSeconds: 30 }),
-    healthChecks: {},
-    logger: false
-  })
-  t.teardown(() => gateway.close())
+  const gateway = await gatewayFor(t, { method: 'POST', path: '/oauth2/token', upstream })
   await gateway.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: '198.51.100.7', headers: { 'content-type': 'application/x-www-form-urlencoded', [CLIENT_ADDRESS_HEADER]: '192.0.2.1' }, payload: 'grant_type=client_credentials' })
   await gateway.inject({ method: 'POST', url: '/oauth2/token', remoteAddress: '203.0.113.9', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=client_credentials' })
   t.same(seen, ['198.51.100.7', '203.0.113.9'])
+})
+
+t.test('requests a function holds past the gateway\'s bound get a 503 with Retry-After; a client that leaves frees its slot only once the function answered', async (t) => {
+  const held: Array<() => void> = []
+  const upstream = await stubFunction(t, (_request, response) => {
+    held.push(() => { response.setHeader('content-type', 'application/json'); response.end('{"items":[]}') })
+  })
+  const gateway = await gatewayFor(t, { method: 'GET', path: '/slow', upstream }, { maxRequestsPerUpstream: 2 })
+  const base = await gateway.listen({ port: 0, host: '127.0.0.1' })
+  const waitFor = async (condition: () => boolean) => { while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10)) }
+
+  const leaving = [new AbortController(), new AbortController()]
+  const first = leaving.map((controller) => fetch(`${base}/slow`, { signal: controller.signal }).catch(() => 'left'))
+  await waitFor(() => held.length === 2)
+  const refused = await fetch(`${base}/slow`)
+  t.equal(refused.status, 503, 'a third request while two are in the function')
+  t.match(refused.headers.get('content-type'), /^application\/problem\+json/)
+  t.equal(refused.headers.get('retry-after'), '1')
+  t.match(await refused.json(), { type: /overloaded$/, status: 503 })
+
+  for (const controller of leaving) controller.abort()
+  t.same(await Promise.all(first), ['left', 'left'], 'both clients went away')
+  t.equal((await fetch(`${base}/slow`)).status, 503, 'their requests still run in the function: still no room')
+  for (const answer of held.splice(0)) answer()
+  // The gateway takes the answers in (and drops them: their clients are gone).
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const served = fetch(`${base}/slow`)
+  await waitFor(() => held.length === 1)
+  held.shift()!()
+  t.equal((await served).status, 200, 'once the function answered them, a request is served again')
 })

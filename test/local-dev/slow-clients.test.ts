@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startLocalStack } from '../../local-dev/stack.ts'
+import { startMemoryStack } from '../support/local-stack.ts'
 import { problemViolation } from '../system/resilience/harness.ts'
 import { rawRequest } from '../system/hostile/raw-http.ts'
 
@@ -8,15 +8,7 @@ const REQUEST_TIMEOUT_MS = 1000
 /** Half the default: an answer later than this came from some other, longer timeout. */
 const LATEST_ANSWER_MS = 15_000
 
-const stack = await startLocalStack({
-  port: 0,
-  host: '127.0.0.1',
-  dataDir: ':memory:',
-  logLevel: 'silent',
-  sweepIntervalMs: 0,
-  env: { ...process.env, REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) }
-})
-t.teardown(() => stack.close())
+const stack = await startMemoryStack(t, { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) })
 
 const token = await (async () => {
   const response = await fetch(`${stack.url}/oauth2/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('local-admin:local-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })

@@ -3,10 +3,10 @@ import type { LightMyRequestResponse } from 'fastify'
 import { oauthPaths } from '../../../functions/mock-auth/endpoints.ts'
 import { hashClientSecret } from '../../../functions/mock-auth/client-secret.ts'
 import type { MockAuthAppOptions } from '../../../functions/mock-auth/app.ts'
-import { addressKey, GUESSING_LIMITS } from '../../../functions/mock-auth/guessing-throttle.ts'
+import { addressKey, createGuessingThrottle, GUESSING_LIMITS } from '../../../functions/mock-auth/guessing-throttle.ts'
 import { basic, buildMockAuth as buildWithLocalClients, form, FORM_TYPE, type MockAuthHarness } from './harness.ts'
 
-const { failuresPerClient, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, windowMs } = GUESSING_LIMITS
+const { failuresPerClientAddress, failuresPerAddress, failuresPerTrustedPair, pendingPerTrustedPair, windowMs } = GUESSING_LIMITS
 const ATTACKER = '198.51.100.66'
 const HOME = '192.0.2.10'
 const ELSEWHERE = '203.0.113.5'
@@ -53,20 +53,47 @@ function assertThrottled (t: Test, response: LightMyRequestResponse, message: st
   t.match(response.json(), { error: 'temporarily_unavailable', error_description: /Too many failed client authentications.*retry in \d+ s/ })
 }
 
-t.test(`after ${failuresPerClient} wrong secrets for a client_id, every endpoint answers 429 for it without checking the secret`, async (t) => {
+t.test(`after ${failuresPerClientAddress} wrong secrets for a client_id from one address, every endpoint answers 429 for it there without checking the secret`, async (t) => {
   const auth = await buildMockAuth(t)
-  t.same(await failures(auth, failuresPerClient, { clientId: 'alpha', address: ATTACKER }), Array(failuresPerClient).fill(401), 'each wrong secret is checked until the limit')
+  t.same(await failures(auth, failuresPerClientAddress, { clientId: 'alpha', address: ATTACKER }), Array(failuresPerClientAddress).fill(401), 'each wrong secret is checked until the limit')
   for (const path of [oauthPaths.token, oauthPaths.introspection, oauthPaths.revocation]) {
     assertThrottled(t, await attempt(auth, { clientId: 'alpha', secret: 'wrong', address: ATTACKER, path }), `${path}: wrong secret`)
   }
-  // The right secret from an address that never authenticated is refused too: nothing was verified.
-  assertThrottled(t, await attempt(auth, { clientId: 'alpha', address: ELSEWHERE }), 'the right secret from a new address')
+  // The right secret from there too: nothing was verified.
+  assertThrottled(t, await attempt(auth, { clientId: 'alpha', address: ATTACKER }), 'the right secret from the same address')
+})
+
+t.test('wrong secrets from many addresses never refuse the right secret from a new one (a new pod, a CI runner)', async (t) => {
+  const auth = await buildMockAuth(t)
+  const attackers = ['198.51.100.1', '198.51.100.2', '2001:db8:66::1', '203.0.113.77']
+  for (const address of attackers) await failures(auth, failuresPerClientAddress, { clientId: 'alpha', address })
+  assertThrottled(t, await attempt(auth, { clientId: 'alpha', secret: 'wrong', address: attackers[0]! }), 'each attacking address is throttled')
+  const fresh = await attempt(auth, { clientId: 'alpha', address: ELSEWHERE })
+  t.equal(fresh.statusCode, 200, 'the right secret from an address that never authenticated is checked and served')
+  t.equal(fresh.json().token_type, 'Bearer')
+  t.equal((await attempt(auth, { clientId: 'alpha', secret: 'wrong', address: '192.0.2.200' })).statusCode, 401, 'a wrong one from a new address is checked too, and counted there')
+})
+
+t.test('a client\'s trusted addresses are its own: 10 000 successes of another client do not push them out', async (t) => {
+  let at = 0
+  const throttle = createGuessingThrottle(() => at)
+  throttle.admit('victim', HOME).settle('succeeded')
+  throttle.admit('victim', '2001:db8:1:2::10').settle('succeeded')
+  for (let index = 0; index < 10_000; index++) {
+    at++
+    throttle.admit('busy', `10.${index >> 16 & 255}.${index >> 8 & 255}.${index & 255}`).settle('succeeded')
+  }
+  t.equal(throttle.admit('victim', HOME).trusted, true, 'the victim is still trusted where it authenticated')
+  t.equal(throttle.admit('victim', '2001:db8:1:2:ffff::1').trusted, true, 'anywhere in the same IPv6 /64')
+  t.equal(throttle.admit('victim', ATTACKER).trusted, false, 'not elsewhere')
+  t.equal(throttle.admit('busy', '10.0.0.0').trusted, false, 'the busy client lost its own oldest address')
+  t.equal(throttle.admit('busy', '10.0.39.15').trusted, true, 'and keeps its newest')
 })
 
 t.test('unknown client ids are throttled like known ones: which ids exist stays hidden', async (t) => {
   const auth = await buildMockAuth(t)
-  const unknown = await failures(auth, failuresPerClient + 1, { clientId: 'no-such-client', address: ATTACKER })
-  const known = await failures(auth, failuresPerClient + 1, { clientId: 'alpha', address: ELSEWHERE })
+  const unknown = await failures(auth, failuresPerClientAddress + 1, { clientId: 'no-such-client', address: ATTACKER })
+  const known = await failures(auth, failuresPerClientAddress + 1, { clientId: 'alpha', address: ELSEWHERE })
   t.same(unknown, known)
   t.equal(unknown.at(-1), 429)
 })
@@ -74,7 +101,7 @@ t.test('unknown client ids are throttled like known ones: which ids exist stays 
 t.test('a client that authenticated from an address keeps being served there while its id is flooded from elsewhere', async (t) => {
   const auth = await buildMockAuth(t)
   t.equal((await attempt(auth, { clientId: 'alpha', address: HOME })).statusCode, 200)
-  await failures(auth, failuresPerClient + 5, { clientId: 'alpha', address: ATTACKER })
+  await failures(auth, failuresPerClientAddress + 5, { clientId: 'alpha', address: ATTACKER })
   assertThrottled(t, await attempt(auth, { clientId: 'alpha', secret: 'wrong', address: ATTACKER }), 'the attacker')
   const home = await attempt(auth, { clientId: 'alpha', address: HOME })
   t.equal(home.statusCode, 200, 'the client, from where it authenticated before')
@@ -83,7 +110,7 @@ t.test('a client that authenticated from an address keeps being served there whi
 
 t.test('a flood on one client_id does not slow or refuse other clients, from the attacker\'s address or elsewhere', async (t) => {
   const auth = await buildMockAuth(t)
-  await failures(auth, failuresPerClient + 5, { clientId: 'alpha', address: ATTACKER })
+  await failures(auth, failuresPerClientAddress + 5, { clientId: 'alpha', address: ATTACKER })
   t.equal((await attempt(auth, { clientId: 'bravo', address: ATTACKER })).statusCode, 200, 'another client, same address (under its address limit)')
   t.equal((await attempt(auth, { clientId: 'charlie', address: ELSEWHERE })).statusCode, 200, 'another client, another address')
   t.equal((await attempt(auth, { clientId: 'charlie', address: ELSEWHERE, path: oauthPaths.introspection })).statusCode, 200, 'introspection too')
@@ -111,7 +138,7 @@ t.test('IPv6 addresses are counted by their /64: rotating the interface id does 
 t.test('the window ends the throttle: Retry-After later, the client is checked again', async (t) => {
   let offsetMs = 0
   const auth = await buildMockAuth(t, { now: () => new Date(Date.now() + offsetMs) })
-  await failures(auth, failuresPerClient, { clientId: 'alpha', address: ATTACKER })
+  await failures(auth, failuresPerClientAddress, { clientId: 'alpha', address: ATTACKER })
   const refused = await attempt(auth, { clientId: 'alpha', secret: 'wrong', address: ATTACKER })
   t.equal(refused.statusCode, 429)
   offsetMs = Number(refused.headers['retry-after']) * 1000
@@ -122,8 +149,8 @@ t.test('the window ends the throttle: Retry-After later, the client is checked a
 t.test('success is never counted, and forgives the failures of its (client, address) pair', async (t) => {
   const auth = await buildMockAuth(t)
   const successes = []
-  for (let index = 0; index < failuresPerClient + 2; index++) successes.push((await attempt(auth, { clientId: 'bravo', address: HOME })).statusCode)
-  t.same(successes, Array(failuresPerClient + 2).fill(200), 'more successes than the failure limit')
+  for (let index = 0; index < failuresPerClientAddress + 2; index++) successes.push((await attempt(auth, { clientId: 'bravo', address: HOME })).statusCode)
+  t.same(successes, Array(failuresPerClientAddress + 2).fill(200), 'more successes than the failure limit')
 
   // A trusted pair that mistypes now and then is never throttled, as long as it succeeds in between.
   for (let round = 0; round < 3; round++) {
@@ -141,9 +168,9 @@ t.test('a burst of concurrent wrong secrets is bounded before any of them is che
     const responses = await Promise.all(Array.from({ length: 60 }, (_, index) => attempt(auth, { clientId: 'alpha', secret: `wrong-${index}`, address })))
     return responses.map((response) => response.statusCode).filter((status) => status === 401).length
   }
-  t.equal(await burst(ATTACKER), failuresPerClient, 'from elsewhere: only the client limit is checked, the rest refused unchecked')
+  t.equal(await burst(ATTACKER), failuresPerClientAddress, 'from one address: only the pair\'s limit is checked, the rest refused unchecked')
   // Someone sharing a trusted client's address (a NAT, a proxy) guesses its secret.
-  t.equal((await attempt(auth, { clientId: 'alpha', address: HOME })).statusCode, 429, 'the id is now throttled at addresses it never authenticated from')
+  t.equal((await attempt(auth, { clientId: 'alpha', address: HOME })).statusCode, 200, 'the right secret from another address is still checked and served')
   const home = await buildMockAuth(t)
   t.equal((await attempt(home, { clientId: 'alpha', address: HOME })).statusCode, 200)
   const checked = (await Promise.all(Array.from({ length: 60 }, (_, index) => attempt(home, { clientId: 'alpha', secret: `wrong-${index}`, address: HOME })))).filter((response) => response.statusCode === 401).length
@@ -156,9 +183,9 @@ t.test(`a trusted client may have ${pendingPerTrustedPair} requests checked at o
   const trusted = await Promise.all(Array.from({ length: pendingPerTrustedPair }, () => attempt(auth, { clientId: 'alpha', address: HOME })))
   t.same(trusted.map((response) => response.statusCode), Array(pendingPerTrustedPair).fill(200), 'every concurrent request of a trusted pair')
 
-  const burst = await Promise.all(Array.from({ length: failuresPerClient + 5 }, () => attempt(auth, { clientId: 'bravo', address: ELSEWHERE })))
+  const burst = await Promise.all(Array.from({ length: failuresPerClientAddress + 5 }, () => attempt(auth, { clientId: 'bravo', address: ELSEWHERE })))
   const refused = burst.filter((response) => response.statusCode === 429)
-  t.equal(burst.filter((response) => response.statusCode === 200).length, failuresPerClient, 'as many as may be pending')
+  t.equal(burst.filter((response) => response.statusCode === 200).length, failuresPerClientAddress, 'as many as may be pending')
   t.equal(refused.length, 5)
   t.same(refused.map((response) => response.headers['retry-after']), Array(5).fill('1'), 'nothing failed: retry in a second, not at the end of the window')
   t.equal((await attempt(auth, { clientId: 'bravo', address: ELSEWHERE })).statusCode, 200, 'the retry is served')

@@ -12,10 +12,10 @@ export interface RawResponse {
  * Sends bytes exactly as given (no client library would send most of these) and reads one
  * HTTP/1.1 response: until Content-Length bytes of body arrived or the server closed.
  */
-export function rawRequest (port: number, request: Buffer | string, { timeoutMs = 10_000, endAfterMs }: { timeoutMs?: number, endAfterMs?: number } = {}): Promise<RawResponse> {
+export function rawRequest (port: number, request: Buffer | string, { timeoutMs = 10_000, endAfterMs, localAddress }: { timeoutMs?: number, endAfterMs?: number, localAddress?: string } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    const socket = connect(port, '127.0.0.1')
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) })
     const chunks: Buffer[] = []
     let settled = false
     const finish = (error?: Error) => {

@@ -80,17 +80,18 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
     await sleep(50)
   }
 
-  // Every store call now takes 400 ms: the requests below are all in flight when SIGTERM arrives.
-  proxy.delay(400)
+  // Every store call now takes 800 ms: the requests below are all in flight when SIGTERM arrives.
+  proxy.delay(800)
   const before = proxy.requests.length
   const inFlight = Array.from({ length: IN_FLIGHT }, () => get(port, path, authorization))
   while (proxy.requests.length - before < IN_FLIGHT) await sleep(5)
   const signalled = performance.now()
   child.kill('SIGTERM')
 
-  await sleep(100)
+  // Connections still arriving are accepted until none came for 100 ms (a client sent them before it could know); then none.
+  await sleep(300)
   const afterSignal = await get(port, path, authorization)
-  t.same(afterSignal, { error: 'ECONNREFUSED' }, 'a new connection after SIGTERM is refused: it stopped accepting')
+  t.same(afterSignal, { error: 'ECONNREFUSED' }, 'a new connection once connections stopped arriving is refused, while requests are still in flight: it stopped accepting')
 
   const results = await Promise.all(inFlight)
   const failed = results.filter((result) => !('status' in result) || result.status !== 200)
