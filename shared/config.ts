@@ -16,6 +16,7 @@ export const ConfigSchema = Type.Object({
   STORE_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3, description: 'Attempts per store request (SDK retry with backoff and jitter).' }),
   AUTH_ISSUER: Type.String({ minLength: 1, description: 'Exact `iss` of accepted access tokens.' }),
   AUTH_JWKS_URL: Type.String({ pattern: '^https?://', description: 'Where the issuer publishes its signing keys (never taken from a token). Must answer 200 itself: a redirect is not followed, and a key set over 256 KiB is refused.' }),
+  AUTH_JWKS_JSON: Type.Optional(Type.String({ minLength: 2, maxLength: 65536, description: 'The issuer\'s public keys inline (a JWK set); when set, AUTH_JWKS_URL is never fetched. knative/deploy.sh sets it to mock-auth\'s public keys, so a function\'s first request never waits for a mock-auth that scaled to zero. Rotate by deploying again.' })),
   AUTH_AUDIENCE: Type.String({ minLength: 1, default: 'security-records-api', description: 'Audience every access token must carry.' }),
   AUTH_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 30, description: 'Clock skew tolerated on `exp`/`nbf`/`iat`.' }),
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 3600, description: 'Longest access-token lifetime (`exp - iat`) accepted, even with a genuine signature.' }),

@@ -161,9 +161,13 @@ export function phases (objects: K8sObject[]): Phases {
   }
 }
 
+/** The functions' settings (the generated ConfigMap's data). */
+export const configData = (objects: K8sObject[]): Record<string, string> =>
+  objects.find((object) => typeOf(object) === 'v1/ConfigMap' && object.metadata.name.startsWith(CONFIG_MAP))?.data ?? {}
+
 /** What deploy.sh branches on. */
 export function facts (objects: K8sObject[]): Record<string, string> {
-  const config = objects.find((object) => typeOf(object) === 'v1/ConfigMap' && object.metadata.name.startsWith('security-records-config'))
+  const config = { data: configData(objects) }
   const storeDeployments = objects.filter((object) => typeOf(object) === 'apps/v1/Deployment' && object.metadata.labels?.['app.kubernetes.io/component'] === 'store')
   return {
     STORE: objects.some((object) => typeOf(object) === 'scylla.scylladb.com/v1/ScyllaCluster') ? 'alternator' : 'dynamodb',
@@ -204,8 +208,15 @@ if (import.meta.main) {
     console.error('usage: node knative/scripts/render.ts <overlay> --out DIR [--image REF] [--signing-keys FILE] [--config KEY=VALUE]…')
     process.exit(2)
   }
-  let objects = renderOverlay(overlay, values.config ?? [])
+  const settings = values.config ?? []
+  let objects = renderOverlay(overlay, settings)
+  const signingKeys = values['signing-keys'] === undefined ? undefined : readFileSync(values['signing-keys'], 'utf8')
+  // The functions too check mock-auth's tokens against its public keys inline (AUTH_JWKS_JSON):
+  // none waits for a mock-auth that scaled to zero before it can answer its first request.
+  if (signingKeys !== undefined && MOCK_AUTH_JWKS.test(configData(objects).AUTH_JWKS_URL ?? '') && configData(objects).AUTH_JWKS_JSON === undefined) {
+    objects = renderOverlay(overlay, [...settings, `AUTH_JWKS_JSON=${JSON.stringify(publicJwks(signingKeys))}`])
+  }
   if (values.image) objects = withImage(objects, values.image)
-  if (values['signing-keys']) objects = withInlineJwks(objects, readFileSync(values['signing-keys'], 'utf8'))
+  if (signingKeys !== undefined) objects = withInlineJwks(objects, signingKeys)
   writePhases(objects, values.out)
 }

@@ -3,10 +3,10 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { TokenError, type Algorithm } from 'fast-jwt'
 import fp from 'fastify-plugin'
-import type { Config } from '../config.ts'
+import { ConfigError, type Config } from '../config.ts'
 import { InvalidTokenError } from '../errors.ts'
 import { bearerToken as bearerTokenOf } from './bearer.ts'
-import { keyRefusals, remoteKeySet, type Jwk, type KeySource } from './key-set.ts'
+import { keyRefusals, localKeySet, remoteKeySet, type Jwk, type KeySource } from './key-set.ts'
 
 /** What the API trusts about a caller, after the token checked out. */
 export interface AccessToken {
@@ -165,14 +165,26 @@ export function createTokenVerifier (options: TokenVerifierOptions): TokenVerifi
 }
 
 /** The verifier every record function and the local gateway use, from the settings. */
-export function configuredTokenVerifier (config: Pick<Config, 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_JWKS_URL' | 'AUTH_CLOCK_SKEW_SECONDS' | 'AUTH_MAX_TOKEN_LIFETIME_SECONDS'>): TokenVerifier {
+export function configuredTokenVerifier (config: Pick<Config, 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_JWKS_URL' | 'AUTH_JWKS_JSON' | 'AUTH_CLOCK_SKEW_SECONDS' | 'AUTH_MAX_TOKEN_LIFETIME_SECONDS'>): TokenVerifier {
   return createTokenVerifier({
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
-    keys: remoteKeySet(config.AUTH_JWKS_URL),
+    keys: config.AUTH_JWKS_JSON === undefined ? remoteKeySet(config.AUTH_JWKS_URL) : localKeySet(inlineKeySet(config.AUTH_JWKS_JSON)),
     clockToleranceSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
     maxLifetimeSeconds: config.AUTH_MAX_TOKEN_LIFETIME_SECONDS
   })
+}
+
+/** AUTH_JWKS_JSON as a key set, or a start-up error naming the setting. */
+function inlineKeySet (json: string): { keys: Jwk[] } {
+  let keys: unknown
+  try {
+    keys = (JSON.parse(json) as { keys?: unknown } | null)?.keys
+  } catch {}
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((key) => typeof key === 'object' && key !== null && !Array.isArray(key))) {
+    throw new ConfigError('AUTH_JWKS_JSON: not a JWK set (a JSON object whose "keys" holds at least one key)')
+  }
+  return { keys: keys as Jwk[] }
 }
 
 const publicKeys = new WeakMap<Jwk, string>()

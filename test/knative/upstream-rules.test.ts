@@ -3,12 +3,14 @@
  * comes from. Where the upstream code itself can run here it is the judge (upstream-judges.test.ts);
  * these tests pin the rules that judge cannot see, or state the ones it does see by name.
  */
+import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose'
 import t from 'tap'
-import { parse } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
 import {
   facts, parseImageRef, phases, podSpecs, publicJwks, renderOverlay, TABLE_JOB, typeOf, withImage, withInlineJwks, type K8sObject
 } from '../../knative/scripts/render.ts'
@@ -297,4 +299,21 @@ t.test('first deploy order — eventing v0.45.0 pkg/reconciler/broker/broker.go 
   t.equal(facts(renderOverlay('local-cluster')).INGRESS, 'knative', 'the local cluster has no Istio gateway to check')
   t.equal(facts(renderOverlay('local-cluster')).STORE_DEPLOYMENTS, 'dynamodb-local', 'its store Deployment is waited for before the Job')
   t.match(deployScript, /has no Service knative-local-gateway/, 'a clear message when the Istio local gateway is absent')
+})
+
+t.test('the functions check mock-auth\'s tokens against its public keys inline — deploy.sh passes the Secret\'s keys to render.ts (found on the real cluster: a function\'s first request after idle timed out fetching the JWKS from a mock-auth at zero)', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const privateSet = JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'ES256', use: 'sig' }] })
+  const dir = mkdtempSync(join(tmpdir(), 'security-records-render-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'signing-keys.json'), privateSet)
+  for (const overlay of ['local-cluster', 'gke'] as const) {
+    const out = join(dir, overlay)
+    const result = spawnSync(process.execPath, [join(root, 'knative/scripts/render.ts'), overlay, '--out', out, '--signing-keys', join(dir, 'signing-keys.json')], { encoding: 'utf8' })
+    t.equal(result.status, 0, result.stderr)
+    const config = parseAllDocuments(readFileSync(join(out, 'platform.yaml'), 'utf8')).map((document) => document.toJS() as K8sObject)
+      .find((object) => object.kind === 'ConfigMap' && object.metadata.name.startsWith('security-records-config'))!
+    t.same(JSON.parse(config.data!.AUTH_JWKS_JSON!), publicJwks(privateSet), `${overlay}: the public keys, and only those`)
+  }
+  t.match(deployScript, /render_args\+=\(--signing-keys "\$work\/signing-keys\.json"\)/)
 })

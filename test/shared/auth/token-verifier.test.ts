@@ -63,3 +63,16 @@ t.test('AUTH_MAX_TOKEN_LIFETIME_SECONDS: 3600 unless set, and a lower setting is
   await t.rejects(tighter(await keys.sign({ iat: issued, exp: issued + 901 })), { message: 'The access token\'s lifetime (exp - iat) exceeds 900 s' })
   t.throws(() => loadConfig({ AUTH_ISSUER: TEST_ISSUER, AUTH_JWKS_URL: 'http://127.0.0.1/jwks', CURSOR_SECRET: 'x'.repeat(32), AUTH_MAX_TOKEN_LIFETIME_SECONDS: '86400' }), /AUTH_MAX_TOKEN_LIFETIME_SECONDS/, 'never above the contract\'s hour')
 })
+
+t.test('AUTH_JWKS_JSON: the issuer\'s keys inline, so the JWKS URL is never fetched; a value that is no key set stops the start', async (t) => {
+  const keys = await createTestKeys()
+  const issuer = await jwksEndpoint(t, keys.jwks)
+  const config = loadConfig({ AUTH_ISSUER: TEST_ISSUER, AUTH_JWKS_URL: issuer.url, AUTH_JWKS_JSON: JSON.stringify(keys.jwks), CURSOR_SECRET: 'x'.repeat(32) })
+  const verify = await verifierProbe(t, configuredTokenVerifier(config))
+  t.equal((await verify(await keys.sign())).tenant, 'acme', 'a token of the inline key verifies')
+  await t.rejects(verify(await (await createTestKeys('other-kid')).sign()), { statusCode: 401, message: 'The access token was signed by an unknown key' })
+  t.same(issuer.hits, [], 'the JWKS URL was never asked (a mock-auth at zero is not woken by a function\'s first request)')
+  for (const value of ['{', '{"keys":[]}', '[]', '{"keys":["x"]}']) {
+    t.throws(() => configuredTokenVerifier({ ...config, AUTH_JWKS_JSON: value }), { message: /AUTH_JWKS_JSON: not a JWK set/ }, value)
+  }
+})
