@@ -50,6 +50,7 @@ export const problemTypes = {
   SR_INTERNAL: { status: 500, title: 'Internal server error', slug: 'internal', description: 'Unexpected error; the details are in the logs under the request id.' },
   SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
   SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
+  SR_BROKER_UNAVAILABLE: { status: 503, title: 'Broker unavailable', slug: 'broker-unavailable', description: 'The event broker did not take the finding in time; nothing was published. Retry after the seconds in Retry-After.' },
   SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes; retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
@@ -107,6 +108,7 @@ export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED'
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
+export const BrokerUnavailableError = problemError<[]>('SR_BROKER_UNAVAILABLE', 'The event broker did not take the finding in time; retry later')
 
 const PreconditionFailed = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')
 
@@ -139,6 +141,13 @@ export function insufficientScope (scope: string): Error & { scope: string } {
 /** A 409 that also names the record already holding the fingerprint. */
 export function duplicateFingerprint (existingRecordId: string): Error & { existingRecordId: string } {
   return Object.assign(new DuplicateFingerprintError(existingRecordId), { existingRecordId })
+}
+
+/** A 503 carrying the delivery's failure as its cause (logged, never sent). */
+export function brokerUnavailable (cause: unknown): Error {
+  const error = new BrokerUnavailableError()
+  ;(error as Error & { cause: unknown }).cause = cause
+  return error
 }
 
 /** A 503 carrying the SDK error as its cause (logged, never sent). */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { HTTP, type CloudEvent } from 'cloudevents'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import type { EventSink } from '../../shared/events/record-events.ts'
-import { invalidFields } from '../../shared/errors.ts'
+import { brokerUnavailable, invalidFields } from '../../shared/errors.ts'
 import { addStrictJsonParser } from '../../shared/http/json-body.ts'
 import { requestContext } from '../../shared/api/record-reply.ts'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
@@ -36,7 +36,8 @@ const ingestFindingRoute: FastifyPluginAsync<IngestRouteOptions> = async (app, {
     // Validated against the route's body schema (FindingReport) before this runs.
     const event = stampedFindingEvent(request.body as FindingReport, reporter)
     if (findingSink?.enabled) {
-      await findingSink.deliver(event)
+      // A broker that does not take the event in time (or refuses it) published nothing: retry later.
+      await findingSink.deliver(event).catch((error: unknown) => { throw brokerUnavailable(error) })
       return reply.code(202).send({ eventId: event.id })
     }
     return reply.send(await handle(event, reporter, request.id))

@@ -84,4 +84,9 @@ kn_dir=''
 if [ ${#deploy_args[@]} -gt 0 ]; then kn_dir=$(bash "$repo_dir/test/knative/upstream/build.sh"); fi
 phase "knative/deploy.sh local-cluster --image $image ${deploy_args[*]}"
 in_netns env PATH="${kn_dir:+$kn_dir:}$PATH" "$repo_dir/knative/deploy.sh" local-cluster --image "$image" "${deploy_args[@]}"
+# The Broker's in-memory channel answers a publisher only after every Trigger's subscriber has
+# answered (eventing v0.45.0 pkg/channel/fanout/fanout_event_handler.go, asyncHandler false), so a
+# finding's publisher would wait for ingest-finding to start from zero and apply it. A broker for
+# production (Kafka) acknowledges once the event is stored; the channel's own switch does the same here.
+in_netns kubectl annotate inmemorychannel --all --namespace security-records --overwrite messaging.knative.dev/async-handler=true
 phase "deployed"

@@ -250,6 +250,20 @@ t.test('cluster: /v1/findings publishes the finding stamped with the token\'s id
   t.match(await read(api, applied.json().id, 'globex'), { fingerprint: finding.fingerprint, createdBy: 'client:zap' })
 })
 
+t.test('cluster: a broker that refuses the finding, or is not there, is a 503 retry later, never a 500 (found on the real cluster: a slow broker made the producer path answer 500)', async (t) => {
+  const sink = await startEventSink(t)
+  const api = await buildRecordsApi(t, { routes: routesWith(sink.url) })
+  sink.respondWith(500)
+  const refused = await api.app.inject({ method: 'POST', url: '/v1/findings', headers: { authorization: await api.bearer() }, payload: finding })
+  t.equal(refused.statusCode, 503)
+  t.match(refused.json(), { type: /broker-unavailable$/, status: 503 })
+  t.ok(refused.headers['retry-after'], 'with Retry-After')
+  const gone = await buildRecordsApi(t, { routes: routesWith('http://127.0.0.1:1/') })
+  const unreachable = await gone.app.inject({ method: 'POST', url: '/v1/findings', headers: { authorization: await gone.bearer() }, payload: finding })
+  t.equal(unreachable.statusCode, 503, 'an unreachable broker too')
+  t.same(await allRecords(api, 'acme'), [], 'and nothing was written')
+})
+
 t.test('cluster: only the findings Trigger may deliver to / (Knative OIDC sender identity), and only stamped events are accepted', async (t) => {
   const api = await buildRecordsApi(t, { routes })
   const stamped = { 'ce-tenant': 'acme', 'ce-producer': 'client:trivy', 'ce-producerclient': 'trivy' }
