@@ -88,5 +88,10 @@ in_netns env PATH="${kn_dir:+$kn_dir:}$PATH" "$repo_dir/knative/deploy.sh" local
 # answered (eventing v0.45.0 pkg/channel/fanout/fanout_event_handler.go, asyncHandler false), so a
 # finding's publisher would wait for ingest-finding to start from zero and apply it. A broker for
 # production (Kafka) acknowledges once the event is stored; the channel's own switch does the same here.
-in_netns kubectl annotate inmemorychannel --all --namespace security-records --overwrite messaging.knative.dev/async-handler=true
+# The dispatcher reads the switch only when it first builds a channel's handler: restarted, it does.
+if in_netns kubectl annotate inmemorychannel --all --namespace security-records --overwrite messaging.knative.dev/async-handler=true \
+  | grep -q annotated; then
+  in_netns kubectl rollout restart deployment/imc-dispatcher --namespace knative-eventing >/dev/null
+  in_netns kubectl rollout status deployment/imc-dispatcher --namespace knative-eventing --timeout=180s
+fi
 phase "deployed"
