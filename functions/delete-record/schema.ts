@@ -9,7 +9,7 @@ export const deleteRecordSchema = {
   tags: ['records'],
   params: RecordParams,
   headers: Type.Object({
-    'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Delete only this version: exactly one strong ETag, as for PATCH (a list is a 400; a stale one a 412 with the current `ETag`).' }))
+    'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Delete only this version: exactly one strong ETag, as for PATCH (anything else, a list included, never matches: a 412 with the current `ETag`).' }))
   }),
   response: {
     204: { description: 'Deleted.', type: 'null' },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { requestContext } from '../../shared/api/record-reply.ts'
-import { formatOfMediaType, reportMediaTypes } from '../../shared/imports/formats.ts'
+import { formatOfMediaType, reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
 import { getImport, importView } from '../../shared/imports/get-import.ts'
 import { processImport } from '../../shared/imports/process-import.ts'
 import { receiveReport } from '../../shared/imports/receive-report.ts'
@@ -30,8 +30,9 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
     const context = requestContext(request)
     const { asset, assetType, environment, category } = request.query
     const contentType = request.headers['content-type']
-    // The content type parser took only media types some format is sent as.
-    const format = formatOfMediaType(contentType)!
+    // The content type parser took only media types some format is sent as; without a body there
+    // is no Content-Type to go by, and the reader answers that the report is missing (400).
+    const format = formatOfMediaType(contentType) ?? reportFormats[0]!
     const pieces = readReport({ payload: request.body as Readable, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
     const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
     let finished

@@ -11,7 +11,7 @@ export const updateRecordSchema = {
   consumes: ['application/merge-patch+json', 'application/json'],
   params: RecordParams,
   headers: Type.Object({
-    'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'The ETag of the version being changed (required): exactly one strong ETag. A list of ETags is a 400; a weak or unknown one a 412, whose `ETag` header is the current one.' }))
+    'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'The ETag of the version being changed (required): exactly one strong ETag. Anything else never matches (a list, a weak or unknown tag, a value that is no tag): a 412, whose `ETag` header is the current one.' }))
   }),
   body: RecordPatch,
   response: {

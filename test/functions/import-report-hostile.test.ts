@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { buildRecordsApi } from '../support/records-api.ts'
-import { aReport, fixture, importReport, postReport, records, waitForImport } from '../support/imports-api.ts'
+import { aReport, fixture, importReport, postReport, records, SHOP, waitForImport } from '../support/imports-api.ts'
 
 t.test('malformed reports are refused with problem+json naming what is wrong', async (t) => {
   const api = await buildRecordsApi(t)
@@ -64,4 +64,11 @@ t.test('report chunks stay within the store\'s item limit, whatever the size of 
   t.match(done.counts, { created: 120 })
   const putSizes = api.store.commands.filter((command) => command.name === 'PutCommand').map((command) => JSON.stringify(command.input).length)
   t.ok(Math.max(...putSizes) < 400 * 1024, `largest item written: ${Math.max(...putSizes)} bytes`)
+})
+
+t.test('a POST without a body or a Content-Type is a 400 naming the missing report, never a 500 (found by schemathesis after the format registry)', async (t) => {
+  const api = await buildRecordsApi(t)
+  const response = await api.app.inject({ method: 'POST', url: `/v1/imports?${SHOP}`, headers: { authorization: await api.bearer() } })
+  t.equal(response.statusCode, 400)
+  t.match(response.json(), { status: 400, detail: /Send the report as the request body/ })
 })
