@@ -115,21 +115,22 @@ apply_until_clean() {
   kc apply --server-side --force-conflicts -f "$file" >/dev/null
 }
 apply_until_clean "$built/yaml/serving-core.yaml"
-kc apply -f "$cluster_dir/platform/traefik.yaml" >/dev/null
-kc -n knative-serving patch configmap config-network --type=merge \
-  -p '{"data":{"ingress-class":"traefik.ingress.networking.knative.dev"}}' >/dev/null
-kc -n knative-serving patch configmap config-domain --type=merge -p '{"data":{"example.com":""}}' >/dev/null
-# Scale to zero within seconds rather than minutes, so the e2e can watch it happen.
-kc -n knative-serving patch configmap config-autoscaler --type=merge \
-  -p '{"data":{"stable-window":"10s","scale-to-zero-grace-period":"10s"}}' >/dev/null
+# The configuration webhooks validate every change of Knative's ConfigMaps: only once they serve.
 kc -n knative-serving wait --for=condition=Available deploy --all --timeout=300s >/dev/null
+kc apply -f "$cluster_dir/platform/traefik.yaml" >/dev/null
+waitfor 120 kc -n knative-serving patch configmap config-network --type=merge \
+  -p '{"data":{"ingress-class":"traefik.ingress.networking.knative.dev"}}'
+waitfor 120 kc -n knative-serving patch configmap config-domain --type=merge -p '{"data":{"example.com":""}}'
+# Scale to zero within seconds rather than minutes, so the e2e can watch it happen.
+waitfor 120 kc -n knative-serving patch configmap config-autoscaler --type=merge \
+  -p '{"data":{"stable-window":"10s","scale-to-zero-grace-period":"10s"}}'
 kc -n traefik wait --for=condition=Available deploy/traefik --timeout=300s >/dev/null
 
 phase "Knative Eventing (sender identity on)"
 for file in eventing-core eventing-imc eventing-mtbroker; do apply_until_clean "$built/yaml/$file.yaml"; done
 kc apply -f "$cluster_dir/platform/eventing-stub-cms.yaml" >/dev/null
-kc -n knative-eventing patch configmap config-features --type=merge -p '{"data":{"authentication-oidc":"enabled"}}' >/dev/null
 kc -n knative-eventing wait --for=condition=Available deploy --all --timeout=300s >/dev/null
+waitfor 120 kc -n knative-eventing patch configmap config-features --type=merge -p '{"data":{"authentication-oidc":"enabled"}}'
 phase "platform ready"
 [ -z "$platform_only" ] || exit 0
 
