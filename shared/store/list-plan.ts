@@ -49,6 +49,8 @@ export function planListQuery (tenant: string, filters: ListFilters, now: Date, 
 
   // Overdue findings are active ones, so overdue narrows the statuses to query.
   const statuses = filters.overdue ? overdue.statuses(filters.status) : filters.status
+  // Overdue and only closed statuses: nothing can match, and `IN ()` is no expression at all.
+  if (statuses?.length === 0) return { partitions: [], readBudget: (limit) => readBudget(limit, 1, false) }
 
   let index: IndexSpec
   let partitionValues: Array<(shard: Shard) => string>

@@ -59,3 +59,10 @@ t.test('sharded reads: each shard first reads its share of a page with slack, ne
   t.same(plan({}, { shards: 2, alsoRead: [] }).readBudget(25), { first: 21, most: 26 })
   t.same(plan({ tag: 'pci' }, sharded).readBudget(25), { first: 13, most: 13 }, 'the filtered budget over 16 shards')
 })
+
+t.test('overdue with only closed statuses reads nothing, whatever index the other filters pick (an asset filter made `#status IN ()`, a 500; found by schemathesis)', async (t) => {
+  for (const filters of [{ asset: 'shop' }, {}, { severity: ['high' as const] }]) {
+    t.same(plan({ ...filters, overdue: true, status: ['not_affected', 'duplicate'] }).partitions, [], JSON.stringify(filters))
+  }
+  t.ok(plan({ asset: 'shop', overdue: true, status: ['open'] }).partitions.length > 0, 'control: an active status is read')
+})
