@@ -105,7 +105,7 @@ rm -f "$work/signing-keys.json"
 # Server-side apply; this script owns these objects, also fields an earlier `kubectl apply` set.
 apply() { kubectl apply --server-side --force-conflicts --field-manager=security-records-deploy -f "$1"; }
 
-# apply_services FILE-OR-DIR…: the Knative Services, with kubectl (one file) or kn (one file each).
+# apply_services FILE…: Knative Services, with kubectl (the one file of a phase) or kn (a file per Service).
 apply_services() {
   local file name
   if [ -z "$with_kn" ]; then
