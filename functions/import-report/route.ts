@@ -3,11 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { requestContext } from '../../shared/api/record-reply.ts'
-import { formatOfMediaType, reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
+import { formatOfReport, isGenericMediaType, reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
 import { getImport, importView } from '../../shared/imports/get-import.ts'
 import { processImport } from '../../shared/imports/process-import.ts'
 import { receiveReport } from '../../shared/imports/receive-report.ts'
 import { readReport, REPORT_CONTENT_ENCODINGS } from '../../shared/imports/report-reader.ts'
+import { readReportStart } from '../../shared/imports/report-start.ts'
 import { createBackgroundImports } from './background-imports.ts'
 import { getImportSchema, importReportSchema } from './schema.ts'
 
@@ -32,8 +33,11 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
     const contentType = request.headers['content-type']
     // The content type parser took only media types some format is sent as; without a body there
     // is no Content-Type to go by, and the reader answers that the report is missing (400).
-    const format = formatOfMediaType(contentType) ?? reportFormats[0]!
-    const pieces = readReport({ payload: request.body as Readable, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
+    let payload = request.body as Readable | undefined
+    let start = ''
+    if (payload && isGenericMediaType(contentType)) ({ start, payload } = await readReportStart(payload, request.headers['content-encoding']))
+    const format = formatOfReport(contentType, start) ?? reportFormats[0]!
+    const pieces = readReport({ payload, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
     const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
     let finished
     if (received.counts.results <= INLINE_RESULTS) {

@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv'
 import { RecordCreate } from '../records/schema.ts'
 import { bodyAjv, toFieldErrors } from '../validation.ts'
 import { scopePrefix } from './import-scope.ts'
-import type { ImportAsset, ImportScope, MappedResult, ReportFormat, RunBase } from './report-format.ts'
+import { resultPointer, type ImportAsset, type ImportScope, type MappedResult, type ReportFormat, type RunBase } from './report-format.ts'
 import type { ChunkEntry } from './stored-report.ts'
 
 /** One result of a chunk, mapped: where it is in the report, and the request id its writes carry. */
@@ -18,7 +18,7 @@ let validateFinding: ValidateFunction<RecordCreate> | undefined
 export function mapChunk (format: ReportFormat, importOf: { id: string, asset: ImportAsset }, runs: readonly RunBase[], entries: readonly ChunkEntry[]): ChunkResult[] {
   validateFinding ??= bodyAjv.compile<RecordCreate>(RecordCreate)
   return entries.map(([run, index, result]) => {
-    const path = `/${format.paths.runs}/${run}/${format.paths.results}/${index}`
+    const path = resultPointer(format.paths, run, index)
     const requestId = `${importOf.id}:${run}:${index}`
     if (result === null) return { path, requestId, mapped: { kind: 'rejected', message: 'the result is too large to import (over 350 KB compressed)' } }
     const mapped = format.mapResult(result, runs[run]!, importOf.asset, importOf.id)

@@ -5,7 +5,7 @@ import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
-import type { LogPiece, ReportFormat } from './report-format.ts'
+import { resultPointer, runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
 /** Results per chunk: the unit of work between two checkpoints. */
@@ -58,20 +58,23 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
     } else if (piece.kind === 'results') {
       runOf(piece.run).resultsPresent = true
     } else {
-      if (++results > MAX_RESULTS) throw invalidReport([{ path: `/${format.paths.runs}/${piece.run}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
-      entries.push(`[${piece.run},${piece.index},${piece.json}]`)
-      text += piece.json.length
-      if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
+      const parts = format.splitResult ? format.splitResult(JSON.parse(piece.json)).map(({ pointer, result }) => [JSON.stringify(`${piece.index}${pointer}`), JSON.stringify(result)]) : [[String(piece.index), piece.json]]
+      for (const [index, json] of parts) {
+        if (++results > MAX_RESULTS) throw invalidReport([{ path: resultPointer(format.paths, piece.run, piece.index), message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
+        entries.push(`[${piece.run},${index},${json}]`)
+        text += json!.length
+        if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
+      }
     }
   }
   await flush()
 
   const problems: FieldError[] = format.checkHeader(header, true)
-  if (runs.size === 0) problems.push({ path: `/${format.paths.runs}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
+  if (runs.size === 0) problems.push({ path: `/${format.paths.runs ?? ''}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
   const contexts: StoredRun[] = []
   for (const [index, run] of [...runs.entries()].sort(([a], [b]) => a - b)) {
     const mapped = format.runContext(run.members, target.category)
-    if (typeof mapped === 'string') problems.push({ path: `/${format.paths.runs}/${index}`, message: mapped })
+    if (typeof mapped === 'string') problems.push({ path: runPointer(format.paths, index), message: mapped })
     else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }
   }
   if (problems.length > 0) throw invalidReport(problems)
