@@ -48,7 +48,7 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     definition: importReport,
     record: true,
     emitsEvents: true,
-    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }]
+    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }, { method: 'POST', path: '/v1/vex', authenticated: true }]
   },
   { definition: mockAuth, record: false, emitsEvents: false, routes: mockAuthRoutes },
   {

@@ -31,6 +31,7 @@ export const problemTypes = {
   SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record (or import) with this id in your tenant (or no such route).' },
   SR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', slug: 'method-not-allowed', description: 'The path exists, but not with this method; `Allow` lists the methods it has.' },
+  SR_NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable', slug: 'not-acceptable', description: 'None of the media types in `Accept` is one this operation answers with (`detail` lists them).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
@@ -41,7 +42,7 @@ export const problemTypes = {
   SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
   SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
   SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
-  SR_INVALID_REPORT: { status: 422, title: 'Not a SARIF 2.1.0 log', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log this API can import (`errors` names what is wrong).' },
+  SR_INVALID_REPORT: { status: 422, title: 'Not a report of its format', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log, CycloneDX BOM or VEX document this API can import (`errors` names what is wrong).' },
   SR_EXPECTATION_FAILED: { status: 417, title: 'Expectation failed', slug: 'expectation-failed', description: 'The request has an `Expect` header other than `100-continue`.' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused', description: 'The Idempotency-Key was used before with a different body.' },
   SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required', description: 'If-Match is required.' },
@@ -101,6 +102,7 @@ export const IdempotentRecordDeletedError = problemError('SR_IDEMPOTENT_RECORD_D
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
+export const NotAcceptableError = problemError('SR_NOT_ACCEPTABLE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
 export const InvalidReportError = problemError('SR_INVALID_REPORT')

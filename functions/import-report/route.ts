@@ -3,14 +3,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
 import { requestContext } from '../../shared/api/record-reply.ts'
-import { formatOfReport, isGenericMediaType, reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
+import { UnsupportedMediaTypeError } from '../../shared/errors.ts'
+import { formatOfMediaType, formatOfReport, isGenericMediaType, reportFormats, reportMediaTypes } from '../../shared/imports/formats.ts'
+import { applyVex } from '../../shared/imports/vex/apply-vex.ts'
+import { vexFormatOf, vexMediaTypes } from '../../shared/imports/vex/vex-document.ts'
 import { getImport, importView } from '../../shared/imports/get-import.ts'
 import { processImport } from '../../shared/imports/process-import.ts'
 import { receiveReport } from '../../shared/imports/receive-report.ts'
 import { readReport, REPORT_CONTENT_ENCODINGS } from '../../shared/imports/report-reader.ts'
 import { readReportStart } from '../../shared/imports/report-start.ts'
 import { createBackgroundImports } from './background-imports.ts'
-import { getImportSchema, importReportSchema } from './schema.ts'
+import { applyVexSchema, getImportSchema, importReportSchema } from './schema.ts'
 
 /** Reports with at most this many results are applied before the answer (one chunk). */
 const INLINE_RESULTS = 100
@@ -23,7 +26,7 @@ const INLINE_RESULTS = 100
 const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { data }) => {
   // The body reaches the handler as a stream; report-reader.ts bounds, decodes and scans it.
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser([...reportMediaTypes], (_request, payload, done) => done(null, payload))
+  app.addContentTypeParser([...new Set([...reportMediaTypes, ...vexMediaTypes])], (_request, payload, done) => done(null, payload))
   const background = createBackgroundImports(data, app.log)
   app.addHook('onClose', async () => background.stop())
 
@@ -36,6 +39,7 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
     let payload = request.body as Readable | undefined
     let start = ''
     if (payload && isGenericMediaType(contentType)) ({ start, payload } = await readReportStart(payload, request.headers['content-encoding']))
+    if (!isGenericMediaType(contentType) && contentType && !formatOfMediaType(contentType)) throw new UnsupportedMediaTypeError(`${contentType.slice(0, 100)} is not a report this endpoint imports (${reportMediaTypes.join(', ')}); VEX documents go to POST /v1/vex`)
     const format = formatOfReport(contentType, start) ?? reportFormats[0]!
     const pieces = readReport({ payload, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
     const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
@@ -48,6 +52,16 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
     }
     return reply.code(finished ? 201 : 202).header('location', `/v1/imports/${received.id}`).header('cache-control', 'no-store')
       .send(importView(finished ?? received))
+  })
+
+  app.post('/v1/vex', { schema: applyVexSchema, config: { scope: scopes.write, contentEncodings: REPORT_CONTENT_ENCODINGS } }, async (request, reply) => {
+    const contentType = request.headers['content-type']
+    let payload = request.body as Readable | undefined
+    let start = ''
+    if (payload && isGenericMediaType(contentType)) ({ start, payload } = await readReportStart(payload, request.headers['content-encoding']))
+    const format = vexFormatOf(contentType, start)
+    const pieces = readReport({ payload, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
+    return reply.header('cache-control', 'no-store').send(await applyVex(data, requestContext(request), format, pieces))
   })
 
   app.get('/v1/imports/:id', { schema: getImportSchema, config: { scope: scopes.read } }, async (request, reply) => {
