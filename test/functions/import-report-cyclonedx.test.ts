@@ -103,3 +103,39 @@ t.test('a document that is not a CycloneDX 1.4–1.6 BOM is a 422 naming what is
   t.equal(notBom.statusCode, 422)
   t.match(notBom.json(), { errors: [{ path: '/bomFormat' }] })
 })
+
+t.test('hostile BOMs: 100 000 components, circular dependencies, refs to nothing — a clear answer, never a 500', async (t) => {
+  const api = await buildRecordsApi(t)
+  const components = Array.from({ length: 100_000 }, (_, i) => ({ 'bom-ref': `c${i}`, type: 'library', name: `package-${i}`, version: '1.0.0', purl: `pkg:npm/package-${i}@1.0.0` }))
+  const huge = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    metadata: { tools: { components: [{ type: 'application', name: 'hostile' }] } },
+    components,
+    // Every component depends on the next, the last on the first: a cycle the import never walks.
+    dependencies: components.map((_, i) => ({ ref: `c${i}`, dependsOn: [`c${(i + 1) % components.length}`] })),
+    vulnerabilities: [
+      { id: 'CVE-2024-0001', ratings: [{ severity: 'low' }], affects: [{ ref: 'c99999' }, { ref: 'nowhere' }, { ref: '' }] },
+      { id: 'CVE-2024-0002', affects: [] },
+      { id: 'CVE-2024-0003', affects: [{ ref: 'c0' }, { ref: 'c0' }] }
+    ]
+  }
+  const done = await importReport(t, api, JSON.stringify(huge), { query: IMAGE, headers: CDX })
+  t.match(done, { status: 'succeeded', counts: { results: 6, created: 2, unchanged: 1, rejected: 3 } })
+  t.match(done.errors, [
+    { path: '/vulnerabilities/0/affects/1', message: 'affects ref "nowhere" names no component of the BOM' },
+    { path: '/vulnerabilities/0/affects/2', message: /names no affected component/ },
+    { path: '/vulnerabilities/1', message: /names no affected component/ }
+  ])
+  const items = await records(api, 'shop-image')
+  t.same(items.map((record) => record.component?.purl).sort(), ['pkg:npm/package-0@1.0.0', 'pkg:npm/package-99999@1.0.0'])
+})
+
+t.test('a BOM nesting components deeper than the scanner allows is a 422, not a stack overflow', async (t) => {
+  const api = await buildRecordsApi(t)
+  let component: Record<string, unknown> = { 'bom-ref': 'leaf', type: 'library', name: 'leaf' }
+  for (let i = 0; i < 200; i++) component = { 'bom-ref': `n${i}`, type: 'library', name: `n${i}`, components: [component] }
+  const response = await postReport(api, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [component], vulnerabilities: [] }), { query: IMAGE, headers: CDX })
+  t.equal(response.statusCode, 422)
+  t.match(response.json(), { errors: [{ message: /nests deeper than/ }] })
+})
