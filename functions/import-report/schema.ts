@@ -19,12 +19,12 @@ const importResponse = (description: string) => ({ description, content: { 'appl
 export const importReportSchema = {
   operationId: 'importReport',
   summary: `Import a scanner report (${reportFormats.map((format) => format.title).join(', ')})`,
-  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed) about one asset. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
+  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json`) or a CycloneDX 1.4–1.6 JSON BOM with vulnerabilities (`application/vnd.cyclonedx+json`); as `application/json`, `bomFormat` says which. Optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed, about one asset. Each SARIF result, and each CycloneDX vulnerability × component it affects, becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
   tags: ['imports'],
   consumes: [...reportMediaTypes],
   querystring: ImportQuery,
   // Documentation only: the handler reads the body as a stream (report-reader.ts checks it).
-  body: Type.Unknown({ description: 'A SARIF 2.1.0 log (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as written by CodeQL, Semgrep, Trivy, Bandit, ESLint and others.' }),
+  body: Type.Unknown({ description: 'A SARIF 2.1.0 log (OASIS) or a CycloneDX 1.4–1.6 JSON BOM with `vulnerabilities`.' }),
   response: {
     201: importResponse('Imported: the finished import.'),
     202: importResponse('Received and queued: poll `Location` until `status` is succeeded or failed.'),

@@ -15,7 +15,7 @@ import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
-  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
+  applyVexRequests, createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord, vexOutcome,
   updateRecordRequests, type NamedExample
 } from './examples.ts'
 
@@ -169,12 +169,41 @@ const sarifLogSchema = {
   }
 }
 
+/** A CycloneDX BOM as the import and the VEX endpoint read it: the profile, the vulnerabilities, what they refer to. */
+const cyclonedxBomSchema = {
+  type: 'object',
+  description: 'A CycloneDX 1.4–1.6 JSON BOM (ECMA-424, https://cyclonedx.org/specification/overview/), as Trivy, Grype, OSV-Scanner, cdxgen and Dependency-Track write it.',
+  required: ['bomFormat', 'specVersion'],
+  properties: {
+    bomFormat: { const: 'CycloneDX' },
+    specVersion: { enum: ['1.4', '1.5', '1.6'] },
+    metadata: { description: '`tools`: the scanner (the scope\'s tool); `component`: what the BOM describes.' },
+    components: { type: 'array', description: 'The components `affects[].ref` names by `bom-ref` (nested ones included).' },
+    vulnerabilities: { type: 'array', description: 'Each entry × each `affects[].ref`: one record on that component (an import), or a decision from `analysis.state` (a VEX).' }
+  }
+}
+
+/** An OpenVEX 0.2.0 document as the VEX endpoint reads it. */
+const openvexSchema = {
+  type: 'object',
+  description: 'An OpenVEX 0.2.0 document (https://github.com/openvex/spec).',
+  required: ['@context', 'statements'],
+  properties: {
+    '@context': { type: 'string', pattern: '^https://openvex\\.dev/ns' },
+    '@id': { type: 'string', description: 'Named by the reasons the statements write.' },
+    author: { type: 'string', description: 'Named by the reasons the statements write.' },
+    statements: { type: 'array', description: 'Each applies its `status` to the records naming its vulnerability whose component is one of its products.' }
+  }
+}
+
 interface OperationDocs {
   /** The request path problems of this operation name as `instance`. */
   instance: string
   requestExamples?: Record<string, NamedExample<unknown>>
-  /** The request body's schema, where the route's own says nothing (a body read as a stream). */
-  requestSchema?: unknown
+  /** The request body's schema per media type, where the route's own says nothing (a body read as a stream). */
+  requestSchemas?: Record<string, unknown>
+  /** The media types the request examples are documents of (all when not said). */
+  requestExampleTypes?: string[]
   /** Success responses: their headers, named examples and links to the operations that follow. */
   responses: Record<number, { headers?: HeaderName[], examples?: Record<string, NamedExample<unknown>>, links?: Record<string, Link> }>
   /** Request headers the schema leaves optional because a missing one is a 428, not a 400. */
@@ -231,12 +260,20 @@ const operationDocs: Record<string, OperationDocs> = {
   },
   importReport: {
     instance: '/v1/imports',
-    requestSchema: sarifLogSchema,
+    requestSchemas: { 'application/sarif+json': sarifLogSchema, 'application/vnd.cyclonedx+json': cyclonedxBomSchema, 'application/json': { anyOf: [sarifLogSchema, cyclonedxBomSchema] } },
     requestExamples: importReportRequests,
+    requestExampleTypes: ['application/sarif+json', 'application/json'],
     responses: {
       201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } }, links: importLinks },
       202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } }, links: importLinks }
     }
+  },
+  applyVex: {
+    instance: '/v1/vex',
+    requestSchemas: { 'application/openvex+json': openvexSchema, 'application/vnd.cyclonedx+json': cyclonedxBomSchema, 'application/json': { anyOf: [openvexSchema, cyclonedxBomSchema] } },
+    requestExamples: applyVexRequests,
+    requestExampleTypes: ['application/openvex+json', 'application/json'],
+    responses: { 200: { examples: { applied: { summary: 'One statement applied, one naming no record', value: vexOutcome } } } }
   },
   getImport: {
     instance: `/v1/imports/${exampleImportId}`,
@@ -407,13 +444,13 @@ function describeOperation (operation: Operation): Operation {
     return parameter.in === 'query' && schema?.default !== undefined ? { ...parameter, required: false } : parameter
   })
 
-  const requestBody = operation.requestBody && (docs.requestExamples || docs.requestSchema)
+  const requestBody = operation.requestBody && (docs.requestExamples || docs.requestSchemas)
     ? {
         ...operation.requestBody,
         content: Object.fromEntries(Object.entries(operation.requestBody.content).map(([type, media]) => [type, {
           ...media,
-          ...(docs.requestSchema ? { schema: docs.requestSchema } : {}),
-          ...(docs.requestExamples ? { examples: docs.requestExamples } : {})
+          ...(docs.requestSchemas?.[type] ? { schema: docs.requestSchemas[type] } : {}),
+          ...(docs.requestExamples && (docs.requestExampleTypes ?? [type]).includes(type) ? { examples: docs.requestExamples } : {})
         }]))
       }
     : operation.requestBody
@@ -432,7 +469,8 @@ function describeOperation (operation: Operation): Operation {
     if (content && code >= 400) {
       content = { [PROBLEM_CONTENT_TYPE]: { ...content[PROBLEM_CONTENT_TYPE]!, example: problemExample(operation.operationId, code, docs.instance) } }
     } else if (content && success?.examples) {
-      content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, { ...media, examples: success.examples }]))
+      // The examples are JSON answers; an export (CSV, VEX, SARIF) is described by its schema.
+      content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, type === 'application/json' ? { ...media, examples: success.examples } : media]))
     }
     responses[status] = { ...response, headers: responseHeaders, ...(content ? { content } : {}), ...(success?.links ? { links: success.links } : {}) }
   }

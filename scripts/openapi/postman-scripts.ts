@@ -185,6 +185,25 @@ export const requestFlow: Record<string, RequestFlow> = {
       '})',
       'pm.collectionVariables.unset(\'importId\')'
     ]
+  },
+  applyVex: {
+    // A statement about a vulnerability no record names: counted and listed, nothing changed.
+    body: JSON.stringify({
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': 'https://example.com/vex/postman-demo',
+      author: 'postman-demo',
+      timestamp: '2026-12-06T12:00:00Z',
+      version: 1,
+      statements: [{ vulnerability: { name: 'CVE-2099-0001' }, products: [{ '@id': 'pkg:npm/postman-demo@1.0.0' }], status: 'fixed' }]
+    }, null, 2),
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'the statement names no record: listed, nothing created\', () => {',
+      '  const outcome = pm.response.json()',
+      '  pm.expect(outcome.counts.statements).to.equal(1)',
+      '  pm.expect(outcome.counts.unknown).to.equal(1)',
+      '})'
+    ]
   }
 }
 
