@@ -15,6 +15,12 @@ const CHUNK_TEXT = 512 * 1024
 /** Results per report (the API promises at least 25 000). */
 export const MAX_RESULTS = 50_000
 
+/** A result split by its format: each part's index (with its pointer) and JSON text; a part that is the whole result keeps its text. */
+function splitParts (format: ReportFormat, index: number, json: string): Array<[string, string]> {
+  const whole = JSON.parse(json)
+  return format.splitResult!(whole).map(({ pointer, result }) => [JSON.stringify(`${index}${pointer}`), result === whole ? json : JSON.stringify(result)])
+}
+
 export interface ReportTarget {
   asset: ImportAsset
   /** The analysis category for runs whose own context names none. */
@@ -58,7 +64,7 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
     } else if (piece.kind === 'results') {
       runOf(piece.run).resultsPresent = true
     } else {
-      const parts = format.splitResult ? format.splitResult(JSON.parse(piece.json)).map(({ pointer, result }) => [JSON.stringify(`${piece.index}${pointer}`), JSON.stringify(result)]) : [[String(piece.index), piece.json]]
+      const parts = format.splitResult ? splitParts(format, piece.index, piece.json) : [[String(piece.index), piece.json]]
       for (const [index, json] of parts) {
         if (++results > MAX_RESULTS) throw invalidReport([{ path: resultPointer(format.paths, piece.run, piece.index), message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
         entries.push(`[${piece.run},${index},${json}]`)

@@ -31,7 +31,8 @@ export interface VexOutcome {
 /**
  * Applies a VEX document's decisions to the tenant's existing records, through the normal update
  * path (the workflow's rules hold; history names this VEX and its author): each statement's records
- * are those naming its vulnerability whose component (or asset) is one of its products.
+ * are those naming its vulnerability whose component (or asset) is one of its products. The
+ * tenant's records are read once, whatever the number of statements.
  * Nothing is created: statements about records the tenant does not have are counted and listed.
  */
 export async function applyVex (data: DataLayer, context: RequestContext, format: VexFormat, pieces: AsyncIterable<LogPiece>): Promise<VexOutcome> {
@@ -59,42 +60,56 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
       if (outcome.ignored.length < MAX_LISTED) outcome.ignored.push({ path: `/${format.paths.results}/${index}`, message: read })
     } else statements.push(...read)
   }
-  const byVulnerability = new Map<string, Promise<SecurityRecord[]>>()
-  const recordsOf = (vulnerability: string) => byVulnerability.get(vulnerability) ?? byVulnerability.set(vulnerability, recordsNaming(data, context, vulnerability)).get(vulnerability)!
-  await inPool(statements.map((statement, index) => ({ statement, index })), async ({ statement, index }) => {
-    const matching = (await recordsOf(statement.vulnerability)).filter((record) => statement.products.some((product) => matches(product, record)))
-    if (matching.length === 0) {
-      outcome.counts.unknown++
-      if (outcome.unknown.length < MAX_LISTED) outcome.unknown.push({ path: statement.path, vulnerability: statement.vulnerability, products: statement.products.map((product) => product.purl ?? product.name ?? '') })
-      return
+  // Each statement's records: one walk of the tenant's records (a filter on vulnerability ids
+  // reads them all anyway), each record matched against the statements naming its ids.
+  const byVulnerability = new Map<string, Array<{ statement: VexStatement, index: number }>>()
+  statements.forEach((statement, index) => {
+    const named = byVulnerability.get(statement.vulnerability)
+    if (named) named.push({ statement, index })
+    else byVulnerability.set(statement.vulnerability, [{ statement, index }])
+  })
+  const decisions = new Map<string, Array<{ statement: VexStatement, index: number }>>()
+  const matched = new Set<number>()
+  if (byVulnerability.size > 0) {
+    for await (const record of tenantRecords(data, context)) {
+      const naming = (record.vulnerabilityIds ?? []).flatMap((vulnerability) => byVulnerability.get(vulnerability) ?? [])
+      const applying = naming.filter(({ statement }) => statement.products.some((product) => matches(product, record))).sort((a, b) => a.index - b.index)
+      if (applying.length === 0) continue
+      decisions.set(record.id, applying)
+      for (const { index } of applying) matched.add(index)
     }
-    outcome.counts.matched++
-    const reason = reasonOf(statement, document, id)
-    const requestContext: RequestContext = { ...context, requestId: `vex:${id}:${index}` }
-    for (const record of matching) {
+  }
+  statements.forEach((statement, index) => {
+    if (matched.has(index)) return
+    outcome.counts.unknown++
+    if (outcome.unknown.length < MAX_LISTED) outcome.unknown.push({ path: statement.path, vulnerability: statement.vulnerability, products: statement.products.map((product) => product.purl ?? product.name ?? '') })
+  })
+  outcome.counts.matched = matched.size
+  // Records side by side; the statements about one record in document order.
+  await inPool([...decisions.entries()], async ([recordId, applying]) => {
+    for (const { statement, index } of applying) {
+      const requestContext: RequestContext = { ...context, requestId: `vex:${id}:${index}` }
       try {
-        const applied = await decide(data, requestContext, record.id, statement.decision, reason)
+        const applied = await decide(data, requestContext, recordId, statement.decision, reasonOf(statement, document, id))
         outcome.counts[applied ? 'applied' : 'unchanged']++
       } catch (error) {
         if (!(error instanceof IllegalTransitionError || error instanceof InvalidRequestError || error instanceof IngestConflictError)) throw error
         outcome.counts.refused++
-        if (outcome.refused.length < MAX_LISTED) outcome.refused.push({ path: statement.path, recordId: record.id, message: (error as Error).message })
+        if (outcome.refused.length < MAX_LISTED) outcome.refused.push({ path: statement.path, recordId, message: (error as Error).message })
       }
     }
   })
   return outcome
 }
 
-/** Every record of the tenant naming the vulnerability (the list's own index: never a Scan). */
-async function recordsNaming (data: DataLayer, context: RequestContext, vulnerability: string): Promise<SecurityRecord[]> {
-  const items: SecurityRecord[] = []
+/** Every record of the tenant, a page at a time (the list's own Query: never a Scan). */
+async function * tenantRecords (data: DataLayer, context: RequestContext): AsyncGenerator<SecurityRecord> {
   let after: string | undefined
   do {
-    const page = await data.records.list(context.actor.tenant, { vulnerabilityId: vulnerability, order: 'asc' }, 100, after, context.now)
-    items.push(...page.items)
+    const page = await data.records.list(context.actor.tenant, { order: 'asc' }, 100, after, context.now)
+    yield * page.items
     after = page.resumeAfter
   } while (after)
-  return items
 }
 
 /** A package URL without its qualifiers and subpath; without a version it stands for every version. */
