@@ -37,14 +37,14 @@ export async function processImport (data: DataLayer, tenant: string, id: string
   try {
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
     const runs = await readRuns(data, state)
-    const reported = new ReportedFingerprints(format.name)
+    const reported = new ReportedFingerprints(format.name, state.asset)
     const end = await applyChunks(data, state, { format, runs, owner, leaseMs, signal, tally, reported })
     if (end === 'drained') {
       await data.imports.release(tenant, id, owner, new Date())
       return undefined
     }
     if (end === 'lease lost') return undefined
-    tally.counts.resolved = await resolveMissing(data, state, format.name, runs, reported)
+    tally.counts.resolved = await resolveMissing(data, state, format.name, runs, reported, tally)
     return await finish(data, state, owner, 'succeeded', tally.counts, tally.errors)
   } catch (error) {
     if (!(error instanceof ImportFailure)) {

@@ -77,14 +77,14 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
   if (problems.length > 0) throw invalidReport(problems)
 
   const runParts = await storeRuns(data, tenant, id, contexts, context.now)
-  const scopes = uniqueScopes(format.name, contexts.map((run) => ({ tool: run.tool.name, category: run.category, asset: target.asset.name })))
+  const scopes = uniqueScopes(contexts.map((run) => ({ tool: run.tool.name, category: run.category })))
   const state: ImportState = {
     id,
     tenant,
     status: 'queued',
     format: format.name,
     tool: contexts[0]!.tool,
-    scopes: scopes.map(({ tool, category }) => ({ tool, category })),
+    scopes,
     asset: target.asset,
     counts: emptyCounts(results),
     errors: [],

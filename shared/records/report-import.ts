@@ -15,6 +15,8 @@ export const ImportScope = Type.Object({
 }, { additionalProperties: false, description: 'Re-import semantics hold per scope: tenant, tool, category, asset.' })
 /** What re-import semantics are scoped by, besides the tenant: the tool, the analysis category, the asset. */
 export type ImportScope = Static<typeof ImportScope>
+/** A scope as a run names it: its tool and category (the import's asset completes it). */
+export type RunScope = Omit<ImportScope, 'asset'>
 /** The asset an import is about (query parameters of `POST /v1/imports`). */
 export type ImportAsset = RecordCreate['asset']
 

@@ -1,12 +1,12 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
+import type { ImportCounts, ImportError, ImportStatus, ReportImport, RunScope } from '../records/report-import.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
 import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
 /** A scope as an import stores it: the asset is the import's own, stored once beside its scopes. */
-export type RunScope = Omit<ImportScope, 'asset'>
+export type { RunScope }
 
 /** An import as stored: what the API shows, and the bookkeeping of whoever processes it. */
 export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
