@@ -5,6 +5,7 @@ import { applyChunks } from './chunk-pipeline.ts'
 import { formatNamed } from './formats.ts'
 import { ReportedFingerprints } from './map-chunk.ts'
 import { resolveMissing } from './resolve-missing.ts'
+import { isTurnOf, leaveScopeLines } from './scope-turns.ts'
 import { ImportFailure, readRuns } from './stored-report.ts'
 
 export interface ProcessOptions {
@@ -13,6 +14,8 @@ export interface ProcessOptions {
   /** Aborted when the process drains: processing stops at the next chunk and gives the lease up. */
   signal?: AbortSignal
   leaseMs?: number
+  /** Called with each import whose turn it may be once this one finished (the next of its scopes). */
+  onTurn?: (id: string) => void
 }
 
 /** Longer than any chunk takes; a processor that died is replaced once it ran out. */
@@ -21,17 +24,35 @@ const LEASE_MS = 60_000
 const MAX_ATTEMPTS = 10
 
 /**
- * Applies a received report under a lease: its chunks (./chunk-pipeline.ts), then resolves what
- * the report's scopes no longer have (./resolve-missing.ts). Every step is idempotent — a
+ * Applies a received report under a lease, once it is its turn in its scopes (./scope-turns.ts):
+ * its chunks (./chunk-pipeline.ts), then resolves what the report's scopes no longer have
+ * (./resolve-missing.ts). Every step is idempotent — a
  * result's record id derives from the import and its fingerprint, and a record says which change
  * last wrote it — so an import taken up again after a crash at any point ends with every result
  * recorded exactly once. Returns the finished import, or undefined when another processor holds
- * it (or this one stopped early).
+ * it, an earlier import of its scope has not finished (it waits, queued), or this one stopped early.
  */
 export async function processImport (data: DataLayer, tenant: string, id: string, options: ProcessOptions): Promise<ImportState | undefined> {
-  const { owner, signal, leaseMs = LEASE_MS } = options
+  const { owner, leaseMs = LEASE_MS } = options
   const state = await data.imports.acquire(tenant, id, owner, new Date(), leaseMs)
   if (!state) return undefined
+  try {
+    if (!await isTurnOf(data, state)) {
+      await data.imports.wait(tenant, id, owner, new Date())
+      return undefined
+    }
+  } catch (error) {
+    await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
+    throw error
+  }
+  const finished = await applyReport(data, state, options)
+  if (finished) for (const next of await leaveScopeLines(data, finished)) options.onTurn?.(next)
+  return finished
+}
+
+async function applyReport (data: DataLayer, state: ImportState, options: ProcessOptions): Promise<ImportState | undefined> {
+  const { tenant, id } = state
+  const { owner, signal, leaseMs = LEASE_MS } = options
   const format = formatNamed(state.format)
   const tally = { counts: { ...state.counts }, errors: [...state.errors] }
   try {

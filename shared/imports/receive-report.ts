@@ -5,6 +5,7 @@ import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
+import { joinScopeLines } from './scope-turns.ts'
 import type { LogPiece, ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
@@ -97,5 +98,6 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
     processedChunks: 0
   }
   await data.imports.create(tenant, state)
+  await joinScopeLines(data, state)
   return state
 }

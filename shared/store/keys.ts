@@ -180,6 +180,14 @@ export function importPartKey (tenant: string, id: string, kind: ImportPartKind,
   return { pk: importKey(tenant, id).pk, sk: `${kind}#${String(index).padStart(6, '0')}` }
 }
 
+/**
+ * The line of an import scope (shared/imports/scope-turns.ts): the scope's unfinished imports in
+ * the order they joined it, and the counter that numbers them.
+ */
+export function importScopeLineKey (tenant: string, scopeKey: string): ItemKey {
+  return { pk: `T#${tenant}#IMPORT-SCOPE#${hash(scopeKey)}`, sk: 'LINE' }
+}
+
 /** Guard item that makes a fingerprint unique per tenant without transactions. */
 export function fingerprintKey (tenant: string, fingerprint: string): ItemKey {
   return { pk: `T#${tenant}#FP#${hash(fingerprint)}`, sk: 'FINGERPRINT' }
