@@ -174,7 +174,7 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     async joinLine (tenant, scopeKey, id) {
       const key = importScopeLineKey(tenant, scopeKey)
       // The counter numbers the places: an import joining later stands behind, whatever its id.
-      const counted = await update({ Key: key, ...expressions({ UpdateExpression: 'SET tenant = :tenant ADD #next :one' }, { tenant, one: 1 }), ReturnValues: 'UPDATED_NEW' })
+      const counted = await update({ Key: key, ...expressions({ UpdateExpression: 'SET #tenant = :tenant ADD #next :one' }, { tenant, one: 1 }), ReturnValues: 'UPDATED_NEW' })
       const place = `${String(counted!.next).padStart(12, '0')}|${id}`
       return placesOf(await update({ Key: key, ...expressions({ UpdateExpression: 'ADD #waiting :place' }, { place: new Set([place]) }), ReturnValues: 'ALL_NEW' }))
     },
