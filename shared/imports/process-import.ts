@@ -38,15 +38,17 @@ export async function processImport (data: DataLayer, tenant: string, id: string
   if (!state) return undefined
   try {
     if (!await isTurnOf(data, state)) {
-      await data.imports.wait(tenant, id, owner, new Date())
-      return undefined
+      await data.imports.wait(tenant, id, owner)
+      // The import before it may have finished meanwhile and found this one still leased: look once more.
+      return await isTurnOf(data, state) ? await processImport(data, tenant, id, options) : undefined
     }
   } catch (error) {
     await data.imports.release(tenant, id, owner, new Date()).catch(() => {})
     throw error
   }
   const finished = await applyReport(data, state, options)
-  if (finished) for (const next of await leaveScopeLines(data, finished)) options.onTurn?.(next)
+  // Leaving may fail (the store): the next import of a scope takes a finished one out of the line itself.
+  if (finished) for (const next of await leaveScopeLines(data, finished).catch(() => [])) options.onTurn?.(next)
   return finished
 }
 

@@ -55,8 +55,8 @@ export interface ImportsRepository {
   finish (tenant: string, id: string, owner: string, status: Extract<ImportStatus, 'succeeded' | 'failed'>, progress: Omit<ImportProgress, 'processedChunks'>, now: Date): Promise<boolean>
   /** Gives the lease up (a draining process), so the sweeper may resume the import at once. */
   release (tenant: string, id: string, owner: string, now: Date): Promise<void>
-  /** Gives the lease up uncounted, queued again: the import waits for its turn in its scopes. */
-  wait (tenant: string, id: string, owner: string, now: Date): Promise<void>
+  /** Gives the lease up uncounted, queued again (anyone may take it at once): the import waits for its turn in its scopes. */
+  wait (tenant: string, id: string, owner: string): Promise<void>
   /** A scope's line: its unfinished imports as `<place>|<import id>`, in the order they joined it. */
   line (tenant: string, scopeKey: string): Promise<string[]>
   /** Puts an import at the end of a scope's line; returns the line. */
@@ -158,14 +158,14 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
         { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
-    async wait (tenant, id, owner, now) {
+    async wait (tenant, id, owner) {
       await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET #status = :queued, leaseUntil = :now ADD attempts :minusOne',
+          UpdateExpression: 'SET #status = :queued ADD attempts :minusOne REMOVE leaseOwner, leaseUntil',
           // Only our own lease, while running: waiting for a turn is no attempt at the import.
           ConditionExpression: 'leaseOwner = :owner AND #status = :running'
-        }, { queued: 'queued', running: 'running', now: now.toISOString(), owner, minusOne: -1 })
+        }, { queued: 'queued', running: 'running', owner, minusOne: -1 })
       })
     },
 

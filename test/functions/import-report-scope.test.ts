@@ -139,3 +139,18 @@ t.test('an import is 202 (queued behind the one before it) when another import o
   t.match(later.counts, { created: 1, resolved: 1 })
   t.same((await records(api)).map((record) => [record.source?.ruleId, record.status]).sort(), [['r1', 'resolved'], ['r2', 'open']])
 })
+
+t.test('an import that finished but died before leaving its scope\'s line does not hold the next one up', async (t) => {
+  const api = await buildRecordsApi(t)
+  const first = await receive(api, aReport([{ rule: 'r1', line: 1 }]))
+  const second = await receive(api, aReport([{ rule: 'r2', line: 2 }]))
+  let leaving = 0
+  api.store.client.middlewareStack.add((next) => async (args) => {
+    const input = (args as { input: { UpdateExpression?: string } }).input
+    if (input.UpdateExpression?.startsWith('DELETE') && leaving++ === 0) throw Object.assign(new Error('injected crash'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })
+    return next(args)
+  }, { step: 'initialize', name: 'crashOnLeaving' })
+  t.match(await processImport(api.data, 'acme', first.id, { owner: 'a' }), { status: 'succeeded' }, 'finished; leaving the line failed')
+  const done = await processImport(api.data, 'acme', second.id, { owner: 'b' })
+  t.match(done, { status: 'succeeded', counts: { created: 1, resolved: 1 } }, 'the next one finds it finished, takes it out of the line and applies')
+})
