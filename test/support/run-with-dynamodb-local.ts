@@ -22,6 +22,10 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/import-report-resume.test.ts',
   'test/functions/import-report-store-calls.test.ts',
   'test/functions/import-report-events.test.ts',
+  'test/functions/import-report-cyclonedx.test.ts',
+  'test/functions/apply-vex.test.ts',
+  'test/functions/export-records.test.ts',
+  'test/system/formats/export-round-trip.test.ts',
   'test/shared/auth/token-attacks.test.ts',
   'test/jobs/reshard-indexes.test.ts'
 ]
