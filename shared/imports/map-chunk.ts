@@ -17,10 +17,10 @@ let validateFinding: ValidateFunction<RecordCreate> | undefined
 /** A chunk's results, each mapped by its format and checked against the record schema. */
 export function mapChunk (format: ReportFormat, importOf: { id: string, asset: ImportAsset }, runs: readonly RunBase[], entries: readonly ChunkEntry[]): ChunkResult[] {
   validateFinding ??= bodyAjv.compile<RecordCreate>(RecordCreate)
-  return entries.map(([run, index, result]) => {
+  return entries.map(([run, index, result, tooLarge]) => {
     const path = `/${format.paths.runs}/${run}/${format.paths.results}/${index}`
     const requestId = `${importOf.id}:${run}:${index}`
-    if (result === null) return { path, requestId, mapped: { kind: 'rejected', message: 'the result is too large to import (over 350 KB compressed)' } }
+    if (result === null) return { path, requestId, mapped: { kind: 'rejected', message: tooLarge ?? 'the result is too large to import (over 350 KB compressed)' } }
     const mapped = format.mapResult(result, runs[run]!, importOf.asset, importOf.id)
     if (mapped.kind === 'finding' && !validateFinding!(mapped.finding)) {
       const [first] = toFieldErrors(validateFinding!.errors ?? [])

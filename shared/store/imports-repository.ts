@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
+import { batchDelete } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
 import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
@@ -44,6 +45,8 @@ export interface ImportsRepository {
   /** Writes one part; parts are written before the import item exists. */
   putPart (tenant: string, id: string, kind: ImportPartKind, index: number, data: Uint8Array, now: Date): Promise<void>
   getPart (tenant: string, id: string, kind: ImportPartKind, index: number): Promise<Uint8Array | undefined>
+  /** Deletes parts `0 … count - 1` of a kind (a report refused after some of it was stored). */
+  deleteParts (tenant: string, id: string, kind: ImportPartKind, count: number): Promise<void>
   /** Records a fully received report as queued. */
   create (tenant: string, state: ImportState): Promise<void>
   get (tenant: string, id: string): Promise<ImportState | undefined>
@@ -62,7 +65,8 @@ const PART_TTL_SECONDS = 7 * 24 * 60 * 60
 
 const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
 
-export function createImportsRepository ({ documents, tableName }: Store): ImportsRepository {
+export function createImportsRepository (store: Store): ImportsRepository {
+  const { documents, tableName } = store
   const outbox = (tenant: string, id: string, now: Date) => outboxAttributes(tenant, `import/${id}`, now.toISOString())
   /** The outbox index's attributes: an unfinished import sits in it with the time of its last checkpoint. */
   const outboxNames = { outboxPk: indexes.outbox.pk, outboxSk: indexes.outbox.sk }
@@ -104,6 +108,10 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
     async getPart (tenant, id, kind, index) {
       const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: importPartKey(tenant, id, kind, index), ConsistentRead: true })))
       return Item?.data as Uint8Array | undefined
+    },
+
+    async deleteParts (tenant, id, kind, count) {
+      await batchDelete(store, Array.from({ length: count }, (_, index) => importPartKey(tenant, id, kind, index)))
     },
 
     async create (tenant, state) {

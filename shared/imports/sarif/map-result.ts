@@ -4,7 +4,7 @@ import { isPlainObject } from '../../records/merge-patch.ts'
 import type { Category, Severity } from '../../records/vocabulary.ts'
 import { scopePrefix } from '../import-scope.ts'
 import { SUPPRESSION_REASON_PREFIX, type ImportAsset, type ImportedFinding, type ImportScope, type MappedResult } from '../report-format.ts'
-import type { RuleContext, RunContext } from './run-context.ts'
+import { ruleWithId, type RuleContext, type RunContext } from './run-context.ts'
 import { clip, messageText, text } from './text.ts'
 
 /**
@@ -104,7 +104,7 @@ function ruleOf (result: Record<string, unknown>, run: RunContext): RuleContext 
   const index = typeof reference.index === 'number' ? reference.index : typeof result.ruleIndex === 'number' ? result.ruleIndex : undefined
   const id = text(result.ruleId) ?? text(reference.id)
   const byIndex = index === undefined ? undefined : rules[index]
-  const rule = byIndex ?? (id === undefined ? undefined : rules.find((candidate) => candidate.id === id))
+  const rule = byIndex ?? (id === undefined ? undefined : ruleWithId(rules, id))
   return { ...rule, ...(id ? { id: clip(id, 200) } : {}) }
 }
 
