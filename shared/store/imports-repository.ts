@@ -27,6 +27,14 @@ export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
   leaseUntil?: string
   /** Times a processor took the import up. */
   attempts?: number
+  /**
+   * Who held the import before this processor when they stopped without a word: neither
+   * finished nor gave it up (their process died, or their store calls and then their release
+   * failed). Set by `acquire`; absent when the import is fresh or was given up.
+   */
+  abandonedBy?: string
+  /** The checkpoint (`processedChunks`) at which an attempt was last abandoned. */
+  abandonedAt?: number
 }
 
 export interface ImportProgress {
@@ -58,12 +66,14 @@ export interface ImportsRepository {
   finish (tenant: string, id: string, owner: string, status: Extract<ImportStatus, 'succeeded' | 'failed'>, progress: Omit<ImportProgress, 'processedChunks'>, now: Date): Promise<boolean>
   /** Gives the lease up (a draining process), so the sweeper may resume the import at once. */
   release (tenant: string, id: string, owner: string, now: Date): Promise<void>
+  /** Notes that an attempt was abandoned at this checkpoint; false when the lease was lost. */
+  noteAbandoned (tenant: string, id: string, owner: string, processedChunks: number): Promise<boolean>
 }
 
 /** Parts are only needed until their import is done; DynamoDB's TTL removes them after a week. */
 const PART_TTL_SECONDS = 7 * 24 * 60 * 60
 
-const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
+const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk, 'holder'])
 
 export function createImportsRepository (store: Store): ImportsRepository {
   const { documents, tableName } = store
@@ -132,13 +142,19 @@ export function createImportsRepository (store: Store): ImportsRepository {
       const item = await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
+          // `holder` is the attempt marker: set before anything is applied, removed when the holder
+          // finishes or gives the import up; found still set, the holder before stopped without a word.
+          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk, abandonedBy = if_not_exists(holder, :none), holder = :owner ADD attempts :one',
           // Only an unfinished import, and only when no other processor's lease is still running.
           ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)'
-        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
+        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, none: '', ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
         ReturnValues: 'ALL_NEW'
       })
-      return item ? toState(item) : undefined
+      if (!item) return undefined
+      const state = toState(item)
+      // Taken up again by the same owner (or never held, or given up): nobody abandoned it.
+      if (state.abandonedBy === '' || state.abandonedBy === owner) delete state.abandonedBy
+      return state
     },
 
     async checkpoint (tenant, id, owner, progress, now, leaseMs) {
@@ -149,7 +165,7 @@ export function createImportsRepository (store: Store): ImportsRepository {
 
     async finish (tenant, id, owner, status, progress, now) {
       return await updateWhileHeld(tenant, id, owner,
-        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, holder, abandonedBy, #outboxPk, #outboxSk',
         { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
@@ -157,11 +173,15 @@ export function createImportsRepository (store: Store): ImportsRepository {
       await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET leaseUntil = :now',
+          UpdateExpression: 'SET leaseUntil = :now REMOVE holder',
           // Only our own lease; whoever took it over keeps theirs.
           ConditionExpression: 'leaseOwner = :owner'
         }, { now: now.toISOString(), owner })
       })
+    },
+
+    async noteAbandoned (tenant, id, owner, processedChunks) {
+      return await updateWhileHeld(tenant, id, owner, 'SET abandonedAt = :at', { at: processedChunks })
     }
   }
 }
