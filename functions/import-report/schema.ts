@@ -18,7 +18,7 @@ const importResponse = (description: string) => ({ description, content: { 'appl
 export const importReportSchema = {
   operationId: 'importReport',
   summary: `Import a scanner report (${reportFormats.map((format) => format.title).join(', ')})`,
-  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed) about one asset. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
+  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed, 100 runs, 25 000 rules a run; what is kept of it is bounded, each bound a 413 or 422 naming it, and a result over its own bounds is rejected by name) about one asset. An instance receives a few reports at once, fewer of one tenant: beyond, a 503 or 429 with `Retry-After`. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
   tags: ['imports'],
   consumes: [...reportMediaTypes],
   querystring: ImportQuery,
