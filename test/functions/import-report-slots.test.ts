@@ -8,13 +8,18 @@ import { formatOfMediaType } from '../../shared/imports/formats.ts'
 import { receiveReport } from '../../shared/imports/receive-report.ts'
 import { readReport } from '../../shared/imports/report-reader.ts'
 import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
-import { aReport, SHOP, waitForImport } from '../support/imports-api.ts'
+import { aReport, waitForImport } from '../support/imports-api.ts'
 
-/** An upload over HTTP that stays open until `end()`: the report is being received meanwhile. */
+let uploads = 0
+
+/**
+ * An upload over HTTP that stays open until `end()`: the report is being received meanwhile. Each
+ * about an asset of its own: imports of one scope apply one at a time, and this is about receiving.
+ */
 async function openUpload (api: RecordsApiHarness, tenant: string) {
   const { port } = api.app.server.address() as AddressInfo
   const text = aReport([{ rule: 'r', line: 1 }])
-  const upload = request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/imports?${SHOP}`, headers: { authorization: await api.bearer({ tenant }), 'content-type': 'application/sarif+json', 'content-length': Buffer.byteLength(text) } })
+  const upload = request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/imports?asset=shop-${++uploads}&assetType=repository&environment=production`, headers: { authorization: await api.bearer({ tenant }), 'content-type': 'application/sarif+json', 'content-length': Buffer.byteLength(text) } })
   const answer = new Promise<{ statusCode: number, headers: Record<string, unknown>, json: () => { detail: string } }>((resolve, reject) => {
     upload.on('response', (response) => {
       const chunks: Buffer[] = []
