@@ -11,6 +11,7 @@ import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig, loadSettings } from '../shared/config.ts'
 import { createEventSink } from '../shared/events/record-events.ts'
 import { createDataLayer } from '../shared/operations/data-layer.ts'
+import { ADDRESS_RATE_LIMIT } from '../shared/routing-table.ts'
 import { sweepOutbox } from '../jobs/sweep-outbox/sweep-outbox.ts'
 import { createStore } from '../shared/store/client.ts'
 import { ensureTable } from '../shared/store/table.ts'
@@ -136,7 +137,8 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       verifyToken: configuredTokenVerifier(config),
       healthChecks: Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, `${url}/healthz`])),
       logLevel,
-      requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      ...(config.RATE_LIMIT === 'on' ? { addressRateLimit: ADDRESS_RATE_LIMIT } : {})
     })
     closers.push(() => gateway.close())
     await gateway.register(localDocs)
