@@ -9,7 +9,15 @@ export interface TenantFairnessOptions {
   inFlight: number
   /** Requests of one tenant that wait for one of its running ones to finish; past that, a 429. */
   queued: number
+  /** How long a request waits for its turn before it is refused the same way (default QUEUE_WAIT_MS). */
+  maxWaitMs?: number
 }
+
+/**
+ * Longest wait for a turn: well below REQUEST_TIMEOUT_MS, which also runs while a waiting upload's
+ * body is left unread, so a client that waited too long hears "busy, retry", not "you were slow".
+ */
+const QUEUE_WAIT_MS = 10_000
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,7 +61,7 @@ const tenantFairness: FastifyPluginAsync<TenantFairnessOptions> = async (app, op
     if (state.running < options.inFlight) {
       state.running++
     } else if (state.waiting.length < options.queued) {
-      await waitForTurn(request, state)
+      await waitForTurn(request, state, options.maxWaitMs ?? QUEUE_WAIT_MS, () => new TenantBusyError(options.inFlight, options.queued))
     } else {
       throw new TenantBusyError(options.inFlight, options.queued)
     }
@@ -69,20 +77,28 @@ const tenantFairness: FastifyPluginAsync<TenantFairnessOptions> = async (app, op
   app.addHook('onResponse', async (request) => { request.tenantSlotDone?.() })
 }
 
-/** Waits until a running request of the tenant hands its place over; a client that leaves first gives up its turn. */
-function waitForTurn (request: FastifyRequest, state: TenantState): Promise<void> {
+/**
+ * Waits until a running request of the tenant hands its place over. A client that leaves first
+ * gives up its turn; one that waited `maxWaitMs` is refused (`busy`).
+ */
+function waitForTurn (request: FastifyRequest, state: TenantState, maxWaitMs: number, busy: () => Error): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = request.raw.socket
     const turn = () => {
+      clearTimeout(timer)
       socket.off('close', leave)
       resolve()
     }
-    const leave = () => {
+    const giveUp = (error: Error) => {
       const at = state.waiting.indexOf(turn)
       if (at === -1) return
       state.waiting.splice(at, 1)
-      reject(new InvalidRequestError('The client closed the connection while its request waited for its turn'))
+      clearTimeout(timer)
+      socket.off('close', leave)
+      reject(error)
     }
+    const leave = () => giveUp(new InvalidRequestError('The client closed the connection while its request waited for its turn'))
+    const timer = setTimeout(() => giveUp(busy()), maxWaitMs)
     state.waiting.push(turn)
     socket.once('close', leave)
   })
