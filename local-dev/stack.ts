@@ -92,6 +92,9 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       // mock-auth sits behind the gateway, which stamps each client's address, as in the cluster.
       AUTH_TRUSTED_PROXIES: 'loopback',
       AUTH_CLIENT_ADDRESS_HEADER: CLIENT_ADDRESS_HEADER,
+      // One process runs the gateway, every function and the store: one tenant's share of it is
+      // one request at a time per function (a pod of its own in the cluster takes the default).
+      TENANT_REQUESTS_IN_FLIGHT: '1',
       ...settings,
       HOST: '127.0.0.1',
       PORT: '0',
