@@ -28,7 +28,7 @@ t.test('a tenant past its running and waiting requests gets a 429 with Retry-Aft
 
   proxy.delay(200)
   const finished: string[] = []
-  const flood = Array.from({ length: 10 }, (_, i) => list(noisy).then((response) => { finished.push(`noisy ${response.statusCode}`); return response }))
+  const flood = Array.from({ length: 10 }, () => list(noisy).then((response) => { finished.push(`noisy ${response.statusCode}`); return response }))
   const other = list(quiet).then((response) => { finished.push(`quiet ${response.statusCode}`); return response })
   const answers = await Promise.all(flood)
 
