@@ -11,9 +11,12 @@ import { processImport } from '../../shared/imports/process-import.ts'
 export function createBackgroundImports (data: DataLayer, log: Pick<FastifyBaseLogger, 'warn'>) {
   const draining = new AbortController()
   const running = new Set<Promise<unknown>>()
-  return {
+  const imports = {
     start (tenant: string, id: string): void {
-      const task: Promise<unknown> = processImport(data, tenant, id, { owner: `import-report:${randomUUID()}`, signal: draining.signal })
+      if (draining.signal.aborted) return
+      // The import after this one in its scope is taken up here as soon as this one finished.
+      const onTurn = (next: string) => imports.start(tenant, next)
+      const task: Promise<unknown> = processImport(data, tenant, id, { owner: `import-report:${randomUUID()}`, signal: draining.signal, onTurn })
         .catch((error: unknown) => log.warn({ err: error, importId: id }, 'import interrupted; the sweeper resumes it'))
         .finally(() => running.delete(task))
       running.add(task)
@@ -23,4 +26,5 @@ export function createBackgroundImports (data: DataLayer, log: Pick<FastifyBaseL
       await Promise.allSettled(running)
     }
   }
+  return imports
 }

@@ -37,7 +37,7 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
     const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
     let finished
     if (received.counts.results <= INLINE_RESULTS) {
-      finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}` })
+      finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}`, onTurn: (next) => background.start(received.tenant, next) })
         .catch((error: unknown) => { request.log.warn({ err: error, importId: received.id }, 'import interrupted; the sweeper resumes it') })
     } else {
       background.start(received.tenant, received.id)

@@ -18,7 +18,7 @@ const importResponse = (description: string) => ({ description, content: { 'appl
 export const importReportSchema = {
   operationId: 'importReport',
   summary: `Import a scanner report (${reportFormats.map((format) => format.title).join(', ')})`,
-  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed) about one asset. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, asset) resolves the records it no longer reports and reopens the ones it reports again, never overriding a person\'s decision. Small reports (up to 100 results) are applied before the answer (201); larger ones are queued (202): follow `Location`.',
+  description: 'Takes a SARIF 2.1.0 log (`application/sarif+json` or `application/json`, optionally `Content-Encoding: gzip`; up to 16 MiB compressed, 64 MiB and 50 000 results uncompressed) about one asset. Each result becomes a record, deduplicated by fingerprint; re-importing a scope (tool, category, and the asset: its name, type and environment together) resolves the records an import of the scope created that it no longer reports, and reopens the ones it reports again, never overriding a person\'s decision. A rejected result still counts as reported; a result that cannot be identified (no rule) stops its scope from resolving anything. Imports of one scope apply one at a time, in the order received. Small reports (up to 100 results) are applied before the answer (201) when no earlier import of their scope is unfinished; otherwise they are queued (202): follow `Location`.',
   tags: ['imports'],
   consumes: [...reportMediaTypes],
   querystring: ImportQuery,

@@ -5,6 +5,7 @@ import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
+import { joinScopeLines } from './scope-turns.ts'
 import type { LogPiece, ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
@@ -77,14 +78,14 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
   if (problems.length > 0) throw invalidReport(problems)
 
   const runParts = await storeRuns(data, tenant, id, contexts, context.now)
-  const scopes = uniqueScopes(format.name, contexts.map((run) => ({ tool: run.tool.name, category: run.category, asset: target.asset.name })))
+  const scopes = uniqueScopes(contexts.map((run) => ({ tool: run.tool.name, category: run.category })))
   const state: ImportState = {
     id,
     tenant,
     status: 'queued',
     format: format.name,
     tool: contexts[0]!.tool,
-    scopes: scopes.map(({ tool, category }) => ({ tool, category })),
+    scopes,
     asset: target.asset,
     counts: emptyCounts(results),
     errors: [],
@@ -97,5 +98,6 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
     processedChunks: 0
   }
   await data.imports.create(tenant, state)
+  await joinScopeLines(data, state)
   return state
 }

@@ -1,8 +1,8 @@
 import type { FieldError } from '../errors.ts'
-import type { ImportAsset, ImportScope } from '../records/report-import.ts'
+import type { ImportAsset, ImportScope, RunScope } from '../records/report-import.ts'
 import type { RecordCreate } from '../records/schema.ts'
 
-export type { ImportAsset, ImportScope }
+export type { ImportAsset, ImportScope, RunScope }
 
 /**
  * What a scanner report format supplies to the import; everything else (receiving, chunks,
@@ -68,11 +68,18 @@ export interface RunBase {
 /** A record body an import writes: a finding with its fingerprint. */
 export type ImportedFinding = RecordCreate & { fingerprint: string }
 
-/** One result, mapped: a record body with its fingerprint, or why it is not one. */
+/**
+ * One result, mapped: a record body with its fingerprint, or why it is not one. A fingerprint
+ * starts with its scope's key (import-scope.ts) and identifies the result within its rule; results
+ * of a report that still share one are told apart by their order (map-chunk.ts). `legacyFingerprint`:
+ * what the format made of the same result before the asset's type and environment were part of the
+ * scope (a record holding it is taken over, not duplicated); a new format has none. A rejected
+ * result whose fingerprint is known still counts as reported: it never resolves its record.
+ */
 export type MappedResult =
-  | { kind: 'finding', scope: ImportScope, finding: ImportedFinding }
+  | { kind: 'finding', scope: ImportScope, finding: ImportedFinding, legacyFingerprint?: string }
   | { kind: 'skipped', reason: string }
-  | { kind: 'rejected', message: string }
+  | { kind: 'rejected', message: string, fingerprint?: string, legacyFingerprint?: string }
 
 /** The reason an import gives a record a report suppressed; the re-import rules know it by this start. */
 export const SUPPRESSION_REASON_PREFIX = 'Suppressed in the scanner report'

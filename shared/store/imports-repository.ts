@@ -1,12 +1,12 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport } from '../records/report-import.ts'
+import type { ImportCounts, ImportError, ImportStatus, ReportImport, RunScope } from '../records/report-import.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
-import { importKey, importPartKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
+import { importKey, importPartKey, importScopeLineKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
 import { isConditionFailed, storeCall } from './store-errors.ts'
 
 /** A scope as an import stores it: the asset is the import's own, stored once beside its scopes. */
-export type RunScope = Omit<ImportScope, 'asset'>
+export type { RunScope }
 
 /** An import as stored: what the API shows, and the bookkeeping of whoever processes it. */
 export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
@@ -55,6 +55,14 @@ export interface ImportsRepository {
   finish (tenant: string, id: string, owner: string, status: Extract<ImportStatus, 'succeeded' | 'failed'>, progress: Omit<ImportProgress, 'processedChunks'>, now: Date): Promise<boolean>
   /** Gives the lease up (a draining process), so the sweeper may resume the import at once. */
   release (tenant: string, id: string, owner: string, now: Date): Promise<void>
+  /** Gives the lease up uncounted, queued again (anyone may take it at once): the import waits for its turn in its scopes. */
+  wait (tenant: string, id: string, owner: string): Promise<void>
+  /** A scope's line: its unfinished imports as `<place>|<import id>`, in the order they joined it. */
+  line (tenant: string, scopeKey: string): Promise<string[]>
+  /** Puts an import at the end of a scope's line; returns the line. */
+  joinLine (tenant: string, scopeKey: string, id: string): Promise<string[]>
+  /** Takes places out of a scope's line; returns what is left of it. */
+  leaveLine (tenant: string, scopeKey: string, places: string[]): Promise<string[]>
 }
 
 /** Parts are only needed until their import is done; DynamoDB's TTL removes them after a week. */
@@ -79,6 +87,11 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       if (isConditionFailed(error)) return undefined
       throw error
     }
+  }
+
+  async function readLine (tenant: string, scopeKey: string): Promise<string[]> {
+    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: importScopeLineKey(tenant, scopeKey), ConsistentRead: true })))
+    return placesOf(Item)
   }
 
   /** An update of a running import by its lease holder; false when the lease was lost. */
@@ -145,6 +158,32 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
         { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
+    async wait (tenant, id, owner) {
+      await update({
+        Key: importKey(tenant, id),
+        ...expressions({
+          UpdateExpression: 'SET #status = :queued ADD attempts :minusOne REMOVE leaseOwner, leaseUntil',
+          // Only our own lease, while running: waiting for a turn is no attempt at the import.
+          ConditionExpression: 'leaseOwner = :owner AND #status = :running'
+        }, { queued: 'queued', running: 'running', owner, minusOne: -1 })
+      })
+    },
+
+    line: readLine,
+
+    async joinLine (tenant, scopeKey, id) {
+      const key = importScopeLineKey(tenant, scopeKey)
+      // The counter numbers the places: an import joining later stands behind, whatever its id.
+      const counted = await update({ Key: key, ...expressions({ UpdateExpression: 'SET #tenant = :tenant ADD #next :one' }, { tenant, one: 1 }), ReturnValues: 'UPDATED_NEW' })
+      const place = `${String(counted!.next).padStart(12, '0')}|${id}`
+      return placesOf(await update({ Key: key, ...expressions({ UpdateExpression: 'ADD #waiting :place' }, { place: new Set([place]) }), ReturnValues: 'ALL_NEW' }))
+    },
+
+    async leaveLine (tenant, scopeKey, places) {
+      if (places.length === 0) return await readLine(tenant, scopeKey)
+      return placesOf(await update({ Key: importScopeLineKey(tenant, scopeKey), ...expressions({ UpdateExpression: 'DELETE #waiting :places' }, { places: new Set(places) }), ReturnValues: 'ALL_NEW' }))
+    },
+
     async release (tenant, id, owner, now) {
       await update({
         Key: importKey(tenant, id),
@@ -156,6 +195,11 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       })
     }
   }
+}
+
+function placesOf (item: Record<string, unknown> | undefined): string[] {
+  const waiting = item?.waiting
+  return waiting instanceof Set ? [...waiting as Set<string>].sort() : []
 }
 
 function toState (item: Record<string, unknown>): ImportState {
