@@ -1,4 +1,4 @@
-import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError } from '../errors.ts'
+import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, InvalidRequestError, ItemTooLargeError, NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import { buildNewRecord } from '../records/model.ts'
@@ -47,8 +47,8 @@ export interface ChunkHistory {
   mayBeAppliedInPart: boolean
 }
 
-/** Errors by which the record rules refuse a result (an invalid record, a transition the workflow forbids, a record that kept changing or went away): the result is rejected and the import goes on. */
-const refusals = [InvalidRequestError, IllegalTransitionError, IngestConflictError, NotFoundError]
+/** Errors by which the record rules refuse a result (an invalid record, a transition the workflow forbids, a record that kept changing or went away, or would not fit the store): the result is rejected and the import goes on. */
+const refusals = [InvalidRequestError, IllegalTransitionError, IngestConflictError, NotFoundError, ItemTooLargeError]
 
 export function isRefusal (error: unknown): boolean {
   return refusals.some((refusal) => error instanceof refusal)

@@ -22,12 +22,12 @@ let validateFinding: ValidateFunction<RecordCreate> | undefined
 /** A chunk's results, each mapped by its format and checked against the record schema. */
 export function mapChunk (format: ReportFormat, importOf: { id: string, asset: ImportAsset }, runs: readonly RunBase[], entries: readonly ChunkEntry[]): ChunkResult[] {
   validateFinding ??= bodyAjv.compile<RecordCreate>(RecordCreate)
-  return entries.map(([run, index, result]) => {
+  return entries.map(([run, index, result, tooLarge]) => {
     const path = resultPointer(format.paths, run, index)
     const requestId = `${importOf.id}:${run}:${index}`
     const scope = { tool: runs[run]!.tool.name, category: runs[run]!.category }
     const at = { path, requestId, scope, scopeKey: scopeKey(format.name, scope, importOf.asset) }
-    if (result === null) return { ...at, mapped: { kind: 'rejected', message: 'the result is too large to import (over 350 KB compressed)' } }
+    if (result === null) return { ...at, mapped: { kind: 'rejected', message: tooLarge ?? 'the result is too large to import (over 350 KB compressed)' } }
     const mapped = format.mapResult(result, runs[run]!, importOf.asset, importOf.id)
     if (mapped.kind !== 'finding') return { ...at, mapped }
     const { finding, legacyFingerprint } = mapped

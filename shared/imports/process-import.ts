@@ -24,6 +24,21 @@ const LEASE_MS = 60_000
 const MAX_ATTEMPTS = 10
 
 /**
+ * An import whose processing stops without a word twice at the same checkpoint is a poison
+ * import (it kills the process applying it, out of memory most likely): it fails there instead
+ * of being taken up again into one process after another. Once is forgiven: from the store, a
+ * processor whose store calls failed, its release included, looks the same as one that died,
+ * and an import interrupted once is resumed (crash safety).
+ */
+async function checkAbandoned (data: DataLayer, state: ImportState, owner: string): Promise<boolean> {
+  if (state.abandonedBy === undefined) return true
+  if (state.abandonedAt === state.processedChunks) {
+    throw new ImportFailure(`its processing stopped twice at chunk ${state.processedChunks + 1} of ${state.chunkCount} without finishing or giving up (the process died); it is not taken up again`)
+  }
+  return await data.imports.noteAbandoned(state.tenant, state.id, owner, state.processedChunks)
+}
+
+/**
  * Applies a received report under a lease, once it is its turn in its scopes (./scope-turns.ts):
  * its chunks (./chunk-pipeline.ts), then resolves what the report's scopes no longer have
  * (./resolve-missing.ts). Every step is idempotent — a
@@ -59,6 +74,7 @@ async function applyReport (data: DataLayer, state: ImportState, options: Proces
   const tally = { counts: { ...state.counts }, errors: [...state.errors] }
   try {
     if ((state.attempts ?? 0) > MAX_ATTEMPTS) throw new ImportFailure(`gave up after ${MAX_ATTEMPTS} attempts`)
+    if (!await checkAbandoned(data, state, owner)) return undefined
     const runs = await readRuns(data, state)
     const reported = new ReportedFingerprints(format.name, state.asset)
     const end = await applyChunks(data, state, { format, runs, owner, leaseMs, signal, tally, reported })

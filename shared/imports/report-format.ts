@@ -74,7 +74,8 @@ export interface ScanPaths {
 /**
  * A report as the scanner hands it out, piece by piece: the header members, the start of each
  * run, its kept members, the start of its results (a run without them computed none, which is
- * not the same as finding none), and each result as JSON text.
+ * not the same as finding none), and each result as JSON text (or, over the scanner's bounds,
+ * why it is not kept).
  */
 export type LogPiece =
   | { kind: 'header', key: string, value: unknown }
@@ -82,6 +83,7 @@ export type LogPiece =
   | { kind: 'runMember', run: number, key: string, value: unknown }
   | { kind: 'results', run: number }
   | { kind: 'result', run: number, index: number, json: string }
+  | { kind: 'oversized', run: number, index: number, reason: string }
 
 /** What every run context says: the tool and the analysis category (with the asset, its scope). */
 export interface RunBase {

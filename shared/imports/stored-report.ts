@@ -22,9 +22,10 @@ export type StoredRun = RunBase & { resultsPresent: boolean }
 
 /**
  * A chunk's entry: the run, the result's index in it (or, for a part of a split result, the
- * index and the part's pointer below it, as a string), and the result (null: too large to store).
+ * index and the part's pointer below it, as a string), and the result (null: too large to keep,
+ * with why when known).
  */
-export type ChunkEntry = [run: number, index: number | string, result: unknown]
+export type ChunkEntry = [run: number, index: number | string, result: unknown, tooLarge?: string]
 
 /** A fault of the stored parts, not of the moment: taking the import up again cannot help. */
 export class ImportFailure extends Error {}

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { ImportCounts, ImportError, ImportStatus, ReportImport, RunScope } from '../records/report-import.ts'
+import { batchDelete } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
 import { importKey, importPartKey, importScopeLineKey, indexes, outboxAttributes, ttlAttribute, type ImportPartKind } from './keys.ts'
@@ -26,6 +27,14 @@ export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
   leaseUntil?: string
   /** Times a processor took the import up. */
   attempts?: number
+  /**
+   * Who held the import before this processor when they stopped without a word: neither
+   * finished nor gave it up (their process died, or their store calls and then their release
+   * failed). Set by `acquire`; absent when the import is fresh or was given up.
+   */
+  abandonedBy?: string
+  /** The checkpoint (`processedChunks`) at which an attempt was last abandoned. */
+  abandonedAt?: number
 }
 
 export interface ImportProgress {
@@ -44,6 +53,8 @@ export interface ImportsRepository {
   /** Writes one part; parts are written before the import item exists. */
   putPart (tenant: string, id: string, kind: ImportPartKind, index: number, data: Uint8Array, now: Date): Promise<void>
   getPart (tenant: string, id: string, kind: ImportPartKind, index: number): Promise<Uint8Array | undefined>
+  /** Deletes parts `0 … count - 1` of a kind (a report refused after some of it was stored). */
+  deleteParts (tenant: string, id: string, kind: ImportPartKind, count: number): Promise<void>
   /** Records a fully received report as queued. */
   create (tenant: string, state: ImportState): Promise<void>
   get (tenant: string, id: string): Promise<ImportState | undefined>
@@ -63,14 +74,17 @@ export interface ImportsRepository {
   joinLine (tenant: string, scopeKey: string, id: string): Promise<string[]>
   /** Takes places out of a scope's line; returns what is left of it. */
   leaveLine (tenant: string, scopeKey: string, places: string[]): Promise<string[]>
+  /** Notes that an attempt was abandoned at this checkpoint; false when the lease was lost. */
+  noteAbandoned (tenant: string, id: string, owner: string, processedChunks: number): Promise<boolean>
 }
 
 /** Parts are only needed until their import is done; DynamoDB's TTL removes them after a week. */
 const PART_TTL_SECONDS = 7 * 24 * 60 * 60
 
-const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk])
+const internal = new Set(['pk', 'sk', indexes.outbox.pk, indexes.outbox.sk, 'holder'])
 
-export function createImportsRepository ({ documents, tableName }: Store): ImportsRepository {
+export function createImportsRepository (store: Store): ImportsRepository {
+  const { documents, tableName } = store
   const outbox = (tenant: string, id: string, now: Date) => outboxAttributes(tenant, `import/${id}`, now.toISOString())
   /** The outbox index's attributes: an unfinished import sits in it with the time of its last checkpoint. */
   const outboxNames = { outboxPk: indexes.outbox.pk, outboxSk: indexes.outbox.sk }
@@ -119,6 +133,10 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       return Item?.data as Uint8Array | undefined
     },
 
+    async deleteParts (tenant, id, kind, count) {
+      await batchDelete(store, Array.from({ length: count }, (_, index) => importPartKey(tenant, id, kind, index)))
+    },
+
     async create (tenant, state) {
       await storeCall(() => documents.send(new PutCommand({
         TableName: tableName,
@@ -137,13 +155,19 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       const item = await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk ADD attempts :one',
+          // `holder` is the attempt marker: set before anything is applied, removed when the holder
+          // finishes or gives the import up; found still set, the holder before stopped without a word.
+          UpdateExpression: 'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, #outboxPk = :outboxPk, #outboxSk = :outboxSk, abandonedBy = if_not_exists(holder, :none), holder = :owner ADD attempts :one',
           // Only an unfinished import, and only when no other processor's lease is still running.
           ConditionExpression: '#status IN (:queued, :running) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner)'
-        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
+        }, { running: 'running', queued: 'queued', owner, now: now.toISOString(), one: 1, none: '', ...heartbeatValues(tenant, id, now, leaseMs) }, outboxNames),
         ReturnValues: 'ALL_NEW'
       })
-      return item ? toState(item) : undefined
+      if (!item) return undefined
+      const state = toState(item)
+      // Taken up again by the same owner (or never held, or given up): nobody abandoned it.
+      if (state.abandonedBy === '' || state.abandonedBy === owner) delete state.abandonedBy
+      return state
     },
 
     async checkpoint (tenant, id, owner, progress, now, leaseMs) {
@@ -154,7 +178,7 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
 
     async finish (tenant, id, owner, status, progress, now) {
       return await updateWhileHeld(tenant, id, owner,
-        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, #outboxPk, #outboxSk',
+        'SET #status = :status, #counts = :counts, #errors = :errors, finishedAt = :now REMOVE leaseOwner, leaseUntil, holder, abandonedBy, #outboxPk, #outboxSk',
         { status, counts: progress.counts, errors: progress.errors, now: now.toISOString() })
     },
 
@@ -162,7 +186,7 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET #status = :queued ADD attempts :minusOne REMOVE leaseOwner, leaseUntil',
+          UpdateExpression: 'SET #status = :queued ADD attempts :minusOne REMOVE leaseOwner, leaseUntil, holder',
           // Only our own lease, while running: waiting for a turn is no attempt at the import.
           ConditionExpression: 'leaseOwner = :owner AND #status = :running'
         }, { queued: 'queued', running: 'running', owner, minusOne: -1 })
@@ -188,11 +212,15 @@ export function createImportsRepository ({ documents, tableName }: Store): Impor
       await update({
         Key: importKey(tenant, id),
         ...expressions({
-          UpdateExpression: 'SET leaseUntil = :now',
+          UpdateExpression: 'SET leaseUntil = :now REMOVE holder',
           // Only our own lease; whoever took it over keeps theirs.
           ConditionExpression: 'leaseOwner = :owner'
         }, { now: now.toISOString(), owner })
       })
+    },
+
+    async noteAbandoned (tenant, id, owner, processedChunks) {
+      return await updateWhileHeld(tenant, id, owner, 'SET abandonedAt = :at', { at: processedChunks })
     }
   }
 }

@@ -5,6 +5,8 @@ import type { SecurityRecord } from '../records/schema.ts'
 import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
+import { historyItem } from './history-repository.ts'
+import { assertItemFits } from './item-size.ts'
 import { createLayoutReader } from './index-layout.ts'
 import { indexes, outboxAttributes, recordIndexes, recordKey } from './keys.ts'
 import { recordItem, settledRecordItem, toStored, type StoredRecord } from './record-items.ts'
@@ -59,6 +61,16 @@ export function createRecordsRepository (store: Store): RecordsRepository {
   /** The table's index layout (keys.ts, IndexLayout): every write and list follows it. */
   const indexLayout = createLayoutReader(store)
 
+  /**
+   * A record item is committed only if it and the history entry owed for it (the change, with the
+   * record as its event's data) both fit the item limit: an entry too large to write after the
+   * commit would stay owed for ever.
+   */
+  function assertWritable (tenant: string, item: Record<string, unknown>, record: SecurityRecord, change: RecordChange): void {
+    assertItemFits(item, 'The record with the change it carries (before and after)')
+    assertItemFits(historyItem(tenant, record.id, change, record), 'The history entry of this change (before and after, and the record)')
+  }
+
   async function getStored (tenant: string, id: string): Promise<StoredRecord | undefined> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({
       TableName: tableName,
@@ -85,6 +97,7 @@ export function createRecordsRepository (store: Store): RecordsRepository {
     async insert (tenant, record, change, history = 'after-commit', importScope) {
       const layout = await indexLayout()
       const item = history === 'owed-by-caller' ? settledRecordItem(tenant, record, { ...change, changes: [] }, layout, importScope) : recordItem(tenant, record, change, layout, importScope)
+      assertWritable(tenant, item, record, change)
       return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
         Item: item,
@@ -95,9 +108,11 @@ export function createRecordsRepository (store: Store): RecordsRepository {
 
     async replace (tenant, record, expectedVersion, change, importScope) {
       const layout = await indexLayout()
+      const item = recordItem(tenant, record, change, layout, importScope)
+      assertWritable(tenant, item, record, change)
       return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: recordItem(tenant, record, change, layout, importScope),
+        Item: item,
         ...expressions({
           // Update: the live record is still the version we read and settled (no lost update,
           // and the change it carries already has its history entry).

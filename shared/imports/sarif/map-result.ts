@@ -7,7 +7,7 @@ import type { Category, Severity } from '../../records/vocabulary.ts'
 import { bodyAjv } from '../../validation.ts'
 import { legacyScopePrefix, scopeKey } from '../import-scope.ts'
 import { SUPPRESSION_REASON_PREFIX, type ImportAsset, type ImportedFinding, type ImportScope, type MappedResult } from '../report-format.ts'
-import type { RuleContext, RunContext } from './run-context.ts'
+import { ruleWithId, type RuleContext, type RunContext } from './run-context.ts'
 import { clip, messageText, text } from './text.ts'
 
 /**
@@ -107,7 +107,7 @@ function ruleOf (result: Record<string, unknown>, run: RunContext): RuleContext 
   const index = typeof reference.index === 'number' ? reference.index : typeof result.ruleIndex === 'number' ? result.ruleIndex : undefined
   const id = text(result.ruleId) ?? text(reference.id)
   const byIndex = index === undefined ? undefined : rules[index]
-  const rule = byIndex ?? (id === undefined ? undefined : rules.find((candidate) => candidate.id === id))
+  const rule = byIndex ?? (id === undefined ? undefined : ruleWithId(rules, id))
   return { ...rule, ...(id ? { id: clip(id, 200) } : {}) }
 }
 
