@@ -104,23 +104,26 @@ t.test('a document that is not a CycloneDX 1.4–1.6 BOM is a 422 naming what is
   t.match(notBom.json(), { errors: [{ path: '/bomFormat' }] })
 })
 
-t.test('hostile BOMs: 100 000 components, circular dependencies, refs to nothing — a clear answer, never a 500', async (t) => {
-  const api = await buildRecordsApi(t)
-  const components = Array.from({ length: 100_000 }, (_, i) => ({ 'bom-ref': `c${i}`, type: 'library', name: `package-${i}`, version: '1.0.0', purl: `pkg:npm/package-${i}@1.0.0` }))
-  const huge = {
+/** A BOM of `count` components, each depending on the next and the last on the first (a cycle the import never walks). */
+function cyclicBom (count: number, vulnerabilities: unknown[]) {
+  const components = Array.from({ length: count }, (_, i) => ({ 'bom-ref': `c${i}`, type: 'library', name: `package-${i}`, version: '1.0.0', purl: `pkg:npm/package-${i}@1.0.0` }))
+  return JSON.stringify({
     bomFormat: 'CycloneDX',
     specVersion: '1.6',
     metadata: { tools: { components: [{ type: 'application', name: 'hostile' }] } },
     components,
-    // Every component depends on the next, the last on the first: a cycle the import never walks.
-    dependencies: components.map((_, i) => ({ ref: `c${i}`, dependsOn: [`c${(i + 1) % components.length}`] })),
-    vulnerabilities: [
-      { id: 'CVE-2024-0001', ratings: [{ severity: 'low' }], affects: [{ ref: 'c99999' }, { ref: 'nowhere' }, { ref: '' }] },
-      { id: 'CVE-2024-0002', affects: [] },
-      { id: 'CVE-2024-0003', affects: [{ ref: 'c0' }, { ref: 'c0' }] }
-    ]
-  }
-  const done = await importReport(t, api, JSON.stringify(huge), { query: IMAGE, headers: CDX })
+    dependencies: components.map((_, i) => ({ ref: `c${i}`, dependsOn: [`c${(i + 1) % count}`] })),
+    vulnerabilities
+  })
+}
+
+t.test('hostile BOMs: circular dependencies, refs to nothing, a ref named twice — clear counts and errors', async (t) => {
+  const api = await buildRecordsApi(t)
+  const done = await importReport(t, api, cyclicBom(20_000, [
+    { id: 'CVE-2024-0001', ratings: [{ severity: 'low' }], affects: [{ ref: 'c19999' }, { ref: 'nowhere' }, { ref: '' }] },
+    { id: 'CVE-2024-0002', affects: [] },
+    { id: 'CVE-2024-0003', affects: [{ ref: 'c0' }, { ref: 'c0' }] }
+  ]), { query: IMAGE, headers: CDX })
   t.match(done, { status: 'succeeded', counts: { results: 5, created: 2, unchanged: 0, rejected: 3 } }, 'a ref named twice is one component')
   t.match(done.errors, [
     { path: '/vulnerabilities/0/affects/1', message: 'affects ref "nowhere" names no component of the BOM' },
@@ -128,7 +131,14 @@ t.test('hostile BOMs: 100 000 components, circular dependencies, refs to nothing
     { path: '/vulnerabilities/1', message: /names no affected component/ }
   ])
   const items = await records(api, 'shop-image')
-  t.same(items.map((record) => record.component?.purl).sort(), ['pkg:npm/package-0@1.0.0', 'pkg:npm/package-99999@1.0.0'])
+  t.same(items.map((record) => record.component?.purl).sort(), ['pkg:npm/package-0@1.0.0', 'pkg:npm/package-19999@1.0.0'])
+})
+
+t.test('a BOM of 100 000 components is over what an import keeps of a report: a 413 naming the bound, never a 500', async (t) => {
+  const api = await buildRecordsApi(t)
+  const response = await postReport(api, cyclicBom(100_000, [{ id: 'CVE-2024-0001', affects: [{ ref: 'c0' }] }]), { query: IMAGE, headers: CDX })
+  t.equal(response.statusCode, 413)
+  t.match(response.json(), { detail: /run members kept hold more than/ })
 })
 
 t.test('a BOM nesting components deeper than the scanner allows is a 422, not a stack overflow', async (t) => {
