@@ -6,7 +6,7 @@ import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
 import { joinScopeLines } from './scope-turns.ts'
-import { resultPointer, runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
+import { runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
 /** Results per chunk: the unit of work between two checkpoints. */
