@@ -107,6 +107,13 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       AUTH_CLIENTS_JSON: await localClients(issuer),
       AUTH_USERS_FILE: LOCAL_USERS_FILE,
       ...await localSigningKeys(options.dataDir),
+      // The console signs people in at the mock and calls the API through this gateway, as through the ingress.
+      CONSOLE_ORIGIN: issuer,
+      CONSOLE_API_URL: issuer,
+      CONSOLE_AUTH_ISSUER: issuer,
+      CONSOLE_CLIENT_ID: 'local-console',
+      CONSOLE_CLIENT_SECRET: 'local-console-secret',
+      CONSOLE_COOKIE_KEY: settings.CONSOLE_COOKIE_KEY ?? await localSecret(options.dataDir, 'console-cookie-key'),
       ...(options.sinkUrl ? { K_SINK: options.sinkUrl } : {})
     }
 
@@ -126,7 +133,10 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       const app = await definition.build(loadSettings(definition.configSchema, env, definition.secretSettings))
       apps.push(app)
       upstreams[definition.name] = await app.listen({ port: 0, host: '127.0.0.1' })
-      if (definition.name === 'mock-auth') env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
+      if (definition.name === 'mock-auth') {
+        env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
+        env.CONSOLE_AUTH_URL = upstreams[definition.name]
+      }
     }
     const config = loadConfig(env)
 
