@@ -42,7 +42,17 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
     if (answer.status === 412) {
       const history = await historyOf()
       const since = history.filter((entry) => entry.version > version)
-      return pages.render(reply, { title: seen.body.title, session, current: 'queue' }, recordPage({ record: seen.body, history, canWrite: true, conflict: { input, since } }), 412)
+      // Only what the person changed goes on top of the current version: the rest stays as the other writer left it.
+      const current = seen.body
+      const reapply: TriageInput = {
+        status: 'status' in patch ? input.status : current.status,
+        statusReason: 'statusReason' in patch ? input.statusReason : current.statusReason ?? '',
+        duplicateOf: 'duplicateOf' in patch ? input.duplicateOf : current.duplicateOf ?? '',
+        riskExpiresAt: 'riskAcceptance' in patch ? input.riskExpiresAt : current.riskAcceptance?.expiresAt?.slice(0, 10) ?? '',
+        assignee: 'assignee' in patch ? input.assignee : current.assignee ?? '',
+        severity: 'severity' in patch ? input.severity : current.severity
+      }
+      return pages.render(reply, { title: current.title, session, current: 'queue' }, recordPage({ record: current, history, canWrite: true, conflict: { input: reapply, since } }), 412)
     }
     if (answer.status === 401) return pages.failure(request, reply, session, answer)
     const history = await historyOf()
