@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { ConfigSchema } from '../../shared/config.ts'
 import { ISSUER_PATTERN } from '../mock-auth/endpoints.ts'
 
@@ -16,7 +16,5 @@ export const ConsoleConfigSchema = Type.Object({
   CONSOLE_CLIENT_SECRET: Type.String({ minLength: 1, maxLength: 512, description: 'The console\'s client secret (client_secret_basic).' }),
   CONSOLE_COOKIE_KEY: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'The key that encrypts the session cookie: 32 random bytes, base64url (`openssl rand -base64 32 | tr +/ -_ | tr -d =`). Changing it signs everyone out.' })
 })
-
-export type ConsoleConfig = Static<typeof ConsoleConfigSchema>
 
 export const CONSOLE_SECRET_SETTINGS: ReadonlySet<string> = new Set(['CONSOLE_CLIENT_SECRET', 'CONSOLE_COOKIE_KEY'])

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { SafeHtml } from '../../shared/html/html.ts'
 import { activeStatuses } from '../../shared/records/workflow.ts'
+import type { HistoryEntryView, ImportView, ListPage, RecordView } from './api-types.ts'
 import { consoleScript, consoleStyles } from './assets/assets.ts'
 import { consolePaths } from './endpoints.ts'
 import { layout, type PageFrame } from './pages/layout.ts'
@@ -19,11 +20,11 @@ export function apiPages (app: Parameters<FastifyPluginAsync>[0], callApi: CallA
       if (!request.session) { sessions.signInAgain(request, reply); return undefined }
       return request.session
     },
-    async call (request: FastifyRequest, session: Session, path: string, call: Omit<Parameters<CallApi>[2], 'requestId'> = {}): Promise<ApiAnswer> {
-      return callApi(session.accessToken, path, { ...call, requestId: request.id })
+    async call<T = unknown> (request: FastifyRequest, session: Session, path: string, call: Omit<Parameters<CallApi>[2], 'requestId'> = {}): Promise<ApiAnswer<T>> {
+      return callApi<T>(session.accessToken, path, { ...call, requestId: request.id })
     },
     /** Sends the page for an API failure: sign in again on 401, else the problem in words. */
-    failure (request: FastifyRequest, reply: FastifyReply, session: Session, answer: ApiAnswer, title = 'Something went wrong'): FastifyReply {
+    failure (request: FastifyRequest, reply: FastifyReply, session: Session, answer: ApiAnswer<unknown>, title = 'Something went wrong'): FastifyReply {
       if (answer.status === 401) return sessions.signInAgain(request, reply, 'Your sign-in expired or was revoked; sign in again.')
       const status = answer.status >= 400 && answer.status < 600 ? answer.status : 502
       return sessions.page(reply, status, layout({ title, session }, problemPage(title, problemSentence(answer))))
@@ -53,11 +54,11 @@ const pageRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { callA
     }
     const session = request.session
     const active = activeStatuses.join(',')
-    const list = (query: Record<string, string>) => pages.call(request, session, '/v1/records', { query: new URLSearchParams({ status: active, limit: '100', ...query }) })
+    const list = (query: Record<string, string>) => pages.call<ListPage<RecordView>>(request, session, '/v1/records', { query: new URLSearchParams({ status: active, limit: '100', ...query }) })
     const answers = await Promise.all([...overviewSeverities.map((severity) => list({ severity })), list({ overdue: 'true' }), list({ severity: 'critical', limit: '5' })])
     const failed = answers.find((answer) => answer.status !== 200)
     if (failed) return pages.failure(request, reply, session, failed, 'Overview unavailable')
-    const counted = (answer: ApiAnswer) => ({ count: answer.body.items.length, more: answer.body.nextCursor !== null })
+    const counted = (answer: ApiAnswer<ListPage<RecordView>>) => ({ count: answer.body.items.length, more: answer.body.nextCursor !== null })
     return pages.render(reply, { title: 'Overview', session, current: 'overview' }, overviewPage({
       bySeverity: overviewSeverities.map((severity, index) => ({ severity, ...counted(answers[index]!) })),
       overdue: counted(answers[overviewSeverities.length]!),
@@ -69,7 +70,7 @@ const pageRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { callA
     const session = pages.session(request, reply)
     if (!session) return reply
     const filters = readFilters(request.query as Record<string, unknown>)
-    const answer = await pages.call(request, session, '/v1/records', { query: apiQuery(filters) })
+    const answer = await pages.call<ListPage<RecordView>>(request, session, '/v1/records', { query: apiQuery(filters) })
     if (answer.status !== 200) return pages.failure(request, reply, session, answer, 'The queue could not be shown')
     return pages.render(reply, { title: 'Queue', session, current: 'queue' }, queuePage({ filters, items: answer.body.items, nextCursor: answer.body.nextCursor, canWrite: session.scopes.includes('records:write') }))
   })
@@ -79,8 +80,8 @@ const pageRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { callA
     if (!session) return reply
     const { id } = request.params as { id: string }
     const [record, history] = await Promise.all([
-      pages.call(request, session, `/v1/records/${encodeURIComponent(id)}`),
-      pages.call(request, session, `/v1/records/${encodeURIComponent(id)}/history`, { query: new URLSearchParams({ limit: '100' }) })
+      pages.call<RecordView>(request, session, `/v1/records/${encodeURIComponent(id)}`),
+      pages.call<ListPage<HistoryEntryView>>(request, session, `/v1/records/${encodeURIComponent(id)}/history`, { query: new URLSearchParams({ limit: '100' }) })
     ])
     if (record.status !== 200) return pages.failure(request, reply, session, record, 'Record not shown')
     return pages.render(reply, { title: record.body.title, session, current: 'queue' }, recordPage({ record: record.body, history: history.status === 200 ? history.body.items : [], canWrite: session.scopes.includes('records:write') }))
@@ -97,7 +98,7 @@ const pageRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { callA
     const session = pages.session(request, reply)
     if (!session) return reply
     const { id } = request.params as { id: string }
-    const answer = await pages.call(request, session, `/v1/imports/${encodeURIComponent(id)}`)
+    const answer = await pages.call<ImportView>(request, session, `/v1/imports/${encodeURIComponent(id)}`)
     if (answer.status !== 200) return pages.failure(request, reply, session, answer, 'Import not shown')
     const finished = answer.body.status === 'succeeded' || answer.body.status === 'failed'
     return pages.render(reply, { title: 'Import', session, current: 'import', ...(finished ? {} : { refreshSeconds: 1 }) }, importProgressPage(answer.body))

@@ -1,8 +1,10 @@
-/** One answer of the records API, as the console reads it. */
-export interface ApiAnswer {
+import type { Problem } from './api-types.ts'
+
+/** One answer of the records API, as the console reads it: `body` is `T` on success, a problem otherwise. */
+export interface ApiAnswer<T = unknown> {
   status: number
   etag: string | undefined
-  body: any
+  body: T
   requestId: string
 }
 
@@ -18,7 +20,7 @@ export interface ApiCall {
 
 /** Calls the records API with the person's token: the console acts as them, never as itself. */
 export function createRecordsClient (apiUrl: string) {
-  return async function callApi (accessToken: string, path: string, call: ApiCall): Promise<ApiAnswer> {
+  return async function callApi<T = unknown> (accessToken: string, path: string, call: ApiCall): Promise<ApiAnswer<T>> {
     const url = new URL(path, apiUrl)
     if (call.query) url.search = call.query.toString()
     const response = await fetch(url, {
@@ -33,18 +35,25 @@ export function createRecordsClient (apiUrl: string) {
       ...(call.body === undefined ? {} : { body: call.body }),
       signal: AbortSignal.timeout(30_000)
     })
-    const text = await response.text()
-    let body: unknown = null
-    try { body = text ? JSON.parse(text) : null } catch { body = { detail: 'The API answered with something that is not JSON.' } }
-    return { status: response.status, etag: response.headers.get('etag') ?? undefined, body, requestId: (body as { requestId?: string } | null)?.requestId ?? response.headers.get('x-request-id') ?? call.requestId }
+    const body = parseBody(await response.text())
+    return { status: response.status, etag: response.headers.get('etag') ?? undefined, body: body as T, requestId: (body as Problem | null)?.requestId ?? response.headers.get('x-request-id') ?? call.requestId }
   }
 }
 
 export type CallApi = ReturnType<typeof createRecordsClient>
 
+function parseBody (text: string): unknown {
+  if (!text) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return { detail: 'The API answered with something that is not JSON.' }
+  }
+}
+
 /** A problem+json answer as a sentence a person can act on, with the request id to quote. */
 export function problemSentence (answer: ApiAnswer): string {
-  const problem = (answer.body ?? {}) as { title?: string, detail?: string, errors?: Array<{ path: string, message: string }> }
+  const problem = (answer.body ?? {}) as Problem
   const what = problem.detail ?? problem.title ?? `The API answered ${answer.status}.`
   const fields = (problem.errors ?? []).slice(0, 5).map((error) => `${error.path.replace(/^\//, '') || 'the request'} ${error.message}`)
   const sentence = `${what.replace(/\.?$/, '.')}${fields.length ? ` ${fields.join('; ')}.` : ''}`

@@ -4,6 +4,7 @@ import { consolePaths, pathOf } from './endpoints.ts'
 import { bulkResultPage, type BulkOutcome } from './pages/other-pages.ts'
 import { queueUrl, readFilters } from './pages/queue.ts'
 import { recordPage, triagePatch, type TriageInput } from './pages/record.ts'
+import type { HistoryEntryView, ImportView, ListPage, RecordView } from './api-types.ts'
 import { apiPages } from './page-routes.ts'
 import { problemSentence, type CallApi } from './records-client.ts'
 
@@ -28,16 +29,16 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
     const version = Number(text(body.version, 12))
     const path = `/v1/records/${encodeURIComponent(id)}`
     // The record as the person saw it: the version their form was made from.
-    const seen = await pages.call(request, session, path)
+    const seen = await pages.call<RecordView>(request, session, path)
     if (seen.status !== 200) return pages.failure(request, reply, session, seen, 'Not saved')
     const historyOf = async () => {
-      const answer = await pages.call(request, session, `${path}/history`, { query: new URLSearchParams({ limit: '100' }) })
-      return answer.status === 200 ? answer.body.items as any[] : []
+      const answer = await pages.call<ListPage<HistoryEntryView>>(request, session, `${path}/history`, { query: new URLSearchParams({ limit: '100' }) })
+      return answer.status === 200 ? answer.body.items : []
     }
     const base = seen.body.version === version ? seen.body : (await historyAt(historyOf, seen.body, version))
     const patch = triagePatch(base, input, session.sub)
     if (Object.keys(patch).length === 0) return reply.code(303).header('location', pathOf(consolePaths.record, id)).send()
-    const answer = await pages.call(request, session, path, { method: 'PATCH', body: JSON.stringify(patch), contentType: MERGE_PATCH, ifMatch: `"${Number.isInteger(version) ? version : 0}"` })
+    const answer = await pages.call<RecordView>(request, session, path, { method: 'PATCH', body: JSON.stringify(patch), contentType: MERGE_PATCH, ifMatch: `"${Number.isInteger(version) ? version : 0}"` })
     if (answer.status === 200) return reply.code(303).header('location', pathOf(consolePaths.record, id)).send()
     if (answer.status === 412) {
       const history = await historyOf()
@@ -75,7 +76,7 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
     // Each record with the If-Match of the version the person selected: a record changed since is listed, never overwritten.
     const outcomes: BulkOutcome[] = await Promise.all(selected.map(async (entry): Promise<BulkOutcome> => {
       const [id = '', version = ''] = entry.split(':')
-      const answer = await pages.call(request, session, `/v1/records/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify(patch), contentType: MERGE_PATCH, ifMatch: `"${/^\d+$/.test(version) ? version : 0}"` })
+      const answer = await pages.call<RecordView>(request, session, `/v1/records/${encodeURIComponent(id)}`, { method: 'PATCH', body: JSON.stringify(patch), contentType: MERGE_PATCH, ifMatch: `"${/^\d+$/.test(version) ? version : 0}"` })
       const title = answer.status === 200 ? answer.body.title : id
       if (answer.status === 200) return { id, title, outcome: Number(answer.body.version) === Number(version) ? 'unchanged' : 'updated' }
       if (answer.status === 412) return { id, title, outcome: 'conflict' }
@@ -102,7 +103,7 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
     if (!report || report.length === 0) return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: 'Choose a SARIF file to upload.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, 400)
     const query = new URLSearchParams({ asset: fields.asset ?? '', assetType: fields.assetType ?? '' })
     if (fields.environment) query.set('environment', fields.environment)
-    const answer = await pages.call(request, session, '/v1/imports', { method: 'POST', query, body: report, contentType: 'application/sarif+json' })
+    const answer = await pages.call<ImportView>(request, session, '/v1/imports', { method: 'POST', query, body: report, contentType: 'application/sarif+json' })
     if (answer.status !== 202 && answer.status !== 201) return pages.failure(request, reply, session, answer, 'Import refused')
     return reply.code(303).header('location', pathOf(consolePaths.importProgress, String(answer.body.id))).send()
   })
@@ -112,19 +113,20 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
  * The record as it was at the version the person's form was made from, rebuilt from the current
  * one by undoing the history's later changes: the patch then holds only what the person changed.
  */
-async function historyAt (historyOf: () => Promise<any[]>, current: any, version: number): Promise<any> {
+async function historyAt (historyOf: () => Promise<HistoryEntryView[]>, current: RecordView, version: number): Promise<RecordView> {
   if (!Number.isInteger(version) || version >= current.version) return current
-  const record = structuredClone(current)
+  const record = structuredClone(current) as Record<string, unknown>
   for (const entry of await historyOf()) {
     if (entry.version <= version) continue
     for (const change of entry.changes ?? []) {
       const [field, nested] = String(change.path).slice(1).split('/')
       if (!field) continue
-      if (nested) { record[field] = { ...(record[field] ?? {}), [nested]: change.from ?? undefined } } else if (change.from === null) delete record[field]
+      if (nested) record[field] = { ...(record[field] as object | undefined), [nested]: change.from ?? undefined }
+      else if (change.from === null) delete record[field]
       else record[field] = change.from
     }
   }
-  return record
+  return record as RecordView
 }
 
 export default writeRoutes

@@ -1,6 +1,6 @@
 import escapeHtml from 'escape-html'
 
-/** Markup that is already safe: made by `html` (or `raw` on a constant), never from input. */
+/** Markup that is already safe: made by `html`, never from input. */
 export class SafeHtml {
   readonly value: string
   constructor (value: string) { this.value = value }
@@ -17,11 +17,6 @@ export function html (strings: TemplateStringsArray, ...values: Interpolation[])
   let out = strings[0]!
   values.forEach((value, index) => { out += render(value) + strings[index + 1]! })
   return new SafeHtml(out)
-}
-
-/** Markup written in our own code (a constant): not for anything that came from outside. */
-export function raw (markup: string): SafeHtml {
-  return new SafeHtml(markup)
 }
 
 function render (value: Interpolation): string {

@@ -10,11 +10,11 @@
  * Not part of `npm test` (it needs chromium: apt-get install chromium, or CHROMIUM_PATH).
  */
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import axe from 'axe-core'
 import t, { type Test } from 'tap'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { startLocalStack, type LocalStack } from '../../local-dev/stack.ts'
@@ -26,7 +26,7 @@ const SCREENSHOT_DIR = screenshotDir(process.argv.slice(2), process.env, COMMITT
 const LIGHTHOUSE_REPORT = process.env.LIGHTHOUSE_REPORT ?? join(tmpdir(), 'security-records-console-lighthouse.json')
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const SARIF = fileURLToPath(new URL('../fixtures/sarif/semgrep-1.185.0.sarif', import.meta.url))
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+const axeSource = axe.source
 
 if (!existsSync(CHROMIUM)) {
   console.error(`No chromium at ${CHROMIUM}: install it with apt-get install -y chromium, or set CHROMIUM_PATH`)

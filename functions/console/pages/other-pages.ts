@@ -2,6 +2,7 @@ import { html, type SafeHtml } from '../../../shared/html/html.ts'
 import { assetTypes, environments, severities } from '../../../shared/records/vocabulary.ts'
 import { activeStatuses } from '../../../shared/records/workflow.ts'
 import { consolePaths, pathOf } from '../endpoints.ts'
+import type { ImportView, RecordView } from '../api-types.ts'
 import { label, when } from './layout.ts'
 import { queueUrl, readFilters } from './queue.ts'
 
@@ -9,7 +10,7 @@ export interface OverviewContent {
   /** Open records per severity; `more` when the count reached the page size. */
   bySeverity: Array<{ severity: string, count: number, more: boolean }>
   overdue: { count: number, more: boolean }
-  newestCritical: any[]
+  newestCritical: RecordView[]
 }
 
 const activeFilters = readFilters({ status: [...activeStatuses] })
@@ -41,16 +42,16 @@ export function importForm (): SafeHtml {
 </form>`
 }
 
-export function importProgressPage (state: any): SafeHtml {
-  const counts = state.counts ?? {}
-  const done = (counts.created ?? 0) + (counts.updated ?? 0) + (counts.unchanged ?? 0) + (counts.rejected ?? 0)
+export function importProgressPage (state: ImportView): SafeHtml {
+  const counts = state.counts
+  const done = counts.created + counts.updated + counts.unchanged + counts.rejected
   const finished = state.status === 'succeeded' || state.status === 'failed'
-  const assetName = state.asset?.name ?? state.scope?.asset?.name
+  const assetName = state.asset?.name
   return html`<h1>Import ${state.tool?.name ?? ''}</h1>
 <p role="status" id="import-status">Status: <strong>${state.status}</strong>${finished ? html` at ${when(state.finishedAt)}` : ' — this page refreshes itself'}</p>
 <p><label for="import-progress">Progress</label> <progress id="import-progress" max="${counts.results || 1}" value="${finished ? counts.results || 1 : done}">${done} of ${counts.results ?? '?'}</progress> ${done} of ${counts.results ?? '?'} results</p>
-<dl class="counts">${['results', 'created', 'updated', 'unchanged', 'resolved', 'reopened', 'rejected'].map((name) => html`<dt>${name}</dt><dd>${counts[name] ?? 0}</dd>`)}</dl>
-${state.errors?.length ? html`<h2>Problems</h2><ul>${state.errors.slice(0, 20).map((error: any) => html`<li>${typeof error === 'string' ? error : error.message ?? JSON.stringify(error)}</li>`)}</ul>` : ''}
+<dl class="counts">${(['results', 'created', 'updated', 'unchanged', 'resolved', 'reopened', 'rejected'] as const).map((name) => html`<dt>${name}</dt><dd>${counts[name] ?? 0}</dd>`)}</dl>
+${state.errors.length ? html`<h2>Problems</h2><ul>${state.errors.slice(0, 20).map((error) => html`<li>${error.path ? html`<code>${error.path}</code>: ` : ''}${error.message}</li>`)}</ul>` : ''}
 ${finished && assetName ? html`<p><a href="${queueUrl({ ...readFilters({}), asset: assetName })}">Records of ${assetName}</a></p>` : ''}`
 }
 

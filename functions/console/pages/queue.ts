@@ -2,6 +2,7 @@ import { html, type SafeHtml } from '../../../shared/html/html.ts'
 import { categories, severities, statuses } from '../../../shared/records/vocabulary.ts'
 import { activeStatuses } from '../../../shared/records/workflow.ts'
 import { consolePaths, pathOf } from '../endpoints.ts'
+import type { RecordView } from '../api-types.ts'
 import { label, when } from './layout.ts'
 
 /** The queue's filters, exactly the list API's, as the page's URL carries them. */
@@ -67,7 +68,7 @@ export function queueUrl (filters: QueueFilters, cursor = ''): string {
 
 export interface QueueContent {
   filters: QueueFilters
-  items: any[]
+  items: RecordView[]
   nextCursor: string | null
   canWrite: boolean
 }
@@ -102,7 +103,7 @@ ${items.length === 0
 <thead><tr>${canWrite ? html`<th scope="col"><span class="visually-hidden">Select</span></th>` : ''}<th scope="col">Title</th><th scope="col">Severity</th><th scope="col">Status</th><th scope="col">Asset</th><th scope="col">Assignee</th><th scope="col">Due</th><th scope="col">Created</th></tr></thead>
 <tbody>
 ${items.map((record) => {
-  const overdue = record.dueAt && Date.parse(record.dueAt) < now && activeStatuses.includes(record.status)
+  const overdue = record.dueAt !== undefined && Date.parse(record.dueAt) < now && activeStatuses.includes(record.status)
   return html`<tr data-href="${pathOf(consolePaths.record, record.id)}">
 ${canWrite ? html`<td><input type="checkbox" name="record" value="${record.id}:${record.version}" aria-label="Select ${record.title}"></td>` : ''}
 <td><a href="${pathOf(consolePaths.record, record.id)}">${record.title}</a></td>

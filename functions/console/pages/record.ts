@@ -2,6 +2,7 @@ import { html, type SafeHtml } from '../../../shared/html/html.ts'
 import { severities } from '../../../shared/records/vocabulary.ts'
 import { activeStatuses, statusesNeedingReason, statusTransitions } from '../../../shared/records/workflow.ts'
 import { consolePaths, pathOf } from '../endpoints.ts'
+import type { HistoryActor, HistoryEntryView, RecordView } from '../api-types.ts'
 import { label, when } from './layout.ts'
 
 /** What a person asked to change on the record page: the form's fields, compared with what they saw. */
@@ -15,24 +16,24 @@ export interface TriageInput {
 }
 
 export interface RecordContent {
-  record: any
-  history: any[]
+  record: RecordView
+  history: HistoryEntryView[]
   canWrite: boolean
   /** A 412: the change the person made, to re-apply on the record as it is now, and who changed it since. */
-  conflict?: { input: TriageInput, since: any[] } | undefined
+  conflict?: { input: TriageInput, since: HistoryEntryView[] } | undefined
 }
 
 const json = (value: unknown) => value === null || value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value)
 
 /** Who made a history entry: the person's name (or id) and the client they used. */
-export function actorLabel (actor: any): string {
+export function actorLabel (actor: HistoryActor | undefined): string {
   if (!actor) return 'someone'
   if (actor.type === 'user') return `${actor.name ?? actor.id} (via ${actor.clientId})`
-  return `client ${actor.id ?? actor.sub}`
+  return `client ${actor.id}`
 }
 
 export function recordPage ({ record, history, canWrite, conflict }: RecordContent): SafeHtml {
-  const overdue = record.dueAt && Date.parse(record.dueAt) < Date.now() && activeStatuses.includes(record.status)
+  const overdue = record.dueAt !== undefined && Date.parse(record.dueAt) < Date.now() && activeStatuses.includes(record.status)
   const field = (name: string, value: SafeHtml | string | undefined) => html`<dt>${name}</dt><dd>${value === undefined || value === '' ? '—' : value}</dd>`
   return html`<p><a href="${consolePaths.queue}">← Queue</a></p>
 <h1>${record.title}</h1>
@@ -72,21 +73,21 @@ ${timeline(history)}
 </div>`
 }
 
-function conflictNotice (record: any, conflict: { input: TriageInput, since: any[] }): SafeHtml {
+function conflictNotice (record: RecordView, conflict: { input: TriageInput, since: HistoryEntryView[] }): SafeHtml {
   const who = [...new Set(conflict.since.map((entry) => actorLabel(entry.actor)))].join(', ') || 'someone'
   return html`<div class="notice error" role="alert"><p><strong>Changed by ${who} since you opened it.</strong> Your change was not saved. What changed:</p>
 ${timeline(conflict.since)}
 <p>The form below holds your change on top of version ${record.version}; check it and save again to re-apply.</p></div>`
 }
 
-function timeline (entries: any[]): SafeHtml {
+function timeline (entries: HistoryEntryView[]): SafeHtml {
   if (entries.length === 0) return html`<p class="empty">No history.</p>`
   return html`<ol class="timeline">${entries.map((entry) => html`<li><p><strong>${entry.action}</strong> (version ${entry.version}) by ${actorLabel(entry.actor)}, ${when(entry.at)}</p>
-${entry.changes?.length ? html`<ul>${entry.changes.map((change: any) => html`<li><code>${change.path}</code>: ${json(change.from)} → ${json(change.to)}</li>`)}</ul>` : ''}</li>`)}</ol>`
+${entry.changes.length ? html`<ul>${entry.changes.map((change) => html`<li><code>${change.path}</code>: ${json(change.from)} → ${json(change.to)}</li>`)}</ul>` : ''}</li>`)}</ol>`
 }
 
-function triageForm (record: any, input?: TriageInput): SafeHtml {
-  const allowed = [record.status, ...(statusTransitions[record.status as keyof typeof statusTransitions] ?? [])]
+function triageForm (record: RecordView, input?: TriageInput): SafeHtml {
+  const allowed = [record.status, ...statusTransitions[record.status]]
   const value = (name: keyof TriageInput, current: string) => input ? input[name] : current
   const status = value('status', record.status)
   return html`<h2 id="triage-heading">Triage</h2>
@@ -104,7 +105,7 @@ function triageForm (record: any, input?: TriageInput): SafeHtml {
 }
 
 /** The merge patch for what the form changed, relative to the record the person saw. */
-export function triagePatch (record: any, input: TriageInput, person: string): Record<string, unknown> {
+export function triagePatch (record: Pick<RecordView, 'status' | 'severity'> & Partial<Pick<RecordView, 'statusReason' | 'assignee' | 'cvss'>>, input: TriageInput, person: string): Record<string, unknown> {
   const patch: Record<string, unknown> = {}
   if (input.status && input.status !== record.status) {
     patch.status = input.status

@@ -117,7 +117,10 @@ t.test('the console refuses what an attacker tries', async (t) => {
 
     for (const [name, changes] of [['plain', { code_challenge_method: 'plain' }], ['no challenge', { code_challenge: '', code_challenge_method: '' }]] as const) {
       const downgraded = new URL(victim.authorize)
-      for (const [key, value] of Object.entries(changes)) value ? downgraded.searchParams.set(key, value) : downgraded.searchParams.delete(key)
+      for (const [key, value] of Object.entries(changes)) {
+        if (value) downgraded.searchParams.set(key, value)
+        else downgraded.searchParams.delete(key)
+      }
       const answer = await fetch(downgraded, { redirect: 'manual' })
       t.equal(answer.status, 303, name)
       t.equal(new URL(answer.headers.get('location')!).searchParams.get('error'), 'invalid_request', `${name}: refused`)

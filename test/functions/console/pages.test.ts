@@ -32,11 +32,11 @@ t.test('a return path is one of the console\'s own, or the overview', async (t) 
 })
 
 t.test('a triage form becomes a merge patch of what the person changed only', async (t) => {
-  const record = { status: 'open', severity: 'high', assignee: 'sam' }
+  const record = { status: 'open' as const, severity: 'high' as const, assignee: 'sam' }
   t.same(triagePatch(record, { status: 'open', statusReason: '', duplicateOf: '', riskExpiresAt: '', assignee: 'sam', severity: 'high' }, 'tess'), {})
   t.same(triagePatch(record, { status: 'false_positive', statusReason: 'test data', duplicateOf: '', riskExpiresAt: '', assignee: '', severity: 'high' }, 'tess'), { status: 'false_positive', statusReason: 'test data', assignee: null })
   t.same(triagePatch(record, { status: 'accepted_risk', statusReason: 'vendor fix due', duplicateOf: '', riskExpiresAt: '2027-01-31', assignee: 'sam', severity: 'high' }, 'tess'), { status: 'accepted_risk', riskAcceptance: { expiresAt: '2027-01-31T23:59:59Z', approvedBy: 'tess' }, statusReason: 'vendor fix due' })
-  t.same(triagePatch({ ...record, cvss: { vector: 'CVSS:3.1/…' } }, { status: 'open', statusReason: '', duplicateOf: '', riskExpiresAt: '', assignee: 'sam', severity: 'low' }, 'tess'), {}, 'a CVSS-scored severity is not overridden')
+  t.same(triagePatch({ ...record, cvss: { vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', version: '3.1' as const, baseScore: 9.8, severity: 'critical' as const } }, { status: 'open', statusReason: '', duplicateOf: '', riskExpiresAt: '', assignee: 'sam', severity: 'low' }, 'tess'), {}, 'a CVSS-scored severity is not overridden')
 })
 
 t.test('problems read as sentences with the request id; actors as who and through what', async (t) => {
