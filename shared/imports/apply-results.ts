@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, InvalidRequestError, ItemTooLargeError, NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { ImportCounts, ImportError, ImportScope, ImportStatus, ReportImport, RunScope } from '../records/report-import.ts'
+import type { ImportCounts, ImportError, ImportStatus, ReportImport, RunScope } from '../records/report-import.ts'
 import { batchDelete } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
