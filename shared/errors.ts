@@ -110,6 +110,7 @@ export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED'
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
 export const OverloadedError = problemError('SR_OVERLOADED')
+export const TenantBusyError = problemError<[number, number]>('SR_RATE_LIMITED', 'Your tenant has %d requests running at this instance and %d waiting, as many as it takes; retry after the seconds in Retry-After')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
 export const BrokerUnavailableError = problemError<[]>('SR_BROKER_UNAVAILABLE', 'The event broker did not take the finding in time; retry later')
 
