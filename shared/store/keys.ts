@@ -203,3 +203,8 @@ export const healthProbeKey: ItemKey = { pk: 'HEALTH', sk: 'HEALTH' }
 export function revokedTokenKey (issuer: string, jti: string): ItemKey {
   return { pk: `REVOKED#${hash(`${issuer}\n${jti}`)}`, sk: 'TOKEN' }
 }
+
+/** Marks an authorization code as redeemed: a code is exchanged once. */
+export function redeemedCodeKey (issuer: string, codeId: string): ItemKey {
+  return { pk: `CODE#${hash(`${issuer}\n${codeId}`)}`, sk: 'REDEEMED' }
+}
