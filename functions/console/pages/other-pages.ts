@@ -34,7 +34,7 @@ export const overviewSeverities = severities
 export function importForm (): SafeHtml {
   return html`<h1>Import a SARIF report</h1>
 <form method="post" action="${consolePaths.importForm}" enctype="multipart/form-data" class="import">
-<label>SARIF file (.sarif or .json, up to 10 MB) <input type="file" name="report" accept=".sarif,.json,application/sarif+json,application/json" required></label>
+<label>SARIF log or CycloneDX BOM (.sarif, .cdx.json or .json, up to 10 MB) <input type="file" name="report" accept=".sarif,.json,application/sarif+json,application/vnd.cyclonedx+json,application/json" required></label>
 <label>Asset name <input name="asset" required maxlength="200"></label>
 <label>Asset type <select name="assetType">${assetTypes.map((type) => html`<option value="${type}"${type === 'repository' ? html` selected` : ''}>${label(type)}</option>`)}</select></label>
 <label>Environment <select name="environment"><option value="">none</option>${environments.map((environment) => html`<option value="${environment}">${environment}</option>`)}</select></label>
