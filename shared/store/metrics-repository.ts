@@ -183,13 +183,15 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
   async function apply (tenant: string, recordId: string, version: number, facts: RecordFacts | null): Promise<ApplyOutcome> {
     const owner = randomUUID()
     const shard = metricShardOf(recordId)
-    const waitUntil = now() + CONTENDED_WAIT_MS
+    let waited = 0
     for (let attempt = 0; ; attempt++) {
       const current = await readRecordItem(tenant, recordId)
       if (current?.pending) {
         if (current.pending.leaseUntil > now()) {
-          if (now() > waitUntil) throw new MetricsContendedError()
-          await sleep(Math.min(20 * 2 ** attempt, 200))
+          if (waited >= CONTENDED_WAIT_MS) throw new MetricsContendedError()
+          const pause = Math.min(20 * 2 ** attempt, 200)
+          await sleep(pause)
+          waited += pause
           continue
         }
         if (await takeOver(tenant, recordId, current.pending, owner)) await finish(tenant, recordId, current.pending)
