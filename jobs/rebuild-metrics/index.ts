@@ -15,7 +15,7 @@ import { rebuildMetrics } from './rebuild-metrics.ts'
 
 const RebuildConfigSchema = Type.Object({
   ...storeSettings,
-  METRICS_TENANTS: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*$', description: 'Comma-separated tenants whose counters to rebuild.' }),
+  METRICS_TENANTS: Type.String({ default: '', pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*)?$', description: 'Comma-separated tenants whose counters to rebuild (none: nothing to do).' }),
   METRICS_REPAIR: Type.Enum(['on', 'off'], { default: 'on', description: 'off: report the drift only.' })
 })
 
@@ -24,7 +24,7 @@ const store = createStore(config)
 try {
   const records = createRecordsRepository(store)
   const metrics = createMetricsRepository(store)
-  for (const tenant of config.METRICS_TENANTS.split(',')) {
+  for (const tenant of config.METRICS_TENANTS.split(',').filter(Boolean)) {
     const outcome = await rebuildMetrics(records, metrics, tenant, { repair: config.METRICS_REPAIR === 'on' })
     console.log(JSON.stringify({ level: outcome.driftAfter.length > 0 ? 'error' : 'info', msg: 'metrics rebuilt', tenant, records: outcome.records, drift: outcome.drift.length, repaired: outcome.repaired, driftAfter: outcome.driftAfter.length, sample: outcome.drift.slice(0, 10) }))
     if (outcome.driftAfter.length > 0) process.exitCode = 1
