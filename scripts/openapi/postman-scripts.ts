@@ -173,18 +173,6 @@ export const requestFlow: Record<string, RequestFlow> = {
       'pm.collectionVariables.set(\'importId\', started.id)'
     ]
   },
-  getMetrics: {
-    query: { window: '30d' },
-    tests: [
-      ...expectAnswer(200, 'application/json'),
-      'pm.test(\'the figures of the tenant, with a trend of at least 90 days\', () => {',
-      '  const figures = pm.response.json()',
-      '  pm.expect(figures.window.days).to.equal(30)',
-      '  pm.expect(figures.open.total).to.be.a(\'number\')',
-      '  pm.expect(figures.trend.length).to.be.at.least(90)',
-      '})'
-    ]
-  },
   getImport: {
     pathVariables: { id: '{{importId}}' },
     tests: [
@@ -196,6 +184,18 @@ export const requestFlow: Record<string, RequestFlow> = {
       '  pm.expect(report.counts).to.have.property(\'results\')',
       '})',
       'pm.collectionVariables.unset(\'importId\')'
+    ]
+  },
+  getMetrics: {
+    query: { window: '30d' },
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'the figures of the tenant, with a trend of at least 90 days\', () => {',
+      '  const figures = pm.response.json()',
+      '  pm.expect(figures.window.days).to.equal(30)',
+      '  pm.expect(figures.open.total).to.be.a(\'number\')',
+      '  pm.expect(figures.trend.length).to.be.at.least(90)',
+      '})'
     ]
   }
 }

@@ -71,7 +71,8 @@ t.test('it documents exactly the routes of the routing table, with the operation
     'PATCH /v1/records/:id': 'updateRecord',
     'DELETE /v1/records/:id': 'deleteRecord',
     'POST /v1/imports': 'importReport',
-    'GET /v1/imports/:id': 'getImport'
+    'GET /v1/imports/:id': 'getImport',
+    'GET /v1/metrics': 'getMetrics'
   })
 })
 
