@@ -23,7 +23,10 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/import-report-store-calls.test.ts',
   'test/functions/import-report-events.test.ts',
   'test/shared/auth/token-attacks.test.ts',
-  'test/jobs/reshard-indexes.test.ts'
+  'test/jobs/reshard-indexes.test.ts',
+  'test/shared/store/metrics-repository.test.ts',
+  'test/functions/record-metrics.test.ts',
+  'test/jobs/rebuild-metrics.test.ts'
 ]
 
 const port = await freePort()
