@@ -19,6 +19,7 @@ import { definition as updateRecord } from './update-record/index.ts'
 type Route = Omit<FunctionRoute, 'function'>
 
 export interface RegisteredFunction {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each function builds from its own settings type; the registry holds them all
   definition: FunctionDefinition<any>
   /** Routes the cluster ingress and the local gateway send to it. */
   routes: readonly Route[]

@@ -7,7 +7,7 @@ import { parse } from 'yaml'
 import { createStore, type Store } from '../../shared/store/client.ts'
 import { ensureTable } from '../../shared/store/table.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER, type TestKeys } from '../../test/support/tokens.ts'
-import { firstJsonLine, startChild, type Child } from './processes.ts'
+import { firstJsonLine, startChild } from './processes.ts'
 
 export const BENCH_TENANT = 'bench'
 export const OTHER_TENANT = 'bench-other'

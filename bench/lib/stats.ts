@@ -28,21 +28,6 @@ export function median (values: number[]): number {
   return summarize(values).p50
 }
 
-/**
- * Latency at concurrency 1: `warmup` untimed calls, then `count` timed ones, one after the other.
- * `operation` gets the call's index so it can vary its input (fresh ids, next version, ...).
- */
-export async function measureSequential (count: number, warmup: number, operation: (index: number) => Promise<unknown>): Promise<LatencySummary> {
-  for (let i = 0; i < warmup; i++) await operation(i)
-  const samples: number[] = []
-  for (let i = 0; i < count; i++) {
-    const started = performance.now()
-    await operation(warmup + i)
-    samples.push(performance.now() - started)
-  }
-  return summarize(samples)
-}
-
 export interface ThroughputSummary {
   /** Completed operations per second over the whole window. */
   perSecond: number
@@ -78,8 +63,6 @@ export async function measureClosedLoop (concurrency: number, durationMs: number
   if (samples.length === 0) throw new Error(`no operation completed in ${durationMs} ms (${errors} errors)`)
   return { perSecond: samples.length / (elapsed / 1000), completed: samples.length, errors, latency: summarize(samples) }
 }
-
-export const round = (value: number, digits = 2) => Number(value.toFixed(digits))
 
 /**
  * Latency at concurrency 1 of several variants of one operation (function, direct SDK, ...),

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { ConfigSchema, loadSettings } from '../../shared/config.ts'
+import { ConfigSchema } from '../../shared/config.ts'
 
 /** The trigger's OIDC identity: Knative names it `<trigger>-oidc-<group>-<kind>` (knative/eventing pkg/auth, `GetOIDCServiceAccountNameForResource`). */
 export const TRIGGER_SUBJECT = 'system:serviceaccount:security-records:ingest-finding-oidc-eventing.knative.dev-trigger'
@@ -19,7 +19,3 @@ export const IngestConfigSchema = Type.Object({
   DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: TRIGGER_SUBJECT, description: 'ingest-finding: comma-separated `sub`s allowed to deliver (the findings Trigger\'s OIDC service account).' })
 })
 export type IngestConfig = Static<typeof IngestConfigSchema>
-
-export function loadIngestConfig (env: Record<string, string | undefined> = process.env): IngestConfig {
-  return loadSettings(IngestConfigSchema, env)
-}

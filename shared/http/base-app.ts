@@ -12,6 +12,7 @@ import problemHandler from './problem-handler.ts'
 import { clientErrorHandler, expectationFailed, frameworkErrorReply, keepReadingUnreadBody, MAX_HEADER_BYTES, MAX_PARAM_LENGTH } from './request-limits.ts'
 import { securityHeaders, type SecurityHeaderOverrides } from './security-headers.ts'
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any server, request, reply and logger type: only the type provider is fixed
 export type BaseApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>
 
 export interface BaseAppOptions {

@@ -26,7 +26,7 @@ type State = typeof State[keyof typeof State]
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d])
 const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/
 /** What ends a run of plain characters in a string. */
-const STRING_SPECIAL = /["\\\u0000-\u001f]/g
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g // eslint-disable-line no-control-regex -- raw control characters end a JSON string's plain run
 
 type Capture = { depth: number, parts: string[], start: number, emit: (json: string) => LogPiece | undefined }
 

@@ -4,7 +4,7 @@ import { batchPut } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
 import { historyKey, historyPartition, historySortKey, indexes, outboxAttributes } from './keys.ts'
-import { isConditionFailed, storeCall, unlessConditionFails } from './store-errors.ts'
+import { storeCall, unlessConditionFails } from './store-errors.ts'
 
 /** A history entry as the API shows it. */
 export interface HistoryEntry extends RecordChange {

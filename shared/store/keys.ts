@@ -15,7 +15,6 @@ export const indexes = {
   outbox: { name: 'outbox', pk: 'outboxPk', sk: 'outboxSk' }
 } as const
 
-export type IndexName = keyof typeof indexes
 export interface IndexSpec { name: string, pk: string, sk: string }
 
 /** Attribute that DynamoDB's TTL (and our reads) use for expiry, in epoch seconds. */

@@ -69,7 +69,7 @@ t.test('ci.yml runs on pull requests and pushes: Node 24, tests on dynalite and 
   t.ok('pull_request' in ci.on && 'push' in ci.on)
   t.ok(steps('ci.yml').some((step) => step.uses?.startsWith('actions/setup-node@') && String(step.with?.['node-version']) === '24'), 'Node 24')
   t.ok(steps('ci.yml').some((step) => step.uses?.startsWith('actions/setup-java@') && String(step.with?.['java-version']) === '17'), 'Java 17 for DynamoDB Local')
-  for (const command of ['npm ci', 'npm run typecheck', 'npx tap', 'npm run test:dynamodb-local', 'npm run build', 'npm audit --omit=dev', 'kubectl kustomize', 'generate-ingress.ts --check']) {
+  for (const command of ['npm ci', 'npm run typecheck', 'npm run lint', 'npx tap', 'npm run test:dynamodb-local', 'npm run build', 'npm audit --omit=dev', 'kubectl kustomize', 'generate-ingress.ts --check']) {
     t.ok(runs('ci.yml').includes(command), `runs ${command}`)
   }
   t.ok(uses('ci.yml').some((ref) => ref.startsWith('docker/build-push-action@')), 'builds the image')

@@ -35,7 +35,7 @@ t.test('mergePatch never changes its inputs', async (t) => {
   t.same(patch, { a: { b: null, d: 2 } })
 })
 
-t.test('patching with a null-free object is idempotent, and an empty patch changes nothing', async (t) => {
+t.test('patching with a null-free object is idempotent, and an empty patch changes nothing', async () => {
   const json = fc.jsonValue({ maxDepth: 3 })
   fc.assert(fc.property(fc.dictionary(fc.string(), json), fc.dictionary(fc.string(), json), (target, patch) => {
     const once = mergePatch(target, patch)

@@ -8,7 +8,7 @@ import type { SecurityRecord } from '../../../shared/records/schema.ts'
 
 const tenantName = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)
 
-t.test('every tenant-owned key starts with its tenant, so no key of one tenant can name another\'s item', async (t) => {
+t.test('every tenant-owned key starts with its tenant, so no key of one tenant can name another\'s item', async () => {
   fc.assert(fc.property(tenantName, tenantName, fc.string(), (a, b, value) => {
     fc.pre(a !== b)
     const keysOfA = [
