@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { ConfigSchema } from '../../shared/config.ts'
 
 /** The trigger's OIDC identity: Knative names it `<trigger>-oidc-<group>-<kind>` (knative/eventing pkg/auth). */
@@ -22,4 +22,3 @@ export const MetricsConfigSchema = Type.Object({
   DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: METRICS_TRIGGER_SUBJECT, description: 'record-metrics: comma-separated `sub`s allowed to deliver (the record events Trigger\'s OIDC service account).' }),
   METRICS_PROMETHEUS_TENANTS: Type.String({ default: '', pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*)?$', description: 'record-metrics: comma-separated tenants whose counters `/metrics` exposes to Prometheus (opt-in; empty: none, only process metrics).' })
 })
-export type MetricsConfig = Static<typeof MetricsConfigSchema>
