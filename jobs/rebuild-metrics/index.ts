@@ -6,15 +6,16 @@
  * beside live deliveries. Exits non-zero when drift remains after the repair.
  */
 import { Type } from 'typebox'
-import { loadSettings } from '../../shared/config.ts'
+import { ConfigSchema, loadSettings } from '../../shared/config.ts'
 import { createStore } from '../../shared/store/client.ts'
 import { createMetricsRepository } from '../../shared/store/metrics-repository.ts'
 import { createRecordsRepository } from '../../shared/store/records-repository.ts'
-import { storeSettings } from '../create-table/index.ts'
 import { rebuildMetrics } from './rebuild-metrics.ts'
 
+// The store settings of the functions (not the create-table job's module: this job never creates or describes a table).
+const { TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS } = ConfigSchema.properties
 const RebuildConfigSchema = Type.Object({
-  ...storeSettings,
+  TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS,
   METRICS_TENANTS: Type.String({ default: '', pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*)?$', description: 'Comma-separated tenants whose counters to rebuild (none: nothing to do).' }),
   METRICS_REPAIR: Type.Enum(['on', 'off'], { default: 'on', description: 'off: report the drift only.' })
 })
