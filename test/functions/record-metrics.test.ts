@@ -126,3 +126,22 @@ t.test('/metrics: OpenMetrics text with the opted-in tenant\'s counters and the 
   t.notMatch(response.body, /tenant="other"/, 'a tenant that did not opt in is not exposed')
   t.match(response.body, /# EOF\n$/)
 })
+
+t.test('GET /v1/metrics sends the same store requests for a tenant of 3 records and one of 150, none of them a Scan', async (t) => {
+  const api = await buildRecordsApi(t, { routes })
+  const facts = (i: number) => ({ severity: (['critical', 'high', 'medium'] as const)[i % 3]!, status: (['open', 'resolved'] as const)[i % 2]!, category: 'vulnerability', asset: `asset-${i % 12}`, createdAt: new Date(Date.now() - (i % 60) * 86_400_000).toISOString(), statusChangedAt: new Date().toISOString() })
+  for (let i = 0; i < 3; i++) await api.data.metrics.apply('small', `s${i}`, 1, facts(i))
+  for (let i = 0; i < 150; i++) await api.data.metrics.apply('large', `l${i}`, 1, facts(i))
+  const requestsOf = async (tenant: string) => {
+    const before = api.store.commands.length
+    const response = await metrics(api, '?window=90d', { tenant })
+    t.equal(response.statusCode, 200)
+    return api.store.commands.slice(before).map((command) => command.name).sort()
+  }
+  const small = await requestsOf('small')
+  const large = await requestsOf('large')
+  t.same(large, small, 'the same requests, whatever the tenant\'s size')
+  t.notOk(small.includes('ScanCommand'))
+  t.equal(small.filter((name) => name !== 'GetItemCommand').length, 17, 'one BatchGetItem of the 8 counts shards, 8 day Queries, 8 top-asset Queries (beside the token\'s revocation check)')
+  t.equal((await metrics(api, '', { tenant: 'large' })).json().open.total, 75)
+})
