@@ -111,7 +111,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
   /**
    * The asset's place in the top list follows its open count. Written after the count, with the
    * count it read as the condition: of two writers, the later count wins; a stale place (a crash
-   * in between) is put right by the asset's next change or the rebuild job.
+   * in between) is put right by the asset's next change (its count is always exact).
    */
   async function repositionAsset (tenant: string, asset: string): Promise<void> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
