@@ -5,6 +5,8 @@
  */
 import type { FunctionRoute } from '../shared/routing-table.ts'
 import type { FunctionDefinition } from '../shared/server.ts'
+import { consoleRoutes } from './console/endpoints.ts'
+import { definition as consoleFunction } from './console/index.ts'
 import { definition as createRecord } from './create-record/index.ts'
 import { definition as deleteRecord } from './delete-record/index.ts'
 import { definition as getRecord } from './get-record/index.ts'
@@ -53,6 +55,8 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }]
   },
   { definition: mockAuth, record: false, emitsEvents: false, routes: mockAuthRoutes },
+  // The people's pages: calls the records API through the ingress with the person's token.
+  { definition: consoleFunction, record: false, emitsEvents: false, routes: consoleRoutes },
   {
     definition: ingestFinding,
     record: false,

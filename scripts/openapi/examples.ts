@@ -6,7 +6,7 @@
 import type { ProblemCode } from '../../shared/errors.ts'
 import { problemBody, type Problem } from '../../shared/http/problem.ts'
 import { MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
-import { diffRecords, type RecordChange } from '../../shared/records/change.ts'
+import { diffRecords, historyActorOf, type RecordChange } from '../../shared/records/change.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
 import { SecurityRecord, type RecordCreate, type RecordPatch } from '../../shared/records/schema.ts'
@@ -142,7 +142,7 @@ const historyEntry = (action: RecordChange['action'], record: SecurityRecord, be
   version: record.version,
   action,
   at: record.updatedAt,
-  actor: { sub: actor.sub, clientId: actor.clientId },
+  actor: historyActorOf(actor),
   requestId,
   changes: diffRecords(before, record)
 })

@@ -51,7 +51,7 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
       createdAt: context.now.toISOString(),
       finishedAt: null,
       createdBy: context.actor.sub,
-      actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+      actor: { sub: context.actor.sub, clientId: context.actor.clientId, ...(context.actor.name === undefined ? {} : { name: context.actor.name }) },
       ...stored,
       processedChunks: 0
     }

@@ -204,6 +204,11 @@ export function revokedTokenKey (issuer: string, jti: string): ItemKey {
   return { pk: `REVOKED#${hash(`${issuer}\n${jti}`)}`, sk: 'TOKEN' }
 }
 
+/** Marks an authorization code as redeemed: a code is exchanged once. */
+export function redeemedCodeKey (issuer: string, codeId: string): ItemKey {
+  return { pk: `CODE#${hash(`${issuer}\n${codeId}`)}`, sk: 'REDEEMED' }
+}
+
 /**
  * Metrics counters (shared/metrics): per tenant, write-sharded by a stable hash of the record id
  * into METRIC_SHARDS partitions, so no counter item takes every write of a big tenant. A fixed
