@@ -13,6 +13,7 @@ import { PROBLEM_CONTENT_TYPE, problemResponses } from '../../shared/http/proble
 import { MAX_HEADER_BYTES, MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
+import { summarize } from '../../shared/metrics/summary.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
   applyVexRequests, createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord, vexOutcome,
@@ -31,6 +32,11 @@ const scopeDescriptions: Record<string, string> = {
 
 /** Response headers, each documented once and referenced from every response that sends it. */
 const headers = {
+  MetricsETag: {
+    description: 'Weak entity tag of the figures (their `asOf` left out). Send it as `If-None-Match`: a 304 while they are unchanged.',
+    schema: { type: 'string', pattern: '^W/"[A-Za-z0-9_-]+"$' },
+    example: 'W/"k3Jx0cW9mXb1r8yQ2vN5tA7hL4e"'
+  },
   ETag: {
     description: 'Entity tag of this version of the record. Send it as `If-Match` to change or delete exactly this version, or as `If-None-Match` to revalidate a cached copy.',
     schema: { type: 'string', pattern: '^"[0-9]+"$' },
@@ -81,6 +87,7 @@ type HeaderName = keyof typeof headers
 
 /** The header names responses carry, and the component that documents each. */
 const headerNames: Record<HeaderName, string> = {
+  MetricsETag: 'ETag',
   ETag: 'ETag',
   Location: 'Location',
   ImportLocation: 'Location',
@@ -214,6 +221,15 @@ interface OperationDocs {
 
 const recordPath = `/v1/records/${exampleRecordId}`
 
+/** The figures of a small tenant, made by the code that makes the real ones (so the example cannot drift from it). */
+const exampleMetrics = summarize({
+  now: new Date('2026-12-06T09:30:00.000Z'),
+  windowDays: 30,
+  counts: { 's|critical|open': 2, 's|high|open': 5, 's|high|triaged': 3, 's|high|resolved': 14, 's|medium|in_progress': 4, 'c|vulnerability': 11, 'c|misconfiguration': 3, 'd|critical|2026-12-04': 1, 'd|critical|2026-12-10': 1, 'd|high|2026-12-20': 8, 'd|medium|2027-02-01': 4 },
+  days: new Map<string, Record<string, number>>([['2026-12-01', { opened: 3, 'r|high': 2, 't|high|93': 1, 't|high|101': 1, 'm|high': 2 }], ['2026-12-05', { opened: 1, 'r|high': 1, 't|high|120': 1 }]]),
+  topAssets: [{ name: 'payments-api', open: 9 }, { name: 'web-shop', open: 5 }]
+})
+
 const operationDocs: Record<string, OperationDocs> = {
   createRecord: {
     instance: '/v1/records',
@@ -256,6 +272,13 @@ const operationDocs: Record<string, OperationDocs> = {
     instance: `${recordPath}/history`,
     responses: {
       200: { headers: ['Link'], examples: { createdThenTriaged: { summary: 'A record created, then triaged', value: historyPage } } }
+    }
+  },
+  getMetrics: {
+    instance: '/v1/metrics',
+    responses: {
+      200: { headers: ['MetricsETag'], examples: { tenant: { summary: 'A tenant\'s figures over 30 days', value: exampleMetrics } } },
+      304: { headers: ['MetricsETag'] }
     }
   },
   importReport: {
@@ -341,7 +364,8 @@ export async function buildOpenApiDocument (): Promise<Document> {
       servers: [{ url: '/', description: 'The origin serving this document: the local stack (npm start) or the cluster ingress' }],
       tags: [
         { name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' },
-        { name: 'imports', description: 'Scanner reports (SARIF 2.1.0) in, records out; re-imports resolve what a scan no longer reports.' }
+        { name: 'imports', description: 'Scanner reports (SARIF 2.1.0) in, records out; re-imports resolve what a scan no longer reports.' },
+        { name: 'metrics', description: 'Live counts, remediation times, SLA compliance and trends, kept from the record events.' }
       ],
       components: {
         securitySchemes: {

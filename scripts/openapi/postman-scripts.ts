@@ -204,6 +204,18 @@ export const requestFlow: Record<string, RequestFlow> = {
       '  pm.expect(outcome.counts.unknown).to.equal(1)',
       '})'
     ]
+  },
+  getMetrics: {
+    query: { window: '30d' },
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'the figures of the tenant, with a trend of at least 90 days\', () => {',
+      '  const figures = pm.response.json()',
+      '  pm.expect(figures.window.days).to.equal(30)',
+      '  pm.expect(figures.open.total).to.be.a(\'number\')',
+      '  pm.expect(figures.trend.length).to.be.at.least(90)',
+      '})'
+    ]
   }
 }
 

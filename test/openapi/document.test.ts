@@ -72,7 +72,8 @@ t.test('it documents exactly the routes of the routing table, with the operation
     'DELETE /v1/records/:id': 'deleteRecord',
     'POST /v1/imports': 'importReport',
     'GET /v1/imports/:id': 'getImport',
-    'POST /v1/vex': 'applyVex'
+    'POST /v1/vex': 'applyVex',
+    'GET /v1/metrics': 'getMetrics'
   })
 })
 
