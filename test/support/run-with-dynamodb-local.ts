@@ -34,7 +34,7 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/jobs/reshard-indexes.test.ts',
   'test/shared/store/metrics-repository.test.ts',
   'test/functions/record-metrics.test.ts',
-  'test/jobs/rebuild-metrics.test.ts'
+  'test/system/resilience/rebuild-metrics.resilience.ts'
 ]
 
 const port = await freePort()
