@@ -1,4 +1,4 @@
-import { factsOf, recount, type RecordFacts } from '../../shared/metrics/counters.ts'
+import { dayOf, factsOf, foldPastDue, recount, type RecordFacts } from '../../shared/metrics/counters.ts'
 import type { CounterValues } from '../../shared/metrics/summary.ts'
 import type { RecordsRepository } from '../../shared/store/records-repository.ts'
 import { counterItemId, type MetricsRepository } from '../../shared/store/metrics-repository.ts'
@@ -28,12 +28,16 @@ async function * liveRecords (records: RecordsRepository, tenant: string) {
   } while (after)
 }
 
-/** Counters minus the recount, per counter, zeros left out (a missing counter is 0). */
-export function driftBetween (counted: ReadonlyMap<string, CounterValues>, recounted: ReadonlyMap<string, CounterValues>): Drift[] {
+/**
+ * Counters minus the recount, per counter, zeros left out (a missing counter is 0). Both sides
+ * are compared with their due days before `today` folded (a read may have folded the counters'
+ * meanwhile): `today` is taken after the counters were read, so no fold saw a later day.
+ */
+export function driftBetween (counted: ReadonlyMap<string, CounterValues>, recounted: ReadonlyMap<string, CounterValues>, today = dayOf(new Date().toISOString())): Drift[] {
   const drift: Drift[] = []
   for (const item of new Set([...counted.keys(), ...recounted.keys()])) {
-    const have = counted.get(item) ?? {}
-    const want = recounted.get(item) ?? {}
+    const have = foldPastDue(counted.get(item) ?? {}, today)
+    const want = foldPastDue(recounted.get(item) ?? {}, today)
     for (const counter of new Set([...Object.keys(have), ...Object.keys(want)])) {
       const a = have[counter] ?? 0
       const b = want[counter] ?? 0

@@ -39,6 +39,8 @@ export const counterAttributes = {
   openCategory: (category: string) => `c|${category}`,
   /** Active records with a deadline, by severity and the day (UTC) it falls on. */
   due: (severity: string, day: string) => `d|${severity}|${day}`,
+  /** Due-day counters of days already over, folded into one per severity (`foldPastDue`). */
+  overdue: (severity: string) => `o|${severity}`,
   /** Records created that day (still existing). */
   opened: 'opened',
   /** Records resolved that day (still resolved), by severity. */
@@ -136,6 +138,32 @@ export function recount (facts: Iterable<RecordFacts>): Array<{ item: CounterIte
     }
   }
   return byItem(total)
+}
+
+/** The due-day counters of `values` whose day is before `today`, by attribute. */
+export function pastDueCounters (values: Readonly<Record<string, unknown>>, today: string): Array<{ attribute: string, severity: string, n: number }> {
+  const past: Array<{ attribute: string, severity: string, n: number }> = []
+  for (const [attribute, n] of Object.entries(values)) {
+    const [kind, severity, day] = attribute.split('|')
+    if (kind === 'd' && typeof n === 'number' && day !== undefined && day < today) past.push({ attribute, severity: severity!, n })
+  }
+  return past
+}
+
+/**
+ * `values` with every due-day counter of a day before `today` added into its severity's overdue
+ * counter and left out: what a counter item holds once its past due days are folded. A due day
+ * only ever passes, so the overdue figure (overdue counter plus the due days before today) is the
+ * same before and after, and folding twice changes nothing.
+ */
+export function foldPastDue (values: Readonly<Record<string, number>>, today: string): Record<string, number> {
+  const folded: Record<string, number> = { ...values }
+  for (const { attribute, severity, n } of pastDueCounters(values, today)) {
+    delete folded[attribute]
+    const overdue = counterAttributes.overdue(severity)
+    folded[overdue] = (folded[overdue] ?? 0) + n
+  }
+  return folded
 }
 
 /** A record's facts, from the record as events and the store carry it. */

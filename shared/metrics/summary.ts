@@ -57,7 +57,9 @@ export function summarize ({ now, windowDays, counts, days, topAssets, asset }: 
   const overdueBySeverity = bySeverity(() => 0)
   for (const [attribute, n] of Object.entries(counts)) {
     const [kind, severity, day] = attribute.split('|')
-    if (kind === 'd' && day! < today && Object.hasOwn(overdueBySeverity, severity!)) overdueBySeverity[severity as Severity] += n
+    // Past due days not folded yet count as well as those folded into the overdue counter.
+    const overdue = (kind === 'd' && day! < today) || kind === 'o'
+    if (overdue && Object.hasOwn(overdueBySeverity, severity!)) overdueBySeverity[severity as Severity] += n
   }
   const windowDaysList = daysBack(now, windowDays)
   const remediation = bySeverity((severity) => {

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox'
 import { TENANT_PATTERN } from '../auth/token-verifier.ts'
 import { invalidFields } from '../errors.ts'
 import { recordEventTypes } from '../events/record-events.ts'
-import { factsOf } from '../metrics/counters.ts'
+import { dayOf, factsOf } from '../metrics/counters.ts'
 import { daysBack, MIN_TREND_DAYS, summarize, type MetricsSummary } from '../metrics/summary.ts'
 import { Category, Severity, Status } from '../records/schema.ts'
 import type { ApplyOutcome, MetricsRepository } from '../store/metrics-repository.ts'
@@ -61,12 +61,13 @@ export const TOP_ASSETS = 10
  * day figures for the trend, the top assets), whatever the tenant's size.
  */
 export async function readMetrics (metrics: MetricsRepository, tenant: string, { windowDays, asset }: { windowDays: number, asset?: string }, now: Date): Promise<MetricsSummary> {
+  const today = dayOf(now.toISOString())
   if (asset !== undefined) {
-    const counts = await metrics.readCounts(tenant, asset)
+    const counts = await metrics.readCounts(tenant, today, asset)
     return summarize({ now, windowDays, counts, days: new Map(), topAssets: [], asset })
   }
   const [counts, days, topAssets] = await Promise.all([
-    metrics.readCounts(tenant),
+    metrics.readCounts(tenant, today),
     metrics.readDays(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!),
     metrics.topAssets(tenant, TOP_ASSETS)
   ])

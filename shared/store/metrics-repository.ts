@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { byItem, contributionDelta, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import { byItem, contributionDelta, counterAttributes as attributeOf, pastDueCounters, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
 import { batchGet } from './batch.ts'
@@ -38,8 +38,12 @@ export interface MetricsRepository {
    * Throws MetricsContendedError when another applier holds the record's counters past the wait.
    */
   apply (tenant: string, recordId: string, version: number, facts: RecordFacts | null): Promise<ApplyOutcome>
-  /** Every shard's counts, summed. With `asset`: that asset's counts (one read). */
-  readCounts (tenant: string, asset?: string): Promise<CounterValues>
+  /**
+   * Every shard's counts, summed. With `asset`: that asset's counts (one read). The items read
+   * get their due days before `today` folded into the overdue counters (`foldPastDue`), so what
+   * the next read returns is bounded by the due days still ahead, not by the tenant's history.
+   */
+  readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
   /** Day figures from `fromDay` on, every shard summed: one Query per shard. */
   readDays (tenant: string, fromDay: string): Promise<Map<string, CounterValues>>
   /** The `limit` assets with the most active records (one Query per shard). */
@@ -56,12 +60,15 @@ export const PENDING_LEASE_MS = 60_000
 const CONTENDED_WAIT_MS = 3000
 
 
-const counterAttributes = (item: Record<string, unknown>): CounterValues =>
+const countersOf = (item: Record<string, unknown>): CounterValues =>
   Object.fromEntries(Object.entries(item).filter(([name, value]) => name.includes('|') || name === 'opened' || name === 'open' ? typeof value === 'number' : false)) as CounterValues
 
 function addInto (total: CounterValues, values: CounterValues): void {
   for (const [name, n] of Object.entries(values)) total[name] = (total[name] ?? 0) + n
 }
+
+/** How many past due days one conditional update folds (its expressions stay far below DynamoDB's 4 KB). */
+const FOLD_CHUNK = 40
 
 /** The key of a counter item of a record's shard. */
 function counterKey (tenant: string, shard: number, item: CounterItem): ItemKey {
@@ -227,6 +234,36 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     }
   }
 
+  /**
+   * Folds the past due days of a counter item as read: each chunk in one update that adds their
+   * sum to the severity's overdue counter and removes them, only over the values read (a counter
+   * changed since is left for a later fold). The overdue figure is the same at every step, and
+   * record changes keep adding to due days whether folded or not, so no count is lost or doubled.
+   */
+  async function foldPastDue (key: ItemKey, item: Record<string, unknown>, today: string): Promise<void> {
+    const past = pastDueCounters(item, today)
+    for (let start = 0; start < past.length; start += FOLD_CHUNK) {
+      const chunk = past.slice(start, start + FOLD_CHUNK)
+      const sums = new Map<string, number>()
+      for (const { severity, n } of chunk) sums.set(severity, (sums.get(severity) ?? 0) + n)
+      const overdue = [...sums.keys()]
+      await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: key,
+        ...expressions({
+          UpdateExpression: `ADD ${overdue.map((_, i) => `#o${i} :o${i}`).join(', ')} REMOVE ${chunk.map((_, i) => `#d${i}`).join(', ')}`,
+          ConditionExpression: chunk.map((_, i) => `#d${i} = :d${i}`).join(' AND ')
+        }, {
+          ...Object.fromEntries(overdue.map((severity, i) => [`o${i}`, sums.get(severity)])),
+          ...Object.fromEntries(chunk.map(({ n }, i) => [`d${i}`, n]))
+        }, {
+          ...Object.fromEntries(overdue.map((severity, i) => [`o${i}`, attributeOf.overdue(severity)])),
+          ...Object.fromEntries(chunk.map(({ attribute }, i) => [`d${i}`, attribute]))
+        })
+      })))
+    }
+  }
+
   async function queryAll (input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
     const items: Array<Record<string, unknown>> = []
     let after: Record<string, unknown> | undefined
@@ -243,10 +280,12 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
   return {
     apply,
 
-    async readCounts (tenant, asset) {
+    async readCounts (tenant, today, asset) {
       const keys = asset === undefined ? shards.map((shard) => metricKeys.counts(tenant, shard)) : [metricKeys.asset(tenant, asset)]
+      const items = await batchGet(store, keys)
       const total: CounterValues = {}
-      for (const item of await batchGet(store, keys)) addInto(total, counterAttributes(item))
+      for (const item of items) addInto(total, countersOf(item))
+      await Promise.all(items.map((item) => foldPastDue({ pk: String(item.pk), sk: String(item.sk) }, item, today)))
       return total
     },
 
@@ -261,7 +300,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       for (const item of pages.flat()) {
         const day = String(item.sk).slice(metricKeys.dayPrefix.length)
         const values = days.get(day) ?? {}
-        addInto(values, counterAttributes(item))
+        addInto(values, countersOf(item))
         days.set(day, values)
       }
       return days
@@ -271,7 +310,8 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       const pages = await Promise.all(shards.map((shard) => storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
         IndexName: metricIndexes.topAssets.name,
-        ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk }),
+        // The name and count only: an asset item's due-day counters are not the list's.
+        ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset, #open' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk }),
         Limit: limit
       })))))
       return pages.flatMap((page) => page.Items ?? [])
@@ -314,7 +354,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         // The shards of the counts, or of a day, add up; an asset is one item.
         const id = item.sk === 'ASSET' ? counterItemId({ kind: 'asset', asset: String(item.asset) }) : String(item.sk)
         const values = items.get(id) ?? {}
-        addInto(values, counterAttributes(item))
+        addInto(values, countersOf(item))
         items.set(id, values)
       }
       return items

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { foldPastDue, recount, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { summarize } from '../../../shared/metrics/summary.ts'
 import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
@@ -125,6 +126,49 @@ t.test('the top assets: most active records first, read from the index, an asset
   t.same(await metrics.topAssets(tenant, 1), [{ name: 'big', open: 5 }])
   t.same(await metrics.topAssets('other', 10), [], 'another tenant sees none of them')
   t.equal(counterItemId({ kind: 'asset', asset: 'big' }), 'ASSET#big')
+})
+
+t.test('a read folds the past due days into one overdue counter per severity: the next read returns only the days ahead, the figures are unchanged, later changes still count once', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const now = new Date('2026-12-01T12:00:00.000Z')
+  const today = '2026-12-01'
+  // 120 records due on 60 past days (more than one fold's chunk per shard), two severities, and 3 due ahead.
+  const facts = new Map<string, RecordFacts>()
+  for (let i = 0; i < 120; i++) facts.set(`p${i}`, { ...v1, severity: i % 2 === 0 ? 'critical' : 'high', asset: 'api', dueAt: new Date(Date.parse('2026-09-01T10:00:00.000Z') + (i % 60) * 86_400_000).toISOString() })
+  for (let i = 0; i < 3; i++) facts.set(`f${i}`, { ...v1, dueAt: '2026-12-20T10:00:00.000Z' })
+  for (const [id, one] of facts) await metrics.apply(tenant, id, 1, one)
+  const overdueOf = async (asset?: string) => summarize({ now, windowDays: 30, counts: await metrics.readCounts(tenant, today, asset), days: new Map(), topAssets: [] }).overdue
+  const dueAttributes = (values: Record<string, number> | undefined) => Object.keys(values ?? {}).filter((name) => name.startsWith('d|')).sort()
+
+  t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the first read: the due days as counted')
+  const folded = await counters(store)
+  t.same(dueAttributes(folded.COUNTS), ['d|critical|2026-12-20'], 'only the due day ahead is left in the counts')
+  t.same({ critical: folded.COUNTS!['o|critical'], high: folded.COUNTS!['o|high'] }, { critical: 60, high: 60 })
+  t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the next read, from the folded counters: the same')
+  t.same((await overdueOf('api')).total, 120)
+  t.same(dueAttributes((await counters(store))['ASSET#api']), ['d|critical|2026-12-20'], 'an asset read folds the asset\'s item')
+
+  // Resolving and deleting past-due records after the fold, some concurrently with reads that fold again.
+  const resolvedAt = '2026-11-30T10:00:00.000Z'
+  await Promise.all([
+    ...[0, 1, 2, 3].map(async (i) => {
+      const one = { ...facts.get(`p${i}`)!, status: 'resolved' as const, statusChangedAt: resolvedAt }
+      facts.set(`p${i}`, one)
+      await metrics.apply(tenant, `p${i}`, 2, one)
+    }),
+    metrics.apply(tenant, 'p4', 2, null).then(() => facts.delete('p4')),
+    metrics.readCounts(tenant, today),
+    metrics.readCounts(tenant, today)
+  ])
+  t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
+  t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
+  t.same(dueAttributes((await counters(store)).COUNTS), ['d|critical|2026-12-20'])
+  // Every counter item equals the recount of the records, once both have their past due days folded.
+  const recounted = new Map(recount(facts.values()).map(({ item, adds }) => [counterItemId(item), foldPastDue(adds, today)]))
+  const withoutZeros = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).filter(([, n]) => n !== 0))
+  for (const [item, values] of await createMetricsRepository(store).allCounters(tenant)) t.same(withoutZeros(foldPastDue(values, today)), withoutZeros(recounted.get(item) ?? {}), item)
 })
 
 async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
