@@ -44,8 +44,8 @@ export interface MetricsRepository {
    * the next read returns is bounded by the due days still ahead, not by the tenant's history.
    */
   readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
-  /** Day figures from `fromDay` on, every shard summed: one Query per shard. */
-  readDays (tenant: string, fromDay: string): Promise<Map<string, CounterValues>>
+  /** Day figures from `fromDay` to `toDay`, every shard summed: one Query per shard. */
+  readDays (tenant: string, fromDay: string, toDay: string): Promise<Map<string, CounterValues>>
   /** The `limit` assets with the most active records (one Query per shard). */
   topAssets (tenant: string, limit: number): Promise<Array<{ name: string, open: number }>>
   /** The records counted now with their version (the rebuild compares them with the records). */
@@ -289,12 +289,12 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       return total
     },
 
-    async readDays (tenant, fromDay) {
+    async readDays (tenant, fromDay, toDay) {
       const days = new Map<string, CounterValues>()
       const pages = await Promise.all(shards.map((shard) => queryAll({
         TableName: tableName,
-        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk >= :from' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${fromDay}` }),
-        // The day items sort after COUNTS; the first is the window's first day.
+        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${fromDay}`, to: `${metricKeys.dayPrefix}${toDay}` }),
+        // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
         ConsistentRead: true
       })))
       for (const item of pages.flat()) {
