@@ -68,7 +68,7 @@ export async function readMetrics (metrics: MetricsRepository, tenant: string, {
   }
   const [counts, days, topAssets] = await Promise.all([
     metrics.readCounts(tenant, today),
-    metrics.readDays(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!, today),
+    metrics.readDays(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!, today, daysBack(now, windowDays)[0]!),
     metrics.topAssets(tenant, TOP_ASSETS)
   ])
   return summarize({ now, windowDays, counts, days, topAssets })

@@ -4,6 +4,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { byItem, contributionDelta, counterAttributes as attributeOf, pastDueCounters, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
+import { severities } from '../records/vocabulary.ts'
 import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
@@ -44,8 +45,12 @@ export interface MetricsRepository {
    * the next read returns is bounded by the due days still ahead, not by the tenant's history.
    */
   readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
-  /** Day figures from `fromDay` to `toDay`, every shard summed: one Query per shard. */
-  readDays (tenant: string, fromDay: string, toDay: string): Promise<Map<string, CounterValues>>
+  /**
+   * Day figures from `fromDay` to `toDay`, every shard summed: one Query per shard, two when
+   * `windowFrom` is later than `fromDay` — the days before it are read for the trend only (opened
+   * and resolved), not their remediation times.
+   */
+  readDays (tenant: string, fromDay: string, toDay: string, windowFrom?: string): Promise<Map<string, CounterValues>>
   /** The `limit` assets with the most active records (one Query per shard). */
   topAssets (tenant: string, limit: number): Promise<Array<{ name: string, open: number }>>
   /** The records counted now with their version (the rebuild compares them with the records). */
@@ -69,6 +74,9 @@ function addInto (total: CounterValues, values: CounterValues): void {
 
 /** How many past due days one conditional update folds (its expressions stay far below DynamoDB's 4 KB). */
 const FOLD_CHUNK = 40
+
+/** The UTC day before `day` (`YYYY-MM-DD`). */
+const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10)
 
 /** The key of a counter item of a record's shard. */
 function counterKey (tenant: string, shard: number, item: CounterItem): ItemKey {
@@ -289,14 +297,24 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       return total
     },
 
-    async readDays (tenant, fromDay, toDay) {
+    async readDays (tenant, fromDay, toDay, windowFrom = fromDay) {
       const days = new Map<string, CounterValues>()
-      const pages = await Promise.all(shards.map((shard) => queryAll({
-        TableName: tableName,
-        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${fromDay}`, to: `${metricKeys.dayPrefix}${toDay}` }),
-        // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
-        ConsistentRead: true
-      })))
+      // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
+      const between = (shard: number, from: string, to: string) => expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${from}`, to: `${metricKeys.dayPrefix}${to}` })
+      const trendOnly: Record<string, string> = Object.fromEntries([['sk', 'sk'], ['opened', attributeOf.opened], ...severities.map((severity, i) => [`r${i}`, attributeOf.resolved(severity)])])
+      const beforeWindow = dayBefore(windowFrom)
+      const pages = await Promise.all(shards.flatMap((shard) => [
+        queryAll({ TableName: tableName, ...between(shard, windowFrom > fromDay ? windowFrom : fromDay, toDay), ConsistentRead: true }),
+        ...(windowFrom > fromDay
+          ? [queryAll({
+              TableName: tableName,
+              ...between(shard, fromDay, beforeWindow),
+              ProjectionExpression: Object.keys(trendOnly).map((name) => `#${name}`).join(', '),
+              ExpressionAttributeNames: { ...between(shard, fromDay, beforeWindow).ExpressionAttributeNames, ...Object.fromEntries(Object.entries(trendOnly).map(([name, attribute]) => [`#${name}`, attribute])) },
+              ConsistentRead: true
+            })]
+          : [])
+      ]))
       for (const item of pages.flat()) {
         const day = String(item.sk).slice(metricKeys.dayPrefix.length)
         const values = days.get(day) ?? {}

@@ -171,6 +171,21 @@ t.test('a read folds the past due days into one overdue counter per severity: th
   for (const [item, values] of await createMetricsRepository(store).allCounters(tenant)) t.same(withoutZeros(foldPastDue(values, today)), withoutZeros(recounted.get(item) ?? {}), item)
 })
 
+t.test('the day figures: the window\'s days in full, the trend\'s days before it with opened and resolved only, none after today', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const resolvedOn = (day: string): RecordFacts => ({ ...v1, createdAt: `${day}T09:00:00.000Z`, status: 'resolved', statusChangedAt: `${day}T10:00:00.000Z` })
+  await metrics.apply(tenant, 'old', 1, resolvedOn('2026-10-01'))
+  await metrics.apply(tenant, 'recent', 1, resolvedOn('2026-11-20'))
+  await metrics.apply(tenant, 'ahead', 1, resolvedOn('2026-12-03'))
+  const days = await metrics.readDays(tenant, '2026-09-03', '2026-12-01', '2026-11-02')
+  t.same([...days.keys()].sort(), ['2026-10-01', '2026-11-20'])
+  t.same(days.get('2026-10-01'), { opened: 1, 'r|critical': 1 }, 'before the window: the trend\'s figures')
+  t.same(days.get('2026-11-20'), { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1 }, 'in the window: every figure (resolved after its deadline)')
+  t.same(await metrics.readDays(tenant, '2026-09-03', '2026-12-01'), new Map([...days, ['2026-10-01', { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1, 'm|critical': 1 }]]), 'without a window: every figure of every day')
+})
+
 async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = []
   for await (const item of iterable) items.push(item)
