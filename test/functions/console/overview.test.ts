@@ -11,7 +11,8 @@ const NOW = new Date('2026-12-06T12:00:00Z')
 
 /** The figures the metrics API answers for a tenant with some of everything. */
 function busyTenant () {
-  const days = new Map<string, Record<string, number>>(daysBack(NOW, 90).map((day, index) => [day, index === 89 ? { opened: 4, 'r|high': 3, 'm|high': 2, 't|high|60': 3 } : index === 80 ? { opened: 2 } : {}]))
+  const figures: Record<number, Record<string, number>> = { 89: { opened: 4, 'r|high': 3, 'm|high': 2, 't|high|60': 3 }, 80: { opened: 2 } }
+  const days = new Map(daysBack(NOW, 90).map((day, index) => [day, figures[index] ?? {}]))
   return summarize({
     now: NOW,
     windowDays: 30,
