@@ -1,5 +1,5 @@
 import t from 'tap'
-import { byItem, contributionDelta, contributionOf, recount, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { byItem, contributionDelta, contributionOf, foldPastDue, recount, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { daysBack, percentileSeconds, summarize } from '../../../shared/metrics/summary.ts'
 
 const open: RecordFacts = { severity: 'high', status: 'open', category: 'vulnerability', asset: 'api', createdAt: '2026-11-01T10:00:00.000Z', statusChangedAt: '2026-11-01T10:00:00.000Z', dueAt: '2026-12-01T10:00:00.000Z' }
@@ -61,6 +61,16 @@ t.test('overdue is read at read time: a due day counts once it is over', async (
   t.equal(on('2026-12-01T23:59:00.000Z'), 0)
   t.equal(on('2026-12-02T00:00:00.000Z'), 1)
   t.equal(on('2026-12-03T00:00:00.000Z'), 2)
+})
+
+t.test('folding the past due days into the overdue counters changes no figure, at any later day, and folding twice changes nothing', async (t) => {
+  const counts = { 's|high|open': 3, 'd|high|2026-11-30': 1, 'd|high|2026-12-01': -1, 'd|high|2026-12-02': 2, 'd|low|2026-11-01': 1, 'o|high': 1 }
+  const folded = foldPastDue(counts, '2026-12-02')
+  t.same(folded, { 's|high|open': 3, 'd|high|2026-12-02': 2, 'o|high': 1, 'o|low': 1 })
+  t.same(foldPastDue(folded, '2026-12-02'), folded)
+  const on = (now: string, values: Record<string, number>) => summarize({ now: new Date(now), windowDays: 30, counts: values, days: new Map(), topAssets: [] }).overdue
+  for (const now of ['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z']) t.same(on(now, folded), on(now, counts), now)
+  t.same(on('2026-12-03T00:00:00.000Z', folded).bySeverity.high, 3)
 })
 
 t.test('the trend covers at least 90 days and the window its own days', async (t) => {
