@@ -1,28 +1,21 @@
 import t from 'tap'
 import { importPatch, resolutionPatch, resolutionReason, resolvedByImport } from '../../../shared/imports/import-rules.ts'
 import { SUPPRESSION_REASON_PREFIX, type ImportedFinding, type ImportScope } from '../../../shared/imports/report-format.ts'
+import { buildNewRecord } from '../../../shared/records/model.ts'
 import type { SecurityRecord } from '../../../shared/records/schema.ts'
 import { activeStatuses } from '../../../shared/records/workflow.ts'
 import { statuses } from '../../../shared/records/vocabulary.ts'
 
 const scope: ImportScope = { tool: 'CodeQL', category: 'js', asset: 'shop' }
 
-const record = {
-  id: '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f',
+const record = buildNewRecord({
   title: 'SQL injection',
   category: 'vulnerability',
   severity: 'high',
-  status: 'open',
   asset: { name: 'shop', type: 'repository' },
   fingerprint: 'sarif:f1',
-  source: { tool: 'CodeQL', ruleId: 'js/sql-injection', scanId: 'import-1' },
-  version: 4,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  statusChangedAt: '2026-01-01T00:00:00.000Z',
-  createdBy: 'scanner',
-  updatedBy: 'scanner'
-} as unknown as SecurityRecord
+  source: { tool: 'CodeQL', ruleId: 'js/sql-injection', scanId: 'import-1' }
+}, '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e5f', { actor: { sub: 'scanner', clientId: 'ci', tenant: 'acme' }, now: new Date('2026-01-01T00:00:00.000Z') })
 
 /** The same finding as a later import reports it: nothing changed but the import that reports it. */
 const reported = {
