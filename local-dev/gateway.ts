@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import replyFrom from '@fastify/reply-from'
 import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
+import { addressKey } from '../functions/mock-auth/guessing-throttle.ts'
 import type { TokenVerifier } from '../shared/auth/token-verifier.ts'
 import { createBaseApp, DEFAULT_REQUEST_TIMEOUT_MS, loggerOptions } from '../shared/http/base-app.ts'
 import { cachedCheck } from '../shared/health-check.ts'
@@ -35,6 +37,16 @@ export interface GatewayOptions {
   maxRequestsPerUpstream?: number
   /** Connections one client address may hold open; requests on more get a 503 (default CONNECTIONS_PER_ADDRESS). */
   maxConnectionsPerAddress?: number
+  /** Requests one client address may make (RATE_LIMIT on); none when left out. */
+  addressRateLimit?: AddressRateLimit
+}
+
+/** The per-address request rate (ADDRESS_RATE_LIMIT in shared/routing-table.ts: the cluster ingress applies the same). */
+export interface AddressRateLimit {
+  /** Requests per second one address may make, sustained. */
+  perSecond: number
+  /** Requests one address may make at once beyond that rate. */
+  burst: number
 }
 
 /** The gateway streams bodies through; the function behind it enforces its own, smaller limit. */
@@ -62,6 +74,7 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     bodyLimit: PASS_THROUGH_BODY_LIMIT,
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   })
+  if (options.addressRateLimit) limitRequestsPerAddress(app, options.addressRateLimit)
   // The request target rule every function applies, before the token check and before the
   // proxy decodes the target to build the upstream URL (a malformed query would throw there).
   app.addHook('onRequest', async (request) => checkRequestTarget(request.raw.url ?? '/'))
@@ -205,6 +218,44 @@ function limitConnectionsPerAddress (app: FastifyInstance, limit: number): void 
     if (!overLimit.has(request.raw.socket)) return
     reply.header('connection', 'close')
     return sendProblem(reply, problemBody(request, 'SR_OVERLOADED', `This address has ${limit} connections open to the gateway, as many as it takes; retry later`))
+  })
+}
+
+/** How long a request over its address's rate may wait for its turn; past that it is refused. */
+const ADDRESS_RATE_MAX_WAIT_MS = 1000
+
+/**
+ * At most `perSecond` requests per second from one client address (an IPv6 /64 counts as one), after
+ * a burst of `burst` (GCRA, the token bucket nginx's `limit_req` and Envoy's local rate limit keep).
+ * A request over the rate waits its turn, as nginx's `limit_req` without `nodelay` makes it, for up
+ * to ADDRESS_RATE_MAX_WAIT_MS; one that would wait longer gets a 429 problem+json with Retry-After.
+ * Waiting instead of refusing at once matters in a one-process stack: a client that sends again as
+ * soon as it is refused would keep the event loop every function shares busy with refusals; waiting
+ * holds it to the rate. Checked first, before the request target or the token costs anything.
+ */
+function limitRequestsPerAddress (app: FastifyInstance, { perSecond, burst }: AddressRateLimit): void {
+  if (!(perSecond > 0) || !Number.isInteger(burst) || burst < 1) throw new Error('gateway: addressRateLimit needs perSecond > 0 and a positive integer burst')
+  const interval = 1000 / perSecond
+  const tolerance = (burst - 1) * interval
+  /** Per address, when its next request would be on time (the GCRA's theoretical arrival time). */
+  const nextDue = new Map<string, number>()
+  let sinceSweep = 0
+  app.addHook('onRequest', async (request, reply) => {
+    const now = performance.now()
+    if (++sinceSweep > 10_000) {
+      sinceSweep = 0
+      for (const [address, due] of nextDue) if (due < now) nextDue.delete(address)
+    }
+    const address = addressKey(request.socket.remoteAddress ?? '')
+    const due = Math.max(nextDue.get(address) ?? now, now)
+    const wait = due - tolerance - now
+    if (wait > ADDRESS_RATE_MAX_WAIT_MS) {
+      reply.header('retry-after', String(Math.ceil(wait / 1000)))
+      destroyUnsentBody(request)
+      return sendProblem(reply, problemBody(request, 'SR_RATE_LIMITED', `This address makes more than ${perSecond} requests per second; retry after the seconds in Retry-After`))
+    }
+    nextDue.set(address, due + interval)
+    if (wait > 0) await sleep(wait)
   })
 }
 

@@ -11,6 +11,7 @@ import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig, loadSettings } from '../shared/config.ts'
 import { createEventSink } from '../shared/events/record-events.ts'
 import { createDataLayer } from '../shared/operations/data-layer.ts'
+import { ADDRESS_RATE_LIMIT } from '../shared/routing-table.ts'
 import { sweepOutbox } from '../jobs/sweep-outbox/sweep-outbox.ts'
 import { createStore } from '../shared/store/client.ts'
 import { ensureTable } from '../shared/store/table.ts'
@@ -91,6 +92,9 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       // mock-auth sits behind the gateway, which stamps each client's address, as in the cluster.
       AUTH_TRUSTED_PROXIES: 'loopback',
       AUTH_CLIENT_ADDRESS_HEADER: CLIENT_ADDRESS_HEADER,
+      // One process runs the gateway, every function and the store: one tenant's share of it is
+      // one request at a time per function (a pod of its own in the cluster takes the default).
+      TENANT_REQUESTS_IN_FLIGHT: '1',
       ...settings,
       HOST: '127.0.0.1',
       PORT: '0',
@@ -136,7 +140,8 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       verifyToken: configuredTokenVerifier(config),
       healthChecks: Object.fromEntries(Object.entries(upstreams).map(([name, url]) => [name, `${url}/healthz`])),
       logLevel,
-      requestTimeoutMs: config.REQUEST_TIMEOUT_MS
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      ...(config.RATE_LIMIT === 'on' ? { addressRateLimit: ADDRESS_RATE_LIMIT } : {})
     })
     closers.push(() => gateway.close())
     await gateway.register(localDocs)

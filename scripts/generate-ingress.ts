@@ -12,7 +12,7 @@ import { stringify } from 'yaml'
 import { routingTable } from '../functions/registry.ts'
 import { CLIENT_ADDRESS_HEADER } from '../functions/mock-auth/endpoints.ts'
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../shared/http/problem.ts'
-import type { FunctionRoute } from '../shared/routing-table.ts'
+import { ADDRESS_RATE_LIMIT, type FunctionRoute } from '../shared/routing-table.ts'
 
 export const NAMESPACE = 'security-records'
 /** Replaced per overlay with the host of AUTH_ISSUER (knative/components/public-endpoint). */
@@ -22,6 +22,8 @@ export const KNATIVE_GATEWAY = 'knative-serving/knative-ingress-gateway'
 /** Knative's cluster-local gateway: every function is cluster-local and reached through it. */
 export const LOCAL_GATEWAY_HOST = 'knative-local-gateway.istio-system.svc.cluster.local'
 export const ingressFile = new URL('../knative/base/ingress/virtual-service.yaml', import.meta.url)
+/** The public gateway's per-address request rate (an EnvoyFilter: Istio has no API of its own for it). */
+export const rateLimitFile = new URL('../knative/base/ingress/rate-limit.yaml', import.meta.url)
 /** The local cluster's ingress (test/cluster): Traefik's file provider reads these routes. */
 export const traefikRoutesFile = new URL('../knative/overlays/local-cluster/traefik-routes.yaml', import.meta.url)
 /** The local-cluster overlay's public host (its AUTH_ISSUER, knative/overlays/local-cluster/site/site.env). */
@@ -108,6 +110,83 @@ export function virtualService (routes: readonly FunctionRoute[] = ingressRoutes
   }
 }
 
+const RATE_LIMITED_DETAIL = `This address makes more than ${ADDRESS_RATE_LIMIT.perSecond} requests per second; retry after the seconds in Retry-After`
+
+/**
+ * The edge's per-address rate (ADDRESS_RATE_LIMIT, as the local gateway applies it) on the public
+ * gateway's Envoy: its local rate limit filter, one token bucket per client address — the address
+ * Envoy trusts, as for x-client-address — kept by the filter's wildcard descriptor (Envoy 1.34+,
+ * Istio 1.26+). Each gateway pod keeps its own buckets: N pods allow N times the rate. A refused
+ * request gets the API's 429 problem+json with Retry-After (the connection manager's local reply
+ * mapper; Envoy's own body is plain text), and never reaches a function.
+ */
+export function rateLimitFilter () {
+  const { type, title, status } = problemBody({ id: '' }, 'SR_RATE_LIMITED', RATE_LIMITED_DETAIL)
+  const connectionManager = { filter: { name: 'envoy.filters.network.http_connection_manager' } }
+  const always = (key: string) => ({ runtime_key: key, default_value: { numerator: 100, denominator: 'HUNDRED' } })
+  return {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'EnvoyFilter',
+    metadata: {
+      name: 'security-records-rate-limit',
+      namespace: 'istio-system',
+      labels: { 'app.kubernetes.io/part-of': 'security-records', 'app.kubernetes.io/component': 'ingress' }
+    },
+    spec: {
+      // The public gateway's pods only, like the RequestAuthentication (knative/cluster/istio).
+      workloadSelector: { labels: { istio: 'ingressgateway' } },
+      configPatches: [
+        {
+          applyTo: 'HTTP_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: { filter: { ...connectionManager.filter, subFilter: { name: 'envoy.filters.http.router' } } } } },
+          patch: {
+            operation: 'INSERT_BEFORE',
+            value: {
+              name: 'envoy.filters.http.local_ratelimit',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+                stat_prefix: 'per_address_rate_limit',
+                filter_enabled: always('security_records_rate_limit_enabled'),
+                filter_enforced: always('security_records_rate_limit_enforced'),
+                // No bucket for all addresses together: only each address's own is consumed.
+                always_consume_default_token_bucket: false,
+                rate_limits: [{ actions: [{ remote_address: {} }] }],
+                descriptors: [{
+                  // No value: a wildcard, one bucket per address seen.
+                  entries: [{ key: 'remote_address' }],
+                  token_bucket: { max_tokens: ADDRESS_RATE_LIMIT.burst, tokens_per_fill: ADDRESS_RATE_LIMIT.perSecond, fill_interval: '1s' }
+                }],
+                max_dynamic_descriptors: 100_000,
+                response_headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'retry-after', value: '1' } }]
+              }
+            }
+          }
+        },
+        {
+          applyTo: 'NETWORK_FILTER',
+          match: { context: 'GATEWAY', listener: { filterChain: connectionManager } },
+          patch: {
+            operation: 'MERGE',
+            value: {
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                local_reply_config: {
+                  mappers: [{
+                    // Envoy's own replies only (an upstream's 429 is passed on as it is).
+                    filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: 'security_records_rate_limited_status' } } } },
+                    headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'cache-control', value: 'no-store' } }],
+                    body_format_override: { json_format: { type, title, status, detail: RATE_LIMITED_DETAIL }, content_type: PROBLEM_CONTENT_TYPE }
+                  }]
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
 const GENERATED_HEADER = [
   '# GENERATED by scripts/generate-ingress.ts from the routing table of functions/registry.ts',
   '# (the table the local gateway routes by). Do not edit: run `npm run manifests`.'
@@ -115,6 +194,14 @@ const GENERATED_HEADER = [
 
 export function renderIngress (routes: readonly FunctionRoute[] = ingressRoutes): string {
   return [...GENERATED_HEADER, stringify(virtualService(routes), { lineWidth: 0 })].join('\n')
+}
+
+export function renderRateLimit (): string {
+  const header = [
+    '# GENERATED by scripts/generate-ingress.ts from ADDRESS_RATE_LIMIT in shared/routing-table.ts',
+    '# (the rate the local gateway holds each address to). Do not edit: run `npm run manifests`.'
+  ]
+  return [...header, stringify(rateLimitFilter(), { lineWidth: 0 })].join('\n')
 }
 
 /** `/v1/records/:id` → a Go regexp over the whole path, for Traefik's PathRegexp matcher. */
@@ -135,7 +222,7 @@ export function traefikRoutes (routes: readonly FunctionRoute[] = ingressRoutes)
     routers[routeName(route)] = {
       entryPoints: ['web'],
       rule: `Host(\`${LOCAL_CLUSTER_HOST}\`) && Method(\`${route.method}\`) && ${traefikPath(route.path)}`,
-      middlewares: ['drop-client-address'],
+      middlewares: ['rate-limit-per-address', 'drop-client-address'],
       service: route.function
     }
     services[route.function] = {
@@ -154,7 +241,17 @@ export function traefikRoutes (routes: readonly FunctionRoute[] = ingressRoutes)
     // what a client sent under that name, so mock-auth counts by the forwarded address instead.
     data: {
       'routes.yaml': stringify({
-        http: { routers, services, middlewares: { 'drop-client-address': { headers: { customRequestHeaders: { [CLIENT_ADDRESS_HEADER]: '' } } } } }
+        http: {
+          routers,
+          services,
+          middlewares: {
+            // The edge's per-address rate, as the local gateway and the Istio ingress apply it. Traefik
+            // delays a request over it for as long as its bucket takes to refill, past that a 429; by
+            // the connection's remote address (no X-Forwarded-For is believed).
+            'rate-limit-per-address': { rateLimit: { average: ADDRESS_RATE_LIMIT.perSecond, period: '1s', burst: ADDRESS_RATE_LIMIT.burst } },
+            'drop-client-address': { headers: { customRequestHeaders: { [CLIENT_ADDRESS_HEADER]: '' } } }
+          }
+        }
       }, { lineWidth: 0 })
     }
   }
@@ -166,6 +263,7 @@ export function renderTraefikRoutes (routes: readonly FunctionRoute[] = ingressR
 
 const generated = [
   { file: ingressFile, render: renderIngress },
+  { file: rateLimitFile, render: renderRateLimit },
   { file: traefikRoutesFile, render: renderTraefikRoutes }
 ]
 

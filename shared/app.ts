@@ -8,6 +8,7 @@ import { createCursorCodec } from './api/cursor.ts'
 import strictJsonBodies from './http/json-body.ts'
 import rateLimiting from './http/rate-limit.ts'
 import requestLimits from './http/request-limits.ts'
+import tenantFairness from './http/tenant-fairness.ts'
 import type { RouteDeps } from './api/route-deps.ts'
 import { createDataLayer } from './operations/data-layer.ts'
 import type { Store } from './store/client.ts'
@@ -20,8 +21,8 @@ export type App = BaseApp
 export type { RouteDeps }
 
 export interface AppOptions {
-  /** Rate limiting is on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave it out. */
-  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'REQUEST_TIMEOUT_MS'>>
+  /** Rate limiting and tenant fairness are on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave them out. */
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'TENANT_REQUESTS_IN_FLIGHT' | 'TENANT_REQUESTS_QUEUED' | 'REQUEST_TIMEOUT_MS'>>
   store: Store
   /** Token verification; a function without scoped routes has none. */
   verifyToken?: TokenVerifier
@@ -40,7 +41,7 @@ export { loggerOptions }
 
 /**
  * Builds a function's Fastify app (never listens): the base app (request ids, problem+json,
- * security headers), request limits, token checks, rate limits, health, and the function's
+ * security headers), request limits, token checks, rate limits and per-tenant concurrency, health, and the function's
  * routes with the data layer they call.
  */
 export async function buildApp (options: AppOptions): Promise<App> {
@@ -66,7 +67,15 @@ export async function buildApp (options: AppOptions): Promise<App> {
       if (route.config?.scope) throw new Error(`route ${route.method} ${route.url} needs ${route.config.scope} but the app has no token verifier`)
     })
   }
-  if (options.config.RATE_LIMIT === 'on') await app.register(rateLimiting, { max: options.config.RATE_LIMIT_MAX ?? 1200 })
+  if (options.config.RATE_LIMIT === 'on') {
+    await app.register(rateLimiting, { max: options.config.RATE_LIMIT_MAX ?? 1200 })
+    // After the per-client budget: a request refused by it never takes one of its tenant's places.
+    await app.register(tenantFairness, {
+      tenantOf: (request) => request.accessToken?.tenant,
+      inFlight: options.config.TENANT_REQUESTS_IN_FLIGHT ?? 2,
+      queued: options.config.TENANT_REQUESTS_QUEUED ?? 30
+    })
+  }
 
   const storeAnswers = cachedCheck(() => pingStore(options.store))
   app.get('/healthz', { logLevel: 'warn' }, async (_request, reply) => {

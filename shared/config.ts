@@ -22,8 +22,10 @@ export const ConfigSchema = Type.Object({
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: Type.Integer({ minimum: 60, maximum: 3600, default: 3600, description: 'Longest access-token lifetime (`exp - iat`) accepted, even with a genuine signature.' }),
   REVOCATION_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000, description: 'How long a token\'s "not revoked" answer is cached (the longest a revoked token can still pass).' }),
   CURSOR_SECRET: Type.String({ minLength: 32, description: 'HMAC key signing list cursors (at least 32 characters).' }),
-  RATE_LIMIT: Type.Enum(['on', 'off'], { default: 'on', description: 'Per-client rate limiting (429 + Retry-After); `off` for benchmarks and load tests.' }),
+  RATE_LIMIT: Type.Enum(['on', 'off'], { default: 'on', description: 'Per-client rate limiting and per-tenant concurrency (429 + Retry-After); `off` for benchmarks and load tests.' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute one OAuth client (`client_id`) may make to one function instance.' }),
+  TENANT_REQUESTS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10000, default: 2, description: 'Requests one tenant may have running at once in one function instance (with RATE_LIMIT on); more wait for its own.' }),
+  TENANT_REQUESTS_QUEUED: Type.Integer({ minimum: 0, maximum: 100000, default: 30, description: 'Requests of one tenant that may wait for a running one in one function instance; past that a 429 + Retry-After.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 30000, description: 'Time a client has to send a whole request; slower senders get 408.' }),
   K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' })),
   K_SINK_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the OIDC token the sink requires (a broker with Knative `authentication-oidc`: a projected service account token for the broker\'s audience); read on every delivery, so a rotated token is used.' }))

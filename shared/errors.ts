@@ -39,6 +39,7 @@ export const problemTypes = {
   SR_IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request with this Idempotency-Key in progress', slug: 'idempotency-in-progress', description: 'A request with this Idempotency-Key is still being processed.' },
   SR_PRECONDITION_FAILED: { status: 412, title: 'Precondition failed', slug: 'precondition-failed', description: 'If-Match does not match the record\'s current ETag.' },
   SR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large', slug: 'body-too-large', description: 'The request body is larger than the limit.' },
+  SR_ITEM_TOO_LARGE: { status: 413, title: 'Too large to store', slug: 'item-too-large', description: 'What the request would store (a record with the change it carries before and after, its history entry, an import\'s state) is over the store\'s item limit (DynamoDB: 400 KB); `detail` names the item, its size and the limit.' },
   SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
   SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
   SR_INVALID_REPORT: { status: 422, title: 'Not a SARIF 2.1.0 log', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log this API can import (`errors` names what is wrong).' },
@@ -51,7 +52,7 @@ export const problemTypes = {
   SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
   SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
   SR_BROKER_UNAVAILABLE: { status: 503, title: 'Broker unavailable', slug: 'broker-unavailable', description: 'The event broker did not take the finding in time; nothing was published. Retry after the seconds in Retry-After.' },
-  SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes; retry after the seconds in Retry-After.' }
+  SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes (or the import function as many reports at once); retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
 export type ProblemCode = keyof typeof problemTypes
@@ -104,9 +105,12 @@ export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
 export const InvalidReportError = problemError('SR_INVALID_REPORT')
+export const ItemTooLargeError = problemError('SR_ITEM_TOO_LARGE')
 export const PreconditionRequiredError = problemError('SR_PRECONDITION_REQUIRED')
 export const UriTooLongError = problemError<[number]>('SR_URI_TOO_LONG', 'The request target is longer than %d characters')
 export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many requests from this client; retry in %s')
+export const OverloadedError = problemError('SR_OVERLOADED')
+export const TenantBusyError = problemError<[number, number]>('SR_RATE_LIMITED', 'Your tenant has %d requests running at this instance and %d waiting, as many as it takes; retry after the seconds in Retry-After')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
 export const BrokerUnavailableError = problemError<[]>('SR_BROKER_UNAVAILABLE', 'The event broker did not take the finding in time; retry later')
 

@@ -8,11 +8,19 @@ import { getImport, importView } from '../../shared/imports/get-import.ts'
 import { processImport } from '../../shared/imports/process-import.ts'
 import { receiveReport } from '../../shared/imports/receive-report.ts'
 import { readReport, REPORT_CONTENT_ENCODINGS } from '../../shared/imports/report-reader.ts'
+import { OverloadedError, RateLimitedError } from '../../shared/errors.ts'
 import { createBackgroundImports } from './background-imports.ts'
+import { createImportSlots } from './import-slots.ts'
 import { getImportSchema, importReportSchema } from './schema.ts'
 
 /** Reports with at most this many results are applied before the answer (one chunk). */
 const INLINE_RESULTS = 100
+/**
+ * Reports an instance receives at once, and of them at most this many of one tenant: each holds
+ * what the scanner keeps of it (bounded) while it streams in. Beyond them the answer is a 503
+ * (this instance is busy: another may not be) or a 429 (the tenant's), both with Retry-After.
+ */
+export const RECEIVE_LIMITS = { perInstance: 4, perTenant: 2 } as const
 
 /**
  * `POST /v1/imports` receives a report (in any format of shared/imports/formats.ts) as a stream (never buffered whole), applies small ones
@@ -24,26 +32,37 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser([...reportMediaTypes], (_request, payload, done) => done(null, payload))
   const background = createBackgroundImports(data, app.log)
+  const receiving = createImportSlots(RECEIVE_LIMITS)
   app.addHook('onClose', async () => background.stop())
 
   app.post('/v1/imports', { schema: importReportSchema, config: { scope: scopes.write, contentEncodings: REPORT_CONTENT_ENCODINGS } }, async (request, reply) => {
     const context = requestContext(request)
-    const { asset, assetType, environment, category } = request.query
-    const contentType = request.headers['content-type']
-    // The content type parser took only media types some format is sent as; without a body there
-    // is no Content-Type to go by, and the reader answers that the report is missing (400).
-    const format = formatOfMediaType(contentType) ?? reportFormats[0]!
-    const pieces = readReport({ payload: request.body as Readable, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
-    const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
-    let finished
-    if (received.counts.results <= INLINE_RESULTS) {
-      finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}` })
-        .catch((error: unknown) => { request.log.warn({ err: error, importId: received.id }, 'import interrupted; the sweeper resumes it') })
-    } else {
-      background.start(received.tenant, received.id)
+    const slot = receiving.take(context.actor.tenant)
+    if ('full' in slot) {
+      throw slot.full === 'instance'
+        ? new OverloadedError(`This instance is receiving ${RECEIVE_LIMITS.perInstance} reports, as many as it takes at once; retry later`)
+        : new RateLimitedError(`a few seconds: ${RECEIVE_LIMITS.perTenant} reports of your tenant are being received, as many as an instance takes of one tenant at once`)
     }
-    return reply.code(finished ? 201 : 202).header('location', `/v1/imports/${received.id}`).header('cache-control', 'no-store')
-      .send(importView(finished ?? received))
+    try {
+      const { asset, assetType, environment, category } = request.query
+      const contentType = request.headers['content-type']
+      // The content type parser took only media types some format is sent as; without a body there
+      // is no Content-Type to go by, and the reader answers that the report is missing (400).
+      const format = formatOfMediaType(contentType) ?? reportFormats[0]!
+      const pieces = readReport({ payload: request.body as Readable, contentType, contentEncoding: request.headers['content-encoding'], contentLength: request.headers['content-length'] }, format.paths)
+      const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
+      let finished
+      if (received.counts.results <= INLINE_RESULTS) {
+        finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}`, onTurn: (next) => background.start(received.tenant, next) })
+          .catch((error: unknown) => { request.log.warn({ err: error, importId: received.id }, 'import interrupted; the sweeper resumes it') })
+      } else {
+        background.start(received.tenant, received.id)
+      }
+      return reply.code(finished ? 201 : 202).header('location', `/v1/imports/${received.id}`).header('cache-control', 'no-store')
+        .send(importView(finished ?? received))
+    } finally {
+      slot.release()
+    }
   })
 
   app.get('/v1/imports/:id', { schema: getImportSchema, config: { scope: scopes.read } }, async (request, reply) => {

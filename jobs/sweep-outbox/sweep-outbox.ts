@@ -17,12 +17,18 @@ export async function sweepOutbox (data: DataLayer, { olderThanMs = 30_000, now 
   let settled = 0
   let delivered = 0
   let imports = 0
+  // An import that finishes hands its scope to the next one in line: taken up at once, not at the next sweep.
+  const takeUp = async (tenant: string, importId: string): Promise<void> => {
+    const next: string[] = []
+    if (await processImport(data, tenant, importId, { owner: `sweeper:${randomUUID()}`, onTurn: (id) => next.push(id) })) imports++
+    for (const id of next) await takeUp(tenant, id)
+  }
   for (const entry of await data.outbox.due(new Date(now.getTime() - olderThanMs))) {
     if (entry.kind === 'record') {
       await data.publisher.settle(entry.tenant, entry.stored)
       settled++
     } else if (entry.kind === 'import') {
-      if (await processImport(data, entry.tenant, entry.importId, { owner: `sweeper:${randomUUID()}` })) imports++
+      await takeUp(entry.tenant, entry.importId)
     } else if (await data.publisher.deliver(entry.tenant, entry.recordId, entry.change, entry.data)) {
       delivered++
     }

@@ -43,7 +43,7 @@ const problemHandler: FastifyPluginAsync<ProblemHandlerOptions> = async (app, op
   app.setErrorHandler(async (error: FastifyError & { errors?: FieldError[], existingRecordId?: string, scope?: string, cause?: unknown }, request, reply) => {
     const body = problemFor(request, error, readOnlyFields)
     if (body.status >= 500 && body.status !== 503) request.log.error({ err: error }, 'unhandled error')
-    if (body.status === 503) request.log.warn({ err: error.cause ?? error }, 'store unavailable')
+    if (body.status === 503) request.log.warn({ err: error.cause ?? error }, body.title.toLowerCase())
     decorateAuthChallenge(reply, error)
     // The writer learns which version it lost to without another read.
     if (error instanceof PreconditionFailedError) reply.header('etag', error.etag)

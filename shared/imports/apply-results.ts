@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, InvalidRequestError, NotFoundError, PreconditionFailedError } from '../errors.ts'
+import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, InvalidRequestError, ItemTooLargeError, NotFoundError, PreconditionFailedError } from '../errors.ts'
 import type { RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import { buildNewRecord } from '../records/model.ts'
@@ -14,6 +13,8 @@ import { updateRecord } from '../operations/update-record.ts'
 import { retryOnConflict } from '../retry-on-conflict.ts'
 import { inPool } from './concurrency.ts'
 import { importPatch } from './import-rules.ts'
+import { importRecordId } from './import-record-id.ts'
+import { legacyRecordToTakeOver } from './legacy-records.ts'
 import type { ChunkResult } from './map-chunk.ts'
 import type { ImportedFinding } from './report-format.ts'
 
@@ -46,8 +47,8 @@ export interface ChunkHistory {
   mayBeAppliedInPart: boolean
 }
 
-/** Errors by which the record rules refuse a result (an invalid record, a transition the workflow forbids, a record that kept changing or went away): the result is rejected and the import goes on. */
-const refusals = [InvalidRequestError, IllegalTransitionError, IngestConflictError, NotFoundError]
+/** Errors by which the record rules refuse a result (an invalid record, a transition the workflow forbids, a record that kept changing or went away, or would not fit the store): the result is rejected and the import goes on. */
+const refusals = [InvalidRequestError, IllegalTransitionError, IngestConflictError, NotFoundError, ItemTooLargeError]
 
 export function isRefusal (error: unknown): boolean {
   return refusals.some((refusal) => error instanceof refusal)
@@ -99,11 +100,12 @@ export async function applyChunk (data: DataLayer, state: ImportState, results: 
       holding = undefined
     }
     for (const result of pending) {
-      const { finding } = result.mapped as Extract<ChunkResult['mapped'], { kind: 'finding' }>
+      const { finding, legacyFingerprint } = result.mapped as Extract<ChunkResult['mapped'], { kind: 'finding' }>
       const context: RequestContext = { actor: { ...state.actor, tenant }, now: new Date(), requestId: result.requestId }
       const outcomeIfThisImportMadeIt = result === group[0] ? (interruptedMayHaveCreated ? 'created' : chunk.reportedEarlier.has(fingerprint) ? 'unchanged' : undefined) : 'unchanged'
+      const owner: Owner = { scopeKey: result.scopeKey, ...(legacyFingerprint === undefined ? {} : { legacyFingerprint, legacy: holding && holdings.get(legacyFingerprint) }) }
       try {
-        tally.counts[await applyFinding(data, context, state, finding, inserted, holding, outcomeIfThisImportMadeIt)]++
+        tally.counts[await applyFinding(data, context, state, finding, inserted, owner, holding, outcomeIfThisImportMadeIt)]++
       } catch (error) {
         if (!isRefusal(error)) throw error
         reject(tally, result.path, (error as Error).message)
@@ -115,6 +117,17 @@ export async function applyChunk (data: DataLayer, state: ImportState, results: 
 }
 
 /**
+ * Whose a record the result creates is: its scope's key, the mark of import-owned records. A
+ * result of the earlier fingerprint scheme's kind takes over the record an import made under it
+ * (`legacyFingerprint`, with what the chunk's batch read found of it) instead of making another.
+ */
+interface Owner {
+  scopeKey: string
+  legacyFingerprint?: string
+  legacy?: Holding | undefined
+}
+
+/**
  * One result: creates the record of its fingerprint, or applies the re-import rules to it. When
  * the record's last change was this very result (an earlier attempt of this import that was
  * interrupted), that change is its outcome: it is counted once, written once, and its history
@@ -123,7 +136,7 @@ export async function applyChunk (data: DataLayer, state: ImportState, results: 
  * attempt, or an earlier result of the fingerprint); if a person deleted it since, it is not made
  * again (its id would come back with the deletion in its history), and the result counts as that.
  */
-async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: ImportedFinding, inserted: Inserted[], holding?: Holding, outcomeIfThisImportMadeIt?: Outcome): Promise<Outcome> {
+async function applyFinding (data: DataLayer, context: RequestContext, state: ImportState, finding: ImportedFinding, inserted: Inserted[], owner: Owner, holding?: Holding, outcomeIfThisImportMadeIt?: Outcome): Promise<Outcome> {
   const { tenant } = context.actor
   // Someone else took the fingerprint, wrote the record or changed it since we read: read again.
   const isConflict = (error: unknown) => error instanceof DuplicateFingerprintError || error instanceof PreconditionFailedError || error instanceof RecordIdTakenError
@@ -132,10 +145,20 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
     if (stored?.pendingHistory || stored?.deleted) await data.publisher.settle(tenant, stored)
     const current = stored && !stored.deleted && stored.record.fingerprint === finding.fingerprint ? stored.record : undefined
     if (!current) {
+      if (owner.legacyFingerprint !== undefined) {
+        const legacy = attempt === 0 && owner.legacy ? owner.legacy : await readHolding(data, tenant, owner.legacyFingerprint)
+        const earlier = await legacyRecordToTakeOver(data, state, legacy.stored, owner.legacyFingerprint)
+        if (earlier) {
+          // Taken over: the result's fingerprint and the mark, with whatever else the result changes.
+          const patch = { ...importPatch(earlier, finding), fingerprint: finding.fingerprint }
+          await updateRecord(data, context, earlier.id, patch, etagOf(earlier), owner.scopeKey)
+          return patch.status === 'open' ? 'reopened' : 'updated'
+        }
+      }
       const id = importRecordId(state, finding.fingerprint)
       // The record's partition keeps its history after a delete (the delete wrote an owed creation first).
       if (outcomeIfThisImportMadeIt && (await data.history.list(tenant, id, 1)).items.length > 0) return outcomeIfThisImportMadeIt
-      inserted.push(await insertRecord(data, context, buildNewRecord(finding, id, context), 'owed-by-caller'))
+      inserted.push(await insertRecord(data, context, buildNewRecord(finding, id, context), 'owed-by-caller', owner.scopeKey))
       return 'created'
     }
     const patch = importPatch(current, finding)
@@ -150,11 +173,16 @@ async function applyFinding (data: DataLayer, context: RequestContext, state: Im
   })
 }
 
-/** The guards of a chunk's fingerprints and the records holding them, in two batch reads. */
-export async function readHoldings (data: DataLayer, tenant: string, fingerprints: string[]): Promise<Map<string, Holding>> {
+/**
+ * The guards of a chunk's fingerprints and the records holding them, in two batch reads; for a
+ * fingerprint nobody holds, the guard of its legacy fingerprint (`legacyOf`) too, in a third.
+ */
+export async function readHoldings (data: DataLayer, tenant: string, fingerprints: string[], legacyOf: ReadonlyMap<string, string> = new Map()): Promise<Map<string, Holding>> {
   const holders = await data.fingerprints.holders(tenant, fingerprints)
+  const legacy = [...new Set(fingerprints.flatMap((fingerprint) => holders.has(fingerprint) || !legacyOf.has(fingerprint) ? [] : [legacyOf.get(fingerprint)!]))]
+  if (legacy.length > 0) for (const [fingerprint, holderId] of await data.fingerprints.holders(tenant, legacy)) holders.set(fingerprint, holderId)
   const held = await data.records.getStoredMany(tenant, [...new Set(holders.values())])
-  return new Map(fingerprints.map((fingerprint) => {
+  return new Map([...fingerprints, ...legacy].map((fingerprint) => {
     const holderId = holders.get(fingerprint)
     return [fingerprint, holderId === undefined ? {} : { holderId, stored: held.get(holderId) }]
   }))
@@ -189,18 +217,4 @@ async function settleCreatedBefore (data: DataLayer, state: ImportState, first: 
 export function outcomeOf (change: RecordChange): Outcome {
   if (change.action === 'created') return 'created'
   return change.changes.some((field) => field.path === '/status' && field.to === 'open') ? 'reopened' : 'updated'
-}
-
-/**
- * The record id of a result: a UUIDv7 whose time is the import's and whose random bits come from
- * the import and the fingerprint, so a retry writes the same record (the insert is conditional).
- */
-export function importRecordId (state: Pick<ImportState, 'id' | 'createdAt'>, fingerprint: string): string {
-  const bytes = Buffer.alloc(16)
-  bytes.writeUIntBE(Date.parse(state.createdAt), 0, 6)
-  createHash('sha256').update(`${state.id}\n${fingerprint}`).digest().copy(bytes, 6, 0, 10)
-  bytes[6] = 0x70 | (bytes[6]! & 0x0f)
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f)
-  const hex = bytes.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }

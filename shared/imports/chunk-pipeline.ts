@@ -2,7 +2,7 @@ import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
 import { applyChunk, readHoldings, type Holding, type Tally } from './apply-results.ts'
 import { ignoredUntilAwaited, whenBothEnded } from './concurrency.ts'
-import { fingerprintsOf, mapChunk, type ChunkResult, type ReportedFingerprints } from './map-chunk.ts'
+import { fingerprintsOf, legacyFingerprintsOf, mapChunk, RepeatedResults, type ChunkResult, type ReportedFingerprints } from './map-chunk.ts'
 import type { ReportFormat } from './report-format.ts'
 import { readChunk, type StoredRun } from './stored-report.ts'
 
@@ -33,7 +33,9 @@ export async function applyChunks (data: DataLayer, state: ImportState, pipeline
   const { tenant, id } = state
   const { owner, leaseMs, signal, tally, reported } = pipeline
   let followUps: Array<Promise<boolean>> = []
-  const load = (chunk: number) => ignoredUntilAwaited(readChunk(data, state, chunk).then((entries) => mapChunk(pipeline.format, state, pipeline.runs, entries)))
+  // Chunks are mapped in order (the next one once this one is): repeats are numbered in report order.
+  const repeats = new RepeatedResults()
+  const load = (chunk: number) => ignoredUntilAwaited(readChunk(data, state, chunk).then((entries) => repeats.tellApart(mapChunk(pipeline.format, state, pipeline.runs, entries))))
   try {
     let next = state.chunkCount > 0 ? load(0) : undefined
     let nextHoldings: Promise<Map<string, Holding>> | undefined
@@ -51,9 +53,9 @@ export async function applyChunks (data: DataLayer, state: ImportState, pipeline
         await Promise.allSettled(followUps)
         return 'drained'
       }
-      const holdings = await (holdingsRead ?? readHoldings(data, tenant, fingerprintsOf(results)))
+      const holdings = await (holdingsRead ?? readHoldings(data, tenant, fingerprintsOf(results), legacyFingerprintsOf(results)))
       for (const fingerprint of written) holdings.delete(fingerprint)
-      if (chunk + 1 < state.chunkCount) nextHoldings = ignoredUntilAwaited(next!.then((following) => readHoldings(data, tenant, fingerprintsOf(following))))
+      if (chunk + 1 < state.chunkCount) nextHoldings = ignoredUntilAwaited(next!.then((following) => readHoldings(data, tenant, fingerprintsOf(following), legacyFingerprintsOf(following))))
       // The two chunks after the last checkpoint may be applied in part already: a chunk writes
       // before the checkpoint of the chunk just before it.
       const mayBeAppliedInPart = chunk <= state.processedChunks + 1 && (state.attempts ?? 0) > 1

@@ -5,6 +5,7 @@ import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
+import { joinScopeLines } from './scope-turns.ts'
 import type { LogPiece, ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
@@ -14,6 +15,8 @@ const CHUNK_RESULTS = 100
 const CHUNK_TEXT = 512 * 1024
 /** Results per report (the API promises at least 25 000). */
 export const MAX_RESULTS = 50_000
+/** Runs per report (GitHub code scanning takes 20 per file): each is a scope, a context and a stored tool. */
+export const MAX_RUNS = 100
 
 export interface ReportTarget {
   asset: ImportAsset
@@ -25,24 +28,64 @@ export interface ReportTarget {
  * Receives a report as it streams in (`POST /v1/imports`): each run's results are stored in
  * compressed chunks as they arrive, the runs' contexts once the report is complete, then the
  * import is recorded as queued. Nothing of the report is held in memory but the chunk being
- * filled. A report that is not of its format is a 422 naming what is wrong; its chunks are left to expire.
+ * filled. A report that is not of its format is a 422 naming what is wrong, one over a limit a 413
+ * or 422 naming the limit; either way, the parts stored of it are deleted.
  */
 export async function receiveReport (data: DataLayer, context: RequestContext, target: ReportTarget, format: ReportFormat, pieces: AsyncIterable<LogPiece>): Promise<ImportState> {
   const { tenant } = context.actor
   const id = uuidv7()
+  const stored = { chunkCount: 0, runParts: 0 }
+  try {
+    const { results, contexts } = await storeReport(data, context, id, target, format, pieces, stored)
+    const scopes = uniqueScopes(contexts.map((run) => ({ tool: run.tool.name, category: run.category })))
+    const state: ImportState = {
+      id,
+      tenant,
+      status: 'queued',
+      format: format.name,
+      tool: contexts[0]!.tool,
+      scopes,
+      asset: target.asset,
+      counts: emptyCounts(results),
+      errors: [],
+      createdAt: context.now.toISOString(),
+      finishedAt: null,
+      createdBy: context.actor.sub,
+      actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+      ...stored,
+      processedChunks: 0
+    }
+    await data.imports.create(tenant, state)
+    await joinScopeLines(data, state)
+    return state
+  } catch (error) {
+    // No import refers to the parts stored of a refused report: they go with the refusal.
+    await Promise.all([
+      data.imports.deleteParts(tenant, id, 'CHUNK', stored.chunkCount),
+      data.imports.deleteParts(tenant, id, 'RUNS', stored.runParts)
+    ]).catch(() => {})
+    throw error
+  }
+}
+
+/** Stores the report's chunks and run contexts, counting the parts in `stored` as they are written. */
+async function storeReport (data: DataLayer, context: RequestContext, id: string, target: ReportTarget, format: ReportFormat, pieces: AsyncIterable<LogPiece>, stored: { chunkCount: number, runParts: number }): Promise<{ results: number, contexts: StoredRun[] }> {
+  const { tenant } = context.actor
   const header: Record<string, unknown> = {}
   const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean }>()
   const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false }).get(index)!
   let results = 0
-  let chunkCount = 0
   let entries: string[] = []
   let text = 0
 
   const flush = async () => {
     if (entries.length === 0) return
-    chunkCount += await storeChunk(data, tenant, id, chunkCount, entries, context.now)
+    stored.chunkCount += await storeChunk(data, tenant, id, stored.chunkCount, entries, context.now)
     entries = []
     text = 0
+  }
+  const countResult = (run: number) => {
+    if (++results > MAX_RESULTS) throw invalidReport([{ path: `/${format.paths.runs}/${run}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
   }
 
   for await (const piece of pieces) {
@@ -52,13 +95,18 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
       const problems = format.checkHeader(header, false)
       if (problems.length > 0) throw invalidReport(problems)
     } else if (piece.kind === 'run') {
+      if (piece.run >= MAX_RUNS) throw invalidReport([{ path: `/${format.paths.runs}/${piece.run}`, message: `the report has more than ${MAX_RUNS} runs; split it` }])
       runOf(piece.run)
     } else if (piece.kind === 'runMember') {
       runOf(piece.run).members[piece.key] = piece.value
     } else if (piece.kind === 'results') {
       runOf(piece.run).resultsPresent = true
+    } else if (piece.kind === 'oversized') {
+      countResult(piece.run)
+      // Kept as a result rejected with its reason: the report is imported without it.
+      entries.push(JSON.stringify([piece.run, piece.index, null, `the result is too large to import: ${piece.reason}`]))
     } else {
-      if (++results > MAX_RESULTS) throw invalidReport([{ path: `/${format.paths.runs}/${piece.run}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
+      countResult(piece.run)
       entries.push(`[${piece.run},${piece.index},${piece.json}]`)
       text += piece.json.length
       if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
@@ -75,27 +123,6 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
     else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }
   }
   if (problems.length > 0) throw invalidReport(problems)
-
-  const runParts = await storeRuns(data, tenant, id, contexts, context.now)
-  const scopes = uniqueScopes(format.name, contexts.map((run) => ({ tool: run.tool.name, category: run.category, asset: target.asset.name })))
-  const state: ImportState = {
-    id,
-    tenant,
-    status: 'queued',
-    format: format.name,
-    tool: contexts[0]!.tool,
-    scopes: scopes.map(({ tool, category }) => ({ tool, category })),
-    asset: target.asset,
-    counts: emptyCounts(results),
-    errors: [],
-    createdAt: context.now.toISOString(),
-    finishedAt: null,
-    createdBy: context.actor.sub,
-    actor: { sub: context.actor.sub, clientId: context.actor.clientId },
-    chunkCount,
-    runParts,
-    processedChunks: 0
-  }
-  await data.imports.create(tenant, state)
-  return state
+  stored.runParts = await storeRuns(data, tenant, id, contexts, context.now)
+  return { results, contexts }
 }

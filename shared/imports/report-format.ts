@@ -1,8 +1,8 @@
 import type { FieldError } from '../errors.ts'
-import type { ImportAsset, ImportScope } from '../records/report-import.ts'
+import type { ImportAsset, ImportScope, RunScope } from '../records/report-import.ts'
 import type { RecordCreate } from '../records/schema.ts'
 
-export type { ImportAsset, ImportScope }
+export type { ImportAsset, ImportScope, RunScope }
 
 /**
  * What a scanner report format supplies to the import; everything else (receiving, chunks,
@@ -50,7 +50,8 @@ export interface ScanPaths {
 /**
  * A report as the scanner hands it out, piece by piece: the header members, the start of each
  * run, its kept members, the start of its results (a run without them computed none, which is
- * not the same as finding none), and each result as JSON text.
+ * not the same as finding none), and each result as JSON text (or, over the scanner's bounds,
+ * why it is not kept).
  */
 export type LogPiece =
   | { kind: 'header', key: string, value: unknown }
@@ -58,6 +59,7 @@ export type LogPiece =
   | { kind: 'runMember', run: number, key: string, value: unknown }
   | { kind: 'results', run: number }
   | { kind: 'result', run: number, index: number, json: string }
+  | { kind: 'oversized', run: number, index: number, reason: string }
 
 /** What every run context says: the tool and the analysis category (with the asset, its scope). */
 export interface RunBase {
@@ -68,11 +70,18 @@ export interface RunBase {
 /** A record body an import writes: a finding with its fingerprint. */
 export type ImportedFinding = RecordCreate & { fingerprint: string }
 
-/** One result, mapped: a record body with its fingerprint, or why it is not one. */
+/**
+ * One result, mapped: a record body with its fingerprint, or why it is not one. A fingerprint
+ * starts with its scope's key (import-scope.ts) and identifies the result within its rule; results
+ * of a report that still share one are told apart by their order (map-chunk.ts). `legacyFingerprint`:
+ * what the format made of the same result before the asset's type and environment were part of the
+ * scope (a record holding it is taken over, not duplicated); a new format has none. A rejected
+ * result whose fingerprint is known still counts as reported: it never resolves its record.
+ */
 export type MappedResult =
-  | { kind: 'finding', scope: ImportScope, finding: ImportedFinding }
+  | { kind: 'finding', scope: ImportScope, finding: ImportedFinding, legacyFingerprint?: string }
   | { kind: 'skipped', reason: string }
-  | { kind: 'rejected', message: string }
+  | { kind: 'rejected', message: string, fingerprint?: string, legacyFingerprint?: string }
 
 /** The reason an import gives a record a report suppressed; the re-import rules know it by this start. */
 export const SUPPRESSION_REASON_PREFIX = 'Suppressed in the scanner report'

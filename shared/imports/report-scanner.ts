@@ -1,9 +1,32 @@
-import { InvalidJsonError, invalidReport } from '../errors.ts'
+import { BodyTooLargeError, InvalidJsonError, invalidReport } from '../errors.ts'
 import type { LogPiece, ScanPaths } from './report-format.ts'
 
 /** A report needs about 15 levels (SARIF's code flows included); property bags get the rest. */
 export const MAX_DEPTH = 64
 const MAX_TOKEN_LENGTH = 1000
+
+/**
+ * What the scanner keeps of a report, bounded, so that no report can take more memory than these
+ * allow (a report's text may be 64 MiB; what is kept of it is not). A result over its bounds is
+ * handed out as `oversized` (the import rejects it by name); anything else over a bound refuses
+ * the report (413) naming the bound.
+ */
+export const SCAN_LIMITS = {
+  /** JSON values in one result (GitHub keeps 10 000 thread-flow locations of a result: about 15 values each). */
+  resultValues: 200_000,
+  /** Characters of one result's JSON text. */
+  resultChars: 4 * 1024 * 1024,
+  /** JSON values of the header and run members kept (tools with their rules, artifacts), over the whole report. */
+  keptValues: 200_000,
+  /** Characters of the header and run members kept, over the whole report. */
+  keptChars: 8 * 1024 * 1024,
+  /** Members of one object (a set of its names is kept while it is open). */
+  objectMembers: 10_000,
+  /** Characters of one member name. */
+  nameChars: 1000,
+  /** Characters of the member names of all objects open at once. */
+  openNameChars: 1024 * 1024
+} as const
 
 type Role = 'none' | 'document' | 'runs' | 'run' | 'results'
 
@@ -14,6 +37,8 @@ interface Frame {
   keys?: Set<string>
   /** The member whose value comes next (objects). */
   key?: string
+  /** Characters of the member names in `keys`. */
+  nameChars: number
   /** Index of the next element (arrays). */
   index: number
   run: number
@@ -28,7 +53,19 @@ const NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/
 /** What ends a run of plain characters in a string. */
 const STRING_SPECIAL = /["\\\u0000-\u001f]/g // eslint-disable-line no-control-regex -- raw control characters end a JSON string's plain run
 
-type Capture = { depth: number, parts: string[], start: number, emit: (json: string) => LogPiece | undefined }
+interface Capture {
+  depth: number
+  parts: string[]
+  start: number
+  /** Values and characters captured so far. */
+  values: number
+  chars: number
+  /** A result over its bounds: why (its text is no longer kept). */
+  oversized?: string
+  emit: (json: string) => LogPiece | undefined
+  /** Results only: what is handed out instead when the result is over its bounds. */
+  reject?: (reason: string) => LogPiece
+}
 
 /**
  * A streaming scanner of a report: fed text in pieces of any size, it checks the whole document
@@ -52,6 +89,10 @@ export class ReportScanner {
   private capture: Capture | undefined
   private rootSeen = false
   private runsSeen = false
+  /** Values and characters of the header and run members captured so far (completed ones). */
+  private keptValues = 0
+  private keptChars = 0
+  private openNameChars = 0
 
   constructor (paths: ScanPaths) {
     this.paths = paths
@@ -147,8 +188,11 @@ export class ReportScanner {
       }
       this.offset++
     }
-    if (this.capture) this.capture.parts.push(text.slice(this.capture.start))
-    if (this.inKey) this.keyParts.push(text.slice(this.keyStart))
+    if (this.capture) this.keepCaptured(this.capture, text.slice(this.capture.start))
+    if (this.inKey) {
+      this.keyParts.push(text.slice(this.keyStart))
+      if (this.keyParts.reduce((sum, part) => sum + part.length, 0) > SCAN_LIMITS.nameChars) this.refuse(`a member name longer than ${SCAN_LIMITS.nameChars} characters`)
+    }
     return out
   }
 
@@ -170,6 +214,40 @@ export class ReportScanner {
     return invalidReport([{ path: `/${this.paths.runs}`, message: 'is required (an array of runs)' }])
   }
 
+  /** A report over one of the SCAN_LIMITS: refused, naming the limit and where it was passed. */
+  private refuse (what: string): never {
+    throw new BodyTooLargeError(`The report is over a limit: ${what} (at character ${this.offset}); split it by run or category`)
+  }
+
+  /** Adds captured text, within the capture's bounds. */
+  private keepCaptured (capture: Capture, text: string): void {
+    if (capture.oversized !== undefined) return
+    capture.chars += text.length
+    if (capture.reject) {
+      if (capture.chars > SCAN_LIMITS.resultChars) return this.oversize(capture, `its JSON text is longer than ${SCAN_LIMITS.resultChars} characters`)
+    } else if (this.keptChars + capture.chars > SCAN_LIMITS.keptChars) {
+      this.refuse(`the tools, rules, artifacts and other run members kept hold more than ${SCAN_LIMITS.keptChars} characters`)
+    }
+    capture.parts.push(text)
+  }
+
+  /** A value starts inside a capture: counted within the capture's bounds. */
+  private countValue (capture: Capture): void {
+    if (capture.oversized !== undefined) return
+    capture.values++
+    if (capture.reject) {
+      if (capture.values > SCAN_LIMITS.resultValues) this.oversize(capture, `it holds more than ${SCAN_LIMITS.resultValues} JSON values`)
+    } else if (this.keptValues + capture.values > SCAN_LIMITS.keptValues) {
+      this.refuse(`the tools, rules, artifacts and other run members kept hold more than ${SCAN_LIMITS.keptValues} JSON values`)
+    }
+  }
+
+  /** A result over its bounds: its text is dropped now, and it is handed out as rejected once it ends. */
+  private oversize (capture: Capture, reason: string): void {
+    capture.oversized = reason
+    capture.parts = []
+  }
+
   private fail (expected: string): never {
     throw new InvalidJsonError(`The report is not valid JSON: expected ${expected} at character ${this.offset}`)
   }
@@ -178,10 +256,11 @@ export class ReportScanner {
     const parent = this.stack[this.stack.length - 1]
     const role = this.roleOfChild(parent, c)
     if (!this.capture && parent) this.startCapture(parent, i)
+    if (this.capture) this.countValue(this.capture)
     if (c === 0x7b || c === 0x5b) {
       if (this.stack.length >= MAX_DEPTH) throw invalidReport([{ path: '', message: `nests deeper than ${MAX_DEPTH} levels` }])
       const array = c === 0x5b
-      this.stack.push({ array, role, index: 0, run: role === 'run' ? parent!.index : parent?.run ?? -1, ...(array ? {} : { keys: new Set<string>() }) })
+      this.stack.push({ array, role, index: 0, nameChars: 0, run: role === 'run' ? parent!.index : parent?.run ?? -1, ...(array ? {} : { keys: new Set<string>() }) })
       this.state = array ? State.ArrayFirst : State.ObjectFirst
       if (role === 'run') out.push({ kind: 'run', run: parent!.index })
       if (role === 'results') out.push({ kind: 'results', run: parent!.run })
@@ -224,6 +303,7 @@ export class ReportScanner {
   /** Values the import keeps are captured as text while they are scanned. */
   private startCapture (parent: Frame, i: number): void {
     let emit: Capture['emit'] | undefined
+    let reject: Capture['reject'] | undefined
     if (parent.role === 'document' && parent.key !== undefined && this.paths.header.includes(parent.key)) {
       const key = parent.key
       emit = (json) => ({ kind: 'header', key, value: JSON.parse(json) })
@@ -233,8 +313,9 @@ export class ReportScanner {
     } else if (parent.role === 'results') {
       const index = parent.index
       emit = (json) => ({ kind: 'result', run: parent.run, index, json })
+      reject = (reason) => ({ kind: 'oversized', run: parent.run, index, reason })
     }
-    if (emit) this.capture = { depth: this.stack.length, parts: [], start: i, emit }
+    if (emit) this.capture = { depth: this.stack.length, parts: [], start: i, values: 0, chars: 0, emit, ...(reject ? { reject } : {}) }
   }
 
   private startKey (i: number): void {
@@ -252,6 +333,11 @@ export class ReportScanner {
     const top = this.stack[this.stack.length - 1]!
     if (key === '__proto__') throw new InvalidJsonError(`The report is not accepted: the member name __proto__ at character ${this.offset}`)
     if (top.keys!.has(key)) throw new InvalidJsonError(`The report is not valid I-JSON: duplicate member name ${JSON.stringify(key.slice(0, 100))} at character ${this.offset}`)
+    if (key.length > SCAN_LIMITS.nameChars) this.refuse(`a member name longer than ${SCAN_LIMITS.nameChars} characters`)
+    if (top.keys!.size >= SCAN_LIMITS.objectMembers) this.refuse(`an object with more than ${SCAN_LIMITS.objectMembers} members`)
+    this.openNameChars += key.length
+    if (this.openNameChars > SCAN_LIMITS.openNameChars) this.refuse(`the objects open at once have member names of more than ${SCAN_LIMITS.openNameChars} characters`)
+    top.nameChars += key.length
     top.keys!.add(key)
     top.key = key
     this.state = State.Colon
@@ -275,6 +361,7 @@ export class ReportScanner {
 
   private closeContainer (text: string, i: number, out: LogPiece[]): void {
     const frame = this.stack.pop()!
+    this.openNameChars -= frame.nameChars
     if (frame.role === 'document' && !this.runsSeen) throw this.runsMissing()
     this.endValue(text, i + 1, out)
   }
@@ -283,10 +370,18 @@ export class ReportScanner {
   private endValue (text: string, end: number, out: LogPiece[]): void {
     const capture = this.capture
     if (capture && capture.depth === this.stack.length) {
-      capture.parts.push(text.slice(capture.start, end))
+      this.keepCaptured(capture, text.slice(capture.start, end))
       this.capture = undefined
-      const piece = capture.emit(capture.parts.join(''))
-      if (piece) out.push(piece)
+      if (capture.oversized !== undefined) {
+        out.push(capture.reject!(capture.oversized))
+      } else {
+        if (!capture.reject) {
+          this.keptValues += capture.values
+          this.keptChars += capture.chars
+        }
+        const piece = capture.emit(capture.parts.join(''))
+        if (piece) out.push(piece)
+      }
     }
     const parent = this.stack[this.stack.length - 1]
     if (!parent) {

@@ -1,5 +1,6 @@
 import { IngestConflictError, PreconditionFailedError } from '../errors.ts'
 import { etagOf } from '../records/etag.ts'
+import { MAX_IMPORT_ERRORS, type ImportError } from '../records/report-import.ts'
 import type { RecordPatch, SecurityRecord } from '../records/schema.ts'
 import type { ImportState } from '../store/imports-repository.ts'
 import type { DataLayer } from '../operations/data-layer.ts'
@@ -9,30 +10,39 @@ import { retryOnConflict } from '../retry-on-conflict.ts'
 import { inPool } from './concurrency.ts'
 import { importScopes } from './get-import.ts'
 import { resolutionPatch } from './import-rules.ts'
-import { scopePrefix } from './import-scope.ts'
+import { legacyScopePrefix, scopeKey } from './import-scope.ts'
+import { isLegacyImportRecord } from './legacy-records.ts'
 import type { ReportedFingerprints } from './map-chunk.ts'
+import type { Tally } from './apply-results.ts'
 import type { StoredRun } from './stored-report.ts'
 
 /** Re-reads a record gets when another writer keeps changing it. */
 const RESOLVE_ATTEMPTS = 5
 
 /**
- * Resolves the records of each scope that this report no longer has: only records an import
- * made (their fingerprint carries the scope), only while open, triaged or in progress. A run
- * whose results are absent computed nothing, so its scope resolves nothing. Returns how many
- * records this import resolved, those of an interrupted earlier attempt included.
+ * Resolves the records of each scope that this report no longer has: only records an import of
+ * the scope created (marked so, or provably so before there was a mark: ./legacy-records.ts),
+ * only while open, triaged or in progress. A run whose results are absent computed nothing, and a
+ * result rejected before its fingerprint was known could be any record: such a scope resolves
+ * nothing (an error says so). Returns how many records this import resolved, those of an
+ * interrupted earlier attempt included.
  */
-export async function resolveMissing (data: DataLayer, state: ImportState, format: string, runs: StoredRun[], reported: ReportedFingerprints): Promise<number> {
+export async function resolveMissing (data: DataLayer, state: ImportState, format: string, runs: StoredRun[], reported: ReportedFingerprints, tally: Tally): Promise<number> {
   const requestId = `${state.id}:resolve`
-  const incomplete = new Set(runs.filter((run) => !run.resultsPresent).map((run) => scopePrefix(format, { tool: run.tool.name, category: run.category, asset: state.asset.name })))
+  const incomplete = new Set(runs.filter((run) => !run.resultsPresent).map((run) => scopeKey(format, { tool: run.tool.name, category: run.category }, state.asset)))
   let resolved = 0
   for (const scope of importScopes(state)) {
-    const prefix = scopePrefix(format, scope)
-    if (incomplete.has(prefix)) continue
+    const key = scopeKey(format, scope, state.asset)
+    if (incomplete.has(key)) continue
+    const unidentified = reported.unidentifiedIn(scope)
+    if (unidentified > 0) {
+      noteError(tally, { path: '', message: `records of ${describeScope(scope)} were not resolved: ${unidentified} of its results could not be identified (see the errors before)` })
+      continue
+    }
     const reportedInScope = reported.of(scope)
     let after: Record<string, unknown> | undefined
     do {
-      const page = await data.records.listByFingerprintPrefix(state.tenant, scope.asset, prefix, after)
+      const page = await data.records.listImportOwned(state.tenant, scope.asset, { key, legacyPrefix: legacyScopePrefix(format, scope, scope.asset) }, after)
       after = page.after
       const missing = page.items.filter(({ fingerprint }) => !reportedInScope.has(fingerprint))
       await inPool(missing, async (record) => {
@@ -42,12 +52,23 @@ export async function resolveMissing (data: DataLayer, state: ImportState, forma
           resolved++
           return
         }
+        if (!current || (current.importScope !== key && !await isLegacyImportRecord(data, state.tenant, current, state.asset))) return
         const context: RequestContext = { actor: { ...state.actor, tenant: state.tenant }, now: new Date(), requestId }
         if (await patchRecord(data, context, record.id, (latest) => resolutionPatch(latest, state.id, scope))) resolved++
       })
     } while (after)
   }
   return resolved
+}
+
+function describeScope (scope: { tool: string, category: string }): string {
+  return `${scope.tool}${scope.category ? ` (category ${scope.category})` : ''}`
+}
+
+/** Adds an error once (an import taken up again resolves again). */
+function noteError (tally: Tally, error: ImportError): void {
+  if (!tally.errors.some((known) => known.message === error.message)) tally.errors.push(error)
+  if (tally.errors.length > MAX_IMPORT_ERRORS) tally.errors.splice(0, tally.errors.length - MAX_IMPORT_ERRORS)
 }
 
 /** Applies the patch `decide` makes of the current record, reading again when another writer got there first. */

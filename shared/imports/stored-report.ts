@@ -20,8 +20,8 @@ export const MAX_PART_BYTES = 350 * 1024
 /** A run's context as stored with the import: whether the run computed results at all. */
 export type StoredRun = RunBase & { resultsPresent: boolean }
 
-/** A chunk's entry: the run, the result's index in it, and the result (null: too large to store). */
-export type ChunkEntry = [run: number, index: number, result: unknown]
+/** A chunk's entry: the run, the result's index in it, and the result (null: too large to keep, with why when known). */
+export type ChunkEntry = [run: number, index: number, result: unknown, tooLarge?: string]
 
 /** A fault of the stored parts, not of the moment: taking the import up again cannot help. */
 export class ImportFailure extends Error {}

@@ -40,9 +40,10 @@ export class RecordIdTakenError extends Error {
 /**
  * Writes version 1 of a record: claims its fingerprint, writes the record, then (`after-commit`)
  * its history entry and event; an import writes those itself (`owed-by-caller`), in batches
- * before its checkpoint. Returns the record with the change it was written with.
+ * before its checkpoint, and marks it with its scope (`importScope`: the record is import-owned).
+ * Returns the record with the change it was written with.
  */
-export async function insertRecord (data: DataLayer, context: RequestContext, record: SecurityRecord, history: HistoryWriter = 'after-commit'): Promise<{ record: SecurityRecord, change: RecordChange }> {
+export async function insertRecord (data: DataLayer, context: RequestContext, record: SecurityRecord, history: HistoryWriter = 'after-commit', importScope?: string): Promise<{ record: SecurityRecord, change: RecordChange }> {
   const { tenant } = context.actor
   await assertDuplicateTarget(data, tenant, record)
   const fingerprint = record.fingerprint
@@ -50,7 +51,7 @@ export async function insertRecord (data: DataLayer, context: RequestContext, re
   const change = changeOf(context, 'created', 1, undefined, record)
   let inserted: boolean
   try {
-    inserted = await data.records.insert(tenant, record, change, history)
+    inserted = await data.records.insert(tenant, record, change, history, importScope)
   } catch (error) {
     if (fingerprint) await data.fingerprints.release(tenant, fingerprint, record.id)
     throw error

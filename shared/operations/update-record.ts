@@ -9,12 +9,14 @@ import type { RequestContext } from './request-context.ts'
 /**
  * Applies a merge patch to the version `ifMatch` names (412 when it is not the current one,
  * 428 when absent). A new fingerprint is claimed before the write and the old one released
- * after it; a patch that changes nothing writes nothing.
+ * after it; a patch that changes nothing writes nothing. The record stays import-owned if it
+ * was; `importScope` makes it so (an import taking over a record an earlier version of it made).
  */
-export async function updateRecord (data: DataLayer, context: RequestContext, id: string, patch: RecordPatch, ifMatch: string | undefined): Promise<SecurityRecord> {
+export async function updateRecord (data: DataLayer, context: RequestContext, id: string, patch: RecordPatch, ifMatch: string | undefined, importScope?: string): Promise<SecurityRecord> {
   const { tenant } = context.actor
   const version = expectedVersion(ifMatch)
-  const { record: current } = await readSettled(data, tenant, id)
+  const stored = await readSettled(data, tenant, id)
+  const current = stored.record
   if (version !== current.version) throw new PreconditionFailedError(etagOf(current))
   const next = applyRecordPatch(current, patch, context)
   if (next === current) return current
@@ -24,7 +26,7 @@ export async function updateRecord (data: DataLayer, context: RequestContext, id
   const change = changeOf(context, 'updated', next.version, current, next)
   let replaced: boolean
   try {
-    replaced = await data.records.replace(tenant, next, current.version, change)
+    replaced = await data.records.replace(tenant, next, current.version, change, importScope ?? stored.importScope)
   } catch (error) {
     if (newFingerprint) await data.fingerprints.release(tenant, newFingerprint, id)
     throw error

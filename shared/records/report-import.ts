@@ -12,9 +12,11 @@ export const ImportScope = Type.Object({
   tool: Type.String({ description: 'The run\'s `tool.driver.name`.' }),
   category: Type.String({ description: 'The analysis category: `automationDetails.id` up to its last `/`, else the `category` query parameter, else empty.' }),
   asset: Type.String({ description: 'The asset name the report is about.' })
-}, { additionalProperties: false, description: 'Re-import semantics hold per scope: tenant, tool, category, asset.' })
+}, { additionalProperties: false, description: 'Re-import semantics hold per scope: tenant, tool, category, and the import\'s asset (its name, type and environment together).' })
 /** What re-import semantics are scoped by, besides the tenant: the tool, the analysis category, the asset. */
 export type ImportScope = Static<typeof ImportScope>
+/** A scope as a run names it: its tool and category (the import's asset completes it). */
+export type RunScope = Omit<ImportScope, 'asset'>
 /** The asset an import is about (query parameters of `POST /v1/imports`). */
 export type ImportAsset = RecordCreate['asset']
 

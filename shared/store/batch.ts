@@ -41,14 +41,25 @@ export async function batchGet ({ documents, tableName }: Store, keys: readonly 
  * every request has ended (nothing keeps writing behind it).
  */
 export async function batchPut (store: Store, items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+  await batchWrite(store, items.map((Item) => ({ PutRequest: { Item } })))
+}
+
+/** Deletes items by key, as `batchPut` puts them: deleting one that is gone already changes nothing. */
+export async function batchDelete (store: Store, keys: readonly ItemKey[]): Promise<void> {
+  await batchWrite(store, keys.map(({ pk, sk }) => ({ DeleteRequest: { Key: { pk, sk } } })))
+}
+
+type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } }
+
+async function batchWrite (store: Store, writes: readonly WriteRequest[]): Promise<void> {
   const requests: Array<Promise<void>> = []
-  for (let start = 0; start < items.length; start += PUT_ITEMS_PER_REQUEST) requests.push(putBatch(store, items.slice(start, start + PUT_ITEMS_PER_REQUEST)))
+  for (let start = 0; start < writes.length; start += PUT_ITEMS_PER_REQUEST) requests.push(writeBatch(store, writes.slice(start, start + PUT_ITEMS_PER_REQUEST)))
   const failure = (await Promise.allSettled(requests)).find((outcome) => outcome.status === 'rejected')
   if (failure) throw failure.reason
 }
 
-async function putBatch ({ documents, tableName }: Store, items: ReadonlyArray<Record<string, unknown>>): Promise<void> {
-  let pending = items.map((Item) => ({ PutRequest: { Item } }))
+async function writeBatch ({ documents, tableName }: Store, writes: readonly WriteRequest[]): Promise<void> {
+  let pending = [...writes]
   for (let round = 0; pending.length > 0; round++) {
     if (round === MAX_ROUNDS) throw storeUnavailable(new Error(`BatchWriteItem left ${pending.length} items unprocessed ${MAX_ROUNDS} times`))
     if (round > 0) await sleep(backoffMs(round))

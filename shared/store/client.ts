@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Config } from '../config.ts'
+import { assertItemFits } from './item-size.ts'
 
 export interface Store {
   client: DynamoDBClient
@@ -41,5 +42,17 @@ export function createStore (config: Pick<Config, 'DYNAMODB_ENDPOINT' | 'AWS_REG
   const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false }
   })
+  // Every item written is measured first (the repositories measure theirs earlier, by name): over
+  // the limit, the store would answer a ValidationException, which is no fault of the store.
+  client.middlewareStack.add((next) => async (args) => {
+    const input = args.input as { Item?: Record<string, unknown>, RequestItems?: Record<string, unknown> }
+    if (input.Item) assertItemFits(input.Item, 'An item this request writes')
+    // A BatchWriteItem's requests per table (a BatchGetItem's are an object of keys: nothing to measure).
+    for (const requests of Object.values(input.RequestItems ?? {})) {
+      if (!Array.isArray(requests)) continue
+      for (const request of requests as Array<{ PutRequest?: { Item?: Record<string, unknown> } }>) if (request.PutRequest?.Item) assertItemFits(request.PutRequest.Item, 'An item this request writes')
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'itemSizeGuard' })
   return { client, documents, tableName: config.TABLE_NAME }
 }

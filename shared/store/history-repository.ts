@@ -36,15 +36,20 @@ export interface HistoryRepository {
   list (tenant: string, recordId: string, limit: number, beforeVersion?: number): Promise<HistoryPage>
 }
 
-export function createHistoryRepository (store: Store): HistoryRepository {
-  const { documents, tableName } = store
-  const toItem = (tenant: string, recordId: string, change: RecordChange, pendingEventData: unknown) => ({
+/** The item of a history entry; while its event is owed, with the event's data, in the outbox. */
+export function historyItem (tenant: string, recordId: string, change: RecordChange, pendingEventData: unknown) {
+  return {
     ...historyKey(tenant, recordId, change.version),
     tenant,
     recordId,
     ...change,
     ...(pendingEventData === undefined ? {} : { eventData: pendingEventData, ...outboxAttributes(tenant, recordId, change.at) })
-  })
+  }
+}
+
+export function createHistoryRepository (store: Store): HistoryRepository {
+  const { documents, tableName } = store
+  const toItem = historyItem
   return {
     async write (tenant, recordId, change, pendingEventData) {
       await unlessConditionFails(() => documents.send(new PutCommand({

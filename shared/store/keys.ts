@@ -20,9 +20,16 @@ export interface IndexSpec { name: string, pk: string, sk: string }
 /** Attribute that DynamoDB's TTL (and our reads) use for expiry, in epoch seconds. */
 export const ttlAttribute = 'expiresAtEpoch'
 
+/**
+ * The mark of a record an import created: its scope's key (shared/imports/import-scope.ts). Only
+ * the import writes it and every later write of the record keeps it; no request can set it (it is
+ * no record field), so a record a client makes is never import-owned, whatever its fingerprint.
+ */
+export const importOwnerAttribute = 'importScope'
+
 /** Attributes that belong to the store, never to a record a client sees. */
 export const internalAttributes = [
-  'pk', 'sk', 'tenant', ttlAttribute, 'change', 'historyVersion', 'deleted',
+  'pk', 'sk', 'tenant', ttlAttribute, 'change', 'historyVersion', 'deleted', importOwnerAttribute,
   ...Object.values(indexes).flatMap((index) => [index.pk, index.sk])
 ]
 
@@ -170,6 +177,14 @@ export function importKey (tenant: string, id: string): ItemKey {
 
 export function importPartKey (tenant: string, id: string, kind: ImportPartKind, index: number): ItemKey {
   return { pk: importKey(tenant, id).pk, sk: `${kind}#${String(index).padStart(6, '0')}` }
+}
+
+/**
+ * The line of an import scope (shared/imports/scope-turns.ts): the scope's unfinished imports in
+ * the order they joined it, and the counter that numbers them.
+ */
+export function importScopeLineKey (tenant: string, scopeKey: string): ItemKey {
+  return { pk: `T#${tenant}#IMPORT-SCOPE#${hash(scopeKey)}`, sk: 'LINE' }
 }
 
 /** Guard item that makes a fingerprint unique per tenant without transactions. */

@@ -1,6 +1,6 @@
 import type { RecordChange } from '../records/change.ts'
 import type { SecurityRecord } from '../records/schema.ts'
-import { internalAttributes, outboxAttributes, recordIndexAttributes, recordKey, type IndexLayout } from './keys.ts'
+import { importOwnerAttribute, internalAttributes, outboxAttributes, recordIndexAttributes, recordKey, type IndexLayout } from './keys.ts'
 
 /** A record as an item of the table, and back. */
 
@@ -15,20 +15,23 @@ export interface StoredRecord {
   /** The change whose history entry is not written yet. */
   pendingHistory?: RecordChange
   deleted: boolean
+  /** The scope of the import that created it (keys.ts, importOwnerAttribute); absent on every other record. */
+  importScope?: string
 }
 
 /**
  * The item of a record whose change nothing is owed for here (its history written, or owed by
  * the caller): the record, its index keys in the table's layout, the change that produced it.
  */
-export function settledRecordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
+export function settledRecordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout, importScope?: string) {
   return {
     ...record,
     ...recordKey(tenant, record.id),
     ...recordIndexAttributes(tenant, record, layout),
     tenant,
     change,
-    historyVersion: change.version
+    historyVersion: change.version,
+    ...(importScope === undefined ? {} : { [importOwnerAttribute]: importScope })
   }
 }
 
@@ -36,8 +39,8 @@ export function settledRecordItem (tenant: string, record: SecurityRecord, chang
  * The item a record is stored as at its commit: its change is owed to history and events until
  * the outbox entry is cleared.
  */
-export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout) {
-  return { ...settledRecordItem(tenant, record, change, layout), ...outboxAttributes(tenant, record.id, change.at), historyVersion: change.version - 1 }
+export function recordItem (tenant: string, record: SecurityRecord, change: RecordChange, layout: IndexLayout, importScope?: string) {
+  return { ...settledRecordItem(tenant, record, change, layout, importScope), ...outboxAttributes(tenant, record.id, change.at), historyVersion: change.version - 1 }
 }
 
 const internal = new Set(internalAttributes)
@@ -52,6 +55,7 @@ export function toStored (item: Record<string, unknown>): StoredRecord {
     record: record as SecurityRecord,
     ...(change ? { change } : {}),
     ...(change && change.version > historyVersion ? { pendingHistory: change } : {}),
-    deleted: item.deleted === true
+    deleted: item.deleted === true,
+    ...(typeof item[importOwnerAttribute] === 'string' ? { importScope: item[importOwnerAttribute] } : {})
   }
 }

@@ -3,7 +3,7 @@ import type { ListFilters } from '../records/list-filters.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
-import { indexes, partitions, shardsToRead, type IndexLayout } from './keys.ts'
+import { importOwnerAttribute, indexes, partitions, shardsToRead, type IndexLayout } from './keys.ts'
 import { planListQuery, type PartitionQuery, type ReadBudget } from './list-plan.ts'
 import { toStored } from './record-items.ts'
 import { storeCall } from './store-errors.ts'
@@ -16,8 +16,13 @@ export interface ListPage {
   resumeAfter?: string
 }
 
-/** An asset's records of one import scope, a page at a time (see RecordsRepository.listByFingerprintPrefix). */
-export async function listByFingerprintPrefix ({ documents, tableName }: Store, layout: IndexLayout, tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: Array<{ id: string, fingerprint: string }>, after?: Record<string, unknown> }> {
+/** An import scope: its key (the mark of the records it created), and how their fingerprints started before there was a mark. */
+export interface OwnedBy { key: string, legacyPrefix: string }
+/** A record an import created, as the walk of its scope answers it; `importScope` absent: made before the mark. */
+export interface ImportOwned { id: string, fingerprint: string, importScope?: string }
+
+/** An asset's records one import scope created, a page at a time (see RecordsRepository.listImportOwned). */
+export async function listImportOwned ({ documents, tableName }: Store, layout: IndexLayout, tenant: string, assetName: string, scope: OwnedBy, after?: Record<string, unknown>): Promise<{ items: ImportOwned[], after?: Record<string, unknown> }> {
   // The asset's shards one after the other (order does not matter here); `after` says which
   // shard the last page ended in and where.
   const shards = shardsToRead(layout)
@@ -29,14 +34,14 @@ export async function listByFingerprintPrefix ({ documents, tableName }: Store, 
       IndexName: indexes.byAsset.name,
       ...expressions({
         KeyConditionExpression: '#pk = :pk',
-        FilterExpression: 'begins_with(#fingerprint, :prefix)',
-        ProjectionExpression: '#id, #fingerprint'
-      }, { pk: partitions.byAsset(tenant, assetName, shards[shard]), prefix }, { pk: indexes.byAsset.pk }),
+        FilterExpression: '#owner = :key OR (attribute_not_exists(#owner) AND begins_with(#fingerprint, :legacyPrefix))',
+        ProjectionExpression: '#id, #fingerprint, #owner'
+      }, { pk: partitions.byAsset(tenant, assetName, shards[shard]), key: scope.key, legacyPrefix: scope.legacyPrefix }, { pk: indexes.byAsset.pk, owner: importOwnerAttribute }),
       Limit: 500,
       ...(resume ? { ExclusiveStartKey: resume } : {})
     })))
     const next = LastEvaluatedKey ? { shard, key: LastEvaluatedKey } : shard + 1 < shards.length ? { shard: shard + 1 } : undefined
-    if (Items.length > 0 || !next) return { items: Items.map((item) => ({ id: String(item.id), fingerprint: String(item.fingerprint) })), ...(next ? { after: next } : {}) }
+    if (Items.length > 0 || !next) return { items: Items.map((item) => ({ id: String(item.id), fingerprint: String(item.fingerprint), ...(typeof item[importOwnerAttribute] === 'string' ? { importScope: item[importOwnerAttribute] } : {}) })), ...(next ? { after: next } : {}) }
     if (LastEvaluatedKey) return { items: [], after: next }
   }
   return { items: [] }

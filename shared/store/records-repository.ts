@@ -5,13 +5,15 @@ import type { SecurityRecord } from '../records/schema.ts'
 import { batchGet } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
+import { historyItem } from './history-repository.ts'
+import { assertItemFits } from './item-size.ts'
 import { createLayoutReader } from './index-layout.ts'
 import { indexes, outboxAttributes, recordIndexes, recordKey } from './keys.ts'
 import { recordItem, settledRecordItem, toStored, type StoredRecord } from './record-items.ts'
-import { listByFingerprintPrefix, listRecords, type ListPage } from './record-list.ts'
+import { listImportOwned, listRecords, type ImportOwned, type ListPage, type OwnedBy } from './record-list.ts'
 import { storeCall, unlessConditionFails, writesUnlessConditionFails } from './store-errors.ts'
 
-export type { ListPage, StoredRecord }
+export type { ImportOwned, ListPage, OwnedBy, StoredRecord }
 
 /** Who writes the history entry of a new record: the outbox after the commit, or the caller. */
 export type HistoryWriter = 'after-commit' | 'owed-by-caller'
@@ -31,9 +33,12 @@ export interface RecordsRepository {
    * the outbox mark and its clearing; and the item carries its change without the diff (the entry
    * has it, and version 1 is its own diff), so the item each index copies is half the size.
    */
-  insert (tenant: string, record: SecurityRecord, change: RecordChange, history?: HistoryWriter): Promise<boolean>
-  /** Writes the next version over `expectedVersion`; false when the item moved on or is gone. */
-  replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange): Promise<boolean>
+  insert (tenant: string, record: SecurityRecord, change: RecordChange, history?: HistoryWriter, importScope?: string): Promise<boolean>
+  /**
+   * Writes the next version over `expectedVersion`; false when the item moved on or is gone. The
+   * item is written whole: `importScope` is the import-ownership mark it carries on (the one read).
+   */
+  replace (tenant: string, record: SecurityRecord, expectedVersion: number, change: RecordChange, importScope?: string): Promise<boolean>
   /** First step of a delete: the record becomes a tombstone carrying the `deleted` change; false when the item moved on or is gone. */
   tombstone (tenant: string, record: SecurityRecord, change: RecordChange): Promise<boolean>
   /** The history entry of `version` exists: the item leaves the outbox. */
@@ -41,11 +46,12 @@ export interface RecordsRepository {
   /** Last step of a delete: removes the tombstone once its history entry is written. */
   purge (tenant: string, id: string, version: number): Promise<void>
   /**
-   * The ids and fingerprints of an asset's records whose fingerprint starts with `prefix` (an
-   * import's scope), a page at a time: a Query of the asset's index partition, never a Scan, that
-   * answers only those two attributes. `after` is where the last page ended.
+   * The ids and fingerprints of an asset's records an import of one scope created: those marked
+   * with `scope.key`, and unmarked ones whose fingerprint starts with `scope.legacyPrefix` (made
+   * before there was a mark: the caller checks they are an import's), a page at a time. A Query of
+   * the asset's index partition, never a Scan, that answers only those attributes. `after` is where the last page ended.
    */
-  listByFingerprintPrefix (tenant: string, assetName: string, prefix: string, after?: Record<string, unknown>): Promise<{ items: Array<{ id: string, fingerprint: string }>, after?: Record<string, unknown> }>
+  listImportOwned (tenant: string, assetName: string, scope: OwnedBy, after?: Record<string, unknown>): Promise<{ items: ImportOwned[], after?: Record<string, unknown> }>
   /** One page of a filtered list (Queries only, never a Scan). */
   list (tenant: string, filters: ListFilters, limit: number, after: string | undefined, now: Date): Promise<ListPage>
 }
@@ -54,6 +60,16 @@ export function createRecordsRepository (store: Store): RecordsRepository {
   const { documents, tableName } = store
   /** The table's index layout (keys.ts, IndexLayout): every write and list follows it. */
   const indexLayout = createLayoutReader(store)
+
+  /**
+   * A record item is committed only if it and the history entry owed for it (the change, with the
+   * record as its event's data) both fit the item limit: an entry too large to write after the
+   * commit would stay owed for ever.
+   */
+  function assertWritable (tenant: string, item: Record<string, unknown>, record: SecurityRecord, change: RecordChange): void {
+    assertItemFits(item, 'The record with the change it carries (before and after)')
+    assertItemFits(historyItem(tenant, record.id, change, record), 'The history entry of this change (before and after, and the record)')
+  }
 
   async function getStored (tenant: string, id: string): Promise<StoredRecord | undefined> {
     const { Item } = await storeCall(() => documents.send(new GetCommand({
@@ -78,9 +94,10 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       return new Map(items.map((item) => [String(item.id), toStored(item)]))
     },
 
-    async insert (tenant, record, change, history = 'after-commit') {
+    async insert (tenant, record, change, history = 'after-commit', importScope) {
       const layout = await indexLayout()
-      const item = history === 'owed-by-caller' ? settledRecordItem(tenant, record, { ...change, changes: [] }, layout) : recordItem(tenant, record, change, layout)
+      const item = history === 'owed-by-caller' ? settledRecordItem(tenant, record, { ...change, changes: [] }, layout, importScope) : recordItem(tenant, record, change, layout, importScope)
+      assertWritable(tenant, item, record, change)
       return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
         Item: item,
@@ -89,11 +106,13 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       })))
     },
 
-    async replace (tenant, record, expectedVersion, change) {
+    async replace (tenant, record, expectedVersion, change, importScope) {
       const layout = await indexLayout()
+      const item = recordItem(tenant, record, change, layout, importScope)
+      assertWritable(tenant, item, record, change)
       return await writesUnlessConditionFails(() => documents.send(new PutCommand({
         TableName: tableName,
-        Item: recordItem(tenant, record, change, layout),
+        Item: item,
         ...expressions({
           // Update: the live record is still the version we read and settled (no lost update,
           // and the change it carries already has its history entry).
@@ -145,8 +164,8 @@ export function createRecordsRepository (store: Store): RecordsRepository {
       })))
     },
 
-    async listByFingerprintPrefix (tenant, assetName, prefix, after) {
-      return await listByFingerprintPrefix(store, await indexLayout(), tenant, assetName, prefix, after)
+    async listImportOwned (tenant, assetName, scope, after) {
+      return await listImportOwned(store, await indexLayout(), tenant, assetName, scope, after)
     },
 
     async list (tenant, filters, limit, after, now) {

@@ -74,7 +74,7 @@ t.test('a result that moved lines keeps its record (partialFingerprints); a chan
   t.match(after, { version: 2, title: 'r1, now at line 14', source: { scanId: done.id } })
 })
 
-t.test('a result reported again in the next chunk is applied to what the chunk before wrote, not to what was read ahead', async (t) => {
+t.test('a fingerprint a report repeats is a record per repeat, told apart by order, also in the next chunk and with the chunk read ahead', async (t) => {
   const api = await buildRecordsApi(t)
   const fillers = Array.from({ length: 99 }, (_, line) => ({ rule: 'filler', line }))
   await importReport(t, api, aReport([{ rule: 'r1', line: 10, message: 'first wording' }, ...fillers]))
@@ -84,10 +84,12 @@ t.test('a result reported again in the next chunk is applied to what the chunk b
     if (context.commandName === 'PutItemCommand') await new Promise((resolve) => setTimeout(resolve, 300))
     return next(args)
   }, { step: 'initialize', name: 'slowPuts' })
-  const done = await importReport(t, api, aReport([...fillers, { rule: 'r1', line: 10, message: 'second wording' }, { rule: 'r1', line: 10, message: 'first wording' }]))
-  t.match(done.counts, { results: 101, updated: 2, unchanged: 99 })
-  const [reworded] = (await records(api)).filter((record) => record.source?.ruleId === 'r1')
-  t.match(reworded, { version: 3, title: 'first wording' }, 'the last word is the report\'s last')
+  const report = aReport([...fillers, { rule: 'r1', line: 10, message: 'second wording' }, { rule: 'r1', line: 10, message: 'first wording' }])
+  const done = await importReport(t, api, report)
+  t.match(done.counts, { results: 101, created: 1, updated: 1, unchanged: 99 })
+  const repeated = byRule(await records(api), 'r1')
+  t.same(repeated.map((record) => [record.title, record.version]).sort(), [['first wording', 1], ['second wording', 2]], 'the first keeps its record (reworded), the repeat has its own')
+  t.match((await importReport(t, api, report)).counts, { created: 0, updated: 0, unchanged: 101 }, 'the same report again writes nothing')
 })
 
 t.test('a record the scope no longer reports is resolved naming the import; when it comes back it is reopened', async (t) => {
@@ -191,9 +193,12 @@ t.test('reports from real scanners import with their tools\' own conventions', a
   }
 })
 
-t.test('results without locations are told apart by their message; one without a rule is rejected by path', async (t) => {
+t.test('results without locations are told apart by their message; one without a rule is rejected by path, and its scope resolves nothing', async (t) => {
   const api = await buildRecordsApi(t)
   const done = await importReport(t, api, await fixture('results-without-locations.sarif'))
   t.match(done.counts, { results: 3, created: 2, rejected: 1 })
-  t.same(done.errors, [{ path: '/runs/0/results/2', message: 'the result names no rule (ruleId, rule.id or ruleIndex)' }])
+  t.same(done.errors, [
+    { path: '/runs/0/results/2', message: 'the result names no rule (ruleId, rule.id or ruleIndex)' },
+    { path: '', message: 'records of PolicyCheck were not resolved: 1 of its results could not be identified (see the errors before)' }
+  ])
 })

@@ -9,6 +9,7 @@ import { Service as KnativeService } from '@kubernetes-models/knative/serving.kn
 import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1/SinkBinding'
 import { Gateway } from '@kubernetes-models/istio/networking.istio.io/v1/Gateway'
 import { VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService'
+import { EnvoyFilter } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter'
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy'
 import { RequestAuthentication } from '@kubernetes-models/istio/security.istio.io/v1/RequestAuthentication'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
@@ -32,7 +33,8 @@ import { functionNames as registeredFunctionNames, functionRegistry } from '../.
 import { CreateTableConfigSchema } from '../../jobs/create-table/index.ts'
 import { DeadLetterConfigSchema } from '../../jobs/dead-letters/index.ts'
 import type { K8sObject } from '../../knative/scripts/render.ts'
-import { ENVOY_CLIENT_ADDRESS, ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, renderIngress } from '../../scripts/generate-ingress.ts'
+import { ENVOY_CLIENT_ADDRESS, ingressFile, ingressRoutes, LOCAL_GATEWAY_HOST, NAMESPACE, rateLimitFile, renderIngress, renderRateLimit, renderTraefikRoutes, traefikRoutesFile } from '../../scripts/generate-ingress.ts'
+import { ADDRESS_RATE_LIMIT } from '../../shared/routing-table.ts'
 import { ConfigSchema } from '../../shared/config.ts'
 import { ensureKubectl } from '../../scripts/kubectl.ts'
 
@@ -108,6 +110,7 @@ const validators: Record<string, Validator> = {
     new SinkBinding({ ...object, status: {} } as never).validate()
   },
   'networking.istio.io/v1/VirtualService': modelValidator(VirtualService),
+  'networking.istio.io/v1alpha3/EnvoyFilter': modelValidator(EnvoyFilter),
   'security.istio.io/v1/RequestAuthentication': modelValidator(RequestAuthentication),
   'security.istio.io/v1/AuthorizationPolicy': modelValidator(AuthorizationPolicy),
   // No generated model: judged against Scylla Operator's own CRD and ValidateScyllaCluster in
@@ -150,6 +153,17 @@ function functionsConfig (objects: K8sObject[]): Record<string, string> {
 
 t.test('the committed ingress is what scripts/generate-ingress.ts writes from the routing table', async (t) => {
   t.equal(readFileSync(ingressFile, 'utf8'), renderIngress(), 'knative/base/ingress/virtual-service.yaml is stale: run `npm run manifests`')
+  t.equal(readFileSync(rateLimitFile, 'utf8'), renderRateLimit(), 'knative/base/ingress/rate-limit.yaml is stale: run `npm run manifests`')
+  t.equal(readFileSync(traefikRoutesFile, 'utf8'), renderTraefikRoutes(), 'knative/overlays/local-cluster/traefik-routes.yaml is stale: run `npm run manifests`')
+})
+
+t.test('the local cluster\'s Traefik holds every route to the per-address rate the local gateway applies', async (t) => {
+  const objects = render('knative/overlays/local-cluster')
+  t.same(objects.filter((object) => object.apiVersion.includes('istio.io')).map(typeOf), [], 'no Istio object (the EnvoyFilter included) where Traefik is the ingress')
+  const [routesMap] = find(objects, 'v1/ConfigMap', 'security-records-routes')
+  const { http } = parseAllDocuments(routesMap?.data?.['routes.yaml'] ?? '')[0]!.toJS()
+  t.same(http.middlewares['rate-limit-per-address'], { rateLimit: { average: ADDRESS_RATE_LIMIT.perSecond, period: '1s', burst: ADDRESS_RATE_LIMIT.burst } })
+  for (const [name, router] of Object.entries<any>(http.routers)) t.equal(router.middlewares[0], 'rate-limit-per-address', `${name} is rate limited first`)
 })
 
 for (const overlay of overlays) {
@@ -360,6 +374,25 @@ for (const overlay of overlays) {
         overlay === 'eks' ? 'EKS: a Network Load Balancer (a Classic one proxies TCP and hides the address)' : 'no cloud-specific annotation')
       const docs = readFileSync(join(root, 'docs/deployment.md'), 'utf8')
       t.match(docs, /components\/client-source-address/, 'docs/deployment.md says where the policy is set')
+    })
+
+    t.test('the public gateway holds each client address to the per-address rate, answering the API\'s 429 problem', async (t) => {
+      const filters = find(objects, 'networking.istio.io/v1alpha3/EnvoyFilter')
+      t.same(filters.map((filter) => `${filter.metadata.namespace}/${filter.metadata.name}`), ['istio-system/security-records-rate-limit'])
+      const spec = filters[0]?.spec
+      t.same(spec?.workloadSelector, { labels: { istio: 'ingressgateway' } }, 'the public gateway\'s pods, as the RequestAuthentication')
+      const limit = spec?.configPatches.find((patch: any) => patch.applyTo === 'HTTP_FILTER')
+      t.match(limit, { match: { context: 'GATEWAY' }, patch: { operation: 'INSERT_BEFORE', value: { name: 'envoy.filters.http.local_ratelimit' } } })
+      const config = limit?.patch.value.typed_config
+      t.same(config.rate_limits, [{ actions: [{ remote_address: {} }] }], 'keyed by the client address Envoy trusts')
+      t.same(config.descriptors, [{ entries: [{ key: 'remote_address' }], token_bucket: { max_tokens: ADDRESS_RATE_LIMIT.burst, tokens_per_fill: ADDRESS_RATE_LIMIT.perSecond, fill_interval: '1s' } }],
+        'one bucket per address (a wildcard entry), the local gateway\'s rate and burst')
+      t.equal(config.always_consume_default_token_bucket, false, 'no bucket shared by every address')
+      t.same([config.filter_enabled.default_value, config.filter_enforced.default_value], [{ numerator: 100, denominator: 'HUNDRED' }, { numerator: 100, denominator: 'HUNDRED' }], 'enabled and enforced for every request')
+      t.match(config.response_headers_to_add, [{ header: { key: 'retry-after', value: '1' } }])
+      const reply = spec?.configPatches.find((patch: any) => patch.applyTo === 'NETWORK_FILTER')?.patch.value.typed_config.local_reply_config.mappers[0]
+      t.match(reply?.filter, { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 429 } } } })
+      t.match(reply?.body_format_override, { content_type: 'application/problem+json', json_format: { status: 429, type: /\/problems\/rate-limited$/, title: String, detail: String } })
     })
 
     t.test('the table bootstrap Job runs the create-table bundle from the same image', async (t) => {

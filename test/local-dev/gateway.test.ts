@@ -2,7 +2,7 @@ import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { CLIENT_ADDRESS_HEADER } from '../../functions/mock-auth/endpoints.ts'
-import { buildGateway, type GatewayRoute } from '../../local-dev/gateway.ts'
+import { buildGateway, type AddressRateLimit, type GatewayRoute } from '../../local-dev/gateway.ts'
 import { createTokenVerifier } from '../../shared/auth/token-verifier.ts'
 import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from '../support/tokens.ts'
 
@@ -17,7 +17,7 @@ async function stubFunction (t: Test, handler: RequestListener): Promise<string>
 }
 
 /** The gateway in front of one route, without token checks. */
-async function gatewayFor (t: Test, route: Omit<GatewayRoute, 'authenticated'>, options: { maxRequestsPerUpstream?: number } = {}) {
+async function gatewayFor (t: Test, route: Omit<GatewayRoute, 'authenticated'>, options: { maxRequestsPerUpstream?: number, addressRateLimit?: AddressRateLimit } = {}) {
   const gateway = await buildGateway({
     routes: [{ ...route, authenticated: false }],
     verifyToken: createTokenVerifier({ issuer: TEST_ISSUER, audience: TEST_AUDIENCE, keys: (await createTestKeys()).keySet, clockToleranceSeconds: 30 }),
@@ -121,4 +121,28 @@ t.test('requests a function holds past the gateway\'s bound get a 503 with Retry
   await waitFor(() => held.length === 1)
   held.shift()!()
   t.equal((await served).status, 200, 'once the function answered them, a request is served again')
+})
+
+t.test('one client address is held to its request rate: a request over it waits its turn, one that would wait over a second gets a 429; other addresses are served', async (t) => {
+  let reached = 0
+  const upstream = await stubFunction(t, (_request, response) => {
+    reached++
+    response.setHeader('content-type', 'application/json')
+    response.end('{"items":[]}')
+  })
+  // 4 per second, no burst: the 2nd request waits 250 ms, the 5th 1 s, the 6th would wait 1.25 s.
+  const gateway = await gatewayFor(t, { method: 'GET', path: '/v1/records', upstream }, { addressRateLimit: { perSecond: 4, burst: 1 } })
+  const from = (remoteAddress: string) => gateway.inject({ url: '/v1/records', remoteAddress })
+
+  const flood = await Promise.all(Array.from({ length: 6 }, () => from('192.0.2.1')))
+  t.same(flood.map((response) => response.statusCode), [200, 200, 200, 200, 200, 429], 'five served in turn, the sixth refused')
+  const refused = flood[5]!
+  t.match(refused.headers['content-type'], /^application\/problem\+json/)
+  t.match(refused.json(), { type: /rate-limited$/, status: 429, detail: /more than 4 requests per second/ })
+  t.equal(refused.headers['retry-after'], '2', 'Retry-After: when a request would be on time again, in whole seconds')
+  t.equal(reached, 5, 'the refused request never reached the function')
+
+  t.equal((await from('192.0.2.2')).statusCode, 200, 'another address is served at once')
+  const neighbours = await Promise.all([from('2001:db8:1:2::1'), ...Array.from({ length: 5 }, (_, i) => from(`2001:db8:1:2::${i + 2}`))])
+  t.equal(neighbours.filter((response) => response.statusCode === 429).length, 1, 'addresses of one IPv6 /64 share one rate')
 })

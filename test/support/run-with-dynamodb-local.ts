@@ -22,6 +22,10 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/import-report-resume.test.ts',
   'test/functions/import-report-store-calls.test.ts',
   'test/functions/import-report-events.test.ts',
+  'test/functions/import-report-bounds.test.ts',
+  'test/functions/import-report-poison.test.ts',
+  'test/functions/item-limit.test.ts',
+  'test/shared/store/item-size.test.ts',
   'test/shared/auth/auth-plugin-token-attacks.test.ts',
   'test/jobs/reshard-indexes.test.ts'
 ]

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
+import type { ValidateFunction } from 'ajv'
 import { severityOfScore } from '../../records/cvss.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
+import { RecordCreate } from '../../records/schema.ts'
 import type { Category, Severity } from '../../records/vocabulary.ts'
-import { scopePrefix } from '../import-scope.ts'
+import { bodyAjv } from '../../validation.ts'
+import { legacyScopePrefix, scopeKey } from '../import-scope.ts'
 import { SUPPRESSION_REASON_PREFIX, type ImportAsset, type ImportedFinding, type ImportScope, type MappedResult } from '../report-format.ts'
-import type { RuleContext, RunContext } from './run-context.ts'
+import { ruleWithId, type RuleContext, type RunContext } from './run-context.ts'
 import { clip, messageText, text } from './text.ts'
 
 /**
@@ -104,20 +107,18 @@ function ruleOf (result: Record<string, unknown>, run: RunContext): RuleContext 
   const index = typeof reference.index === 'number' ? reference.index : typeof result.ruleIndex === 'number' ? result.ruleIndex : undefined
   const id = text(result.ruleId) ?? text(reference.id)
   const byIndex = index === undefined ? undefined : rules[index]
-  const rule = byIndex ?? (id === undefined ? undefined : rules.find((candidate) => candidate.id === id))
+  const rule = byIndex ?? (id === undefined ? undefined : ruleWithId(rules, id))
   return { ...rule, ...(id ? { id: clip(id, 200) } : {}) }
 }
 
 /**
- * The fingerprint of a result: its scope (tool, category, asset), its rule, and its identity —
- * the tool's `fingerprints`, else its `partialFingerprints` (both survive moved lines), else
- * location and snippet. A fingerprint identifies a result within its rule; two rules may
- * report the same line. The scope part is a prefix, so the records of a scope can be found by it.
+ * The identity of a result within its rule: the tool's `fingerprints`, else its
+ * `partialFingerprints` (both survive moved lines and reworded messages), else its location,
+ * snippet and message. The message is part of it because tools without fingerprints report
+ * distinct findings at one place that only the message tells apart (Bandit: three hardcoded
+ * passwords on one line); a tool that rewords a finding's message without fingerprints makes it
+ * a new finding. Results that share even that are told apart by their order (map-chunk.ts).
  */
-export function resultFingerprint (scope: ImportScope, ruleId: string, identity: unknown): string {
-  return `${scopePrefix(SARIF, scope)}${hash([ruleId, identity])}`
-}
-
 function identityOf (result: Record<string, unknown>, location: Location, message: string | undefined): unknown {
   const fingerprints = stableEntries(result.fingerprints)
   if (fingerprints.length > 0) return { fingerprints }
@@ -125,8 +126,21 @@ function identityOf (result: Record<string, unknown>, location: Location, messag
   if (partial.length > 0) return { partialFingerprints: partial }
   // Without any location (a policy or account finding), the message is all that tells two apart.
   if (location.uri === undefined && location.logical === undefined) return { message: message ?? null }
-  return { location: [location.uriBaseId ?? null, location.uri ?? null, location.logical ?? null, location.startLine ?? null, location.startColumn ?? null, location.snippet ?? null] }
+  return { location: locationIdentity(location), message: message ?? null }
 }
+
+/** The identity the import gave a result before messages and the asset's type and environment counted (see legacyFingerprint). */
+function legacyIdentityOf (identity: unknown, location: Location): unknown {
+  return isPlainObject(identity) && 'location' in identity ? { location: locationIdentity(location) } : identity
+}
+
+function locationIdentity (location: Location): unknown[] {
+  return [location.uriBaseId ?? null, location.uri ?? null, location.logical ?? null, location.startLine ?? null, location.startColumn ?? null, location.snippet ?? null]
+}
+
+/** Only a help URI a record's `references` may hold: a person reads it, nothing follows it blindly. */
+let validReference: ValidateFunction | undefined
+const isReference = (uri: string) => (validReference ??= bodyAjv.compile(RecordCreate.properties.references.items))(uri)
 
 function severityOf (result: Record<string, unknown>, rule: RuleContext): Severity {
   const properties = isPlainObject(result.properties) ? result.properties : {}
@@ -173,6 +187,7 @@ export function mapResult (raw: unknown, run: RunContext, asset: ImportAsset, im
   const message = messageText(raw.message)
   const location = primaryLocation(raw, run)
   const scope: ImportScope = { tool: run.tool.name, category: run.category, asset: asset.name }
+  const identity = identityOf(raw, location, message)
   const firstLine = message?.split('\n').find((line) => line.trim() !== '')
   const title = clip((firstLine ?? rule.shortDescription ?? rule.name ?? rule.id).trim(), TITLE_LIMIT)
   const place = where(location)
@@ -188,13 +203,13 @@ export function mapResult (raw: unknown, run: RunContext, asset: ImportAsset, im
     category: categoryOf(rule),
     severity: severityOf(raw, rule),
     asset,
-    fingerprint: resultFingerprint(scope, rule.id, identityOf(raw, location, message)),
+    fingerprint: `${scopeKey(SARIF, scope, asset)}${hash([rule.id, identity])}`,
     source: { tool: run.tool.name, ruleId: rule.id, scanId: importId }
   }
   if (rule.cweIds) finding.cweIds = rule.cweIds.slice(0, 20)
-  if (rule.helpUri && /^https?:\/\/\S+$/.test(rule.helpUri)) finding.references = [rule.helpUri]
+  if (rule.helpUri && isReference(rule.helpUri)) finding.references = [rule.helpUri]
   if (VULNERABILITY_ID.test(rule.id)) finding.vulnerabilityIds = [rule.id]
   const suppression = suppressionOf(raw)
   if (suppression) Object.assign(finding, { status: 'not_affected', statusReason: suppression })
-  return { kind: 'finding', scope, finding }
+  return { kind: 'finding', scope, finding, legacyFingerprint: `${legacyScopePrefix(SARIF, scope, asset.name)}${hash([rule.id, legacyIdentityOf(identity, location)])}` }
 }

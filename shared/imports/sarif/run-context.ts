@@ -4,6 +4,9 @@ import { clip, messageText, text, TEXT_LIMIT } from './text.ts'
 
 /** A SARIF run reduced to what its results are mapped with: small enough to store with the import. */
 
+/** Rules of a run, its extensions' included (GitHub code scanning takes 25 000 per run). */
+export const MAX_RULES = 25_000
+
 export interface RuleContext {
   id?: string
   name?: string
@@ -46,6 +49,8 @@ export function runContext (run: unknown, fallbackCategory: string | undefined):
   if (!driver || name === undefined) return 'tool.driver.name is required'
   const version = text(driver.semanticVersion) ?? text(driver.version)
   const extensions = Array.isArray(tool!.extensions) ? tool!.extensions : []
+  const ruleCount = [driver, ...extensions].reduce<number>((sum, component) => sum + (isPlainObject(component) && Array.isArray(component.rules) ? component.rules.length : 0), 0)
+  if (ruleCount > MAX_RULES) return `tool holds ${ruleCount} rules, more than the ${MAX_RULES} a run may have; split the report`
   return {
     tool: { name: clip(name, 100), ...(version ? { version: clip(version, 100) } : {}) },
     category: clip(runCategory(run, fallbackCategory), 200),
@@ -58,6 +63,19 @@ export function runContext (run: unknown, fallbackCategory: string | undefined):
       })
       : []
   }
+}
+
+const rulesById = new WeakMap<readonly RuleContext[], Map<string, RuleContext>>()
+
+/** The first rule with this id, found through a Map made once per list of rules. */
+export function ruleWithId (rules: readonly RuleContext[], id: string): RuleContext | undefined {
+  let byId = rulesById.get(rules)
+  if (!byId) {
+    byId = new Map()
+    for (const rule of rules) if (rule.id !== undefined && !byId.has(rule.id)) byId.set(rule.id, rule)
+    rulesById.set(rules, byId)
+  }
+  return byId.get(id)
 }
 
 function rulesOf (component: Record<string, unknown>): RuleContext[] {

@@ -1,17 +1,18 @@
 import t from 'tap'
-import { groupByFingerprint, importRecordId, isRefusal, outcomeOf, reject, type Tally } from '../../../shared/imports/apply-results.ts'
+import { groupByFingerprint, isRefusal, outcomeOf, reject, type Tally } from '../../../shared/imports/apply-results.ts'
+import { importRecordId } from '../../../shared/imports/import-record-id.ts'
 import type { ChunkResult } from '../../../shared/imports/map-chunk.ts'
 import { DuplicateFingerprintError, IllegalTransitionError, IngestConflictError, invalidFields, NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../../../shared/errors.ts'
 import { emptyCounts } from '../../../shared/records/report-import.ts'
 import type { RecordChange } from '../../../shared/records/change.ts'
 
-const finding = (fingerprint: string, path: string): ChunkResult => ({ path, requestId: path, mapped: { kind: 'finding', scope: { tool: 't', category: '', asset: 'a' }, finding: { title: 'x', category: 'other', severity: 'low', asset: { name: 'a', type: 'other' }, fingerprint } } })
+const finding = (fingerprint: string, path: string): ChunkResult => ({ path, requestId: path, scope: { tool: 't', category: '' }, scopeKey: 'sarif:k:', mapped: { kind: 'finding', scope: { tool: 't', category: '', asset: 'a' }, finding: { title: 'x', category: 'other', severity: 'low', asset: { name: 'a', type: 'other' }, fingerprint } } })
 
 t.test('a chunk is grouped by fingerprint in report order; skipped and rejected results are counted', async (t) => {
   const tally: Tally = { counts: emptyCounts(5), errors: [] }
   const groups = groupByFingerprint([
-    finding('f1', '/0'), { path: '/1', requestId: '/1', mapped: { kind: 'skipped', reason: 'pass' } }, finding('f2', '/2'), finding('f1', '/3'),
-    { path: '/4', requestId: '/4', mapped: { kind: 'rejected', message: 'no rule' } }
+    finding('f1', '/0'), { path: '/1', requestId: '/1', scope: { tool: 't', category: '' }, scopeKey: 'sarif:k:', mapped: { kind: 'skipped', reason: 'pass' } }, finding('f2', '/2'), finding('f1', '/3'),
+    { path: '/4', requestId: '/4', scope: { tool: 't', category: '' }, scopeKey: 'sarif:k:', mapped: { kind: 'rejected', message: 'no rule' } }
   ], tally)
   t.same([...groups.entries()].map(([fingerprint, group]) => [fingerprint, group.map(({ path }) => path)]), [['f1', ['/0', '/3']], ['f2', ['/2']]])
   t.match(tally, { counts: { skipped: 1, rejected: 1 }, errors: [{ path: '/4', message: 'no rule' }] })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { scopePrefix } from '../../../../shared/imports/import-scope.ts'
+import { scopeKey } from '../../../../shared/imports/import-scope.ts'
 import { mapResult } from '../../../../shared/imports/sarif/map-result.ts'
 import { runContext } from '../../../../shared/imports/sarif/run-context.ts'
 
@@ -18,7 +18,7 @@ t.test('a result maps to a finding of its scope: rule, severity from security-se
     finding: { title: 'Query built from user input', severity: 'high', cweIds: ['CWE-89'], source: { tool: 'CodeQL', ruleId: 'js/sql-injection', scanId: 'import-1' } }
   })
   if (mapped.kind !== 'finding') return
-  t.ok(mapped.finding.fingerprint.startsWith(scopePrefix('sarif', mapped.scope)))
+  t.ok(mapped.finding.fingerprint.startsWith(scopeKey('sarif', mapped.scope, asset)))
   t.ok(mapped.finding.fingerprint.startsWith('sarif:'))
 })
 
