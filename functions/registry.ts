@@ -5,6 +5,8 @@
  */
 import type { FunctionRoute } from '../shared/routing-table.ts'
 import type { FunctionDefinition } from '../shared/server.ts'
+import { consoleRoutes } from './console/endpoints.ts'
+import { definition as consoleFunction } from './console/index.ts'
 import { definition as createRecord } from './create-record/index.ts'
 import { definition as deleteRecord } from './delete-record/index.ts'
 import { definition as getRecord } from './get-record/index.ts'
@@ -13,6 +15,7 @@ import { definition as ingestFinding } from './ingest-finding/index.ts'
 import { definition as listRecords } from './list-records/index.ts'
 import { mockAuthRoutes } from './mock-auth/endpoints.ts'
 import { definition as mockAuth } from './mock-auth/index.ts'
+import { definition as recordMetrics } from './record-metrics/index.ts'
 import { definition as updateRecord } from './update-record/index.ts'
 
 type Route = Omit<FunctionRoute, 'function'>
@@ -49,9 +52,11 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     definition: importReport,
     record: true,
     emitsEvents: true,
-    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }]
+    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }, { method: 'POST', path: '/v1/vex', authenticated: true }]
   },
   { definition: mockAuth, record: false, emitsEvents: false, routes: mockAuthRoutes },
+  // The people's pages: calls the records API through the ingress with the person's token.
+  { definition: consoleFunction, record: false, emitsEvents: false, routes: consoleRoutes },
   {
     definition: ingestFinding,
     record: false,
@@ -59,7 +64,9 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     // The producer path: a finding reported with an access token, published to the broker.
     routes: [{ method: 'POST', path: '/v1/findings', authenticated: true }],
     localRoutes: [{ method: 'POST', path: '/events/findings', authenticated: true }]
-  }
+  },
+  // Counts the record events (a Trigger's subscriber, as ingest-finding) and answers from the counters.
+  { definition: recordMetrics, record: true, emitsEvents: false, routes: [{ method: 'GET', path: '/v1/metrics', authenticated: true }] }
 ]
 
 export const functionNames = functionRegistry.map((entry) => entry.definition.name)

@@ -18,6 +18,8 @@ import { ensureTable } from '../shared/store/table.ts'
 import localDocs from './docs.ts'
 import { seedExamples } from './examples.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
+import { startLocalBroker } from './event-broker.ts'
+import { METRICS_DELIVERY_AUDIENCE, METRICS_TRIGGER_SUBJECT } from '../functions/record-metrics/config.ts'
 
 export interface LocalStackOptions {
   port: number
@@ -47,6 +49,9 @@ export interface LocalStack {
 }
 
 const LOCAL_CLIENTS_FILE = fileURLToPath(new URL('./auth-clients.local.json', import.meta.url))
+const LOCAL_USERS_FILE = fileURLToPath(new URL('./auth-users.local.json', import.meta.url))
+/** The origin the local clients' redirect URIs are written for; a stack elsewhere gets them rewritten. */
+const DOCUMENTED_ORIGIN = 'http://127.0.0.1:8080'
 
 /**
  * The whole system on one machine: an embedded store, the mock authorization server and every
@@ -103,10 +108,28 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       TABLE_NAME: options.tableName ?? settings.TABLE_NAME ?? 'security-records',
       AUTH_ISSUER: issuer,
       CURSOR_SECRET: settings.CURSOR_SECRET ?? await localSecret(options.dataDir, 'cursor-secret'),
-      // The local clients and a signing key kept in the data directory: local configuration only.
-      AUTH_CLIENTS_FILE: LOCAL_CLIENTS_FILE,
+      // The local clients and people, and a signing key kept in the data directory: local configuration only.
+      AUTH_CLIENTS_FILE: undefined,
+      AUTH_CLIENTS_JSON: await localClients(issuer),
+      AUTH_USERS_FILE: LOCAL_USERS_FILE,
       ...await localSigningKeys(options.dataDir),
-      ...(options.sinkUrl ? { K_SINK: options.sinkUrl } : {})
+      // The console signs people in at the mock and calls the API through this gateway, as through the ingress.
+      CONSOLE_ORIGIN: issuer,
+      CONSOLE_API_URL: issuer,
+      CONSOLE_AUTH_ISSUER: issuer,
+      CONSOLE_CLIENT_ID: 'local-console',
+      CONSOLE_CLIENT_SECRET: 'local-console-secret',
+      CONSOLE_COOKIE_KEY: settings.CONSOLE_COOKIE_KEY ?? await localSecret(options.dataDir, 'console-cookie-key')
+    }
+
+    // The record events go to a local broker, which delivers them to record-metrics (and to K_SINK, when given), as the cluster's broker and Triggers do.
+    const broker = await startLocalBroker()
+    closers.push(() => broker.close())
+    env.K_SINK = broker.url
+    const settingsOf: Record<string, Record<string, string | undefined>> = {
+      'record-metrics': { DELIVERY_OIDC_ISSUER: broker.issuer, DELIVERY_OIDC_JWKS_URL: broker.jwksUrl, DELIVERY_OIDC_AUDIENCE: METRICS_DELIVERY_AUDIENCE },
+      // Findings are applied at once locally (no findings Trigger): its sink stays the one given, if any.
+      'ingest-finding': { K_SINK: options.sinkUrl }
     }
 
     const setupStore = createStore(loadConfig({ ...env, AUTH_JWKS_URL: `${issuer}${oauthPaths.jwks}` }))
@@ -122,12 +145,17 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     const apps: Array<{ close (): Promise<unknown> }> = []
     closers.push(() => Promise.all(apps.map((app) => app.close())))
     for (const { definition } of ordered) {
-      const app = await definition.build(loadSettings(definition.configSchema, env, definition.secretSettings))
+      const app = await definition.build(loadSettings(definition.configSchema, { ...env, ...settingsOf[definition.name] }, definition.secretSettings))
       apps.push(app)
       upstreams[definition.name] = await app.listen({ port: 0, host: '127.0.0.1' })
-      if (definition.name === 'mock-auth') env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
+      if (definition.name === 'mock-auth') {
+        env.AUTH_JWKS_URL = `${upstreams[definition.name]}${oauthPaths.jwks}`
+        env.CONSOLE_AUTH_URL = upstreams[definition.name]
+      }
     }
     const config = loadConfig(env)
+    broker.subscribe({ url: `${upstreams['record-metrics']}/`, identity: { subject: METRICS_TRIGGER_SUBJECT, audience: METRICS_DELIVERY_AUDIENCE } })
+    if (options.sinkUrl) broker.subscribe({ url: options.sinkUrl })
 
     const routes: GatewayRoute[] = [...routingTable, ...localOnlyRoutes].map((route) => ({
       method: route.method,
@@ -165,6 +193,15 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     await close()
     throw error
   }
+}
+
+/** The local clients, their redirect URIs on this stack's origin (a redirect URI is matched exactly). */
+async function localClients (origin: string): Promise<string> {
+  const clients = JSON.parse(await readFile(LOCAL_CLIENTS_FILE, 'utf8')) as Array<{ redirect_uris?: string[] }>
+  for (const client of clients) {
+    if (client.redirect_uris) client.redirect_uris = client.redirect_uris.map((uri) => uri.startsWith(`${DOCUMENTED_ORIGIN}/`) ? origin + uri.slice(DOCUMENTED_ORIGIN.length) : uri)
+  }
+  return JSON.stringify(clients)
 }
 
 /** The signing key of the local mock-auth: a file in the data directory, or one in memory. */

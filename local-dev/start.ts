@@ -45,6 +45,7 @@ console.log(`
 security-records is listening on ${url}
   store:    ${process.env.DYNAMODB_ENDPOINT ?? (dataDir === ':memory:' ? 'embedded dynalite (in memory)' : `embedded dynalite, data in ${dataDir}/`)}
   health:   ${url}/healthz
+  console:  ${url}/console (sign in as local-triager / local-triager-password, or local-viewer / local-viewer-password to read only)
   docs:     ${url}/docs (Swagger UI: Authorize, then try every operation: its example ids name a record and an import seeded for them), OpenAPI at ${url}/openapi.json
 
 Get a token for local-admin:

@@ -59,7 +59,7 @@ export const BENCH_LAYOUT: IndexLayout = { shards: DEFAULT_INDEX_SHARDS, alsoRea
  * as `markHistoryWritten` leaves it: no outbox entry owed. No key format is spelled here.
  */
 export function storedItem (tenant: string, record: SecurityRecord, layout = BENCH_LAYOUT): Record<string, unknown> {
-  const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
+  const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { type: 'client', id: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
   return settledRecordItem(tenant, record, change, layout)
 }
 

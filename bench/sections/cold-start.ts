@@ -64,6 +64,17 @@ export async function measureColdStarts (options: { bundles: string, store: Benc
       first: { status: 200, send: (c) => c.call('POST', '/oauth2/token', { authorization: `Basic ${Buffer.from('local-admin:local-admin-secret').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials') }
     },
     {
+      name: 'console',
+      file: bundle('console'),
+      // The signed-out page: the console's first answer needs no token and no store.
+      env: (port) => ({
+        PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+        CONSOLE_ORIGIN: `http://127.0.0.1:${port}`, CONSOLE_API_URL: issuer.issuer, CONSOLE_AUTH_ISSUER: issuer.issuer,
+        CONSOLE_CLIENT_SECRET: 'bench-console-secret', CONSOLE_COOKIE_KEY: 'YmVuY2gtY29uc29sZS1jb29raWUta2V5LTMyLWJ5dGU'
+      }),
+      first: { status: 200, send: (c) => c.call('GET', '/console', {}) }
+    },
+    {
       name: 'ingest-finding',
       file: bundle('ingest-finding'),
       // A record function's settings (it ignores the cursor key); no K_SINK, so the finding is applied at once.

@@ -162,7 +162,7 @@ export async function measureRequestOverhead (options: { store: BenchStore, flee
     get: () => send(getCommand),
     create: async () => {
       const record = buildNewRecord(createBody as RecordCreate, uuidv7(), { actor: { sub: 'client:bench', clientId: 'bench', tenant }, now: new Date() })
-      const put = await repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { sub: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
+      const put = await repositoryCommand(store.tableName, (repository) => repository.insert(tenant, record, { version: 1, action: 'created', at: record.createdAt, actor: { type: 'client', id: 'client:bench', clientId: 'bench' }, requestId: 'bench', changes: [] }))
       if (!(put instanceof PutCommand)) throw new Error('the repository no longer creates with PutItem; update the benchmark')
       return send(put)
     },

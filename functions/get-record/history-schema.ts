@@ -15,9 +15,11 @@ export const HistoryEntry = Type.Object({
   action: Type.Enum(['created', 'updated', 'deleted']),
   at: Type.String({ format: 'date-time', description: 'When the change was committed.' }),
   actor: Type.Object({
-    sub: Type.String({ description: 'Token `sub` of the writer.' }),
+    type: Type.Enum(['user', 'client'], { description: '`user`: a person who signed in through a client; `client`: a client acting for itself (client credentials).' }),
+    id: Type.String({ description: 'Token `sub` of the writer: the person, or the client.' }),
+    name: Type.Optional(Type.String({ description: 'The person\'s display name, when known.' })),
     clientId: Type.String({ description: 'OAuth client the writer used.' })
-  }),
+  }, { description: 'Who made the change and through which client.' }),
   requestId: Type.String({ description: 'The request that made the change, as the server named it (the `X-Request-Id` of its answer, the `requestId` of its problems).' }),
   clientRequestId: Type.Optional(Type.String({ maxLength: 128, description: 'The id the caller gave the request, if any: its `X-Request-Id` (8–128 of `A-Za-z0-9._:-`), or the CloudEvent `id` of a reported finding.' })),
   changes: Type.Array(FieldChange, { description: 'One entry per changed field.' })

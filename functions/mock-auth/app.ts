@@ -11,7 +11,11 @@ import discoveryRoute from './discovery-route.ts'
 import { ISSUER_PATTERN } from './endpoints.ts'
 import { createGuessingThrottle } from './guessing-throttle.ts'
 import introspectionRoute from './introspection-route.ts'
-import { refuseLocalClientsOffLoopback } from './local-clients.ts'
+import { refuseLocalClientsOffLoopback, refuseLocalUsersOffLoopback } from './local-clients.ts'
+import authorizeRoute from './authorize-route.ts'
+import { createAuthorizationCodes } from './authorization-codes.ts'
+import { createUserDirectory, type LocalUser } from './users.ts'
+import type { RedeemedCodes } from '../../shared/store/redeemed-codes.ts'
 import { oauthErrorHandler } from './oauth-errors.ts'
 import revocationRoute from './revocation-route.ts'
 import { createSecretCheckQueue } from './secret-check-queue.ts'
@@ -27,6 +31,11 @@ export interface MockAuthAppOptions {
   /** `aud` when the client names no resource; default `security-records-api`. */
   defaultAudience?: string
   clients: readonly RegisteredClient[]
+  /**
+   * The people who may sign in (the authorization code grant), and where redeemed codes are
+   * remembered. Without it the server has no authorization endpoint: clients only.
+   */
+  people?: { users: readonly LocalUser[], redeemedCodes: RedeemedCodes }
   signingKeys: SigningKeys
   /** The denylist the records API reads (shared/store/revoked-tokens.ts). */
   revocations: AuthorizationServer['revocations']
@@ -56,15 +65,18 @@ export const OAUTH_BODY_LIMIT_BYTES = 8 * 1024
 
 /**
  * The mock OAuth 2.0 authorization server as a Fastify app (never listens): discovery and JWKS
- * (problem+json errors like every function), and the token, introspection and revocation
- * endpoints (RFC 6749 JSON errors, form bodies only, client authentication).
+ * (problem+json errors like every function), the authorization endpoint where people sign in
+ * (HTML pages), and the token, introspection and revocation endpoints (RFC 6749 JSON errors,
+ * form bodies only, client authentication).
  */
 export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<MockAuthApp> {
   if (!new RegExp(ISSUER_PATTERN).test(options.issuer)) throw new ConfigError(`mock-auth: the issuer must be an origin like https://auth.example.com (got ${options.issuer})`)
   if (!options.signingKeys?.signer) throw new ConfigError('mock-auth: signingKeys is required (see loadSigningKeys)')
   if (typeof options.revocations?.revoke !== 'function') throw new ConfigError('mock-auth: a revocation store is required')
   refuseLocalClientsOffLoopback(options.issuer, options.clients)
+  refuseLocalUsersOffLoopback(options.issuer, options.people?.users ?? [])
   const clients = createClientRegistry(options.clients)
+  const users = options.people ? createUserDirectory(options.people.users) : undefined
   const clientAddress = clientAddressResolver(options)
 
   const app = await createBaseApp({
@@ -78,6 +90,7 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   app.setValidatorCompiler(validatorCompiler)
   await app.register(services, {
     issuer: options.issuer,
+    signsInPeople: users !== undefined,
     defaultAudience: options.defaultAudience ?? DEFAULT_AUDIENCE,
     signingKeys: options.signingKeys,
     revocations: options.revocations,
@@ -92,19 +105,26 @@ export async function buildMockAuthApp (options: MockAuthAppOptions): Promise<Mo
   })
   await app.register(discoveryRoute)
 
+  const now = options.now ?? (() => new Date())
+  // One throttle and one queue for every secret a caller presents: client secrets and passwords alike.
+  const throttle = createGuessingThrottle(() => now().getTime())
+  const secretChecks = createSecretCheckQueue()
+  const codes = createAuthorizationCodes({ issuer: options.issuer, signingKeys: options.signingKeys, now })
+  if (users) {
+    const byId = new Map(options.clients.map((client) => [client.client_id, client]))
+    await app.register(async (people) => {
+      people.removeAllContentTypeParsers()
+      await people.register(authorizeRoute, { clients: byId, users, codes, clientAddress, throttle, secretChecks, bodyLimit: OAUTH_BODY_LIMIT_BYTES })
+    })
+  }
+
   await app.register(async (oauth) => {
     // Form bodies only (RFC 6749 §3.2): JSON and everything else is an invalid_request.
     oauth.removeAllContentTypeParsers()
     await oauth.register(formbody, { bodyLimit: OAUTH_BODY_LIMIT_BYTES })
     await oauth.register(oauthErrorHandler)
-    const now = options.now ?? (() => new Date())
-    await oauth.register(clientAuthentication, {
-      clients,
-      clientAddress,
-      throttle: createGuessingThrottle(() => now().getTime()),
-      secretChecks: createSecretCheckQueue()
-    })
-    await oauth.register(tokenRoute)
+    await oauth.register(clientAuthentication, { clients, clientAddress, throttle, secretChecks })
+    await oauth.register(tokenRoute, { codes, redeemedCodes: options.people?.redeemedCodes })
     await oauth.register(introspectionRoute)
     await oauth.register(revocationRoute)
   })

@@ -18,7 +18,13 @@ export const RegisteredClient = Type.Object({
   scopes: Type.Array(Type.Enum(supportedScopes), { minItems: 1, uniqueItems: true }),
   tenant: Type.String({ pattern: TENANT_PATTERN }),
   audiences: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, uniqueItems: true }),
-  token_lifetime_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_TOKEN_LIFETIME_SECONDS }))
+  token_lifetime_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_TOKEN_LIFETIME_SECONDS })),
+  redirect_uris: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000, pattern: '^https?://[^#\\s]+$' }), {
+    minItems: 1,
+    maxItems: 20,
+    uniqueItems: true,
+    description: 'Where the authorization code grant may send a person back, compared as exact strings. Only a client with these may use that grant.'
+  }))
 }, { additionalProperties: false })
 
 export type RegisteredClient = Static<typeof RegisteredClient>

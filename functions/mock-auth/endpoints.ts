@@ -9,11 +9,13 @@ export const MOCK_AUTH_FUNCTION = 'mock-auth'
 export const oauthPaths = {
   /**
    * RFC 8414 authorization server metadata. There is no `/.well-known/openid-configuration`: this
-   * server has no authorization endpoint and issues no ID tokens, so it is no OpenID Provider and
+   * server issues no ID tokens and has no UserInfo endpoint, so it is no OpenID Provider and
    * could not publish a true OpenID Provider Metadata document (OpenID Connect Discovery 1.0 §3
-   * requires `authorization_endpoint`, `id_token_signing_alg_values_supported` and more).
+   * requires `id_token_signing_alg_values_supported`, `subject_types_supported` and more).
    */
   metadata: '/.well-known/oauth-authorization-server',
+  /** The authorization endpoint: the login page (GET) and the sign-in it posts (POST). */
+  authorization: '/oauth2/authorize',
   token: '/oauth2/token',
   jwks: '/oauth2/jwks',
   introspection: '/oauth2/introspect',
@@ -24,6 +26,8 @@ export const oauthPaths = {
 export const mockAuthRoutes: readonly FunctionRoute[] = [
   { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.metadata, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.jwks, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'GET', path: oauthPaths.authorization, authenticated: false },
+  { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.authorization, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.token, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.introspection, authenticated: false },
   { function: MOCK_AUTH_FUNCTION, method: 'POST', path: oauthPaths.revocation, authenticated: false }

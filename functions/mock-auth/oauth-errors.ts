@@ -10,7 +10,9 @@ import { StoreUnavailableError } from '../../shared/errors.ts'
  */
 export const InvalidRequestError = createError<'OAUTH_INVALID_REQUEST', 400, [string]>('OAUTH_INVALID_REQUEST', '%s', 400)
 export const InvalidClientError = createError<'OAUTH_INVALID_CLIENT', 401, [string]>('OAUTH_INVALID_CLIENT', '%s', 401)
-export const UnsupportedGrantTypeError = createError<'OAUTH_UNSUPPORTED_GRANT_TYPE', 400, [string]>('OAUTH_UNSUPPORTED_GRANT_TYPE', 'The grant type %s is not supported; use client_credentials', 400)
+export const UnsupportedGrantTypeError = createError<'OAUTH_UNSUPPORTED_GRANT_TYPE', 400, [string]>('OAUTH_UNSUPPORTED_GRANT_TYPE', 'The grant type %s is not supported; use client_credentials or authorization_code', 400)
+export const InvalidGrantError = createError<'OAUTH_INVALID_GRANT', 400, [string]>('OAUTH_INVALID_GRANT', '%s', 400)
+export const UnauthorizedClientError = createError<'OAUTH_UNAUTHORIZED_CLIENT', 400, [string]>('OAUTH_UNAUTHORIZED_CLIENT', '%s', 400)
 export const InvalidScopeError = createError<'OAUTH_INVALID_SCOPE', 400, [string]>('OAUTH_INVALID_SCOPE', '%s', 400)
 export const InvalidTargetError = createError<'OAUTH_INVALID_TARGET', 400, [string]>('OAUTH_INVALID_TARGET', '%s', 400)
 /** Throttled (RFC 6585 429): RFC 6749 has no code of its own for it; `temporarily_unavailable` is the nearest registered one. */
@@ -28,7 +30,7 @@ export const OAuthErrorBody = Type.Object({
 export function oauthErrorResponses () {
   const response = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorBody } } })
   return {
-    400: response('invalid_request, unsupported_grant_type, invalid_scope or invalid_target.'),
+    400: response('invalid_request, unsupported_grant_type, invalid_grant, unauthorized_client, invalid_scope or invalid_target.'),
     401: response('invalid_client: unknown client, wrong secret or no client authentication.'),
     413: response('invalid_request: the body is larger than the limit.'),
     429: response('temporarily_unavailable: too many failed client authentications for this client or from this address; see Retry-After.'),

@@ -12,8 +12,11 @@ const clientCredentialFields = {
 }
 
 export const TokenRequest = Type.Object({
-  grant_type: parameter('Only client_credentials.'),
-  scope: Type.Optional(parameter('Space-separated scopes, a subset of the client\'s; all of them when absent.')),
+  grant_type: parameter('client_credentials or authorization_code.'),
+  scope: Type.Optional(parameter('client_credentials: space-separated scopes, a subset of the client\'s; all of them when absent.')),
+  code: Type.Optional(parameter('authorization_code: the code the authorization endpoint sent to the redirect URI.')),
+  redirect_uri: Type.Optional(parameter('authorization_code: the redirect URI of the authorization request, exactly.', 2000)),
+  code_verifier: Type.Optional(parameter('authorization_code: the PKCE code verifier (RFC 7636) whose S256 challenge the authorization request carried.', 128)),
   resource: Type.Optional(parameter('RFC 8707: the API the token is for (its `aud`), one of the client\'s audiences.')),
   ...clientCredentialFields
 }, { description: 'Unknown parameters are ignored (RFC 6749 §3.2).' })
@@ -47,8 +50,8 @@ export const IntrospectionResponse = Type.Object({
 
 export const tokenSchema = {
   operationId: 'issueToken',
-  summary: 'Issue an access token (client credentials)',
-  description: 'RFC 6749 §4.4 with client_secret_basic or client_secret_post; RFC 8707 resource indicator.',
+  summary: 'Issue an access token (client credentials, or authorization code with PKCE)',
+  description: 'RFC 6749 §4.4 and §4.1.3 (with RFC 7636 PKCE, S256) with client_secret_basic or client_secret_post; RFC 8707 resource indicator. A code is redeemed once: a second exchange revokes the token the first one got.',
   tags: ['oauth'],
   consumes: [FORM],
   body: TokenRequest,
@@ -77,6 +80,7 @@ export const revocationSchema = {
 
 export const AuthorizationServerMetadata = Type.Object({
   issuer: Type.String(),
+  authorization_endpoint: Type.Optional(Type.String()),
   token_endpoint: Type.String(),
   jwks_uri: Type.String(),
   introspection_endpoint: Type.String(),
@@ -86,7 +90,9 @@ export const AuthorizationServerMetadata = Type.Object({
   token_endpoint_auth_methods_supported: Type.Array(Type.String()),
   introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
   revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
-  scopes_supported: Type.Array(Type.String())
+  scopes_supported: Type.Array(Type.String()),
+  code_challenge_methods_supported: Type.Optional(Type.Array(Type.String())),
+  authorization_response_iss_parameter_supported: Type.Optional(Type.Boolean({ description: 'RFC 9207: the authorization response names the issuer.' }))
 }, { description: 'RFC 8414 authorization server metadata.' })
 
 const PublicJwk = Type.Object({

@@ -6,6 +6,8 @@ import type { SigningKeys } from './signing-keys.ts'
 /** What the OAuth endpoints share: who we are, our keys and tokens, and the denylist. */
 export interface AuthorizationServer {
   issuer: string
+  /** Whether people sign in here (the authorization endpoint and the code grant exist). */
+  signsInPeople: boolean
   /** `aud` of a token when the client names no resource. */
   defaultAudience: string
   signingKeys: SigningKeys
@@ -21,6 +23,7 @@ declare module 'fastify' {
 
 export interface AuthorizationServerOptions {
   issuer: string
+  signsInPeople: boolean
   defaultAudience: string
   signingKeys: SigningKeys
   revocations: AuthorizationServer['revocations']
@@ -30,6 +33,7 @@ export interface AuthorizationServerOptions {
 export default fp<AuthorizationServerOptions>(async (app, options) => {
   app.decorate('authorizationServer', {
     issuer: options.issuer,
+    signsInPeople: options.signsInPeople,
     defaultAudience: options.defaultAudience,
     signingKeys: options.signingKeys,
     tokens: createAccessTokenService({ issuer: options.issuer, signingKeys: options.signingKeys, ...(options.now ? { now: options.now } : {}) }),

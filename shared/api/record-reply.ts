@@ -14,7 +14,7 @@ export const RecordParams = Type.Object({ id: RecordId })
 export function requestContext (request: FastifyRequest): RequestContext {
   const token = request.accessToken
   if (!token) throw new Error(`requestContext: ${request.routeOptions.url} declares no scope, so it has no verified caller`)
-  return { actor: { sub: token.subject, clientId: token.clientId, tenant: token.tenant }, now: new Date(), requestId: request.id, ...(request.clientRequestId === undefined ? {} : { clientRequestId: request.clientRequestId }) }
+  return { actor: { sub: token.subject, clientId: token.clientId, tenant: token.tenant, ...(token.name === undefined ? {} : { name: token.name }) }, now: new Date(), requestId: request.id, ...(request.clientRequestId === undefined ? {} : { clientRequestId: request.clientRequestId }) }
 }
 
 /** Sends one record with its ETag; record responses are never cached by intermediaries. */

@@ -12,6 +12,8 @@ import { keyRefusals, localKeySet, remoteKeySet, type Jwk, type KeySource } from
 export interface AccessToken {
   issuer: string
   subject: string
+  /** A person's display name (the `name` claim), absent for a client's own token. */
+  name?: string
   clientId: string
   tenant: string
   scopes: ReadonlySet<string>
@@ -52,6 +54,8 @@ export const TENANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const TENANT = new RegExp(TENANT_PATTERN)
 /** RFC 9068 §2.2 claims, and the ones the API relies on. */
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope', 'tenant']
+/** The longest display name taken from a token; a longer one is left out. */
+const MAX_NAME_LENGTH = 200
 /** Access tokens live at most an hour; a longer-lived one is refused even with a genuine signature. */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 3600
 
@@ -119,6 +123,7 @@ export function createTokenVerifier (options: TokenVerifierOptions): TokenVerifi
       token = {
         issuer: options.issuer,
         subject: payload.sub as string,
+        ...(typeof payload.name === 'string' && payload.name.length <= MAX_NAME_LENGTH ? { name: payload.name } : {}),
         clientId: payload.client_id as string,
         tenant: payload.tenant as string,
         scopes: new Set((payload.scope as string).split(' ').filter(Boolean)),

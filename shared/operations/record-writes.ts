@@ -1,5 +1,5 @@
 import { invalidFields, NotFoundError, PreconditionFailedError } from '../errors.ts'
-import { diffRecords, type ChangeAction, type RecordChange } from '../records/change.ts'
+import { diffRecords, historyActorOf, type ChangeAction, type RecordChange } from '../records/change.ts'
 import { etagOf } from '../records/etag.ts'
 import type { SecurityRecord } from '../records/schema.ts'
 import type { HistoryWriter, StoredRecord } from '../store/records-repository.ts'
@@ -16,7 +16,7 @@ export function changeOf (context: RequestContext, action: ChangeAction, version
     version,
     action,
     at: context.now.toISOString(),
-    actor: { sub: context.actor.sub, clientId: context.actor.clientId },
+    actor: historyActorOf(context.actor),
     requestId: context.requestId,
     ...(context.clientRequestId === undefined ? {} : { clientRequestId: context.clientRequestId }),
     changes: action === 'deleted' ? [] : diffRecords(before, after)

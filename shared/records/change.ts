@@ -10,12 +10,41 @@ export interface FieldChange {
 
 export type ChangeAction = 'created' | 'updated' | 'deleted'
 
+/**
+ * Who made a change and through what: a person who signed in through a client (their token's
+ * `sub` differs from its `client_id`), or a client acting for itself.
+ */
+export interface HistoryActor {
+  type: 'user' | 'client'
+  /** The token's `sub`: the person, or the client itself. */
+  id: string
+  /** The person's display name, when the token carried one. */
+  name?: string
+  clientId: string
+}
+
+export function historyActorOf (actor: { sub: string, clientId: string, name?: string | undefined }): HistoryActor {
+  return {
+    type: actor.sub === actor.clientId ? 'client' : 'user',
+    id: actor.sub,
+    ...(actor.name === undefined ? {} : { name: actor.name }),
+    clientId: actor.clientId
+  }
+}
+
+/** A stored actor in either shape: `{ type, id, name?, clientId }`, or `{ sub, clientId }` as entries written before people signed in. */
+export function readHistoryActor (stored: unknown): HistoryActor {
+  const actor = (stored ?? {}) as Partial<HistoryActor> & { sub?: string }
+  if (typeof actor.type === 'string' && typeof actor.id === 'string') return historyActorOf({ sub: actor.id, clientId: String(actor.clientId), name: actor.name })
+  return historyActorOf({ sub: String(actor.sub), clientId: String(actor.clientId) })
+}
+
 /** A committed change of a record: what the history entry and the CloudEvent are made from. */
 export interface RecordChange {
   version: number
   action: ChangeAction
   at: string
-  actor: { sub: string, clientId: string }
+  actor: HistoryActor
   requestId: string
   /** The caller's own id of the request, when it gave one. */
   clientRequestId?: string

@@ -15,6 +15,8 @@ export interface Actor {
   sub: string
   clientId: string
   tenant: string
+  /** The person's display name, when a person signed in (the token's `name`). */
+  name?: string
 }
 
 export interface WriteContext {

@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import type { RecordChange } from '../records/change.ts'
+import { readHistoryActor, type RecordChange } from '../records/change.ts'
 import { batchPut } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
@@ -96,5 +96,5 @@ export function createHistoryRepository (store: Store): HistoryRepository {
 
 function toEntry (item: Record<string, unknown>): HistoryEntry {
   const { recordId, version, action, at, actor, requestId, clientRequestId, changes } = item as unknown as HistoryEntry
-  return { recordId, version, action, at, actor, requestId, ...(clientRequestId === undefined ? {} : { clientRequestId }), changes }
+  return { recordId, version, action, at, actor: readHistoryActor(actor), requestId, ...(clientRequestId === undefined ? {} : { clientRequestId }), changes }
 }

@@ -16,7 +16,7 @@ export interface ImportState extends Omit<ReportImport, 'scope' | 'scopes'> {
   /** Every scope of the report, in the order of its runs (with `asset`, what the API shows). */
   scopes: RunScope[]
   tenant: string
-  actor: { sub: string, clientId: string }
+  actor: { sub: string, clientId: string, name?: string }
   /** Report chunks (`CHUNK#…` parts), processed in order. */
   chunkCount: number
   /** Parts holding the run contexts (`RUNS#…`). */

@@ -10,8 +10,8 @@ export const COMMITTED_SCREENSHOTS = fileURLToPath(new URL('../../openapi/screen
  * leaves the committed ones as they are; `--update` replaces the committed ones (a change to /docs
  * that should show), SCREENSHOT_DIR names any other folder.
  */
-export function screenshotDir (argv: readonly string[], env: Record<string, string | undefined>): string {
+export function screenshotDir (argv: readonly string[], env: Record<string, string | undefined>, committed = COMMITTED_SCREENSHOTS, scratch = 'security-records-screenshots'): string {
   if (env.SCREENSHOT_DIR) return resolve(env.SCREENSHOT_DIR)
-  if (argv.includes('--update')) return COMMITTED_SCREENSHOTS
-  return join(tmpdir(), 'security-records-screenshots')
+  if (argv.includes('--update')) return committed
+  return join(tmpdir(), scratch)
 }

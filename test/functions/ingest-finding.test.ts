@@ -4,7 +4,7 @@ import t from 'tap'
 import type { FastifyPluginAsync } from 'fastify'
 import { HTTP } from 'cloudevents'
 import type { RouteDeps } from '../../shared/app.ts'
-import { createDeliveryVerifier } from '../../functions/ingest-finding/delivery-auth.ts'
+import { createDeliveryVerifier } from '../../shared/auth/delivery-auth.ts'
 import { localKeySet } from '../../shared/auth/key-set.ts'
 import { TRIGGER_SUBJECT } from '../../functions/ingest-finding/config.ts'
 import ingestFindingRoute from '../../functions/ingest-finding/route.ts'
@@ -80,7 +80,7 @@ t.test('a new finding creates a record in the token\'s tenant, attributed to the
   const record = await read(api, response.json().id)
   t.match(record, { title: finding.title, fingerprint: finding.fingerprint, status: 'open', createdBy: 'client:trivy-ci' })
   const history = (await api.app.inject({ method: 'GET', url: `/v1/records/${record.id}/history`, headers: { authorization: await api.bearer() } })).json()
-  t.match(history.items[0], { action: 'created', actor: { sub: 'client:trivy-ci', clientId: 'trivy-ci' }, requestId: response.headers['x-request-id'], clientRequestId: /^scan-/ })
+  t.match(history.items[0], { action: 'created', actor: { id: 'client:trivy-ci', clientId: 'trivy-ci' }, requestId: response.headers['x-request-id'], clientRequestId: /^scan-/ })
 })
 
 t.test('structured mode works too', async (t) => {

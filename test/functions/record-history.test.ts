@@ -1,4 +1,5 @@
 import t from 'tap'
+import type { RecordChange } from '../../shared/records/change.ts'
 import { aRecord, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
 
 async function historyOf (api: RecordsApiHarness, id: string, query = '', claims = {}) {
@@ -21,9 +22,9 @@ t.test('create, a multi-field patch and delete each leave exactly one entry, new
   t.equal(nextCursor, null)
   t.same(items.map((entry: { version: number }) => entry.version), [2, 1])
   const [update, creation] = items
-  t.match(creation, { recordId: created.id, version: 1, action: 'created', actor: { sub: 'scanner', clientId: 'trivy' }, at: created.createdAt, requestId: String })
+  t.match(creation, { recordId: created.id, version: 1, action: 'created', actor: { type: 'user', id: 'scanner', clientId: 'trivy' }, at: created.createdAt, requestId: String })
   t.ok(creation.changes.some((change: { path: string, to: unknown }) => change.path === '/title' && change.to === created.title))
-  t.match(update, { version: 2, action: 'updated', actor: { sub: 'alice', clientId: 'console' } })
+  t.match(update, { version: 2, action: 'updated', actor: { type: 'user', id: 'alice', clientId: 'console' } })
   t.same(update.changes, [
     { path: '/asset/environment', from: 'production', to: 'staging' },
     { path: '/assignee', from: 'carol', to: null },
@@ -36,7 +37,7 @@ t.test('create, a multi-field patch and delete each leave exactly one entry, new
   t.equal(deletion.statusCode, 204)
   const afterDelete = (await historyOf(api, created.id)).json().items
   t.same(afterDelete.map((entry: { action: string }) => entry.action), ['deleted', 'updated', 'created'], 'history outlives the record')
-  t.match(afterDelete[0], { version: 3, actor: { sub: 'bob' } })
+  t.match(afterDelete[0], { version: 3, actor: { id: 'bob' } })
 })
 
 t.test('the change records the server\'s request id, and the caller\'s X-Request-Id beside it', async (t) => {
@@ -79,4 +80,34 @@ t.test('another tenant\'s history is a 404, like an unknown record', async (t) =
   t.equal((await historyOf(api, created.id, '', { tenant: 'acme' })).statusCode, 404)
   t.equal((await historyOf(api, '01938f2e-8b7a-7c3d-9e4f-0a1b2c3d4e5f')).statusCode, 404)
   t.equal((await historyOf(api, created.id, '', { tenant: 'globex' })).statusCode, 200)
+})
+
+t.test('the actor says who and through what: a person by name through the console, a client acting for itself', async (t) => {
+  const api = await buildRecordsApi(t)
+  const byClient = await api.create(aRecord(), { sub: 'trivy-ci', client_id: 'trivy-ci' })
+  await patch(api, byClient.id, byClient.etag, { status: 'triaged' }, { sub: 'local-triager', name: 'Tess Triager', client_id: 'local-console' })
+  const [update, creation] = (await historyOf(api, byClient.id)).json().items
+  t.same(creation.actor, { type: 'client', id: 'trivy-ci', clientId: 'trivy-ci' })
+  t.same(update.actor, { type: 'user', id: 'local-triager', name: 'Tess Triager', clientId: 'local-console' })
+  const record = (await api.app.inject({ url: `/v1/records/${byClient.id}`, headers: { authorization: await api.bearer() } })).json()
+  t.match(record, { createdBy: 'trivy-ci', updatedBy: 'local-triager' }, 'createdBy and updatedBy keep their string form')
+})
+
+t.test('entries written before actors had a type (`{ sub, clientId }`) read as the new shape', async (t) => {
+  const api = await buildRecordsApi(t)
+  const created = await api.create(aRecord(), { sub: 'local-admin', client_id: 'local-admin', tenant: 'local' })
+  await api.settled()
+  const { tenant } = { tenant: 'local' }
+  // What the code before typed actors wrote: the entry of version 2 as it stored it, and a record with that change still pending.
+  const oldChange = { version: 2, action: 'updated', at: new Date().toISOString(), actor: { sub: 'alice', clientId: 'console' }, requestId: 'old-request', changes: [{ path: '/assignee', from: null, to: 'alice' }] }
+  await api.data.history.write(tenant, created.id, oldChange as unknown as RecordChange, undefined)
+  const oldClient = { ...oldChange, version: 3, actor: { sub: 'trivy-ci', clientId: 'trivy-ci' }, requestId: 'old-request-2' }
+  await api.data.history.write(tenant, created.id, oldClient as unknown as RecordChange, undefined)
+
+  const response = await historyOf(api, created.id, '', { tenant })
+  t.equal(response.statusCode, 200)
+  const [third, second, first] = response.json().items
+  t.same(third.actor, { type: 'client', id: 'trivy-ci', clientId: 'trivy-ci' })
+  t.same(second.actor, { type: 'user', id: 'alice', clientId: 'console' })
+  t.same(first.actor, { type: 'client', id: 'local-admin', clientId: 'local-admin' })
 })

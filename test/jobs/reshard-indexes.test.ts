@@ -20,7 +20,7 @@ async function seedRecords (store: TestStore, count: number): Promise<SecurityRe
   for (let i = 0; i < count; i++) {
     const now = new Date(base + i * 1000)
     const record = buildNewRecord({ title: `r${i}`, category: 'vulnerability', severity: i % 2 ? 'high' : 'low', status: i % 3 ? 'open' : 'triaged', asset: { name: 'api', type: 'service' } } as never, uuidv7({ msecs: now.getTime() }), { actor, now })
-    const change: RecordChange = { version: 1, action: 'created', at: record.createdAt, actor: { sub: actor.sub, clientId: actor.clientId }, requestId: 'seed', changes: [] }
+    const change: RecordChange = { version: 1, action: 'created', at: record.createdAt, actor: { type: 'client', id: actor.sub, clientId: actor.clientId }, requestId: 'seed', changes: [] }
     await repository.insert('acme', record, change)
     records.push(record)
   }

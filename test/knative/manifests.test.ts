@@ -63,7 +63,8 @@ const SWEEPER = 'security-records-sweep-outbox'
 /** Secrets the operator creates (docs/deployment.md); the manifests may reference these keys and no others. */
 const documentedSecrets: Record<string, string[]> = {
   'security-records-cursor': ['CURSOR_SECRET'],
-  'security-records-auth': ['signing-keys.json', 'clients.json'],
+  'security-records-auth': ['signing-keys.json', 'clients.json', 'users.json'],
+  'security-records-console': ['CONSOLE_CLIENT_ID', 'CONSOLE_CLIENT_SECRET', 'CONSOLE_COOKIE_KEY'],
   'security-records-store': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
   'security-records-store-bootstrap': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']
 }

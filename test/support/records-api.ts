@@ -51,7 +51,7 @@ export function apiClient (app: App, keys: TestKeys) {
 
 /** Writes a record straight into the store (with its `created` change), bypassing the API. */
 export async function seedRecord (store: TestStore, tenant: string, record: SecurityRecord): Promise<void> {
-  const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { sub: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
+  const change: RecordChange = { version: record.version, action: 'created', at: record.createdAt, actor: { type: 'client', id: record.createdBy, clientId: 'seed' }, requestId: 'seed', changes: [] }
   await createRecordsRepository(store).insert(tenant, record, change)
 }
 

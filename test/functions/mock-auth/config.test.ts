@@ -5,7 +5,7 @@ import t from 'tap'
 import { DEFAULT_COST, hashClientSecret, parseSecretHash, verifyClientSecret, type SecretHash } from '../../../functions/mock-auth/client-secret.ts'
 import { loadMockAuthSettings } from '../../../functions/mock-auth/config.ts'
 import { generateSigningKey } from '../../../functions/mock-auth/signing-keys.ts'
-import { LOCAL_CLIENTS_FILE, localClients, localSecrets } from './harness.ts'
+import { LOCAL_CLIENTS_FILE, LOCAL_USERS_FILE, localClients, localPasswords, localSecrets } from './harness.ts'
 
 const run = promisify(execFile)
 const clientsFile = fileURLToPath(LOCAL_CLIENTS_FILE)
@@ -19,12 +19,13 @@ async function validEnv (): Promise<Record<string, string>> {
   }
 }
 
-t.test('the local registry ships exactly the three clients of the contract, secrets as scrypt hashes', async (t) => {
+t.test('the local registry ships the three clients of the contract and the console, secrets as scrypt hashes', async (t) => {
   const clients = await localClients()
   t.same(clients.map(({ client_secret_hash: _hash, ...client }) => client), [
     { client_id: 'local-admin', scopes: ['records:read', 'records:write', 'records:delete'], tenant: 'local', audiences: ['security-records-api', 'urn:example:other-api'] },
     { client_id: 'local-reader', scopes: ['records:read'], tenant: 'local', audiences: ['security-records-api'] },
-    { client_id: 'local-other', scopes: ['records:read', 'records:write', 'records:delete'], tenant: 'other', audiences: ['security-records-api'] }
+    { client_id: 'local-other', scopes: ['records:read', 'records:write', 'records:delete'], tenant: 'other', audiences: ['security-records-api'] },
+    { client_id: 'local-console', scopes: ['records:read', 'records:write', 'records:delete'], tenant: 'local', audiences: ['security-records-api'], token_lifetime_seconds: 3600, redirect_uris: ['http://127.0.0.1:8080/console/callback'] }
   ])
   for (const client of clients) {
     t.match(client.client_secret_hash, /^scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+$/)
@@ -36,7 +37,8 @@ t.test('the local registry ships exactly the three clients of the contract, secr
 t.test('settings load from the environment: store settings, issuer, clients file, inline keys', async (t) => {
   const settings = await loadMockAuthSettings(await validEnv())
   t.match(settings.config, { PORT: 9000, HOST: '0.0.0.0', AUTH_ISSUER: 'http://127.0.0.1:8080', AUTH_AUDIENCE: 'security-records-api', AUTH_TRUSTED_PROXIES: '', TABLE_NAME: 'security-records', STORE_MAX_ATTEMPTS: 3 })
-  t.equal(settings.clients.length, 3)
+  t.equal(settings.clients.length, 4)
+  t.equal(settings.users, undefined, 'no user directory: nobody signs in')
   t.equal(settings.signingKeys.jwks.keys.length, 1)
 })
 
@@ -113,4 +115,19 @@ t.test('scripts/hash-client-secret.ts prints a verifiable hash of a secret read 
   const secret = /client_secret: (\S+)/.exec(generated.stderr)?.[1]
   t.ok(secret && secret.length >= 40)
   t.ok(await verifyClientSecret(secret!, parseSecretHash(generated.stdout.trim()) as SecretHash))
+})
+
+t.test('the local user directory: a triager and a viewer in tenant local, a triager in tenant other, passwords as scrypt hashes', async (t) => {
+  const { AUTH_CLIENTS_FILE: _file, ...env } = await validEnv()
+  const settings = await loadMockAuthSettings({ ...env, AUTH_CLIENTS_JSON: JSON.stringify(await localClients()), AUTH_USERS_FILE: fileURLToPath(LOCAL_USERS_FILE) })
+  t.same(settings.users!.map(({ password_hash: _hash, ...user }) => user), [
+    { username: 'local-triager', name: 'Tess Triager', tenant: 'local', roles: ['triager'] },
+    { username: 'local-viewer', name: 'Val Viewer', tenant: 'local', roles: ['viewer'] },
+    { username: 'other-triager', name: 'Otto Other', tenant: 'other', roles: ['triager'] }
+  ])
+  for (const user of settings.users!) {
+    t.notMatch(user.password_hash, localPasswords[user.username]!)
+    t.ok(await verifyClientSecret(localPasswords[user.username]!, parseSecretHash(user.password_hash) as SecretHash), `${user.username}'s password matches`)
+  }
+  await t.rejects(loadMockAuthSettings({ ...env, AUTH_CLIENTS_JSON: JSON.stringify(await localClients()), AUTH_USERS_JSON: '[{"username":"x"}]' }), /AUTH_USERS_JSON: \/0/)
 })

@@ -13,20 +13,32 @@ t.test('RFC 8414 metadata names every endpoint under the issuer, and what the se
   t.equal(response.headers['cache-control'], 'public, max-age=300')
   t.same(response.json(), {
     issuer: ISSUER,
+    authorization_endpoint: 'http://127.0.0.1:8080/oauth2/authorize',
     token_endpoint: 'http://127.0.0.1:8080/oauth2/token',
     jwks_uri: 'http://127.0.0.1:8080/oauth2/jwks',
     introspection_endpoint: 'http://127.0.0.1:8080/oauth2/introspect',
     revocation_endpoint: 'http://127.0.0.1:8080/oauth2/revoke',
-    grant_types_supported: ['client_credentials'],
-    response_types_supported: [],
+    grant_types_supported: ['client_credentials', 'authorization_code'],
+    response_types_supported: ['code'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    scopes_supported: ['records:read', 'records:write', 'records:delete']
+    scopes_supported: ['records:read', 'records:write', 'records:delete'],
+    code_challenge_methods_supported: ['S256'],
+    authorization_response_iss_parameter_supported: true
   })
 })
 
-t.test('/.well-known/openid-configuration is a 404: no authorization endpoint, no ID tokens, so no OpenID Provider Metadata', async (t) => {
+t.test('without people to sign in, the metadata names no authorization endpoint and only client credentials', async (t) => {
+  const auth = await buildMockAuth(t, { issuer: ISSUER, people: undefined })
+  const metadata = (await auth.app.inject({ url: oauthPaths.metadata })).json()
+  t.notOk('authorization_endpoint' in metadata)
+  t.same(metadata.grant_types_supported, ['client_credentials'])
+  t.same(metadata.response_types_supported, [])
+  t.equal((await auth.app.inject({ url: oauthPaths.authorization })).statusCode, 404)
+})
+
+t.test('/.well-known/openid-configuration is a 404: no ID tokens, so no OpenID Provider Metadata', async (t) => {
   const auth = await buildMockAuth(t, { issuer: ISSUER })
   const openid = await auth.app.inject({ url: '/.well-known/openid-configuration' })
   t.equal(openid.statusCode, 404)
@@ -37,7 +49,7 @@ t.test('/.well-known/openid-configuration is a 404: no authorization endpoint, n
 t.test('every endpoint the metadata names is answered by the app, and the gateway table lists it', async (t) => {
   const auth = await buildMockAuth(t, { issuer: ISSUER })
   const metadata = (await auth.app.inject({ url: oauthPaths.metadata })).json()
-  const named = [metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint, metadata.revocation_endpoint].map((url: string) => new URL(url).pathname)
+  const named = [metadata.authorization_endpoint, metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint, metadata.revocation_endpoint].map((url: string) => new URL(url).pathname)
   const routed = new Set(mockAuthRoutes.map((route) => route.path))
   for (const path of named) t.ok(routed.has(path), `${path} is in the routing table`)
   t.ok(routed.has(oauthPaths.metadata))
@@ -67,7 +79,7 @@ t.test('GET /healthz answers 200 when the store does, and unknown paths are prob
   t.same(health.json(), { status: 'ok' })
   t.ok(auth.store.commands.some((command) => /^Get(Item)?Command$/.test(command.name)), 'health read the store')
 
-  const missing = await auth.app.inject({ url: '/oauth2/authorize' })
+  const missing = await auth.app.inject({ url: '/oauth2/userinfo' })
   t.equal(missing.statusCode, 404)
   t.match(missing.headers['content-type'], /^application\/problem\+json/)
 })

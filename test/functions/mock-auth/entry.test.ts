@@ -76,5 +76,5 @@ t.test('a non-loopback issuer with the shipped local clients refuses to start, i
   t.equal(code, 1)
   const { stdout, stderr } = output()
   t.equal(stdout, '', 'never listened')
-  t.match(stderr, /^mock-auth: the issuer https:\/\/records\.example\.com is not a loopback address, and the registry holds the local clients local-admin, local-reader, local-other, whose secrets are published in the README; register your own clients instead\n$/)
+  t.match(stderr, /^mock-auth: the issuer https:\/\/records\.example\.com is not a loopback address, and the registry holds the local clients local-admin, local-reader, local-other, local-console, whose secrets are published in the README; register your own clients instead\n$/)
 })

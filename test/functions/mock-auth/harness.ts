@@ -11,6 +11,8 @@ import { buildApp, type App } from '../../../shared/app.ts'
 import { localKeySet } from '../../../shared/auth/key-set.ts'
 import { createTokenVerifier } from '../../../shared/auth/token-verifier.ts'
 import { createRevokedTokens, type RevokedTokens } from '../../../shared/store/revoked-tokens.ts'
+import { createRedeemedCodes } from '../../../shared/store/redeemed-codes.ts'
+import { parseUserDirectory, type LocalUser } from '../../../functions/mock-auth/users.ts'
 import { TEST_CURSOR_SECRET } from '../../support/records-api.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
@@ -26,7 +28,21 @@ export const LOCAL_CLIENTS_FILE = new URL('../../../local-dev/auth-clients.local
 export const localSecrets: Record<string, string> = {
   'local-admin': 'local-admin-secret',
   'local-reader': 'local-reader-secret',
-  'local-other': 'local-other-secret'
+  'local-other': 'local-other-secret',
+  'local-console': 'local-console-secret'
+}
+
+export const LOCAL_USERS_FILE = new URL('../../../local-dev/auth-users.local.json', import.meta.url)
+
+/** The three local people (README "Configuration"), as the local directory ships them. */
+export const localPasswords: Record<string, string> = {
+  'local-triager': 'local-triager-password',
+  'local-viewer': 'local-viewer-password',
+  'other-triager': 'other-triager-password'
+}
+
+export async function localUsers (): Promise<LocalUser[]> {
+  return parseUserDirectory(JSON.parse(await readFile(LOCAL_USERS_FILE, 'utf8')), 'local-dev/auth-users.local.json')
 }
 
 export async function localClients (): Promise<RegisteredClient[]> {
@@ -65,7 +81,8 @@ export async function buildMockAuth (t: Test, overrides: Partial<MockAuthAppOpti
   if (!givenStore) t.teardown(() => store.close())
   const signingKeys = appOverrides.signingKeys ?? await loadSigningKeys({ keys: [await generateSigningKey()] })
   const revocations = createRevokedTokens(store)
-  const app = await buildMockAuthApp({ issuer: LOCAL_ISSUER, clients: await localClients(), signingKeys, revocations, logger: false, ...appOverrides })
+  const people = { users: await localUsers(), redeemedCodes: createRedeemedCodes(store) }
+  const app = await buildMockAuthApp({ issuer: LOCAL_ISSUER, clients: await localClients(), people, signingKeys, revocations, logger: false, ...appOverrides })
   // Teardowns run last-registered first: the app closes before its store.
   t.teardown(() => app.close())
   const post: MockAuthHarness['post'] = (path, parameters, clientId = 'local-admin') => app.inject({

@@ -143,7 +143,7 @@ t.test('request errors are 400 RFC 6749 JSON naming the problem', async (t) => {
   const cases: Array<{ name: string, authorization?: string, payload: string, error: string, description: RegExp }> = [
     { name: 'missing grant_type', authorization: admin, payload: form({ scope: 'records:read' }), error: 'invalid_request', description: /grant_type/ },
     { name: 'grant_type sent twice', authorization: admin, payload: 'grant_type=client_credentials&grant_type=client_credentials', error: 'invalid_request', description: /grant_type/ },
-    { name: 'authorization_code grant', authorization: admin, payload: form({ grant_type: 'authorization_code', code: 'x' }), error: 'unsupported_grant_type', description: /authorization_code/ },
+    { name: 'authorization_code grant by a client without redirect URIs', authorization: admin, payload: form({ grant_type: 'authorization_code', code: 'x' }), error: 'unauthorized_client', description: /redirect URIs/ },
     { name: 'password grant', authorization: admin, payload: form({ grant_type: 'password', username: 'a', password: 'b' }), error: 'unsupported_grant_type', description: /client_credentials/ },
     { name: 'scope outside the client\'s', authorization: reader, payload: form({ ...clientCredentials, scope: 'records:read records:write' }), error: 'invalid_scope', description: /records:write/ },
     { name: 'unknown scope', authorization: admin, payload: form({ ...clientCredentials, scope: 'admin' }), error: 'invalid_scope', description: /admin/ },

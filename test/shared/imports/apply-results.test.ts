@@ -48,7 +48,7 @@ t.test('a result\'s record id is a UUIDv7 of the import\'s time, the same for th
 })
 
 t.test('a result whose last change was its own counts as what that change was', async (t) => {
-  const change = (action: RecordChange['action'], changes: RecordChange['changes']) => ({ version: 2, action, at: '', actor: { sub: 's', clientId: 'c' }, requestId: 'r', changes }) as RecordChange
+  const change = (action: RecordChange['action'], changes: RecordChange['changes']) => ({ version: 2, action, at: '', actor: { type: 'client', id: 's', clientId: 'c' }, requestId: 'r', changes }) as RecordChange
   t.equal(outcomeOf(change('created', [])), 'created')
   t.equal(outcomeOf(change('updated', [{ path: '/status', from: 'resolved', to: 'open' }] as never)), 'reopened')
   t.equal(outcomeOf(change('updated', [{ path: '/title', from: 'a', to: 'b' }] as never)), 'updated')

@@ -42,7 +42,7 @@ async function loadRun (layout: IndexLayout) {
   for (let batch = 0; batch < WRITES / 2; batch += 50) {
     await Promise.all(Array.from({ length: 50 }, async (_, i) => {
       const record = finding(batch + i, new Date(now + batch + i))
-      const change: RecordChange = { version: 1, action: 'created', at: record.createdAt, actor: { sub: actor.sub, clientId: actor.clientId }, requestId: 'load', changes: [] }
+      const change: RecordChange = { version: 1, action: 'created', at: record.createdAt, actor: { type: 'client', id: actor.sub, clientId: actor.clientId }, requestId: 'load', changes: [] }
       await repository.insert('big', record, change)
       created.push(record)
     }))
@@ -51,7 +51,7 @@ async function loadRun (layout: IndexLayout) {
   for (let batch = 0; batch < created.length; batch += 50) {
     await Promise.all(created.slice(batch, batch + 50).map(async (record) => {
       const next = { ...record, status: 'triaged' as const, version: 2, updatedAt: new Date(now + 5000).toISOString() }
-      await repository.replace('big', next, 1, { version: 2, action: 'updated', at: next.updatedAt, actor: { sub: actor.sub, clientId: actor.clientId }, requestId: 'load', changes: [] })
+      await repository.replace('big', next, 1, { version: 2, action: 'updated', at: next.updatedAt, actor: { type: 'client', id: actor.sub, clientId: actor.clientId }, requestId: 'load', changes: [] })
     }))
   }
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
