@@ -1,8 +1,8 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { HTTP, type CloudEvent } from 'cloudevents'
+import type { FastifyPluginAsync } from 'fastify'
 import { scopes } from '../../shared/auth/auth-plugin.ts'
+import { cloudEventOf } from '../../shared/events/incoming-event.ts'
 import type { EventSink } from '../../shared/events/record-events.ts'
-import { brokerUnavailable, invalidFields } from '../../shared/errors.ts'
+import { brokerUnavailable } from '../../shared/errors.ts'
 import { addStrictJsonParser } from '../../shared/http/json-body.ts'
 import { requestContext } from '../../shared/api/record-reply.ts'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
@@ -56,16 +56,5 @@ const ingestFindingRoute: FastifyPluginAsync<IngestRouteOptions> = async (app, {
   })
 }
 
-/** One CloudEvent from the request, binary or structured mode, or a 400. */
-function cloudEventOf (request: FastifyRequest): CloudEvent<unknown> {
-  let event: CloudEvent<unknown>
-  try {
-    event = HTTP.toEvent({ headers: request.headers, body: request.body }) as CloudEvent<unknown>
-  } catch (error) {
-    throw invalidFields([{ path: '', message: `not a valid CloudEvent: ${(error as Error).message.slice(0, 200)}` }])
-  }
-  if (Array.isArray(event)) throw invalidFields([{ path: '', message: 'batched CloudEvents are not accepted; send one event per request' }])
-  return event
-}
 
 export default ingestFindingRoute

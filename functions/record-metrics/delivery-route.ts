@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { HTTP, type CloudEvent } from 'cloudevents'
 import type { RouteDeps } from '../../shared/api/route-deps.ts'
 import { refuseDeliveries, type DeliveryVerifier } from '../../shared/auth/delivery-auth.ts'
-import { invalidFields } from '../../shared/errors.ts'
+import { cloudEventOf } from '../../shared/events/incoming-event.ts'
 import { addStrictJsonParser } from '../../shared/http/json-body.ts'
 import { countRecordEvent } from '../../shared/operations/record-metrics.ts'
 import { recordDeliverySchema } from './delivery-schema.ts'
@@ -20,13 +19,7 @@ export interface DeliveryRouteOptions extends RouteDeps {
 const deliveryRoute: FastifyPluginAsync<DeliveryRouteOptions> = async (app, { data, verifyDelivery = refuseDeliveries }) => {
   addStrictJsonParser(app, 'application/cloudevents+json')
   app.post('/', { schema: recordDeliverySchema, onRequest: async (request) => verifyDelivery(request.headers.authorization) }, async (request, reply) => {
-    let event: CloudEvent<unknown>
-    try {
-      event = HTTP.toEvent({ headers: request.headers, body: request.body }) as CloudEvent<unknown>
-    } catch (error) {
-      throw invalidFields([{ path: '', message: `not a valid CloudEvent: ${(error as Error).message.slice(0, 200)}` }])
-    }
-    if (Array.isArray(event)) throw invalidFields([{ path: '', message: 'batched CloudEvents are not accepted; send one event per request' }])
+    const event = cloudEventOf(request)
     const { outcome, recordId, version } = await countRecordEvent(data.metrics, event)
     return reply.send({ outcome, id: recordId, version })
   })
