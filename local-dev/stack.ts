@@ -3,7 +3,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import dynalite from 'dynalite'
 import { functionRegistry, localOnlyRoutes, routingTable } from '../functions/registry.ts'
 import { CLIENT_ADDRESS_HEADER, oauthPaths } from '../functions/mock-auth/endpoints.ts'
 import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME } from '../functions/mock-auth/signing-keys.ts'
@@ -17,6 +16,7 @@ import { createStore } from '../shared/store/client.ts'
 import { ensureTable } from '../shared/store/table.ts'
 import localDocs from './docs.ts'
 import { seedExamples } from './examples.ts'
+import { startEmbeddedStore } from './embedded-store.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 
 export interface LocalStackOptions {
@@ -84,10 +84,13 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
   try {
     let storeEndpoint = options.dynamodbEndpoint
     if (!storeEndpoint) {
-      const server = dynalite(inMemory ? { createTableMs: 0 } : { path: join(options.dataDir, 'dynalite'), createTableMs: 0 })
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()))
-      closers.push(() => new Promise((resolve) => server.close(resolve)))
-      storeEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      // A process of its own: the store's work does not hold up the gateway and the functions.
+      const store = await startEmbeddedStore({
+        ...(inMemory ? {} : { path: join(options.dataDir, 'dynalite') }),
+        onUnexpectedExit: (code, signal) => console.error(`the embedded store exited (${signal ?? `code ${code}`}): store calls fail until the stack is restarted`)
+      })
+      closers.push(() => store.close())
+      storeEndpoint = store.endpoint
     }
 
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
