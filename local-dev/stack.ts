@@ -16,7 +16,7 @@ import { createStore } from '../shared/store/client.ts'
 import { ensureTable } from '../shared/store/table.ts'
 import localDocs from './docs.ts'
 import { seedExamples } from './examples.ts'
-import { startEmbeddedStore } from './embedded-store.ts'
+import dynalite from 'dynalite'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 
 export interface LocalStackOptions {
@@ -84,13 +84,10 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
   try {
     let storeEndpoint = options.dynamodbEndpoint
     if (!storeEndpoint) {
-      // A process of its own: the store's work does not hold up the gateway and the functions.
-      const store = await startEmbeddedStore({
-        ...(inMemory ? {} : { path: join(options.dataDir, 'dynalite') }),
-        onUnexpectedExit: (code, signal) => console.error(`the embedded store exited (${signal ?? `code ${code}`}): store calls fail until the stack is restarted`)
-      })
-      closers.push(() => store.close())
-      storeEndpoint = store.endpoint
+      const server = dynalite(inMemory ? { createTableMs: 0 } : { path: join(options.dataDir, 'dynalite'), createTableMs: 0 })
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()))
+      closers.push(() => new Promise((resolve) => server.close(resolve)))
+      storeEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     }
 
     const issuer = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
