@@ -1,5 +1,6 @@
 import type { ColdStartResult } from './sections/cold-start.ts'
 import type { GatewayResult } from './sections/gateway.ts'
+import type { MetricsBenchResult } from './sections/metrics.ts'
 import type { ImportBenchResult } from './sections/import-report.ts'
 import { STORE_STEPS, storeLabels, UNSHARDED_STEPS, WALK_STEPS, walkLabels, type ScalingPoint } from './sections/list-scaling.ts'
 import { operationLabels, sdkLabels, type Operation, type OperationResult } from './sections/request-overhead.ts'
@@ -18,6 +19,7 @@ export interface BenchResults {
   jsonParsing?: JsonParseResult
   listScaling?: ScalingPoint[]
   importReport?: ImportBenchResult
+  metrics?: MetricsBenchResult
 }
 
 export interface TargetCheck {
@@ -200,6 +202,14 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
       push(`| ${label} | ${run.seconds.toFixed(1)} | ${run.resultsPerSecond.toFixed(0)} | ${run.cpuSeconds.function.toFixed(1)} / ${run.cpuSeconds.store.toFixed(1)} | ${run.load.toFixed(1)} | ${JSON.stringify(run.counts)} |`)
     }
     push('', `Raw conditional puts: ${imported.rawPutsPerSecond.toFixed(0)} /s (${imported.rawPutsPerSecondBeforeAfter.map((rate) => rate.toFixed(0)).join(' before, ')} after the imports). Peak RSS of import-report: ${imported.peakRssMB.toFixed(1)} MB (${imported.rssBeforeMB.toFixed(1)} MB before the first import; after both, ${imported.rssFileMB.toFixed(1)} MB of it file-backed: node's own code), run with its Service's settings ${Object.entries(imported.settings).map(([name, value]) => `\`${name}=${value}\``).join(' ') || '(none)'}.`, '')
+  }
+
+  const metrics = results.metrics
+  if (metrics) {
+    const { read, perWrite, sizes } = metrics
+    push('## 8. Metrics', '', `\`GET /v1/metrics?window=30d\` through the record-metrics bundle for a tenant of ${sizes.small} records and one of ${sizes.large}, alternating (answered from the counters alone: the ratio is what the tenant's size costs). Counting a record write: the store requests and client CPU of counting its event (record-metrics), beside those of the create itself (record, history, outbox), per record.`, '')
+    push('| tenant | p50 ms | p99 ms |', '|---|---:|---:|', `| ${sizes.small} records | ${read.small.p50.toFixed(2)} | ${read.small.p99.toFixed(2)} |`, `| ${sizes.large} records | ${read.large.p50.toFixed(2)} | ${read.large.p99.toFixed(2)} |`, '', `Ratio of the p50s: ${(read.large.p50 / read.small.p50).toFixed(2)}× (target ≤ 1.2×).`, '')
+    push('| per record write | store requests | client CPU µs |', '|---|---:|---:|', `| plain create | ${perWrite.plain.requests.toFixed(1)} | ${perWrite.plain.cpuMicros.toFixed(0)} |`, `| counting its event | ${perWrite.counting.requests.toFixed(1)} | ${perWrite.counting.cpuMicros.toFixed(0)} |`, '')
   }
 
   return `${lines.join('\n')}\n`

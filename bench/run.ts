@@ -13,9 +13,10 @@ import { measureColdStarts } from './sections/cold-start.ts'
 import { measureGateway } from './sections/gateway.ts'
 import { measureImport, type ImportSizes } from './sections/import-report.ts'
 import { measureListScaling, type ScalingSizes } from './sections/list-scaling.ts'
+import { measureMetrics, type MetricsSizes } from './sections/metrics.ts'
 import { measureRequestOverhead, OVERHEAD_TENANT, type Sizes } from './sections/request-overhead.ts'
 
-export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling', 'import'] as const
+export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling', 'import', 'metrics'] as const
 export type Section = typeof SECTIONS[number]
 
 interface Plan {
@@ -26,6 +27,7 @@ interface Plan {
   json: { perBatch: number, batches: number, createsPerBatch: number }
   scaling: ScalingSizes
   import: ImportSizes
+  metrics: MetricsSizes
 }
 
 /** Sample counts: the full run fits in ten minutes on the 2-core reference machine; smoke in well under one. */
@@ -37,7 +39,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     token: { perBatch: 1000, batches: 21 },
     json: { perBatch: 2000, batches: 21, createsPerBatch: 30 },
     scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 },
-    import: { results: 25_000, rawPuts: 5000 }
+    import: { results: 25_000, rawPuts: 5000 },
+    metrics: { small: 1000, large: 100_000, samples: 60, warmup: 10, writes: 200 }
   },
   smoke: {
     coldStartRuns: 1,
@@ -46,7 +49,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     token: { perBatch: 50, batches: 3 },
     json: { perBatch: 50, batches: 3, createsPerBatch: 3 },
     scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 },
-    import: { results: 150, rawPuts: 100 }
+    import: { results: 150, rawPuts: 100 },
+    metrics: { small: 100, large: 1000, samples: 5, warmup: 1, writes: 10 }
   }
 }
 
@@ -97,13 +101,14 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
       return result
     }
     if (sections.has('cold-start')) results.coldStart = await timed('cold-start', () => measureColdStarts({ bundles, store, issuer, runs: plan.coldStartRuns, log }))
-    if (sections.has('overhead') || sections.has('gateway') || sections.has('list-scaling') || sections.has('import')) {
+    if (sections.has('overhead') || sections.has('gateway') || sections.has('list-scaling') || sections.has('import') || sections.has('metrics')) {
       const fleet = await startFleet(bundles, store, issuer)
       cleanups.push(() => fleet.stop())
       if (sections.has('overhead')) results.overhead = await timed('overhead', async () => measureRequestOverhead({ store, fleet, token: await issuer.token(OVERHEAD_TENANT), sizes: plan.overhead, log }))
       if (sections.has('gateway')) results.gateway = await timed('gateway', () => measureGateway({ store, issuer, fleet, sizes: plan.gateway, log }))
       if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ bundles, store, issuer, fleet, sizes: plan.scaling, log }))
       if (sections.has('import')) results.importReport = await timed('import', () => measureImport({ store, issuer, fleet, sizes: plan.import, log }))
+      if (sections.has('metrics')) results.metrics = await timed('metrics', () => measureMetrics({ store, issuer, fleet, sizes: plan.metrics, log }))
     }
     if (sections.has('token')) {
       results.tokenVerification = await timed('token', () => measureTokenVerification(plan.token))

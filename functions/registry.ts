@@ -15,6 +15,7 @@ import { definition as ingestFinding } from './ingest-finding/index.ts'
 import { definition as listRecords } from './list-records/index.ts'
 import { mockAuthRoutes } from './mock-auth/endpoints.ts'
 import { definition as mockAuth } from './mock-auth/index.ts'
+import { definition as recordMetrics } from './record-metrics/index.ts'
 import { definition as updateRecord } from './update-record/index.ts'
 
 type Route = Omit<FunctionRoute, 'function'>
@@ -51,7 +52,7 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     definition: importReport,
     record: true,
     emitsEvents: true,
-    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }]
+    routes: [{ method: 'POST', path: '/v1/imports', authenticated: true }, { method: 'GET', path: '/v1/imports/:id', authenticated: true }, { method: 'POST', path: '/v1/vex', authenticated: true }]
   },
   { definition: mockAuth, record: false, emitsEvents: false, routes: mockAuthRoutes },
   // The people's pages: calls the records API through the ingress with the person's token.
@@ -63,7 +64,9 @@ export const functionRegistry: readonly RegisteredFunction[] = [
     // The producer path: a finding reported with an access token, published to the broker.
     routes: [{ method: 'POST', path: '/v1/findings', authenticated: true }],
     localRoutes: [{ method: 'POST', path: '/events/findings', authenticated: true }]
-  }
+  },
+  // Counts the record events (a Trigger's subscriber, as ingest-finding) and answers from the counters.
+  { definition: recordMetrics, record: true, emitsEvents: false, routes: [{ method: 'GET', path: '/v1/metrics', authenticated: true }] }
 ]
 
 export const functionNames = functionRegistry.map((entry) => entry.definition.name)

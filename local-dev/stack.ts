@@ -18,6 +18,8 @@ import { ensureTable } from '../shared/store/table.ts'
 import localDocs from './docs.ts'
 import { seedExamples } from './examples.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
+import { startLocalBroker } from './event-broker.ts'
+import { METRICS_DELIVERY_AUDIENCE, METRICS_TRIGGER_SUBJECT } from '../functions/record-metrics/config.ts'
 
 export interface LocalStackOptions {
   port: number
@@ -120,8 +122,17 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       CONSOLE_AUTH_ISSUER: issuer,
       CONSOLE_CLIENT_ID: 'local-console',
       CONSOLE_CLIENT_SECRET: 'local-console-secret',
-      CONSOLE_COOKIE_KEY: settings.CONSOLE_COOKIE_KEY ?? await localSecret(options.dataDir, 'console-cookie-key'),
-      ...(options.sinkUrl ? { K_SINK: options.sinkUrl } : {})
+      CONSOLE_COOKIE_KEY: settings.CONSOLE_COOKIE_KEY ?? await localSecret(options.dataDir, 'console-cookie-key')
+    }
+
+    // The record events go to a local broker, which delivers them to record-metrics (and to K_SINK, when given), as the cluster's broker and Triggers do.
+    const broker = await startLocalBroker()
+    closers.push(() => broker.close())
+    env.K_SINK = broker.url
+    const settingsOf: Record<string, Record<string, string | undefined>> = {
+      'record-metrics': { DELIVERY_OIDC_ISSUER: broker.issuer, DELIVERY_OIDC_JWKS_URL: broker.jwksUrl, DELIVERY_OIDC_AUDIENCE: METRICS_DELIVERY_AUDIENCE },
+      // Findings are applied at once locally (no findings Trigger): its sink stays the one given, if any.
+      'ingest-finding': { K_SINK: options.sinkUrl }
     }
 
     const setupStore = createStore(loadConfig({ ...env, AUTH_JWKS_URL: `${issuer}${oauthPaths.jwks}` }))
@@ -137,7 +148,7 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     const apps: Array<{ close (): Promise<unknown> }> = []
     closers.push(() => Promise.all(apps.map((app) => app.close())))
     for (const { definition } of ordered) {
-      const app = await definition.build(loadSettings(definition.configSchema, env, definition.secretSettings))
+      const app = await definition.build(loadSettings(definition.configSchema, { ...env, ...settingsOf[definition.name] }, definition.secretSettings))
       apps.push(app)
       upstreams[definition.name] = await app.listen({ port: 0, host: '127.0.0.1' })
       if (definition.name === 'mock-auth') {
@@ -146,6 +157,8 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       }
     }
     const config = loadConfig(env)
+    broker.subscribe({ url: `${upstreams['record-metrics']}/`, identity: { subject: METRICS_TRIGGER_SUBJECT, audience: METRICS_DELIVERY_AUDIENCE } })
+    if (options.sinkUrl) broker.subscribe({ url: options.sinkUrl })
 
     const routes: GatewayRoute[] = [...routingTable, ...localOnlyRoutes].map((route) => ({
       method: route.method,

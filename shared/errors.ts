@@ -31,6 +31,7 @@ export const problemTypes = {
   SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record (or import) with this id in your tenant (or no such route).' },
   SR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', slug: 'method-not-allowed', description: 'The path exists, but not with this method; `Allow` lists the methods it has.' },
+  SR_NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable', slug: 'not-acceptable', description: 'None of the media types in `Accept` is one this operation answers with (`detail` lists them).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
   SR_ILLEGAL_TRANSITION: { status: 409, title: 'Illegal status transition', slug: 'illegal-transition', description: 'The status change is not allowed by the workflow.' },
   SR_DUPLICATE_FINGERPRINT: { status: 409, title: 'Duplicate fingerprint', slug: 'duplicate-fingerprint', description: 'Another record of the tenant has this fingerprint (`existingRecordId` names it).' },
@@ -42,7 +43,7 @@ export const problemTypes = {
   SR_ITEM_TOO_LARGE: { status: 413, title: 'Too large to store', slug: 'item-too-large', description: 'What the request would store (a record with the change it carries before and after, its history entry, an import\'s state) is over the store\'s item limit (DynamoDB: 400 KB); `detail` names the item, its size and the limit.' },
   SR_URI_TOO_LONG: { status: 414, title: 'URI too long', slug: 'uri-too-long', description: 'The request target or a path segment is too long.' },
   SR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type', slug: 'unsupported-media-type', description: 'The body\'s content type (or charset) is not accepted.' },
-  SR_INVALID_REPORT: { status: 422, title: 'Not a SARIF 2.1.0 log', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log this API can import (`errors` names what is wrong).' },
+  SR_INVALID_REPORT: { status: 422, title: 'Not a report of its format', slug: 'invalid-report', description: 'The report is JSON but not a SARIF 2.1.0 log, CycloneDX BOM or VEX document this API can import (`errors` names what is wrong).' },
   SR_EXPECTATION_FAILED: { status: 417, title: 'Expectation failed', slug: 'expectation-failed', description: 'The request has an `Expect` header other than `100-continue`.' },
   SR_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different request', slug: 'idempotency-key-reused', description: 'The Idempotency-Key was used before with a different body.' },
   SR_PRECONDITION_REQUIRED: { status: 428, title: 'Precondition required', slug: 'precondition-required', description: 'If-Match is required.' },
@@ -52,6 +53,7 @@ export const problemTypes = {
   SR_BAD_GATEWAY: { status: 502, title: 'Bad gateway', slug: 'bad-gateway', description: 'The function serving the route did not answer.' },
   SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
   SR_BROKER_UNAVAILABLE: { status: 503, title: 'Broker unavailable', slug: 'broker-unavailable', description: 'The event broker did not take the finding in time; nothing was published. Retry after the seconds in Retry-After.' },
+  SR_METRICS_CONTENDED: { status: 503, title: 'Counters busy', slug: 'metrics-contended', description: 'Another delivery of the same record is changing its counters; redeliver after the seconds in Retry-After.' },
   SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes (or the import function as many reports at once); retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
@@ -102,6 +104,7 @@ export const IdempotentRecordDeletedError = problemError('SR_IDEMPOTENT_RECORD_D
 export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry later')
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
+export const NotAcceptableError = problemError('SR_NOT_ACCEPTABLE')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
 export const InvalidReportError = problemError('SR_INVALID_REPORT')
@@ -112,6 +115,7 @@ export const RateLimitedError = problemError('SR_RATE_LIMITED', 'Too many reques
 export const OverloadedError = problemError('SR_OVERLOADED')
 export const TenantBusyError = problemError<[number, number]>('SR_RATE_LIMITED', 'Your tenant has %d requests running at this instance and %d waiting, as many as it takes; retry after the seconds in Retry-After')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
+export const MetricsContendedError = problemError<[]>('SR_METRICS_CONTENDED', 'Another delivery of this record is changing its counters; redeliver later')
 export const BrokerUnavailableError = problemError<[]>('SR_BROKER_UNAVAILABLE', 'The event broker did not take the finding in time; retry later')
 
 const PreconditionFailed = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')

@@ -1,3 +1,4 @@
+import type { MetricsSummary } from '../../shared/metrics/summary.ts'
 import type { HistoryActor, RecordChange } from '../../shared/records/change.ts'
 import type { ReportImport } from '../../shared/records/report-import.ts'
 import type { SecurityRecord } from '../../shared/records/schema.ts'
@@ -6,6 +7,7 @@ import type { SecurityRecord } from '../../shared/records/schema.ts'
 export type RecordView = SecurityRecord
 export type HistoryEntryView = RecordChange
 export type ImportView = ReportImport
+export type MetricsView = MetricsSummary
 export type { HistoryActor }
 
 export interface ListPage<T> {

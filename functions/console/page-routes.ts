@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { SafeHtml } from '../../shared/html/html.ts'
 import { activeStatuses } from '../../shared/records/workflow.ts'
-import type { HistoryEntryView, ImportView, ListPage, RecordView } from './api-types.ts'
+import type { HistoryEntryView, ImportView, ListPage, MetricsView, RecordView } from './api-types.ts'
 import { consoleScript, consoleStyles } from './assets/assets.ts'
 import { consolePaths } from './endpoints.ts'
 import { layout, type PageFrame } from './pages/layout.ts'
-import { importForm, importProgressPage, overviewPage, overviewSeverities, problemPage, signedOutPage } from './pages/other-pages.ts'
+import { importForm, importProgressPage, problemPage, signedOutPage } from './pages/other-pages.ts'
+import { OVERVIEW_WINDOW_DAYS, overviewPage } from './pages/overview.ts'
 import { apiQuery, queuePage, readFilters } from './pages/queue.ts'
 import { recordPage } from './pages/record.ts'
 import { problemSentence, type ApiAnswer, type CallApi } from './records-client.ts'
@@ -53,17 +54,14 @@ const pageRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { callA
       return pages.render(reply, { title: 'Sign in' }, signedOutPage(signedOut ? 'You are signed out.' : undefined))
     }
     const session = request.session
-    const active = activeStatuses.join(',')
-    const list = (query: Record<string, string>) => pages.call<ListPage<RecordView>>(request, session, '/v1/records', { query: new URLSearchParams({ status: active, limit: '100', ...query }) })
-    const answers = await Promise.all([...overviewSeverities.map((severity) => list({ severity })), list({ overdue: 'true' }), list({ severity: 'critical', limit: '5' })])
-    const failed = answers.find((answer) => answer.status !== 200)
+    // The figures in one call to the metrics API; the newest critical findings from the list API.
+    const [metrics, critical] = await Promise.all([
+      pages.call<MetricsView>(request, session, '/v1/metrics', { query: new URLSearchParams({ window: `${OVERVIEW_WINDOW_DAYS}d` }) }),
+      pages.call<ListPage<RecordView>>(request, session, '/v1/records', { query: new URLSearchParams({ status: activeStatuses.join(','), severity: 'critical', limit: '5' }) })
+    ])
+    const failed = [metrics, critical].find((answer) => answer.status !== 200)
     if (failed) return pages.failure(request, reply, session, failed, 'Overview unavailable')
-    const counted = (answer: ApiAnswer<ListPage<RecordView>>) => ({ count: answer.body.items.length, more: answer.body.nextCursor !== null })
-    return pages.render(reply, { title: 'Overview', session, current: 'overview' }, overviewPage({
-      bySeverity: overviewSeverities.map((severity, index) => ({ severity, ...counted(answers[index]!) })),
-      overdue: counted(answers[overviewSeverities.length]!),
-      newestCritical: answers[overviewSeverities.length + 1]!.body.items
-    }))
+    return pages.render(reply, { title: 'Overview', session, current: 'overview' }, overviewPage({ metrics: metrics.body, newestCritical: critical.body.items }))
   })
 
   app.get(consolePaths.queue, async (request, reply) => {

@@ -100,10 +100,11 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
       const tooLarge = (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE'
       return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: tooLarge ? 'The report is larger than 10 MB; compress it or split it.' : 'The upload could not be read; choose the file again.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, tooLarge ? 413 : 400)
     }
-    if (!report || report.length === 0) return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: 'Choose a SARIF file to upload.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, 400)
+    if (!report || report.length === 0) return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: 'Choose a SARIF or CycloneDX file to upload.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, 400)
     const query = new URLSearchParams({ asset: fields.asset ?? '', assetType: fields.assetType ?? '' })
     if (fields.environment) query.set('environment', fields.environment)
-    const answer = await pages.call<ImportView>(request, session, '/v1/imports', { method: 'POST', query, body: report, contentType: 'application/sarif+json' })
+    // As application/json the import tells a SARIF log from a CycloneDX BOM by how the document starts.
+    const answer = await pages.call<ImportView>(request, session, '/v1/imports', { method: 'POST', query, body: report, contentType: 'application/json' })
     if (answer.status !== 202 && answer.status !== 201) return pages.failure(request, reply, session, answer, 'Import refused')
     return reply.code(303).header('location', pathOf(consolePaths.importProgress, String(answer.body.id))).send()
   })

@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import { ConfigSchema } from '../../shared/config.ts'
 
 /** The trigger's OIDC identity: Knative names it `<trigger>-oidc-<group>-<kind>` (knative/eventing pkg/auth, `GetOIDCServiceAccountNameForResource`). */
@@ -18,4 +18,3 @@ export const IngestConfigSchema = Type.Object({
   DELIVERY_OIDC_AUDIENCE: Type.String({ minLength: 1, default: 'serving.knative.dev/service/security-records/ingest-finding', description: 'ingest-finding: the audience broker deliveries must carry (the Trigger\'s `subscriber.audience`).' }),
   DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: TRIGGER_SUBJECT, description: 'ingest-finding: comma-separated `sub`s allowed to deliver (the findings Trigger\'s OIDC service account).' })
 })
-export type IngestConfig = Static<typeof IngestConfigSchema>

@@ -3,7 +3,7 @@ import type { RouteDeps } from '../../shared/app.ts'
 import { createEventSink } from '../../shared/events/record-events.ts'
 import { createFunctionApp, startFunction, type FunctionDefinition } from '../../shared/server.ts'
 import { IngestConfigSchema } from './config.ts'
-import { deliveryVerifierFrom } from './delivery-auth.ts'
+import { deliveryVerifierFrom } from '../../shared/auth/delivery-auth.ts'
 import ingestFindingRoute from './route.ts'
 
 /**

@@ -13,9 +13,10 @@ import { PROBLEM_CONTENT_TYPE, problemResponses } from '../../shared/http/proble
 import { MAX_HEADER_BYTES, MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { oauthPaths } from '../../functions/mock-auth/endpoints.ts'
 import { validatorCompiler } from '../../shared/validation.ts'
+import { summarize } from '../../shared/metrics/summary.ts'
 import { extractSchemaComponents, namedSchemas } from './components.ts'
 import {
-  createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord,
+  applyVexRequests, createdRecord, createRecordRequests, etags, exampleImportId, exampleRecordId, finishedImport, importReportRequests, queuedImport, historyPage, problemExample, recordPage, triagedRecord, vexOutcome,
   updateRecordRequests, type NamedExample
 } from './examples.ts'
 
@@ -31,6 +32,11 @@ const scopeDescriptions: Record<string, string> = {
 
 /** Response headers, each documented once and referenced from every response that sends it. */
 const headers = {
+  MetricsETag: {
+    description: 'Weak entity tag of the figures (their `asOf` left out). Send it as `If-None-Match`: a 304 while they are unchanged.',
+    schema: { type: 'string', pattern: '^W/"[A-Za-z0-9_-]+"$' },
+    example: 'W/"k3Jx0cW9mXb1r8yQ2vN5tA7hL4e"'
+  },
   ETag: {
     description: 'Entity tag of this version of the record. Send it as `If-Match` to change or delete exactly this version, or as `If-None-Match` to revalidate a cached copy.',
     schema: { type: 'string', pattern: '^"[0-9]+"$' },
@@ -81,6 +87,7 @@ type HeaderName = keyof typeof headers
 
 /** The header names responses carry, and the component that documents each. */
 const headerNames: Record<HeaderName, string> = {
+  MetricsETag: 'ETag',
   ETag: 'ETag',
   Location: 'Location',
   ImportLocation: 'Location',
@@ -169,12 +176,41 @@ const sarifLogSchema = {
   }
 }
 
+/** A CycloneDX BOM as the import and the VEX endpoint read it: the profile, the vulnerabilities, what they refer to. */
+const cyclonedxBomSchema = {
+  type: 'object',
+  description: 'A CycloneDX 1.4–1.6 JSON BOM (ECMA-424, https://cyclonedx.org/specification/overview/), as Trivy, Grype, OSV-Scanner, cdxgen and Dependency-Track write it.',
+  required: ['bomFormat', 'specVersion'],
+  properties: {
+    bomFormat: { const: 'CycloneDX' },
+    specVersion: { enum: ['1.4', '1.5', '1.6'] },
+    metadata: { description: '`tools`: the scanner (the scope\'s tool); `component`: what the BOM describes.' },
+    components: { type: 'array', description: 'The components `affects[].ref` names by `bom-ref` (nested ones included).' },
+    vulnerabilities: { type: 'array', description: 'Each entry × each `affects[].ref`: one record on that component (an import), or a decision from `analysis.state` (a VEX).' }
+  }
+}
+
+/** An OpenVEX 0.2.0 document as the VEX endpoint reads it. */
+const openvexSchema = {
+  type: 'object',
+  description: 'An OpenVEX 0.2.0 document (https://github.com/openvex/spec).',
+  required: ['@context', 'statements'],
+  properties: {
+    '@context': { type: 'string', pattern: '^https://openvex\\.dev/ns' },
+    '@id': { type: 'string', description: 'Named by the reasons the statements write.' },
+    author: { type: 'string', description: 'Named by the reasons the statements write.' },
+    statements: { type: 'array', description: 'Each applies its `status` to the records naming its vulnerability whose component is one of its products.' }
+  }
+}
+
 interface OperationDocs {
   /** The request path problems of this operation name as `instance`. */
   instance: string
   requestExamples?: Record<string, NamedExample<unknown>>
-  /** The request body's schema, where the route's own says nothing (a body read as a stream). */
-  requestSchema?: unknown
+  /** The request body's schema per media type, where the route's own says nothing (a body read as a stream). */
+  requestSchemas?: Record<string, unknown>
+  /** The media types the request examples are documents of (all when not said). */
+  requestExampleTypes?: string[]
   /** Success responses: their headers, named examples and links to the operations that follow. */
   responses: Record<number, { headers?: HeaderName[], examples?: Record<string, NamedExample<unknown>>, links?: Record<string, Link> }>
   /** Request headers the schema leaves optional because a missing one is a 428, not a 400. */
@@ -184,6 +220,15 @@ interface OperationDocs {
 }
 
 const recordPath = `/v1/records/${exampleRecordId}`
+
+/** The figures of a small tenant, made by the code that makes the real ones (so the example cannot drift from it). */
+const exampleMetrics = summarize({
+  now: new Date('2026-12-06T09:30:00.000Z'),
+  windowDays: 30,
+  counts: { 's|critical|open': 2, 's|high|open': 5, 's|high|triaged': 3, 's|high|resolved': 14, 's|medium|in_progress': 4, 'c|vulnerability': 11, 'c|misconfiguration': 3, 'd|critical|2026-12-04': 1, 'd|critical|2026-12-10': 1, 'd|high|2026-12-20': 8, 'd|medium|2027-02-01': 4 },
+  days: new Map<string, Record<string, number>>([['2026-12-01', { opened: 3, 'r|high': 2, 't|high|93': 1, 't|high|101': 1, 'm|high': 2 }], ['2026-12-05', { opened: 1, 'r|high': 1, 't|high|120': 1 }]]),
+  topAssets: [{ name: 'payments-api', open: 9 }, { name: 'web-shop', open: 5 }]
+})
 
 const operationDocs: Record<string, OperationDocs> = {
   createRecord: {
@@ -229,14 +274,29 @@ const operationDocs: Record<string, OperationDocs> = {
       200: { headers: ['Link'], examples: { createdThenTriaged: { summary: 'A record created, then triaged', value: historyPage } } }
     }
   },
+  getMetrics: {
+    instance: '/v1/metrics',
+    responses: {
+      200: { headers: ['MetricsETag'], examples: { tenant: { summary: 'A tenant\'s figures over 30 days', value: exampleMetrics } } },
+      304: { headers: ['MetricsETag'] }
+    }
+  },
   importReport: {
     instance: '/v1/imports',
-    requestSchema: sarifLogSchema,
+    requestSchemas: { 'application/sarif+json': sarifLogSchema, 'application/vnd.cyclonedx+json': cyclonedxBomSchema, 'application/json': { anyOf: [sarifLogSchema, cyclonedxBomSchema] } },
     requestExamples: importReportRequests,
+    requestExampleTypes: ['application/sarif+json', 'application/json'],
     responses: {
       201: { headers: ['ImportLocation'], examples: { finished: { summary: 'A small report, applied before the answer', value: finishedImport } }, links: importLinks },
       202: { headers: ['ImportLocation'], examples: { queued: { summary: 'A larger report, queued', value: queuedImport } }, links: importLinks }
     }
+  },
+  applyVex: {
+    instance: '/v1/vex',
+    requestSchemas: { 'application/openvex+json': openvexSchema, 'application/vnd.cyclonedx+json': cyclonedxBomSchema, 'application/json': { anyOf: [openvexSchema, cyclonedxBomSchema] } },
+    requestExamples: applyVexRequests,
+    requestExampleTypes: ['application/openvex+json', 'application/json'],
+    responses: { 200: { examples: { applied: { summary: 'One statement applied, one naming no record', value: vexOutcome } } } }
   },
   getImport: {
     instance: `/v1/imports/${exampleImportId}`,
@@ -304,7 +364,8 @@ export async function buildOpenApiDocument (): Promise<Document> {
       servers: [{ url: '/', description: 'The origin serving this document: the local stack (npm start) or the cluster ingress' }],
       tags: [
         { name: 'records', description: 'Security records: create, read, list, change, delete, and their audit history.' },
-        { name: 'imports', description: 'Scanner reports (SARIF 2.1.0) in, records out; re-imports resolve what a scan no longer reports.' }
+        { name: 'imports', description: 'Scanner reports (SARIF 2.1.0) in, records out; re-imports resolve what a scan no longer reports.' },
+        { name: 'metrics', description: 'Live counts, remediation times, SLA compliance and trends, kept from the record events.' }
       ],
       components: {
         securitySchemes: {
@@ -407,13 +468,13 @@ function describeOperation (operation: Operation): Operation {
     return parameter.in === 'query' && schema?.default !== undefined ? { ...parameter, required: false } : parameter
   })
 
-  const requestBody = operation.requestBody && (docs.requestExamples || docs.requestSchema)
+  const requestBody = operation.requestBody && (docs.requestExamples || docs.requestSchemas)
     ? {
         ...operation.requestBody,
         content: Object.fromEntries(Object.entries(operation.requestBody.content).map(([type, media]) => [type, {
           ...media,
-          ...(docs.requestSchema ? { schema: docs.requestSchema } : {}),
-          ...(docs.requestExamples ? { examples: docs.requestExamples } : {})
+          ...(docs.requestSchemas?.[type] ? { schema: docs.requestSchemas[type] } : {}),
+          ...(docs.requestExamples && (docs.requestExampleTypes ?? [type]).includes(type) ? { examples: docs.requestExamples } : {})
         }]))
       }
     : operation.requestBody
@@ -432,7 +493,8 @@ function describeOperation (operation: Operation): Operation {
     if (content && code >= 400) {
       content = { [PROBLEM_CONTENT_TYPE]: { ...content[PROBLEM_CONTENT_TYPE]!, example: problemExample(operation.operationId, code, docs.instance) } }
     } else if (content && success?.examples) {
-      content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, { ...media, examples: success.examples }]))
+      // The examples are JSON answers; an export (CSV, VEX, SARIF) is described by its schema.
+      content = Object.fromEntries(Object.entries(content).map(([type, media]) => [type, type === 'application/json' ? { ...media, examples: success.examples } : media]))
     }
     responses[status] = { ...response, headers: responseHeaders, ...(content ? { content } : {}), ...(success?.links ? { links: success.links } : {}) }
   }

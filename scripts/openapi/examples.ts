@@ -78,6 +78,41 @@ export const createRecordRequests = {
   }
 } satisfies Record<string, NamedExample<RecordCreate>>
 
+/** An OpenVEX 0.2.0 document, as `POST /v1/vex` takes it. */
+export const applyVexRequests = {
+  openvex: {
+    summary: 'An OpenVEX statement: not affected',
+    description: 'Applied to the records naming CVE-2021-23337 whose component is lodash 4.17.20 in the shop image.',
+    value: {
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': 'https://example.com/vex/shop-2026-12',
+      author: 'Shop Security <security@example.com>',
+      timestamp: '2026-12-06T12:00:00Z',
+      version: 1,
+      statements: [
+        {
+          vulnerability: { name: 'CVE-2021-23337' },
+          products: [{ '@id': 'pkg:oci/shop', subcomponents: [{ '@id': 'pkg:npm/lodash@4.17.20' }] }],
+          status: 'not_affected',
+          justification: 'vulnerable_code_not_in_execute_path',
+          impact_statement: 'template() is never called with user input'
+        },
+        { vulnerability: { name: 'CVE-2099-0001' }, products: [{ '@id': 'pkg:npm/left-pad@1.0.0' }], status: 'fixed' }
+      ]
+    }
+  }
+}
+
+export const vexOutcome = {
+  id: '01938f2e-9c10-7d2a-8e4f-0a1b2c3d4e60',
+  format: 'openvex',
+  document: { id: 'https://example.com/vex/shop-2026-12', author: 'Shop Security <security@example.com>' },
+  counts: { statements: 2, matched: 1, applied: 1, unchanged: 0, refused: 0, unknown: 1, ignored: 0 },
+  refused: [],
+  unknown: [{ path: '/statements/1', vulnerability: 'CVE-2099-0001', products: ['pkg:npm/left-pad@1.0.0'] }],
+  ignored: []
+}
+
 /** A SARIF 2.1.0 log with one result, as `POST /v1/imports` takes it (what "Try it out" sends). */
 export const importReportRequests = {
   semgrep: {
@@ -198,7 +233,13 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
     409: { code: 'SR_DUPLICATE_FINGERPRINT', detail: `Another record of this tenant has this fingerprint: ${otherRecordId}`, extra: { existingRecordId: otherRecordId } }
   },
   listRecords: {
-    400: { code: 'SR_INVALID_CURSOR', detail: 'The cursor belongs to a different query; send the same filters and order as the request that returned it' }
+    400: { code: 'SR_INVALID_CURSOR', detail: 'The cursor belongs to a different query; send the same filters and order as the request that returned it' },
+    406: { code: 'SR_NOT_ACCEPTABLE', detail: 'Accept allows none of the media types this list is answered with: application/json, text/csv, application/openvex+json, application/vnd.cyclonedx+json, application/sarif+json' }
+  },
+  applyVex: {
+    400: { code: 'SR_INVALID_JSON', detail: 'The report is not valid JSON: expected , or } at character 412' },
+    413: { code: 'SR_BODY_TOO_LARGE', detail: 'The report is larger than 64 MiB; split it by run or category' },
+    422: { code: 'SR_INVALID_REPORT', detail: '/@context: must be "https://openvex.dev/ns/v0.2.0"', extra: { errors: [{ path: '/@context', message: 'must be "https://openvex.dev/ns/v0.2.0"' }] } }
   },
   getRecordHistory: {
     403: { code: 'SR_INSUFFICIENT_SCOPE', detail: 'This operation needs the scope records:read' }

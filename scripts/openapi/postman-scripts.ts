@@ -185,6 +185,37 @@ export const requestFlow: Record<string, RequestFlow> = {
       '})',
       'pm.collectionVariables.unset(\'importId\')'
     ]
+  },
+  applyVex: {
+    // A statement about a vulnerability no record names: counted and listed, nothing changed.
+    body: JSON.stringify({
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': 'https://example.com/vex/postman-demo',
+      author: 'postman-demo',
+      timestamp: '2026-12-06T12:00:00Z',
+      version: 1,
+      statements: [{ vulnerability: { name: 'CVE-2099-0001' }, products: [{ '@id': 'pkg:npm/postman-demo@1.0.0' }], status: 'fixed' }]
+    }, null, 2),
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'the statement names no record: listed, nothing created\', () => {',
+      '  const outcome = pm.response.json()',
+      '  pm.expect(outcome.counts.statements).to.equal(1)',
+      '  pm.expect(outcome.counts.unknown).to.equal(1)',
+      '})'
+    ]
+  },
+  getMetrics: {
+    query: { window: '30d' },
+    tests: [
+      ...expectAnswer(200, 'application/json'),
+      'pm.test(\'the figures of the tenant, with a trend of at least 90 days\', () => {',
+      '  const figures = pm.response.json()',
+      '  pm.expect(figures.window.days).to.equal(30)',
+      '  pm.expect(figures.open.total).to.be.a(\'number\')',
+      '  pm.expect(figures.trend.length).to.be.at.least(90)',
+      '})'
+    ]
   }
 }
 

@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv'
 import { RecordCreate } from '../records/schema.ts'
 import { bodyAjv, toFieldErrors } from '../validation.ts'
 import { scopeKey } from './import-scope.ts'
-import type { ImportAsset, MappedResult, ReportFormat, RunBase, RunScope } from './report-format.ts'
+import { resultPointer, type ImportAsset, type MappedResult, type ReportFormat, type RunBase, type RunScope } from './report-format.ts'
 import type { ChunkEntry } from './stored-report.ts'
 
 /**
@@ -23,7 +23,7 @@ let validateFinding: ValidateFunction<RecordCreate> | undefined
 export function mapChunk (format: ReportFormat, importOf: { id: string, asset: ImportAsset }, runs: readonly RunBase[], entries: readonly ChunkEntry[]): ChunkResult[] {
   validateFinding ??= bodyAjv.compile<RecordCreate>(RecordCreate)
   return entries.map(([run, index, result, tooLarge]) => {
-    const path = `/${format.paths.runs}/${run}/${format.paths.results}/${index}`
+    const path = resultPointer(format.paths, run, index)
     const requestId = `${importOf.id}:${run}:${index}`
     const scope = { tool: runs[run]!.tool.name, category: runs[run]!.category }
     const at = { path, requestId, scope, scopeKey: scopeKey(format.name, scope, importOf.asset) }

@@ -6,7 +6,7 @@ import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
 import { joinScopeLines } from './scope-turns.ts'
-import type { LogPiece, ReportFormat } from './report-format.ts'
+import { runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
 /** Results per chunk: the unit of work between two checkpoints. */
@@ -17,6 +17,12 @@ const CHUNK_TEXT = 512 * 1024
 export const MAX_RESULTS = 50_000
 /** Runs per report (GitHub code scanning takes 20 per file): each is a scope, a context and a stored tool. */
 export const MAX_RUNS = 100
+
+/** A result split by its format: each part's index (with its pointer) and JSON text; a part that is the whole result keeps its text. */
+function splitParts (format: ReportFormat, index: number, json: string): Array<[string, string]> {
+  const whole = JSON.parse(json)
+  return format.splitResult!(whole).map(({ pointer, result }) => [JSON.stringify(`${index}${pointer}`), result === whole ? json : JSON.stringify(result)])
+}
 
 export interface ReportTarget {
   asset: ImportAsset
@@ -85,7 +91,7 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
     text = 0
   }
   const countResult = (run: number) => {
-    if (++results > MAX_RESULTS) throw invalidReport([{ path: `/${format.paths.runs}/${run}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
+    if (++results > MAX_RESULTS) throw invalidReport([{ path: `${runPointer(format.paths, run)}/${format.paths.results}`, message: `the report has more than ${MAX_RESULTS} results; split it by run or category` }])
   }
 
   for await (const piece of pieces) {
@@ -95,7 +101,7 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
       const problems = format.checkHeader(header, false)
       if (problems.length > 0) throw invalidReport(problems)
     } else if (piece.kind === 'run') {
-      if (piece.run >= MAX_RUNS) throw invalidReport([{ path: `/${format.paths.runs}/${piece.run}`, message: `the report has more than ${MAX_RUNS} runs; split it` }])
+      if (piece.run >= MAX_RUNS) throw invalidReport([{ path: runPointer(format.paths, piece.run), message: `the report has more than ${MAX_RUNS} runs; split it` }])
       runOf(piece.run)
     } else if (piece.kind === 'runMember') {
       runOf(piece.run).members[piece.key] = piece.value
@@ -106,20 +112,23 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
       // Kept as a result rejected with its reason: the report is imported without it.
       entries.push(JSON.stringify([piece.run, piece.index, null, `the result is too large to import: ${piece.reason}`]))
     } else {
-      countResult(piece.run)
-      entries.push(`[${piece.run},${piece.index},${piece.json}]`)
-      text += piece.json.length
-      if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
+      const parts = format.splitResult ? splitParts(format, piece.index, piece.json) : [[String(piece.index), piece.json]]
+      for (const [index, json] of parts) {
+        countResult(piece.run)
+        entries.push(`[${piece.run},${index},${json}]`)
+        text += json!.length
+        if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
+      }
     }
   }
   await flush()
 
   const problems: FieldError[] = format.checkHeader(header, true)
-  if (runs.size === 0) problems.push({ path: `/${format.paths.runs}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
+  if (runs.size === 0) problems.push({ path: `/${format.paths.runs ?? ''}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
   const contexts: StoredRun[] = []
   for (const [index, run] of [...runs.entries()].sort(([a], [b]) => a - b)) {
     const mapped = format.runContext(run.members, target.category)
-    if (typeof mapped === 'string') problems.push({ path: `/${format.paths.runs}/${index}`, message: mapped })
+    if (typeof mapped === 'string') problems.push({ path: runPointer(format.paths, index), message: mapped })
     else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }
   }
   if (problems.length > 0) throw invalidReport(problems)

@@ -16,6 +16,11 @@ export interface ReportFormat<Run extends RunBase = RunBase> {
   title: string
   /** Media types a report of this format is sent as. */
   mediaTypes: readonly string[]
+  /**
+   * How the start of a document of this format reads, when it is sent as `application/json`
+   * (`"bomFormat": "CycloneDX"`); a document no format recognises is read as the first format.
+   */
+  recognise?: RegExp
   /** Where the streaming scanner finds the runs, their results and the members mapping needs. */
   paths: ScanPaths
   /**
@@ -28,6 +33,22 @@ export interface ReportFormat<Run extends RunBase = RunBase> {
   /** Maps one result of a run to a record body, or says why it is none. */
   // A method, so that a format's own run type stands where the pipeline passes what the format made.
   mapResult (result: unknown, run: Run, asset: ImportAsset, importId: string): MappedResult
+  /**
+   * Splits one result of the report into the results it stands for, each with the pointer below
+   * the result it is at (a CycloneDX vulnerability is one finding per component it affects):
+   * each part counts, is applied and is rejected as a result of its own. Without it a result is one.
+   */
+  splitResult? (result: unknown): Array<{ pointer: string, result: unknown }>
+}
+
+/** The JSON Pointer of a run's result (`index` is the result's, or the result's and its part's). */
+export function resultPointer (paths: ScanPaths, run: number, index: number | string): string {
+  return paths.runs === undefined ? `/${paths.results}/${index}` : `/${paths.runs}/${run}/${paths.results}/${index}`
+}
+
+/** The JSON Pointer of a run. */
+export function runPointer (paths: ScanPaths, run: number): string {
+  return paths.runs === undefined ? '' : `/${paths.runs}/${run}`
 }
 
 /**
@@ -39,8 +60,11 @@ export interface ScanPaths {
   document: string
   /** Members of the document read whole (the format's profile: SARIF's `version`). */
   header: readonly string[]
-  /** The document's member holding the runs (required, an array of objects). */
-  runs: string
+  /**
+   * The document's member holding the runs (required, an array of objects); absent when the
+   * document is itself the one run (CycloneDX, OpenVEX): its members are then the run's.
+   */
+  runs?: string
   /** Members of each run read whole (what mapping needs); every other member is checked, not kept. */
   runMembers: readonly string[]
   /** The member of a run holding its results; each result is handed out as its JSON text. */

@@ -211,7 +211,7 @@ export class ReportScanner {
   }
 
   private runsMissing (): Error {
-    return invalidReport([{ path: `/${this.paths.runs}`, message: 'is required (an array of runs)' }])
+    return invalidReport([{ path: `/${this.paths.runs ?? ''}`, message: 'is required (an array of runs)' }])
   }
 
   /** A report over one of the SCAN_LIMITS: refused, naming the limit and where it was passed. */
@@ -260,9 +260,9 @@ export class ReportScanner {
     if (c === 0x7b || c === 0x5b) {
       if (this.stack.length >= MAX_DEPTH) throw invalidReport([{ path: '', message: `nests deeper than ${MAX_DEPTH} levels` }])
       const array = c === 0x5b
-      this.stack.push({ array, role, index: 0, nameChars: 0, run: role === 'run' ? parent!.index : parent?.run ?? -1, ...(array ? {} : { keys: new Set<string>() }) })
+      this.stack.push({ array, role, index: 0, nameChars: 0, run: role === 'run' ? parent?.index ?? 0 : parent?.run ?? -1, ...(array ? {} : { keys: new Set<string>() }) })
       this.state = array ? State.ArrayFirst : State.ObjectFirst
-      if (role === 'run') out.push({ kind: 'run', run: parent!.index })
+      if (role === 'run') out.push({ kind: 'run', run: parent?.index ?? 0 })
       if (role === 'results') out.push({ kind: 'results', run: parent!.run })
     } else if (c === 0x22) {
       this.stringIsKey = false
@@ -285,7 +285,10 @@ export class ReportScanner {
     if (!parent) {
       if (!isObject) throw invalidReport([{ path: '', message: `${this.paths.document} is a JSON object` }])
       this.rootSeen = true
-      return 'document'
+      if (this.paths.runs !== undefined) return 'document'
+      // The document is the one run.
+      this.runsSeen = true
+      return 'run'
     }
     if (parent.role === 'document' && parent.key === this.paths.runs) {
       if (!isArray) throw invalidReport([{ path: `/${this.paths.runs}`, message: 'must be an array' }])
@@ -304,7 +307,8 @@ export class ReportScanner {
   private startCapture (parent: Frame, i: number): void {
     let emit: Capture['emit'] | undefined
     let reject: Capture['reject'] | undefined
-    if (parent.role === 'document' && parent.key !== undefined && this.paths.header.includes(parent.key)) {
+    const isDocument = parent.role === 'document' || (parent.role === 'run' && this.stack.length === 1)
+    if (isDocument && parent.key !== undefined && this.paths.header.includes(parent.key)) {
       const key = parent.key
       emit = (json) => ({ kind: 'header', key, value: JSON.parse(json) })
     } else if (parent.role === 'run' && parent.key !== undefined && this.paths.runMembers.includes(parent.key)) {

@@ -20,8 +20,12 @@ export const MAX_PART_BYTES = 350 * 1024
 /** A run's context as stored with the import: whether the run computed results at all. */
 export type StoredRun = RunBase & { resultsPresent: boolean }
 
-/** A chunk's entry: the run, the result's index in it, and the result (null: too large to keep, with why when known). */
-export type ChunkEntry = [run: number, index: number, result: unknown, tooLarge?: string]
+/**
+ * A chunk's entry: the run, the result's index in it (or, for a part of a split result, the
+ * index and the part's pointer below it, as a string), and the result (null: too large to keep,
+ * with why when known).
+ */
+export type ChunkEntry = [run: number, index: number | string, result: unknown, tooLarge?: string]
 
 /** A fault of the stored parts, not of the moment: taking the import up again cannot help. */
 export class ImportFailure extends Error {}
@@ -75,7 +79,7 @@ async function readParts (data: DataLayer, state: ImportState, kind: ImportPartK
 async function compressedChunks (entries: string[]): Promise<Buffer[]> {
   const compressed = await compress(`[${entries.join(',')}]`)
   if (compressed.length <= MAX_PART_BYTES) return [compressed]
-  if (entries.length === 1) return [await compress(`[${entries[0]!.replace(/^\[(\d+),(\d+),[\s\S]*\]$/, '[$1,$2,null]')}]`)]
+  if (entries.length === 1) return [await compress(`[${entries[0]!.replace(/^\[(\d+),(\d+|"(?:[^"\\]|\\.)*"),[\s\S]*\]$/, '[$1,$2,null]')}]`)]
   const half = Math.ceil(entries.length / 2)
   return [...await compressedChunks(entries.slice(0, half)), ...await compressedChunks(entries.slice(half))]
 }

@@ -4,6 +4,7 @@ import type { Store } from '../store/client.ts'
 import { createFingerprintGuard, type FingerprintGuard } from '../store/fingerprint-guard.ts'
 import { createHistoryRepository, type HistoryRepository } from '../store/history-repository.ts'
 import { createIdempotencyKeys, type IdempotencyKeys } from '../store/idempotency-keys.ts'
+import { createMetricsRepository, type MetricsRepository } from '../store/metrics-repository.ts'
 import { createImportsRepository, type ImportsRepository } from '../store/imports-repository.ts'
 import { createOutbox, type Outbox } from '../store/outbox.ts'
 import { createRecordsRepository, type RecordsRepository } from '../store/records-repository.ts'
@@ -19,6 +20,8 @@ export interface DataLayer {
   publisher: ChangePublisher
   /** Scanner report imports (import-report, and the sweeper resuming them). */
   imports: ImportsRepository
+  /** A tenant's metrics counters (record-metrics counts record events into them, GET /v1/metrics reads them). */
+  metrics: MetricsRepository
 }
 
 export interface DataLayerOptions {
@@ -38,6 +41,7 @@ export function createDataLayer (store: Store, options: DataLayerOptions): DataL
     history,
     outbox: createOutbox(store),
     publisher: createChangePublisher({ records, history, sink: options.sink, log: options.log, tableName: store.tableName }),
-    imports: createImportsRepository(store)
+    imports: createImportsRepository(store),
+    metrics: createMetricsRepository(store)
   }
 }

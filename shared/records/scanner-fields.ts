@@ -5,7 +5,7 @@ import type { RecordCreate, SecurityRecord } from './schema.ts'
  * Fields the scanner owns: a finding reported again (an event or an import) refreshes them. What
  * a person wrote (status and its reason, assignee, tags kept, risk acceptance, duplicate link) stays.
  */
-export const scannerOwnedFields = ['title', 'description', 'category', 'severity', 'cvss', 'asset', 'vulnerabilityIds', 'cweIds', 'references', 'source'] as const
+export const scannerOwnedFields = ['title', 'description', 'category', 'severity', 'cvss', 'asset', 'component', 'vulnerabilityIds', 'cweIds', 'references', 'source'] as const
 
 export type ScannerFields = Partial<Pick<RecordCreate, typeof scannerOwnedFields[number]>>
 

@@ -53,6 +53,17 @@ const Asset = Type.Object({
   purl: Type.Optional(AssetFields.purl)
 }, strict)
 
+const ComponentFields = {
+  name: NonBlank(300, { description: 'Name of the component (package, library, image layer) the finding is in.' }),
+  version: Type.String({ minLength: 1, maxLength: 200, description: 'Version of the component.' }),
+  purl: AssetFields.purl
+}
+const Component = Type.Object({
+  purl: Type.Optional(ComponentFields.purl),
+  name: ComponentFields.name,
+  version: Type.Optional(ComponentFields.version)
+}, { ...strict, description: 'The component of the asset the finding is in (a dependency of a service, a package of an image), as an SBOM names it.' })
+
 const RiskAcceptanceFields = {
   expiresAt: Type.String({ format: 'date-time', description: 'When the acceptance ends; in the future, at most 365 days ahead.' }),
   approvedBy: NonBlank(200, { description: 'Who accepted the risk.' })
@@ -91,6 +102,7 @@ const writable = {
   duplicateOf: RecordId,
   riskAcceptance: RiskAcceptance,
   asset: Asset,
+  component: Component,
   vulnerabilityIds: VulnerabilityIds,
   cweIds: CweIds,
   references: References,
@@ -112,6 +124,7 @@ export const RecordCreate = Type.Object({
   duplicateOf: Type.Optional(writable.duplicateOf),
   riskAcceptance: Type.Optional(writable.riskAcceptance),
   asset: writable.asset,
+  component: Type.Optional(writable.component),
   vulnerabilityIds: Type.Optional(writable.vulnerabilityIds),
   cweIds: Type.Optional(writable.cweIds),
   references: Type.Optional(writable.references),
@@ -141,6 +154,11 @@ export const RecordPatch = Type.Object({
     environment: Type.Optional(Nullable(AssetFields.environment)),
     purl: Type.Optional(Nullable(AssetFields.purl))
   }, strict)),
+  component: Type.Optional(Nullable(Type.Object({
+    purl: Type.Optional(Nullable(ComponentFields.purl)),
+    name: Type.Optional(ComponentFields.name),
+    version: Type.Optional(Nullable(ComponentFields.version))
+  }, strict))),
   vulnerabilityIds: Type.Optional(Nullable(writable.vulnerabilityIds)),
   cweIds: Type.Optional(Nullable(writable.cweIds)),
   references: Type.Optional(Nullable(writable.references)),

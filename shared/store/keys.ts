@@ -208,3 +208,46 @@ export function revokedTokenKey (issuer: string, jti: string): ItemKey {
 export function redeemedCodeKey (issuer: string, codeId: string): ItemKey {
   return { pk: `CODE#${hash(`${issuer}\n${codeId}`)}`, sk: 'REDEEMED' }
 }
+
+/**
+ * Metrics counters (shared/metrics): per tenant, write-sharded by a stable hash of the record id
+ * into METRIC_SHARDS partitions, so no counter item takes every write of a big tenant. A fixed
+ * count (not the index layout's): a reader sums every shard, and a counter never moves between
+ * layouts. Changing it means rebuilding the counters (jobs/rebuild-metrics).
+ */
+export const METRIC_SHARDS = 8
+export const metricShardOf = (recordId: string): number => shardOf(recordId, METRIC_SHARDS).index
+const metricShardTag = (shard: number) => `@${shard}/${METRIC_SHARDS}`
+
+export const metricKeys = {
+  /** A shard's counts: every live record by severity and status, active ones by category and due day. */
+  counts: (tenant: string, shard: number): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: 'COUNTS' }),
+  /** A shard's figures of one day (`YYYY-MM-DD`): opened, resolved, time to resolve, in time. */
+  day: (tenant: string, shard: number, day: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DAY#${day}` }),
+  dayPrefix: 'DAY#',
+  /** One asset's counts (not sharded: an asset's writes are a part of its tenant's). */
+  asset: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'ASSET' }),
+  /** What a record counts under now, and the version it reflects: the guard of exactly-once counting. */
+  record: (tenant: string, id: string): ItemKey => ({ pk: recordKey(tenant, id).pk, sk: 'METRICS' })
+}
+
+/**
+ * Sparse index entries of the metrics items, in indexes whose partitions records never use:
+ * assets by open count (the top-N list: a Query per shard, largest first), and per-record metrics
+ * items that count (the rebuild job walks them to find records deleted without an event).
+ */
+export const metricIndexes = {
+  topAssets: indexes.byCategory,
+  countedRecords: indexes.byTenant
+}
+export const metricPartitions = {
+  topAssets: (tenant: string, asset: string) => `T#${tenant}#METRICS-TOP${metricShardTag(shardOf(asset, METRIC_SHARDS).index)}`,
+  topAssetsShard: (tenant: string, shard: number) => `T#${tenant}#METRICS-TOP${metricShardTag(shard)}`,
+  countedRecords: (tenant: string, id: string) => `T#${tenant}#METRICS-RECORDS${metricShardTag(metricShardOf(id))}`,
+  countedRecordsShard: (tenant: string, shard: number) => `T#${tenant}#METRICS-RECORDS${metricShardTag(shard)}`
+}
+
+/** The top-asset sort key: larger open counts first (an ascending Query reads them first). */
+export function topAssetPosition (open: number, asset: string): string {
+  return `${String(1e12 - Math.max(0, open)).padStart(13, '0')}#${asset}`
+}

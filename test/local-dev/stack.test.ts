@@ -130,3 +130,23 @@ t.test('a stack on any free port starts even when another process takes the port
   t.equal((await fetch(`${stack.url}/healthz`)).status, 200, 'and serves')
   t.equal((await (await fetch(`${stack.url}/.well-known/oauth-authorization-server`)).json() as { issuer: string }).issuer, stack.url, 'its issuer names the port it has')
 })
+
+t.test('the local stack delivers the record events to record-metrics through its broker: GET /v1/metrics shows live numbers', async (t) => {
+  const stack = await startLocalStack({ port: 0, host: '127.0.0.1', dataDir: ':memory:', logLevel: 'silent', sweepIntervalMs: 0 })
+  t.teardown(() => stack.close())
+  const admin = { authorization: `Bearer ${await token(stack.url)}` }
+  const before = await (await fetch(`${stack.url}/v1/metrics`, { headers: admin })).json() as { open: { total: number } }
+  const created = await fetch(`${stack.url}/v1/records`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(finding) })
+  t.equal(created.status, 201)
+  let figures: { open: { total: number, bySeverity: Record<string, number> }, topAssets: Array<{ name: string }> } | undefined
+  for (let i = 0; i < 200; i++) {
+    figures = await (await fetch(`${stack.url}/v1/metrics`, { headers: admin })).json() as typeof figures
+    if (figures!.open.total > before.open.total) break
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  t.equal(figures!.open.total, before.open.total + 1)
+  t.equal(figures!.open.bySeverity.high, 1)
+  t.match(figures!.topAssets, [{ name: 'edge-lb' }])
+  const direct = await fetch(`${stack.functions['record-metrics']}/`, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-id': 'x/1', 'ce-type': 'com.mediamarktsaturn.security.record.created', 'ce-source': '/tenants/local/records', 'content-type': 'application/json' }, body: '{}' })
+  t.equal(direct.status, 401, 'record-metrics takes deliveries from the broker only')
+})

@@ -71,7 +71,9 @@ t.test('it documents exactly the routes of the routing table, with the operation
     'PATCH /v1/records/:id': 'updateRecord',
     'DELETE /v1/records/:id': 'deleteRecord',
     'POST /v1/imports': 'importReport',
-    'GET /v1/imports/:id': 'getImport'
+    'GET /v1/imports/:id': 'getImport',
+    'POST /v1/vex': 'applyVex',
+    'GET /v1/metrics': 'getMetrics'
   })
 })
 
@@ -200,11 +202,13 @@ t.test('links lead from a created record to reading, changing, deleting it and i
   }
 })
 
-t.test('the import request body has a schema: an object with the SARIF version and at least one run naming its tool', async (t) => {
+t.test('the import request body has a schema: an object with the SARIF version and at least one run naming its tool, or a CycloneDX BOM', async (t) => {
   const [path, byMethod] = Object.entries(document.paths).find(([, methods]) => methods.post?.operationId === 'importReport')!
   const body = (byMethod.post as Operation & { requestBody: { content: Record<string, { schema: Record<string, any> }> } }).requestBody
-  t.same(Object.keys(body.content).sort(), ['application/json', 'application/sarif+json'], path)
-  for (const [type, { schema }] of Object.entries(body.content)) {
+  t.same(Object.keys(body.content).sort(), ['application/json', 'application/sarif+json', 'application/vnd.cyclonedx+json'], path)
+  t.match(body.content['application/vnd.cyclonedx+json']!.schema, { required: ['bomFormat', 'specVersion'], properties: { bomFormat: { const: 'CycloneDX' } } })
+  t.equal(body.content['application/json']!.schema.anyOf.length, 2, 'as application/json: either')
+  for (const [type, { schema }] of Object.entries(body.content).filter(([type]) => type === 'application/sarif+json').concat([['application/json', { schema: body.content['application/json']!.schema.anyOf[0] }]])) {
     t.equal(schema.type, 'object', `${type}: an object`)
     t.same(schema.required, ['version', 'runs'], `${type}: version and runs required`)
     t.same(schema.properties.version, { const: '2.1.0', description: schema.properties.version.description }, `${type}: version 2.1.0`)

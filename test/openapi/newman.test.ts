@@ -31,8 +31,8 @@ t.test('newman runs the collection unattended against a running stack, twice in 
     t.same(failures(summary), [], `${run} run: no failure`)
     // Executions also hold the requests scripts send (the token, the check after the delete): one entry per item is enough.
     const assertionsByItem = new Map(summary.run.executions.map((execution) => [execution.item.name, execution.assertions?.length ?? 0]))
-    t.same([...assertionsByItem.keys()], ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record', 'Import a scanner report (SARIF 2.1.0)', 'Follow an import'],
-      `${run} run: create, read, change, history, list, delete, import, follow the import`)
+    t.same([...assertionsByItem.keys()], ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record', 'Import a scanner report (SARIF 2.1.0, CycloneDX 1.4/1.5/1.6)', 'Follow an import', 'Apply a VEX document (OpenVEX 0.2, CycloneDX VEX) to existing records', 'Security metrics of the tenant'],
+      `${run} run: create, read, change, history, list, delete, import, follow the import, apply a VEX, metrics`)
     t.ok([...assertionsByItem.values()].every((count) => count >= 1), `${run} run: every request asserts something`)
     t.ok((summary.run.stats.assertions.total ?? 0) >= 20, `${run} run: ${summary.run.stats.assertions.total} assertions`)
   }

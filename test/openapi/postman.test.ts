@@ -41,7 +41,7 @@ t.test('one request per operation, named by its summary, on the operation\'s met
 
 t.test('the requests run in the order of a record\'s life and pass it on: id and ETag from the create, ETag from the change', async (t) => {
   const byName = Object.fromEntries(committed.item.map((item) => [item.name, item.request!]))
-  t.same(committed.item.map((item) => item.name), ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record', 'Import a scanner report (SARIF 2.1.0)', 'Follow an import'])
+  t.same(committed.item.map((item) => item.name), ['Record a security finding', 'Read one record', 'Change a record', 'Read a record\'s audit history', 'List records', 'Delete a record', 'Import a scanner report (SARIF 2.1.0, CycloneDX 1.4/1.5/1.6)', 'Follow an import', 'Apply a VEX document (OpenVEX 0.2, CycloneDX VEX) to existing records', 'Security metrics of the tenant'])
   for (const name of ['Read one record', 'Change a record', 'Read a record\'s audit history', 'Delete a record']) {
     t.same(byName[name]!.url.variable.map(({ key, value }) => [key, value]), [['id', '{{recordId}}']], `${name}: the created record`)
   }

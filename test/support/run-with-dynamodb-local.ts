@@ -26,8 +26,15 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/import-report-poison.test.ts',
   'test/functions/item-limit.test.ts',
   'test/shared/store/item-size.test.ts',
+  'test/functions/import-report-cyclonedx.test.ts',
+  'test/functions/apply-vex.test.ts',
+  'test/functions/export-records.test.ts',
+  'test/system/formats/export-round-trip.test.ts',
   'test/shared/auth/token-attacks.test.ts',
-  'test/jobs/reshard-indexes.test.ts'
+  'test/jobs/reshard-indexes.test.ts',
+  'test/shared/store/metrics-repository.test.ts',
+  'test/functions/record-metrics.test.ts',
+  'test/system/resilience/rebuild-metrics.resilience.ts'
 ]
 
 const port = await freePort()

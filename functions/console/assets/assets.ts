@@ -42,6 +42,8 @@ table.queue{border-collapse:collapse;width:100%}
 .tiles{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px}
 .tiles a{display:block;padding:12px;border:1px solid var(--line);border-radius:6px;text-decoration:none;color:var(--fg)}
 .tiles strong{display:block;font-size:1.8rem}
+table.figures{border-collapse:collapse}.figures th,.figures td{text-align:left;padding:4px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
+.trend .num{display:inline-block;min-width:2.5em;text-align:right}.bar{vertical-align:middle}.bar-opened{fill:var(--high)}.bar-resolved{fill:#1a7f37}
 .counts{display:grid;grid-template-columns:max-content 4rem;gap:2px 12px}.counts dd{margin:0;text-align:right}
 progress{width:min(400px,100%)}
 .pages{margin-top:12px;display:flex;gap:16px}

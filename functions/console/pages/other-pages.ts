@@ -1,40 +1,14 @@
 import { html, type SafeHtml } from '../../../shared/html/html.ts'
-import { assetTypes, environments, severities } from '../../../shared/records/vocabulary.ts'
-import { activeStatuses } from '../../../shared/records/workflow.ts'
+import { assetTypes, environments } from '../../../shared/records/vocabulary.ts'
 import { consolePaths, pathOf } from '../endpoints.ts'
-import type { ImportView, RecordView } from '../api-types.ts'
+import type { ImportView } from '../api-types.ts'
 import { label, when } from './layout.ts'
 import { queueUrl, readFilters } from './queue.ts'
-
-export interface OverviewContent {
-  /** Open records per severity; `more` when the count reached the page size. */
-  bySeverity: Array<{ severity: string, count: number, more: boolean }>
-  overdue: { count: number, more: boolean }
-  newestCritical: RecordView[]
-}
-
-const activeFilters = readFilters({ status: [...activeStatuses] })
-
-export function overviewPage ({ bySeverity, overdue, newestCritical }: OverviewContent): SafeHtml {
-  const count = ({ count, more }: { count: number, more: boolean }) => `${count}${more ? '+' : ''}`
-  return html`<h1>Overview</h1>
-<section aria-labelledby="open-heading"><h2 id="open-heading">Open findings by severity</h2>
-<ul class="tiles">${bySeverity.map((entry) => html`<li><a href="${queueUrl({ ...activeFilters, severity: [entry.severity] })}"><span class="sev sev-${entry.severity}">${entry.severity}</span> <strong>${count(entry)}</strong></a></li>`)}
-<li><a href="${queueUrl({ ...activeFilters, overdue: true })}"><span class="sev overdue">overdue</span> <strong>${count(overdue)}</strong></a></li></ul>
-</section>
-<section aria-labelledby="critical-heading"><h2 id="critical-heading">Newest critical</h2>
-${newestCritical.length === 0
-  ? html`<p class="empty">No open critical findings.</p>`
-  : html`<ul class="list">${newestCritical.map((record) => html`<li><a href="${pathOf(consolePaths.record, record.id)}">${record.title}</a> — ${record.asset?.name}, ${when(record.createdAt)}</li>`)}</ul>`}
-</section>`
-}
-
-export const overviewSeverities = severities
 
 export function importForm (): SafeHtml {
   return html`<h1>Import a SARIF report</h1>
 <form method="post" action="${consolePaths.importForm}" enctype="multipart/form-data" class="import">
-<label>SARIF file (.sarif or .json, up to 10 MB) <input type="file" name="report" accept=".sarif,.json,application/sarif+json,application/json" required></label>
+<label>SARIF log or CycloneDX BOM (.sarif, .cdx.json or .json, up to 10 MB) <input type="file" name="report" accept=".sarif,.json,application/sarif+json,application/vnd.cyclonedx+json,application/json" required></label>
 <label>Asset name <input name="asset" required maxlength="200"></label>
 <label>Asset type <select name="assetType">${assetTypes.map((type) => html`<option value="${type}"${type === 'repository' ? html` selected` : ''}>${label(type)}</option>`)}</select></label>
 <label>Environment <select name="environment"><option value="">none</option>${environments.map((environment) => html`<option value="${environment}">${environment}</option>`)}</select></label>

@@ -147,6 +147,13 @@ t.test('the console refuses what an attacker tries', async (t) => {
     t.equal(state.status, 'succeeded')
 
     const { jar } = await signIn(stack, 'local-triager')
+    // The overview's top assets come from the metrics counters, which the record events fill: wait until they are counted.
+    let topAssets: Array<{ name: string }> = []
+    for (let attempt = 0; attempt < 200 && !(topAssets.some((asset) => asset.name === `a ${payloads[1]}`) && topAssets.some((asset) => asset.name === `repo ${payloads[2]}`)); attempt++) {
+      if (attempt) await new Promise((resolve) => setTimeout(resolve, 100))
+      topAssets = (await api(stack, admin, '/v1/metrics')).body.topAssets ?? []
+    }
+    t.ok(topAssets.some((asset) => asset.name === `a ${payloads[1]}`), 'the hostile asset names are among the top assets')
     const records = (await api(stack, admin, '/v1/records?limit=100')).body.items as Array<{ id: string }>
     const pages = ['/console', '/console/records', '/console/records?limit=100', `/console/records?asset=${encodeURIComponent(`a ${payloads[1]}`)}`, `/console/imports/${imported.body.id}`, ...records.map((record) => `/console/records/${record.id}`)]
     for (const path of pages) {
@@ -159,5 +166,8 @@ t.test('the console refuses what an attacker tries', async (t) => {
     const page = await (await get(stack, `/console/records/${hostile.id}`, jar)).text()
     t.match(page, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/, 'the title is shown as text')
     t.match(page, /&quot;&gt;&lt;img src=x onerror=alert\(2\)&gt;/, 'the description and asset name too')
+    const overview = await (await get(stack, '/console', jar)).text()
+    t.match(overview, /a &quot;&gt;&lt;img src=x onerror=alert\(2\)&gt;<\/a> — \d+ open/, 'an asset name among the overview\'s top assets is text')
+    t.match(overview, /repo &#39;&gt;&lt;svg onload=alert\(3\)&gt;<\/a> — \d+ open/, 'and the imported report\'s asset too')
   })
 })

@@ -161,3 +161,15 @@ t.test('a merged record that breaks a field rule is refused by path', async (t) 
   const current = buildNewRecord(base, ID, context) as SecurityRecord
   t.match(fieldErrors(() => applyRecordPatch(current, { source: { ruleId: 'R1' } }, later)), [{ path: '/source/tool', message: 'is required' }])
 })
+
+t.test('a record names the component a finding is in; a merge patch changes or removes it; a bad purl is named', async (t) => {
+  const created = buildNewRecord({ ...base, component: { purl: 'pkg:npm/lodash@4.17.20', name: 'lodash', version: '4.17.20' } }, ID, context)
+  t.same(created.component, { purl: 'pkg:npm/lodash@4.17.20', name: 'lodash', version: '4.17.20' })
+  const upgraded = applyRecordPatch(created, { component: { purl: 'pkg:npm/lodash@4.17.21', version: '4.17.21' } }, later)
+  t.same(upgraded.component, { purl: 'pkg:npm/lodash@4.17.21', name: 'lodash', version: '4.17.21' })
+  const withoutVersion = applyRecordPatch(upgraded, { component: { version: null } }, later)
+  t.same(withoutVersion.component, { purl: 'pkg:npm/lodash@4.17.21', name: 'lodash' })
+  t.equal(applyRecordPatch(withoutVersion, { component: null }, later).component, undefined)
+  t.match(fieldErrors(() => applyRecordPatch(created, { component: { purl: 'lodash' } }, later)), [{ path: '/component/purl' }])
+  t.match(fieldErrors(() => applyRecordPatch(created, { component: { name: '' } }, later)), [{ path: '/component/name' }])
+})

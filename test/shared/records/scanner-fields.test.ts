@@ -32,6 +32,7 @@ const changed: Record<typeof scannerOwnedFields[number], unknown> = {
   severity: 'critical',
   cvss: { vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
   asset: { environment: 'production' },
+  component: { purl: 'pkg:npm/lodash@4.17.20', name: 'lodash', version: '4.17.20' },
   vulnerabilityIds: ['CVE-2021-44228'],
   cweIds: ['CWE-79'],
   references: ['https://example.com/r2'],

@@ -1,8 +1,18 @@
 import { jwtVerify, type JWTVerifyGetKey } from 'jose'
-import { bearerToken } from '../../shared/auth/bearer.ts'
-import { remoteKeySet, type KeySource } from '../../shared/auth/key-set.ts'
-import { InvalidTokenError } from '../../shared/errors.ts'
-import type { IngestConfig } from './config.ts'
+import { bearerToken } from './bearer.ts'
+import { remoteKeySet, type KeySource } from './key-set.ts'
+import { InvalidTokenError } from '../errors.ts'
+
+/** The settings of a function a Knative Trigger delivers to (ingest-finding, record-metrics). */
+export interface DeliverySettings {
+  DELIVERY_OIDC_ISSUER?: string
+  DELIVERY_OIDC_JWKS_URL?: string
+  DELIVERY_OIDC_CA_FILE?: string
+  DELIVERY_OIDC_TOKEN_FILE?: string
+  DELIVERY_OIDC_AUDIENCE: string
+  DELIVERY_OIDC_SUBJECTS: string
+  AUTH_CLOCK_SKEW_SECONDS: number
+}
 
 /** Proves a request on `POST /` comes from the broker: its Authorization header, or a 401. */
 export type DeliveryVerifier = (authorization: string | undefined) => Promise<void>
@@ -10,7 +20,7 @@ export type DeliveryVerifier = (authorization: string | undefined) => Promise<vo
 export interface DeliveryVerifierOptions {
   issuer: string
   audience: string
-  /** The `sub`s allowed to deliver: the findings Trigger's OIDC service account. */
+  /** The `sub`s allowed to deliver: the function's Trigger's OIDC service account. */
   subjects: readonly string[]
   /** The cluster's service-account issuer keys (never a key or URL the token names). */
   keys: KeySource
@@ -22,7 +32,8 @@ export interface DeliveryVerifierOptions {
  * Kubernetes service account token of the Trigger's OIDC identity, for the subscriber's audience.
  * Any other sender — a pod that reaches the Service past the NetworkPolicy, a replayed token of
  * another audience — gets a 401, so the tenant and producer an event carries are the ones the
- * producer path (`POST /v1/findings`) stamped.
+ * producer path (`POST /v1/findings`) stamped, and the record events record-metrics counts are the
+ * record functions' own.
  */
 export function createDeliveryVerifier (options: DeliveryVerifierOptions): DeliveryVerifier {
   const subjects = new Set(options.subjects)
@@ -38,7 +49,7 @@ export function createDeliveryVerifier (options: DeliveryVerifierOptions): Deliv
     } catch {
       throw new InvalidTokenError('The delivery token is invalid, expired or for another audience')
     }
-    if (subject === undefined || !subjects.has(subject)) throw new InvalidTokenError('Only the findings Trigger may deliver here')
+    if (subject === undefined || !subjects.has(subject)) throw new InvalidTokenError('Only this function\'s Trigger may deliver here')
   }
 }
 
@@ -48,7 +59,7 @@ export const refuseDeliveries: DeliveryVerifier = async () => {
 }
 
 /** The verifier the settings ask for. */
-export function deliveryVerifierFrom (config: Pick<IngestConfig, 'DELIVERY_OIDC_ISSUER' | 'DELIVERY_OIDC_JWKS_URL' | 'DELIVERY_OIDC_CA_FILE' | 'DELIVERY_OIDC_TOKEN_FILE' | 'DELIVERY_OIDC_AUDIENCE' | 'DELIVERY_OIDC_SUBJECTS' | 'AUTH_CLOCK_SKEW_SECONDS'>): DeliveryVerifier {
+export function deliveryVerifierFrom (config: DeliverySettings): DeliveryVerifier {
   if (!config.DELIVERY_OIDC_ISSUER) return refuseDeliveries
   if (!config.DELIVERY_OIDC_JWKS_URL) throw new Error('DELIVERY_OIDC_JWKS_URL is required with DELIVERY_OIDC_ISSUER')
   return createDeliveryVerifier({

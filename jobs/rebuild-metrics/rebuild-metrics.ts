@@ -1,0 +1,80 @@
+import { dayOf, factsOf, foldPastDue, recount, type RecordFacts } from '../../shared/metrics/counters.ts'
+import type { CounterValues } from '../../shared/metrics/summary.ts'
+import type { RecordsRepository } from '../../shared/store/records-repository.ts'
+import { counterItemId, type MetricsRepository } from '../../shared/store/metrics-repository.ts'
+
+/** One counter whose value differs from the recount. */
+export interface Drift { item: string, counter: string, counted: number, recounted: number }
+
+export interface RebuildOutcome {
+  records: number
+  /** Counters that differed from the recount before the repair. */
+  drift: Drift[]
+  /** Records counted again (an event never counted) or uncounted (deleted without an event counted). */
+  repaired: number
+  /** Counters that still differ after the repair (a counter item itself wrong: none expected). */
+  driftAfter: Drift[]
+}
+
+const PAGE = 100
+
+/** The tenant's live records, a page at a time: a Query walk of its list index, never a Scan. */
+async function * liveRecords (records: RecordsRepository, tenant: string) {
+  let after: string | undefined
+  do {
+    const page = await records.list(tenant, { order: 'asc' }, PAGE, after, new Date())
+    yield * page.items
+    after = page.resumeAfter
+  } while (after)
+}
+
+/**
+ * Counters minus the recount, per counter, zeros left out (a missing counter is 0). Both sides
+ * are compared with their due days before `today` folded (a read may have folded the counters'
+ * meanwhile): `today` is taken after the counters were read, so no fold saw a later day.
+ */
+export function driftBetween (counted: ReadonlyMap<string, CounterValues>, recounted: ReadonlyMap<string, CounterValues>, today = dayOf(new Date().toISOString())): Drift[] {
+  const drift: Drift[] = []
+  for (const item of new Set([...counted.keys(), ...recounted.keys()])) {
+    const have = foldPastDue(counted.get(item) ?? {}, today)
+    const want = foldPastDue(recounted.get(item) ?? {}, today)
+    for (const counter of new Set([...Object.keys(have), ...Object.keys(want)])) {
+      const a = have[counter] ?? 0
+      const b = want[counter] ?? 0
+      if (a !== b) drift.push({ item, counter, counted: a, recounted: b })
+    }
+  }
+  return drift.sort((x, y) => (x.item + x.counter < y.item + y.counter ? -1 : 1))
+}
+
+async function recountTenant (records: RecordsRepository, tenant: string) {
+  const live = new Map<string, { version: number, facts: RecordFacts }>()
+  for await (const record of liveRecords(records, tenant)) live.set(record.id, { version: record.version, facts: factsOf(record) })
+  const expected = new Map(recount([...live.values()].map((one) => one.facts)).map(({ item, adds }) => [counterItemId(item), adds]))
+  return { expected, live }
+}
+
+/**
+ * Recomputes a tenant's counters from its records and reports the drift. Repairs what events
+ * left uncounted through the same guarded path as events (so it is safe beside live deliveries):
+ * a record counted at an older version (its last events were lost) is counted at its current one;
+ * a record counted but gone (its delete event lost) is uncounted.
+ */
+export async function rebuildMetrics (records: RecordsRepository, metrics: MetricsRepository, tenant: string, { repair = true } = {}): Promise<RebuildOutcome> {
+  const { expected, live } = await recountTenant(records, tenant)
+  const drift = driftBetween(await metrics.allCounters(tenant), expected)
+  let repaired = 0
+  if (repair) {
+    const counted = new Map<string, number>()
+    for await (const { id, version } of metrics.countedRecords(tenant)) counted.set(id, version)
+    for (const [id, { version, facts }] of live) {
+      if ((counted.get(id) ?? 0) < version && await metrics.apply(tenant, id, version, facts) === 'applied') repaired++
+    }
+    for (const [id, version] of counted) {
+      // Gone for good (ids are never reused): only when the record item is absent now, not merely created after the walk.
+      if (!live.has(id) && (await records.getStored(tenant, id)) === undefined && await metrics.apply(tenant, id, version + 1, null) === 'applied') repaired++
+    }
+  }
+  const driftAfter = repair ? driftBetween(await metrics.allCounters(tenant), (await recountTenant(records, tenant)).expected) : drift
+  return { records: live.size, drift, repaired, driftAfter }
+}

@@ -1,0 +1,37 @@
+import type { FieldError } from '../../errors.ts'
+import type { ReportFormat } from '../report-format.ts'
+import { bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
+import { CYCLONEDX, mapVulnerability, splitVulnerability } from './map-vulnerability.ts'
+
+/** CycloneDX's media type for JSON BOMs (IANA). */
+export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json'
+
+/**
+ * CycloneDX 1.5/1.6 JSON (ECMA-424, https://cyclonedx.org/specification/overview/) with
+ * `vulnerabilities`, as Trivy, Grype, OSV-Scanner, cdxgen and Dependency-Track write it: the BOM
+ * is one run; each vulnerability and component it affects is a finding on that component.
+ */
+export const cyclonedx: ReportFormat<BomContext> = {
+  name: CYCLONEDX,
+  title: `CycloneDX ${CYCLONEDX_VERSIONS.join('/')}`,
+  mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
+  recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
+  paths: { document: 'a CycloneDX BOM', header: ['bomFormat', 'specVersion'], runMembers: ['metadata', 'components'], results: 'vulnerabilities' },
+  checkHeader ({ bomFormat, specVersion }, complete) {
+    const problems: FieldError[] = []
+    if (bomFormat === undefined) {
+      if (complete) problems.push({ path: '/bomFormat', message: 'is required ("CycloneDX")' })
+    } else if (bomFormat !== 'CycloneDX') {
+      problems.push({ path: '/bomFormat', message: `must be "CycloneDX" (got ${JSON.stringify(bomFormat).slice(0, 50)})` })
+    }
+    if (specVersion === undefined) {
+      if (complete) problems.push({ path: '/specVersion', message: `is required (${CYCLONEDX_VERSIONS.map((version) => `"${version}"`).join(' or ')})` })
+    } else if (!(CYCLONEDX_VERSIONS as readonly unknown[]).includes(specVersion)) {
+      problems.push({ path: '/specVersion', message: `must be ${CYCLONEDX_VERSIONS.map((version) => `"${version}"`).join(' or ')} (got ${JSON.stringify(specVersion).slice(0, 50)})` })
+    }
+    return problems
+  },
+  runContext: bomContext,
+  mapResult: mapVulnerability,
+  splitResult: splitVulnerability
+}

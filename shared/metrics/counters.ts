@@ -1,0 +1,180 @@
+import { activeStatuses } from '../records/workflow.ts'
+import type { Severity, Status } from '../records/vocabulary.ts'
+
+/**
+ * The counter model of a tenant's metrics, as pure functions. A record counts under a handful of
+ * counters (its "contribution"); a change of the record moves it from the counters of its old
+ * facts to those of its new ones (`contributionDelta`), so counters are sums of contributions and
+ * a recount from the records gives the same numbers.
+ */
+
+/** What the counters need to know of a record: nothing else of it is kept. */
+export interface RecordFacts {
+  severity: Severity
+  status: Status
+  category: string
+  asset: string
+  createdAt: string
+  statusChangedAt: string
+  dueAt?: string
+}
+
+/**
+ * The counter items a contribution touches: the tenant's counts (per shard), one day's
+ * figures (per shard), one asset's counts. Spelled as keys of the store by the store.
+ */
+export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'asset', asset: string }
+
+/** One counter: an attribute of one counter item. */
+export interface Counter { item: CounterItem, attribute: string }
+
+/** The counters of a contribution and what each adds, keyed by `counterId`. */
+export type Contribution = Map<string, { counter: Counter, add: number }>
+
+/** Attribute names of the counter items (`|` separates the parts; no part contains one). */
+export const counterAttributes = {
+  /** Every live record, by severity and status. */
+  records: (severity: string, status: string) => `s|${severity}|${status}`,
+  /** Active records by category. */
+  openCategory: (category: string) => `c|${category}`,
+  /** Active records with a deadline, by severity and the day (UTC) it falls on. */
+  due: (severity: string, day: string) => `d|${severity}|${day}`,
+  /** Due-day counters of days already over, folded into one per severity (`foldPastDue`). */
+  overdue: (severity: string) => `o|${severity}`,
+  /** Records created that day (still existing). */
+  opened: 'opened',
+  /** Records resolved that day (still resolved), by severity. */
+  resolved: (severity: string) => `r|${severity}`,
+  /** Of those, how many by time to remediate (a duration bucket, `ttrBucket`). */
+  timeToResolve: (severity: string, bucket: number) => `t|${severity}|${bucket}`,
+  /** Of those with a deadline, resolved by it. */
+  resolvedInTime: (severity: string) => `m|${severity}`,
+  /** An asset's active records. */
+  assetOpen: 'open'
+} as const
+
+export const dayOf = (instant: string): string => instant.slice(0, 10)
+
+const counterId = ({ item, attribute }: Counter): string =>
+  `${item.kind === 'counts' ? 'counts' : item.kind === 'day' ? `day:${item.day}` : `asset:${item.asset}`}\n${attribute}`
+
+/** Buckets per doubling of a duration: a bucket's upper bound is at most 2^(1/8) (about 9 %) above any duration in it. */
+export const TTR_BUCKETS_PER_DOUBLING = 8
+
+/** The bucket of a time to remediate: durations up to one minute share bucket 0. */
+export function ttrBucket (milliseconds: number): number {
+  const minutes = Math.max(milliseconds / 60_000, 1)
+  return Math.ceil(TTR_BUCKETS_PER_DOUBLING * Math.log2(minutes) - 1e-9)
+}
+
+/** The longest duration a bucket holds, in seconds: what a percentile reads as. */
+export function ttrBucketSeconds (bucket: number): number {
+  return Math.round(60 * 2 ** (bucket / TTR_BUCKETS_PER_DOUBLING))
+}
+
+export const isActive = (status: Status): boolean => activeStatuses.includes(status)
+
+/** The counters one record's facts count under (none for a deleted record). */
+export function contributionOf (facts: RecordFacts | null | undefined): Contribution {
+  const contribution: Contribution = new Map()
+  if (!facts) return contribution
+  const add = (item: CounterItem, attribute: string) => {
+    const counter = { item, attribute }
+    contribution.set(counterId(counter), { counter, add: 1 })
+  }
+  const counts: CounterItem = { kind: 'counts' }
+  const asset: CounterItem = { kind: 'asset', asset: facts.asset }
+  add(counts, counterAttributes.records(facts.severity, facts.status))
+  add(asset, counterAttributes.records(facts.severity, facts.status))
+  add({ kind: 'day', day: dayOf(facts.createdAt) }, counterAttributes.opened)
+  if (isActive(facts.status)) {
+    add(counts, counterAttributes.openCategory(facts.category))
+    add(asset, counterAttributes.assetOpen)
+    if (facts.dueAt) {
+      add(counts, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
+      add(asset, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
+    }
+  }
+  if (facts.status === 'resolved') {
+    const day: CounterItem = { kind: 'day', day: dayOf(facts.statusChangedAt) }
+    add(day, counterAttributes.resolved(facts.severity))
+    add(day, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
+    if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(day, counterAttributes.resolvedInTime(facts.severity))
+  }
+  return contribution
+}
+
+/** What moving a record from `before` to `after` adds to each counter (zeros left out). */
+export function contributionDelta (before: RecordFacts | null | undefined, after: RecordFacts | null | undefined): Contribution {
+  const delta: Contribution = new Map()
+  for (const [id, { counter }] of contributionOf(before)) delta.set(id, { counter, add: -1 })
+  for (const [id, entry] of contributionOf(after)) {
+    const existing = delta.get(id)
+    if (existing) delta.delete(id)
+    else delta.set(id, entry)
+  }
+  return delta
+}
+
+/** A contribution grouped by counter item: what one conditional update of each item adds. */
+export function byItem (contribution: Contribution): Array<{ item: CounterItem, adds: Record<string, number> }> {
+  const items = new Map<string, { item: CounterItem, adds: Record<string, number> }>()
+  for (const { counter, add } of contribution.values()) {
+    const key = counterId({ item: counter.item, attribute: '' })
+    const entry = items.get(key) ?? { item: counter.item, adds: {} }
+    entry.adds[counter.attribute] = (entry.adds[counter.attribute] ?? 0) + add
+    items.set(key, entry)
+  }
+  return [...items.values()]
+}
+
+/** The sum of many records' contributions: what the counters hold when nothing was lost (the recount). */
+export function recount (facts: Iterable<RecordFacts>): Array<{ item: CounterItem, adds: Record<string, number> }> {
+  const total: Contribution = new Map()
+  for (const one of facts) {
+    for (const [id, entry] of contributionOf(one)) {
+      const existing = total.get(id)
+      total.set(id, { counter: entry.counter, add: (existing?.add ?? 0) + entry.add })
+    }
+  }
+  return byItem(total)
+}
+
+/** The due-day counters of `values` whose day is before `today`, by attribute. */
+export function pastDueCounters (values: Readonly<Record<string, unknown>>, today: string): Array<{ attribute: string, severity: string, n: number }> {
+  const past: Array<{ attribute: string, severity: string, n: number }> = []
+  for (const [attribute, n] of Object.entries(values)) {
+    const [kind, severity, day] = attribute.split('|')
+    if (kind === 'd' && typeof n === 'number' && day !== undefined && day < today) past.push({ attribute, severity: severity!, n })
+  }
+  return past
+}
+
+/**
+ * `values` with every due-day counter of a day before `today` added into its severity's overdue
+ * counter and left out: what a counter item holds once its past due days are folded. A due day
+ * only ever passes, so the overdue figure (overdue counter plus the due days before today) is the
+ * same before and after, and folding twice changes nothing.
+ */
+export function foldPastDue (values: Readonly<Record<string, number>>, today: string): Record<string, number> {
+  const folded: Record<string, number> = { ...values }
+  for (const { attribute, severity, n } of pastDueCounters(values, today)) {
+    delete folded[attribute]
+    const overdue = counterAttributes.overdue(severity)
+    folded[overdue] = (folded[overdue] ?? 0) + n
+  }
+  return folded
+}
+
+/** A record's facts, from the record as events and the store carry it. */
+export function factsOf (record: { severity: Severity, status: Status, category: string, asset: { name: string }, createdAt: string, statusChangedAt?: string, updatedAt: string, dueAt?: string }): RecordFacts {
+  return {
+    severity: record.severity,
+    status: record.status,
+    category: record.category,
+    asset: record.asset.name,
+    createdAt: record.createdAt,
+    statusChangedAt: record.statusChangedAt ?? record.createdAt,
+    ...(record.dueAt === undefined ? {} : { dueAt: record.dueAt })
+  }
+}

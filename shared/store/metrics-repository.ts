@@ -1,0 +1,381 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { byItem, contributionDelta, counterAttributes as attributeOf, pastDueCounters, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import type { CounterValues } from '../metrics/summary.ts'
+import { MetricsContendedError } from '../errors.ts'
+import { severities } from '../records/vocabulary.ts'
+import { batchGet } from './batch.ts'
+import type { Store } from './client.ts'
+import { expressions } from './expressions.ts'
+import { METRIC_SHARDS, metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
+import { storeCall, writesUnlessConditionFails } from './store-errors.ts'
+
+/**
+ * A counter change still being applied: written into the record's metrics item in the same
+ * conditional write that moves its version, then applied item by item. `op` marks each counter
+ * item it has reached (a string set), so an update applied twice adds once.
+ */
+interface PendingCounters {
+  op: string
+  owner: string
+  leaseUntil: number
+  updates: Array<{ key: ItemKey, asset?: string, adds: Record<string, number> }>
+}
+
+interface RecordMetricsItem {
+  version: number
+  facts: RecordFacts | null
+  pending?: PendingCounters
+}
+
+export type ApplyOutcome = 'applied' | 'stale'
+
+export interface MetricsRepository {
+  /**
+   * Counts a record at `version` with `facts` (null: deleted), exactly once in effect: a version
+   * at or below the one counted changes nothing (a redelivery, or an event overtaken by a newer
+   * one); a higher one moves the record's contribution from what it counted to `facts`.
+   * Throws MetricsContendedError when another applier holds the record's counters past the wait.
+   */
+  apply (tenant: string, recordId: string, version: number, facts: RecordFacts | null): Promise<ApplyOutcome>
+  /**
+   * Every shard's counts, summed. With `asset`: that asset's counts (one read). The items read
+   * get their due days before `today` folded into the overdue counters (`foldPastDue`), so what
+   * the next read returns is bounded by the due days still ahead, not by the tenant's history.
+   */
+  readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
+  /**
+   * Day figures from `fromDay` to `toDay`, every shard summed: one Query per shard, two when
+   * `windowFrom` is later than `fromDay` — the days before it are read for the trend only (opened
+   * and resolved), not their remediation times.
+   */
+  readDays (tenant: string, fromDay: string, toDay: string, windowFrom?: string): Promise<Map<string, CounterValues>>
+  /** The `limit` assets with the most active records (one Query per shard). */
+  topAssets (tenant: string, limit: number): Promise<Array<{ name: string, open: number }>>
+  /** The records counted now with their version (the rebuild compares them with the records). */
+  countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }>
+  /** Every counter item of the tenant, its shards summed, by `counterItemId` (the rebuild's "actual"). */
+  allCounters (tenant: string): Promise<Map<string, CounterValues>>
+}
+
+/** How long an applier owns a pending change before another may finish it (a process that died). */
+export const PENDING_LEASE_MS = 60_000
+/** How long an applier waits for another's pending change on the same record before giving up (503, redelivered). */
+const CONTENDED_WAIT_MS = 3000
+
+
+const countersOf = (item: Record<string, unknown>): CounterValues =>
+  Object.fromEntries(Object.entries(item).filter(([name, value]) => name.includes('|') || name === 'opened' || name === 'open' ? typeof value === 'number' : false)) as CounterValues
+
+function addInto (total: CounterValues, values: CounterValues): void {
+  for (const [name, n] of Object.entries(values)) total[name] = (total[name] ?? 0) + n
+}
+
+/** How many past due days one conditional update folds (its expressions stay far below DynamoDB's 4 KB). */
+const FOLD_CHUNK = 40
+
+/** The UTC day before `day` (`YYYY-MM-DD`). */
+const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10)
+
+/** The key of a counter item of a record's shard. */
+function counterKey (tenant: string, shard: number, item: CounterItem): ItemKey {
+  if (item.kind === 'counts') return metricKeys.counts(tenant, shard)
+  if (item.kind === 'day') return metricKeys.day(tenant, shard, item.day)
+  return metricKeys.asset(tenant, item.asset)
+}
+
+/** A counter item's name in `allCounters`, whatever its shard: `COUNTS`, `DAY#<day>`, `ASSET#<name>`. */
+export function counterItemId (item: CounterItem): string {
+  if (item.kind === 'counts') return 'COUNTS'
+  if (item.kind === 'day') return `${metricKeys.dayPrefix}${item.day}`
+  return `ASSET#${item.asset}`
+}
+
+/** `now`: the clock leases are measured by. */
+export function createMetricsRepository (store: Store, { now = () => Date.now() }: { now?: () => number } = {}): MetricsRepository {
+  const { documents, tableName } = store
+
+  async function readRecordItem (tenant: string, recordId: string): Promise<RecordMetricsItem | undefined> {
+    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.record(tenant, recordId), ConsistentRead: true })))
+    return Item as RecordMetricsItem | undefined
+  }
+
+  /** Adds one update to its counter item, unless the op reached it before. */
+  async function applyUpdate (tenant: string, op: string, update: PendingCounters['updates'][number]): Promise<void> {
+    const names = Object.keys(update.adds)
+    const adds = names.map((_, i) => `#c${i} :c${i}`).join(', ')
+    const isAsset = update.asset !== undefined
+    const written = await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: update.key,
+      ...expressions({
+        UpdateExpression: `ADD ${adds}, #ops :opSet${isAsset ? ' SET #topPk = :topPk, #topSk = if_not_exists(#topSk, :topSk), #tenant = :tenant, #asset = :asset' : ' SET #tenant = :tenant'}`,
+        // Once per op: a counter item records the ops that reached it until their change is done.
+        ConditionExpression: 'NOT contains(#ops, :op)'
+      }, {
+        ...Object.fromEntries(names.map((name, i) => [`c${i}`, update.adds[name]])),
+        opSet: new Set([op]), op, tenant,
+        ...(isAsset ? { topPk: metricPartitions.topAssets(tenant, update.asset!), topSk: topAssetPosition(0, update.asset!), asset: update.asset } : {})
+      }, { ...Object.fromEntries(names.map((name, i) => [`c${i}`, name])), topPk: metricIndexes.topAssets.pk, topSk: metricIndexes.topAssets.sk }),
+      ReturnValues: isAsset ? 'ALL_NEW' : 'NONE'
+    })))
+    if (written && isAsset) await repositionAsset(tenant, update.asset!)
+  }
+
+  /**
+   * The asset's place in the top list follows its open count. Written after the count, with the
+   * count it read as the condition: of two writers, the later count wins; a stale place (a crash
+   * in between) is put right by the asset's next change (its count is always exact).
+   */
+  async function repositionAsset (tenant: string, asset: string): Promise<void> {
+    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
+    if (!Item) return
+    const open = typeof Item.open === 'number' ? Item.open : undefined
+    await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.asset(tenant, asset),
+      ...expressions({
+        UpdateExpression: 'SET #topSk = :position',
+        // Only over the count it was computed from.
+        ConditionExpression: open === undefined ? 'attribute_not_exists(#open)' : '#open = :open'
+      }, { position: topAssetPosition(open ?? 0, asset), ...(open === undefined ? {} : { open }) }, { topSk: metricIndexes.topAssets.sk })
+    })))
+  }
+
+  /** Applies a pending change to every counter item, then clears it and its marks. */
+  async function finish (tenant: string, recordId: string, pending: PendingCounters): Promise<void> {
+    await Promise.all(pending.updates.map((update) => applyUpdate(tenant, pending.op, update)))
+    const cleared = await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.record(tenant, recordId),
+      ...expressions({
+        UpdateExpression: 'REMOVE #pending',
+        // Only this change: a newer one may have been written since.
+        ConditionExpression: '#pending.#op = :op'
+      }, { op: pending.op })
+    })))
+    // The marks may go once the change is cleared: nothing applies it again after that (a lease taken
+    // over means its first owner stalled past PENDING_LEASE_MS, far beyond any store timeout).
+    if (cleared) {
+      await Promise.all(pending.updates.map((update) => storeCall(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: update.key,
+        ...expressions({ UpdateExpression: 'DELETE #ops :opSet' }, { opSet: new Set([pending.op]) })
+      })))))
+    }
+  }
+
+  /** Takes over a pending change whose owner's lease ran out; false when someone else did. */
+  async function takeOver (tenant: string, recordId: string, pending: PendingCounters, owner: string): Promise<boolean> {
+    return await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.record(tenant, recordId),
+      ...expressions({
+        UpdateExpression: 'SET #pending.#owner = :owner, #pending.#leaseUntil = :lease',
+        // Only the abandoned change, and only once.
+        ConditionExpression: '#pending.#op = :op AND #pending.#owner = :previous'
+      }, { owner, lease: now() + PENDING_LEASE_MS, op: pending.op, previous: pending.owner })
+    })))
+  }
+
+  /**
+   * A delivery that failed half-way gives its lease up, so the redelivery finishes the change at
+   * once; a process that died cannot, and its lease runs out instead. Best effort: the lease stands otherwise.
+   */
+  async function release (tenant: string, recordId: string, pending: PendingCounters): Promise<void> {
+    await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.record(tenant, recordId),
+      ...expressions({
+        UpdateExpression: 'SET #pending.#leaseUntil = :zero',
+        // Only a lease this applier still holds.
+        ConditionExpression: '#pending.#op = :op AND #pending.#owner = :owner'
+      }, { zero: 0, op: pending.op, owner: pending.owner })
+    }))).catch(() => {})
+  }
+
+  async function apply (tenant: string, recordId: string, version: number, facts: RecordFacts | null): Promise<ApplyOutcome> {
+    const owner = randomUUID()
+    const shard = metricShardOf(recordId)
+    let waited = 0
+    for (let attempt = 0; ; attempt++) {
+      const current = await readRecordItem(tenant, recordId)
+      if (current?.pending) {
+        if (current.pending.leaseUntil > now()) {
+          if (waited >= CONTENDED_WAIT_MS) throw new MetricsContendedError()
+          const pause = Math.min(20 * 2 ** attempt, 200)
+          await sleep(pause)
+          waited += pause
+          continue
+        }
+        if (await takeOver(tenant, recordId, current.pending, owner)) await finish(tenant, recordId, current.pending)
+        continue
+      }
+      if (current && current.version >= version) return 'stale'
+      const updates = byItem(contributionDelta(current?.facts, facts)).map(({ item, adds }) => ({
+        key: counterKey(tenant, shard, item),
+        ...(item.kind === 'asset' ? { asset: item.asset } : {}),
+        adds
+      }))
+      const pending: PendingCounters = { op: `${recordId}/${version}`, owner, leaseUntil: now() + PENDING_LEASE_MS, updates }
+      const written = await writesUnlessConditionFails(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...metricKeys.record(tenant, recordId),
+          tenant,
+          version,
+          facts,
+          ...(updates.length > 0 ? { pending } : {}),
+          // Counted records are listed for the rebuild job; a deleted one is not.
+          ...(facts ? { [metricIndexes.countedRecords.pk]: metricPartitions.countedRecords(tenant, recordId), [metricIndexes.countedRecords.sk]: recordId } : {})
+        },
+        ...(current
+          // Over the version read, with no change pending: one applier moves a record at a time.
+          ? expressions({ ConditionExpression: '#version = :version AND attribute_not_exists(#pending)' }, { version: current.version })
+          // The first count of a record: no other applier wrote one meanwhile.
+          : { ConditionExpression: 'attribute_not_exists(pk)' })
+      })))
+      if (!written) continue
+      if (updates.length > 0) await finish(tenant, recordId, pending).catch(async (error: unknown) => { await release(tenant, recordId, pending); throw error })
+      return 'applied'
+    }
+  }
+
+  /**
+   * Folds the past due days of a counter item as read: each chunk in one update that adds their
+   * sum to the severity's overdue counter and removes them, only over the values read (a counter
+   * changed since is left for a later fold). The overdue figure is the same at every step, and
+   * record changes keep adding to due days whether folded or not, so no count is lost or doubled.
+   */
+  async function foldPastDue (key: ItemKey, item: Record<string, unknown>, today: string): Promise<void> {
+    const past = pastDueCounters(item, today)
+    for (let start = 0; start < past.length; start += FOLD_CHUNK) {
+      const chunk = past.slice(start, start + FOLD_CHUNK)
+      const sums = new Map<string, number>()
+      for (const { severity, n } of chunk) sums.set(severity, (sums.get(severity) ?? 0) + n)
+      const overdue = [...sums.keys()]
+      await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: key,
+        ...expressions({
+          UpdateExpression: `ADD ${overdue.map((_, i) => `#o${i} :o${i}`).join(', ')} REMOVE ${chunk.map((_, i) => `#d${i}`).join(', ')}`,
+          ConditionExpression: chunk.map((_, i) => `#d${i} = :d${i}`).join(' AND ')
+        }, {
+          ...Object.fromEntries(overdue.map((severity, i) => [`o${i}`, sums.get(severity)])),
+          ...Object.fromEntries(chunk.map(({ n }, i) => [`d${i}`, n]))
+        }, {
+          ...Object.fromEntries(overdue.map((severity, i) => [`o${i}`, attributeOf.overdue(severity)])),
+          ...Object.fromEntries(chunk.map(({ attribute }, i) => [`d${i}`, attribute]))
+        })
+      })))
+    }
+  }
+
+  async function queryAll (input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = []
+    let after: Record<string, unknown> | undefined
+    do {
+      const page = await storeCall(() => documents.send(new QueryCommand({ ...input, ...(after ? { ExclusiveStartKey: after } : {}) })))
+      items.push(...(page.Items ?? []))
+      after = page.LastEvaluatedKey
+    } while (after)
+    return items
+  }
+
+  const shards = Array.from({ length: METRIC_SHARDS }, (_, shard) => shard)
+
+  return {
+    apply,
+
+    async readCounts (tenant, today, asset) {
+      const keys = asset === undefined ? shards.map((shard) => metricKeys.counts(tenant, shard)) : [metricKeys.asset(tenant, asset)]
+      const items = await batchGet(store, keys)
+      const total: CounterValues = {}
+      for (const item of items) addInto(total, countersOf(item))
+      await Promise.all(items.map((item) => foldPastDue({ pk: String(item.pk), sk: String(item.sk) }, item, today)))
+      return total
+    },
+
+    async readDays (tenant, fromDay, toDay, windowFrom = fromDay) {
+      const days = new Map<string, CounterValues>()
+      // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
+      const between = (shard: number, from: string, to: string) => expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${from}`, to: `${metricKeys.dayPrefix}${to}` })
+      const trendOnly: Record<string, string> = Object.fromEntries([['sk', 'sk'], ['opened', attributeOf.opened], ...severities.map((severity, i) => [`r${i}`, attributeOf.resolved(severity)])])
+      const beforeWindow = dayBefore(windowFrom)
+      const pages = await Promise.all(shards.flatMap((shard) => [
+        queryAll({ TableName: tableName, ...between(shard, windowFrom > fromDay ? windowFrom : fromDay, toDay), ConsistentRead: true }),
+        ...(windowFrom > fromDay
+          ? [queryAll({
+              TableName: tableName,
+              ...between(shard, fromDay, beforeWindow),
+              ProjectionExpression: Object.keys(trendOnly).map((name) => `#${name}`).join(', '),
+              ExpressionAttributeNames: { ...between(shard, fromDay, beforeWindow).ExpressionAttributeNames, ...Object.fromEntries(Object.entries(trendOnly).map(([name, attribute]) => [`#${name}`, attribute])) },
+              ConsistentRead: true
+            })]
+          : [])
+      ]))
+      for (const item of pages.flat()) {
+        const day = String(item.sk).slice(metricKeys.dayPrefix.length)
+        const values = days.get(day) ?? {}
+        addInto(values, countersOf(item))
+        days.set(day, values)
+      }
+      return days
+    },
+
+    async topAssets (tenant, limit) {
+      const pages = await Promise.all(shards.map((shard) => storeCall(() => documents.send(new QueryCommand({
+        TableName: tableName,
+        IndexName: metricIndexes.topAssets.name,
+        // The name and count only: an asset item's due-day counters are not the list's.
+        ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset, #open' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk }),
+        Limit: limit
+      })))))
+      return pages.flatMap((page) => page.Items ?? [])
+        .map((item) => ({ name: String(item.asset), open: typeof item.open === 'number' ? item.open : 0 }))
+        .filter((asset) => asset.open > 0)
+        .sort((a, b) => b.open - a.open || (a.name < b.name ? -1 : 1))
+        .slice(0, limit)
+    },
+
+    async * countedRecords (tenant) {
+      for (const shard of shards) {
+        let after: Record<string, unknown> | undefined
+        do {
+          const page = await storeCall(() => documents.send(new QueryCommand({
+            TableName: tableName,
+            IndexName: metricIndexes.countedRecords.name,
+            ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard) }, { pk: metricIndexes.countedRecords.pk }),
+            ...(after ? { ExclusiveStartKey: after } : {})
+          })))
+          for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
+          after = page.LastEvaluatedKey
+        } while (after)
+      }
+    },
+
+    async allCounters (tenant) {
+      const items = new Map<string, CounterValues>()
+      const shardItems = await Promise.all(shards.map((shard) => queryAll({
+        TableName: tableName,
+        ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricKeys.counts(tenant, shard).pk }),
+        ConsistentRead: true
+      })))
+      // Assets are found through the top list's index (every asset item is in it, whatever its count).
+      const assetItems = await Promise.all(shards.map((shard) => queryAll({
+        TableName: tableName,
+        IndexName: metricIndexes.topAssets.name,
+        ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk })
+      })))
+      for (const item of [...shardItems.flat(), ...assetItems.flat()]) {
+        // The shards of the counts, or of a day, add up; an asset is one item.
+        const id = item.sk === 'ASSET' ? counterItemId({ kind: 'asset', asset: String(item.asset) }) : String(item.sk)
+        const values = items.get(id) ?? {}
+        addInto(values, countersOf(item))
+        items.set(id, values)
+      }
+      return items
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import t from 'tap'
+import { foldPastDue, recount, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { summarize } from '../../../shared/metrics/summary.ts'
+import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
+import { startTestStore, type TestStore } from '../../support/store.ts'
+
+const tenant = 'acme'
+const v1: RecordFacts = { severity: 'critical', status: 'open', category: 'vulnerability', asset: 'api', createdAt: '2026-11-01T10:00:00.000Z', statusChangedAt: '2026-11-01T10:00:00.000Z', dueAt: '2026-11-08T10:00:00.000Z' }
+const v2: RecordFacts = { ...v1, status: 'in_progress', statusChangedAt: '2026-11-02T10:00:00.000Z' }
+const v3: RecordFacts = { ...v1, status: 'resolved', asset: 'web', statusChangedAt: '2026-11-04T10:00:00.000Z' }
+
+/** The counters that are not zero, per item, shards summed. */
+async function counters (store: TestStore) {
+  const all = await createMetricsRepository(store).allCounters(tenant)
+  return Object.fromEntries([...all].map(([item, values]) => [item, Object.fromEntries(Object.entries(values).filter(([, n]) => n !== 0))]).filter(([, values]) => Object.keys(values as object).length > 0))
+}
+
+const countsOf = (facts: RecordFacts, n = 1) => ({ [`s|${facts.severity}|${facts.status}`]: n })
+
+t.test('a redelivered event counts once', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'applied')
+  const once = await counters(store)
+  t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale')
+  t.same(await counters(store), once)
+  t.same(once.COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'd|critical|2026-11-08': 1 })
+})
+
+t.test('events out of order: the newest version counts, an older one arriving later changes nothing', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'applied')
+  t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale')
+  t.equal(await metrics.apply(tenant, 'r1', 2, v2), 'stale')
+  const after = await counters(store)
+  t.same(after.COUNTS, countsOf(v3))
+  t.same(after['ASSET#web'], countsOf(v3))
+  t.notOk(after['ASSET#api'], 'the asset it left counts nothing')
+  t.same(after['DAY#2026-11-04'], { 'r|critical': 1, [`t|critical|${ttrBucket(3 * 86_400_000)}`]: 1, 'm|critical': 1 })
+})
+
+t.test('a dropped event: the next version counts from what was counted, so nothing is left behind', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await metrics.apply(tenant, 'r1', 1, v1)
+  // Version 2 never arrives.
+  await metrics.apply(tenant, 'r1', 3, v3)
+  t.same((await counters(store)).COUNTS, countsOf(v3))
+})
+
+t.test('deleted, then a late update: the record stays uncounted', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await metrics.apply(tenant, 'r1', 1, v1)
+  await metrics.apply(tenant, 'r1', 3, null)
+  t.equal(await metrics.apply(tenant, 'r1', 2, v2), 'stale')
+  t.same(await counters(store), {})
+  t.same(await all(metrics.countedRecords(tenant)), [], 'a deleted record is no longer listed as counted')
+})
+
+t.test('a delivery that fails half-way is finished by its redelivery, and each counter item gets the change once', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await metrics.apply(tenant, 'r1', 1, v1)
+  // The store refuses the update of one counter item (the asset's) once, after the others went through.
+  let refuse = 1
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    const input = args.input as { Key?: { sk?: string }, UpdateExpression?: string }
+    if (context.commandName === 'UpdateItemCommand' && String(JSON.stringify(input.Key)).includes('ASSET') && String(input.UpdateExpression).startsWith('ADD') && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'refuseAssetUpdate' })
+  await t.rejects(metrics.apply(tenant, 'r1', 3, v3))
+  t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale', 'the redelivery finishes the pending change, which was its own')
+  t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale')
+  const after = await counters(store)
+  t.same(after.COUNTS, countsOf(v3))
+  t.same(after['ASSET#web'], countsOf(v3))
+  t.notOk(after['ASSET#api'])
+})
+
+t.test('a change left pending by a process that died is finished once its lease ran out, not before', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  let clock = Date.parse('2026-12-01T00:00:00Z')
+  const metrics = createMetricsRepository(store, { now: () => clock })
+  // The process dies after writing the pending change: every counter update fails, and so does the lease's release.
+  let dead = true
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'dies' })
+  await t.rejects(metrics.apply(tenant, 'r1', 1, v1))
+  dead = false
+  await t.rejects(metrics.apply(tenant, 'r1', 1, v1), { code: 'SR_METRICS_CONTENDED' }, 'within the lease, a redelivery waits, then gives up (503: redelivered later)')
+  clock += PENDING_LEASE_MS + 1
+  t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale', 'after the lease, the redelivery finishes the dead one\'s change, which was its own')
+  t.same((await counters(store)).COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'd|critical|2026-11-08': 1 })
+})
+
+t.test('concurrent deliveries of several versions, each twice: the counters are those of the newest', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const deliveries = [[1, v1], [2, v2], [3, v3], [1, v1], [3, v3], [2, v2]] as const
+  await Promise.all(deliveries.map(([version, facts]) => metrics.apply(tenant, 'r1', version, facts)))
+  const after = await counters(store)
+  t.same(after.COUNTS, countsOf(v3))
+  t.same(after['ASSET#web'], countsOf(v3))
+  t.same(after['DAY#2026-11-01'], { opened: 1 })
+})
+
+t.test('the top assets: most active records first, read from the index, an asset with none left out', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  for (let i = 0; i < 5; i++) await metrics.apply(tenant, `a${i}`, 1, { ...v1, asset: 'big' })
+  for (let i = 0; i < 2; i++) await metrics.apply(tenant, `b${i}`, 1, { ...v1, asset: 'small' })
+  await metrics.apply(tenant, 'c0', 1, v3)
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'big', open: 5 }, { name: 'small', open: 2 }])
+  t.same(await metrics.topAssets(tenant, 1), [{ name: 'big', open: 5 }])
+  t.same(await metrics.topAssets('other', 10), [], 'another tenant sees none of them')
+  t.equal(counterItemId({ kind: 'asset', asset: 'big' }), 'ASSET#big')
+})
+
+t.test('a read folds the past due days into one overdue counter per severity: the next read returns only the days ahead, the figures are unchanged, later changes still count once', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const now = new Date('2026-12-01T12:00:00.000Z')
+  const today = '2026-12-01'
+  // 120 records due on 60 past days (more than one fold's chunk per shard), two severities, and 3 due ahead.
+  const facts = new Map<string, RecordFacts>()
+  for (let i = 0; i < 120; i++) facts.set(`p${i}`, { ...v1, severity: i % 2 === 0 ? 'critical' : 'high', asset: 'api', dueAt: new Date(Date.parse('2026-09-01T10:00:00.000Z') + (i % 60) * 86_400_000).toISOString() })
+  for (let i = 0; i < 3; i++) facts.set(`f${i}`, { ...v1, dueAt: '2026-12-20T10:00:00.000Z' })
+  for (const [id, one] of facts) await metrics.apply(tenant, id, 1, one)
+  const overdueOf = async (asset?: string) => summarize({ now, windowDays: 30, counts: await metrics.readCounts(tenant, today, asset), days: new Map(), topAssets: [] }).overdue
+  const dueAttributes = (values: Record<string, number> | undefined) => Object.keys(values ?? {}).filter((name) => name.startsWith('d|')).sort()
+
+  t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the first read: the due days as counted')
+  const folded = await counters(store)
+  t.same(dueAttributes(folded.COUNTS), ['d|critical|2026-12-20'], 'only the due day ahead is left in the counts')
+  t.same({ critical: folded.COUNTS!['o|critical'], high: folded.COUNTS!['o|high'] }, { critical: 60, high: 60 })
+  t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the next read, from the folded counters: the same')
+  t.same((await overdueOf('api')).total, 120)
+  t.same(dueAttributes((await counters(store))['ASSET#api']), ['d|critical|2026-12-20'], 'an asset read folds the asset\'s item')
+
+  // Resolving and deleting past-due records after the fold, some concurrently with reads that fold again.
+  const resolvedAt = '2026-11-30T10:00:00.000Z'
+  await Promise.all([
+    ...[0, 1, 2, 3].map(async (i) => {
+      const one = { ...facts.get(`p${i}`)!, status: 'resolved' as const, statusChangedAt: resolvedAt }
+      facts.set(`p${i}`, one)
+      await metrics.apply(tenant, `p${i}`, 2, one)
+    }),
+    metrics.apply(tenant, 'p4', 2, null).then(() => facts.delete('p4')),
+    metrics.readCounts(tenant, today),
+    metrics.readCounts(tenant, today)
+  ])
+  t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
+  t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
+  t.same(dueAttributes((await counters(store)).COUNTS), ['d|critical|2026-12-20'])
+  // Every counter item equals the recount of the records, once both have their past due days folded.
+  const recounted = new Map(recount(facts.values()).map(({ item, adds }) => [counterItemId(item), foldPastDue(adds, today)]))
+  const withoutZeros = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).filter(([, n]) => n !== 0))
+  for (const [item, values] of await createMetricsRepository(store).allCounters(tenant)) t.same(withoutZeros(foldPastDue(values, today)), withoutZeros(recounted.get(item) ?? {}), item)
+})
+
+t.test('the day figures: the window\'s days in full, the trend\'s days before it with opened and resolved only, none after today', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const resolvedOn = (day: string): RecordFacts => ({ ...v1, createdAt: `${day}T09:00:00.000Z`, status: 'resolved', statusChangedAt: `${day}T10:00:00.000Z` })
+  await metrics.apply(tenant, 'old', 1, resolvedOn('2026-10-01'))
+  await metrics.apply(tenant, 'recent', 1, resolvedOn('2026-11-20'))
+  await metrics.apply(tenant, 'ahead', 1, resolvedOn('2026-12-03'))
+  const days = await metrics.readDays(tenant, '2026-09-03', '2026-12-01', '2026-11-02')
+  t.same([...days.keys()].sort(), ['2026-10-01', '2026-11-20'])
+  t.same(days.get('2026-10-01'), { opened: 1, 'r|critical': 1 }, 'before the window: the trend\'s figures')
+  t.same(days.get('2026-11-20'), { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1 }, 'in the window: every figure (resolved after its deadline)')
+  t.same(await metrics.readDays(tenant, '2026-09-03', '2026-12-01'), new Map([...days, ['2026-10-01', { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1, 'm|critical': 1 }]]), 'without a window: every figure of every day')
+})
+
+async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = []
+  for await (const item of iterable) items.push(item)
+  return items
+}
