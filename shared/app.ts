@@ -72,7 +72,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     // After the per-client budget: a request refused by it never takes one of its tenant's places.
     await app.register(tenantFairness, {
       tenantOf: (request) => request.accessToken?.tenant,
-      inFlight: options.config.TENANT_REQUESTS_IN_FLIGHT ?? 2,
+      inFlight: options.config.TENANT_REQUESTS_IN_FLIGHT ?? 16,
       queued: options.config.TENANT_REQUESTS_QUEUED ?? 30
     })
   }

@@ -13,8 +13,8 @@ export const ConsoleConfigSchema = Type.Object({
   CONSOLE_AUTH_ISSUER: Type.String({ ...ORIGIN, description: 'The authorization server people sign in at (its issuer); the browser is sent to `<issuer>/oauth2/authorize`.' }),
   CONSOLE_AUTH_URL: Type.Optional(Type.String({ ...ORIGIN, description: 'Where the console itself reaches the authorization server\'s token and revocation endpoints, when not at the issuer (a cluster-local address). Default: the issuer.' })),
   CONSOLE_CLIENT_ID: Type.String({ minLength: 1, maxLength: 128, default: 'local-console', description: 'The console\'s client id at the authorization server.' }),
-  CONSOLE_CLIENT_SECRET: Type.String({ minLength: 1, maxLength: 512, description: 'The console\'s client secret (client_secret_basic).' }),
-  CONSOLE_COOKIE_KEY: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'The key that encrypts the session cookie: 32 random bytes, base64url (`openssl rand -base64 32 | tr +/ -_ | tr -d =`). Changing it signs everyone out.' })
+  CONSOLE_CLIENT_SECRET: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'The console\'s client secret (client_secret_basic). Without it (or the cookie key) the console serves only a page saying it is not configured.' })),
+  CONSOLE_COOKIE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'The key that encrypts the session cookie: 32 random bytes, base64url (`openssl rand -base64 32 | tr +/ -_ | tr -d =`). Changing it signs everyone out.' }))
 })
 
 export const CONSOLE_SECRET_SETTINGS: ReadonlySet<string> = new Set(['CONSOLE_CLIENT_SECRET', 'CONSOLE_COOKIE_KEY'])

@@ -30,7 +30,7 @@ const suites = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [
   'test/functions/apply-vex.test.ts',
   'test/functions/export-records.test.ts',
   'test/system/formats/export-round-trip.test.ts',
-  'test/shared/auth/token-attacks.test.ts',
+  'test/shared/auth/auth-plugin-token-attacks.test.ts',
   'test/jobs/reshard-indexes.test.ts',
   'test/shared/store/metrics-repository.test.ts',
   'test/functions/record-metrics.test.ts',

@@ -66,5 +66,5 @@ t.test('requests without a tenant (health) are never counted, and RATE_LIMIT=off
   t.same(lists.map((response) => response.statusCode), Array(20).fill(200))
 
   const required = { AUTH_ISSUER: 'https://issuer.example', AUTH_JWKS_URL: 'https://issuer.example/jwks', CURSOR_SECRET: 'c'.repeat(32) }
-  t.match(loadConfig(required), { TENANT_REQUESTS_IN_FLIGHT: 2, TENANT_REQUESTS_QUEUED: 30 }, 'on by default: 2 running, 30 waiting per tenant and instance')
+  t.match(loadConfig(required), { TENANT_REQUESTS_IN_FLIGHT: 16, TENANT_REQUESTS_QUEUED: 64 }, 'on by default: 16 running, 64 waiting per tenant and instance')
 })

@@ -53,7 +53,9 @@ t.test(`SIGTERM during ${IN_FLIGHT} in-flight requests (a real get-record proces
       DYNAMODB_ENDPOINT: proxy.endpoint,
       TABLE_NAME: store.tableName,
       // The warm-up's revocation answer stays cached: each request below makes exactly one store call.
-      REVOCATION_CACHE_MS: '60000'
+      REVOCATION_CACHE_MS: '60000',
+      // All 50 requests are one tenant's and must be in flight at once: this is about draining, not fairness.
+      TENANT_REQUESTS_IN_FLIGHT: String(IN_FLIGHT)
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
