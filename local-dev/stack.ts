@@ -100,6 +100,9 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       // One process runs the gateway, every function and the store: one tenant's share of it is
       // one request at a time per function (a pod of its own in the cluster takes the default).
       TENANT_REQUESTS_IN_FLIGHT: '1',
+      // Likewise an import's store calls: each result applied at once is a few more callbacks every
+      // other request waits behind in the one event loop (a pod of its own in the cluster).
+      IMPORT_RESULTS_IN_FLIGHT: '2',
       ...settings,
       HOST: '127.0.0.1',
       PORT: '0',

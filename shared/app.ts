@@ -22,7 +22,7 @@ export type { RouteDeps }
 
 export interface AppOptions {
   /** Rate limiting and tenant fairness are on only when RATE_LIMIT is 'on' (loadConfig's default); test apps leave them out. */
-  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'TENANT_REQUESTS_IN_FLIGHT' | 'TENANT_REQUESTS_QUEUED' | 'REQUEST_TIMEOUT_MS'>>
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'CURSOR_SECRET' | 'RATE_LIMIT' | 'RATE_LIMIT_MAX' | 'TENANT_REQUESTS_IN_FLIGHT' | 'TENANT_REQUESTS_QUEUED' | 'REQUEST_TIMEOUT_MS' | 'IMPORT_RESULTS_IN_FLIGHT'>>
   store: Store
   /** Token verification; a function without scoped routes has none. */
   verifyToken?: TokenVerifier
@@ -86,6 +86,6 @@ export async function buildApp (options: AppOptions): Promise<App> {
   const data = createDataLayer(options.store, { sink: options.eventSink ?? createEventSink(undefined), log: app.log })
   // Responses leave at their commit point; closing (SIGTERM) waits for the follow-ups still running.
   app.addHook('onClose', async () => data.publisher.drain())
-  await app.register(options.routes, { data, cursors: createCursorCodec(options.config.CURSOR_SECRET) })
+  await app.register(options.routes, { data, cursors: createCursorCodec(options.config.CURSOR_SECRET), ...(options.config.IMPORT_RESULTS_IN_FLIGHT === undefined ? {} : { importResultsInFlight: options.config.IMPORT_RESULTS_IN_FLIGHT }) })
   return app
 }

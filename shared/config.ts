@@ -26,6 +26,7 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 1200, description: 'Requests per minute one OAuth client (`client_id`) may make to one function instance.' }),
   TENANT_REQUESTS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10000, default: 16, description: 'Requests one tenant may have running at once in one function instance (with RATE_LIMIT on); more wait for its own.' }),
   TENANT_REQUESTS_QUEUED: Type.Integer({ minimum: 0, maximum: 100000, default: 64, description: 'Requests of one tenant that may wait for a running one in one function instance; past that a 429 + Retry-After.' }),
+  IMPORT_RESULTS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 64, default: 16, description: 'Results of distinct fingerprints one import applies at once (each a few store calls) in an import-report instance.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 300000, default: 30000, description: 'Time a client has to send a whole request; slower senders get 408.' }),
   K_SINK: Type.Optional(Type.String({ pattern: '^https?://', description: 'CloudEvents sink (injected by a Knative SinkBinding).' })),
   K_SINK_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'A file holding the OIDC token the sink requires (a broker with Knative `authentication-oidc`: a projected service account token for the broker\'s audience); read on every delivery, so a rotated token is used.' }))

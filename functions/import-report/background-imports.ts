@@ -14,7 +14,7 @@ export const BACKGROUND_LIMITS = { perInstance: 2, perTenant: 1 } as const
  * waiting ones are left: they are queued in the store, and the sweeper takes them all up from
  * there, as it does the imports of an instance that died.
  */
-export function createBackgroundImports (data: DataLayer, log: Pick<FastifyBaseLogger, 'warn'>) {
+export function createBackgroundImports (data: DataLayer, log: Pick<FastifyBaseLogger, 'warn'>, resultsInFlight?: number) {
   const draining = new AbortController()
   const running = new Set<Promise<unknown>>()
   const slots = createImportSlots(BACKGROUND_LIMITS)
@@ -31,7 +31,7 @@ export function createBackgroundImports (data: DataLayer, log: Pick<FastifyBaseL
       waiting.splice(i--, 1)
       // The import after this one in its scope is taken up here as soon as this one finished.
       const onTurn = (next: string) => imports.start(tenant, next)
-      const task: Promise<unknown> = processImport(data, tenant, id, { owner: `import-report:${randomUUID()}`, signal: draining.signal, onTurn })
+      const task: Promise<unknown> = processImport(data, tenant, id, { owner: `import-report:${randomUUID()}`, signal: draining.signal, resultsInFlight, onTurn })
         .catch((error: unknown) => log.warn({ err: error, importId: id }, 'import interrupted; the sweeper resumes it'))
         .finally(() => {
           running.delete(task)

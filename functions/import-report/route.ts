@@ -30,11 +30,11 @@ export const RECEIVE_LIMITS = { perInstance: 4, perTenant: 2 } as const
  * at once (201) and queues the rest (202, processed in the background); `GET /v1/imports/{id}`
  * follows one.
  */
-const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { data }) => {
+const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { data, importResultsInFlight }) => {
   // The body reaches the handler as a stream; report-reader.ts bounds, decodes and scans it.
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser([...new Set([...reportMediaTypes, ...vexMediaTypes])], (_request, payload, done) => done(null, payload))
-  const background = createBackgroundImports(data, app.log)
+  const background = createBackgroundImports(data, app.log, importResultsInFlight)
   const receiving = createImportSlots(RECEIVE_LIMITS)
   app.addHook('onClose', async () => background.stop())
   /** A receiving slot of this instance (reports and VEX documents alike); a 503 or 429 when none is free. */
@@ -65,7 +65,7 @@ const importReportRoute: FastifyPluginAsyncTypebox<RouteDeps> = async (app, { da
       const received = await receiveReport(data, context, { asset: { name: asset, type: assetType, ...(environment ? { environment } : {}) }, ...(category ? { category } : {}) }, format, pieces)
       let finished
       if (received.counts.results <= INLINE_RESULTS) {
-        finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}`, onTurn: (next) => background.start(received.tenant, next) })
+        finished = await processImport(data, received.tenant, received.id, { owner: `request:${request.id}`, resultsInFlight: importResultsInFlight, onTurn: (next) => background.start(received.tenant, next) })
           .catch((error: unknown) => { request.log.warn({ err: error, importId: received.id }, 'import interrupted; the sweeper resumes it') })
       } else {
         background.start(received.tenant, received.id)

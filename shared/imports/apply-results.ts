@@ -11,7 +11,7 @@ import { changeOf, creationWithDiff, insertRecord, RecordIdTakenError } from '..
 import type { RequestContext } from '../operations/request-context.ts'
 import { updateRecord } from '../operations/update-record.ts'
 import { retryOnConflict } from '../retry-on-conflict.ts'
-import { inPool } from './concurrency.ts'
+import { CONCURRENCY, inPool } from './concurrency.ts'
 import { importPatch } from './import-rules.ts'
 import { importRecordId } from './import-record-id.ts'
 import { legacyRecordToTakeOver } from './legacy-records.ts'
@@ -83,7 +83,7 @@ export function groupByFingerprint (results: readonly ChunkResult[], tally: Tall
  * again, writes what it still owes. False when `leaseHeld` (a checkpoint) found the lease lost:
  * nothing was written.
  */
-export async function applyChunk (data: DataLayer, state: ImportState, results: readonly ChunkResult[], holdings: Map<string, Holding>, tally: Tally, leaseHeld: Promise<boolean>, chunk: ChunkHistory): Promise<Inserted[] | false> {
+export async function applyChunk (data: DataLayer, state: ImportState, results: readonly ChunkResult[], holdings: Map<string, Holding>, tally: Tally, leaseHeld: Promise<boolean>, chunk: ChunkHistory, resultsInFlight = CONCURRENCY): Promise<Inserted[] | false> {
   const { tenant } = state
   const byFingerprint = groupByFingerprint(results, tally)
   // Writes wait for a checkpoint: a processor that lost its lease writes nothing more.
@@ -112,7 +112,7 @@ export async function applyChunk (data: DataLayer, state: ImportState, results: 
       }
       holding = undefined
     }
-  })
+  }, resultsInFlight)
   return inserted
 }
 

@@ -17,6 +17,8 @@ export interface PipelineRun {
   tally: Tally
   /** Every chunk's fingerprints are added, those applied before an interruption included. */
   reported: ReportedFingerprints
+  /** Results of distinct fingerprints applied at once (./concurrency.ts's default without it). */
+  resultsInFlight?: number | undefined
 }
 
 /** How the chunks ended: all applied and checkpointed, stopped on drain, or the lease lost to another processor. */
@@ -60,7 +62,7 @@ export async function applyChunks (data: DataLayer, state: ImportState, pipeline
       // before the checkpoint of the chunk just before it.
       const mayBeAppliedInPart = chunk <= state.processedChunks + 1 && (state.attempts ?? 0) > 1
       const leaseHeld = followUps.length >= 2 ? followUps[followUps.length - 2]! : Promise.resolve(true)
-      const inserted = await applyChunk(data, state, results, holdings, tally, leaseHeld, { reportedEarlier, mayBeAppliedInPart })
+      const inserted = await applyChunk(data, state, results, holdings, tally, leaseHeld, { reportedEarlier, mayBeAppliedInPart }, pipeline.resultsInFlight)
       if (!inserted) {
         await Promise.allSettled(followUps)
         return 'lease lost'

@@ -14,6 +14,8 @@ export interface ProcessOptions {
   /** Aborted when the process drains: processing stops at the next chunk and gives the lease up. */
   signal?: AbortSignal
   leaseMs?: number
+  /** Results of distinct fingerprints applied at once (./concurrency.ts's default without it). */
+  resultsInFlight?: number | undefined
   /** Called with each import whose turn it may be once this one finished (the next of its scopes). */
   onTurn?: (id: string) => void
 }
@@ -69,7 +71,7 @@ export async function processImport (data: DataLayer, tenant: string, id: string
 
 async function applyReport (data: DataLayer, state: ImportState, options: ProcessOptions): Promise<ImportState | undefined> {
   const { tenant, id } = state
-  const { owner, signal, leaseMs = LEASE_MS } = options
+  const { owner, signal, leaseMs = LEASE_MS, resultsInFlight } = options
   const format = formatNamed(state.format)
   const tally = { counts: { ...state.counts }, errors: [...state.errors] }
   try {
@@ -77,13 +79,13 @@ async function applyReport (data: DataLayer, state: ImportState, options: Proces
     if (!await checkAbandoned(data, state, owner)) return undefined
     const runs = await readRuns(data, state)
     const reported = new ReportedFingerprints(format.name, state.asset)
-    const end = await applyChunks(data, state, { format, runs, owner, leaseMs, signal, tally, reported })
+    const end = await applyChunks(data, state, { format, runs, owner, leaseMs, signal, tally, reported, resultsInFlight })
     if (end === 'drained') {
       await data.imports.release(tenant, id, owner, new Date())
       return undefined
     }
     if (end === 'lease lost') return undefined
-    tally.counts.resolved = await resolveMissing(data, state, format.name, runs, reported, tally)
+    tally.counts.resolved = await resolveMissing(data, state, format.name, runs, reported, tally, resultsInFlight)
     return await finish(data, state, owner, 'succeeded', tally.counts, tally.errors)
   } catch (error) {
     if (!(error instanceof ImportFailure)) {

@@ -7,7 +7,7 @@ import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { updateRecord } from '../operations/update-record.ts'
 import { retryOnConflict } from '../retry-on-conflict.ts'
-import { inPool } from './concurrency.ts'
+import { CONCURRENCY, inPool } from './concurrency.ts'
 import { importScopes } from './get-import.ts'
 import { resolutionPatch } from './import-rules.ts'
 import { legacyScopePrefix, scopeKey } from './import-scope.ts'
@@ -27,7 +27,7 @@ const RESOLVE_ATTEMPTS = 5
  * nothing (an error says so). Returns how many records this import resolved, those of an
  * interrupted earlier attempt included.
  */
-export async function resolveMissing (data: DataLayer, state: ImportState, format: string, runs: StoredRun[], reported: ReportedFingerprints, tally: Tally): Promise<number> {
+export async function resolveMissing (data: DataLayer, state: ImportState, format: string, runs: StoredRun[], reported: ReportedFingerprints, tally: Tally, resultsInFlight = CONCURRENCY): Promise<number> {
   const requestId = `${state.id}:resolve`
   const incomplete = new Set(runs.filter((run) => !run.resultsPresent).map((run) => scopeKey(format, { tool: run.tool.name, category: run.category }, state.asset)))
   let resolved = 0
@@ -55,7 +55,7 @@ export async function resolveMissing (data: DataLayer, state: ImportState, forma
         if (!current || (current.importScope !== key && !await isLegacyImportRecord(data, state.tenant, current, state.asset))) return
         const context: RequestContext = { actor: { ...state.actor, tenant: state.tenant }, now: new Date(), requestId }
         if (await patchRecord(data, context, record.id, (latest) => resolutionPatch(latest, state.id, scope))) resolved++
-      })
+      }, resultsInFlight)
     } while (after)
   }
   return resolved

@@ -3,7 +3,7 @@ import { processImport } from '../../shared/imports/process-import.ts'
 import { DEFAULT_INDEX_SHARDS } from '../../shared/store/keys.ts'
 import { startEventSink } from '../support/event-sink.ts'
 import { buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
-import { aReport, history, receive, records } from '../support/imports-api.ts'
+import { aReport, history, importReport, receive, records } from '../support/imports-api.ts'
 
 /**
  * What an import costs the store, counted per request (the SDK's command names): the figures
@@ -101,4 +101,35 @@ t.test('the next chunk writes while a chunk\'s history and checkpoint are under 
   t.match((await processImport(api.data, 'acme', received.id, { owner: 'overlapped' }))?.counts, { created: RESULTS })
   t.ok(heldUntilChunk1, 'chunk 1 wrote while chunk 0\'s history was held')
   t.equal((await records(api)).length, RESULTS)
+})
+
+/** The most PutItem requests (a new result's guard, then its record) under way at once while `act` runs. */
+async function mostPutsInFlight (api: RecordsApiHarness, act: () => Promise<unknown>): Promise<number> {
+  let inFlight = 0
+  let most = 0
+  api.store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName !== 'PutItemCommand') return next(args)
+    most = Math.max(most, ++inFlight)
+    try {
+      return await next(args)
+    } finally {
+      inFlight--
+    }
+  }, { step: 'initialize', name: 'countPutsInFlight' })
+  await act()
+  return most
+}
+
+t.test('IMPORT_RESULTS_IN_FLIGHT bounds the results an import applies at once (the local stack, one process, takes 2)', async (t) => {
+  const bounded = await buildRecordsApi(t, { config: { IMPORT_RESULTS_IN_FLIGHT: 2 } })
+  let done: Awaited<ReturnType<typeof importReport>> | undefined
+  const boundedMost = await mostPutsInFlight(bounded, async () => { done = await importReport(t, bounded, report) })
+  t.match(done, { status: 'succeeded', counts: { created: RESULTS } }, 'every result applied all the same')
+  t.ok(boundedMost <= 2, `${boundedMost} puts in flight at most`)
+  t.equal((await records(bounded)).length, RESULTS)
+
+  // Without the setting an instance applies many at once (what a pod of its own is for).
+  const unbounded = await buildRecordsApi(t)
+  const unboundedMost = await mostPutsInFlight(unbounded, () => importReport(t, unbounded, report))
+  t.ok(unboundedMost > 2, `${unboundedMost} puts in flight at most by default`)
 })
