@@ -183,6 +183,23 @@ for (const overlay of overlays) {
       }
     })
 
+    t.test('every ConfigMap a Knative Service names (envFrom, env valueFrom, volumes) is one the overlay renders: kustomize rewrote each generated, hashed name', async (t) => {
+      const configMaps = new Set(find(objects, 'v1/ConfigMap').map((map) => map.metadata.name))
+      // Made by the cluster or by knative/deploy.sh, not by the overlay.
+      const external = new Set(['kube-root-ca.crt', 'security-records-store-ca'])
+      for (const svc of find(objects, 'serving.knative.dev/v1/Service')) {
+        const spec = svc.spec.template.spec
+        const named = [
+          ...spec.containers.flatMap((container: any) => [
+            ...(container.envFrom ?? []).map((from: any) => from.configMapRef?.name),
+            ...(container.env ?? []).map((variable: any) => variable.valueFrom?.configMapKeyRef?.name)
+          ]),
+          ...(spec.volumes ?? []).flatMap((volume: any) => [volume.configMap?.name, ...(volume.projected?.sources ?? []).map((source: any) => source.configMap?.name)])
+        ].filter((name): name is string => typeof name === 'string')
+        for (const name of named) t.ok(configMaps.has(name) || external.has(name), `${svc.metadata.name} names ConfigMap ${name}, which the overlay renders`)
+      }
+    })
+
     t.test('every function (and the dead-letter sink) is a scale-to-zero, cluster-local Knative Service', async (t) => {
       const services = find(objects, 'serving.knative.dev/v1/Service')
       t.same(services.map((svc) => svc.metadata.name).sort(), knativeServiceNames)
