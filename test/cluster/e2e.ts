@@ -235,7 +235,8 @@ log(`a refused delivery reached the dead-letter sink (knativeerrorcode ${dead.er
 await scaledToZero('import-report')
 const sarif = readFileSync(new URL('../fixtures/sarif/bandit-1.9.4.sarif', import.meta.url))
 // An asset of its own per run: every result is new, so every one must become a record.
-const accepted = await call('POST', `/v1/imports?asset=e2e-repo-${Date.now()}&assetType=repository&environment=production`, { headers: auth(admin, { 'content-type': 'application/sarif+json' }), body: sarif })
+const importAsset = `e2e-repo-${Date.now()}`
+const accepted = await call('POST', `/v1/imports?asset=${importAsset}&assetType=repository&environment=production`, { headers: auth(admin, { 'content-type': 'application/sarif+json' }), body: sarif })
 assert.ok([201, 202].includes(accepted.status), `import accepted: ${accepted.status} ${accepted.body.slice(0, 300)}`)
 const importId = json(accepted).id as string
 const finished = await until('the import to finish', 300, async () => {
@@ -260,6 +261,16 @@ const ingested = await until('the reported finding to become a record', 180, asy
 })
 assert.equal(ingested.createdBy, 'e2e-admin', 'written under the reporter\'s identity')
 log(`ingest-finding made record ${ingested.id} from the broker's delivery`)
+
+// 5b. record-metrics counts the record events its Trigger delivers (OIDC sender, EventPolicy): the
+// import's asset shows exactly its records, open.
+const metricsStarted = Date.now()
+const counted = await until('record-metrics to count the import\'s records', 180, async () => {
+  const figures = json(expectStatus(await call('GET', `/v1/metrics?asset=${importAsset}`, { headers: auth(reader) }), 200, 'the metrics of the import\'s asset'))
+  return figures.open.total === finished.counts.created ? figures : undefined
+})
+figures.metricsCountedSeconds = round((Date.now() - metricsStarted) / 1000)
+log(`record-metrics counted the import's ${counted.open.total} records from their events (${figures.metricsCountedSeconds} s after the import finished)`)
 
 // 6. The outbox: with the broker's ingress down, a change is kept; the sweeper CronJob delivers it.
 kubectl('scale', 'deployment/mt-broker-ingress', '-n', 'knative-eventing', '--replicas=0')
