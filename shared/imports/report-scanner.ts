@@ -299,7 +299,14 @@ export class ReportScanner {
       if (!isObject) throw invalidReport([{ path: `/${this.paths.runs}/${parent.index}`, message: 'a run must be an object' }])
       return 'run'
     }
-    if (parent.role === 'run' && parent.key === this.paths.results && isArray) return 'results'
+    if (parent.role === 'run' && parent.key === this.paths.results) {
+      if (isArray) return 'results'
+      // null is a run that reports none (SARIF: the tool did not run); anything else is no list of them.
+      if (c !== 0x6e) {
+        const at = this.paths.runs === undefined ? `/${this.paths.results}` : `/${this.paths.runs}/${parent.run}/${this.paths.results}`
+        throw invalidReport([{ path: at, message: 'must be an array' }])
+      }
+    }
     return 'none'
   }
 

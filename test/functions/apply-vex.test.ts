@@ -112,3 +112,16 @@ t.test('what is not a VEX document is a 4xx problem', async (t) => {
   t.equal(toImports.statusCode, 415)
   t.match(toImports.json().detail, /POST \/v1\/vex/)
 })
+
+t.test('a list of statements that is no list is a 422 naming it, never an empty success (schemathesis: `vulnerabilities: {}` was a 200)', async (t) => {
+  const api = await buildRecordsApi(t)
+  const cyclonedx = await postVex(api, { bomFormat: 'CycloneDX', specVersion: '1.4', components: [], vulnerabilities: {} }, 'application/vnd.cyclonedx+json')
+  t.equal(cyclonedx.statusCode, 422)
+  t.match(cyclonedx.json(), { errors: [{ path: '/vulnerabilities', message: 'must be an array' }] })
+  const openvex = await postVex(api, { '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'https://example.com/vex/1', author: 'a', timestamp: '2026-12-06T12:00:00Z', version: 1, statements: 'none' })
+  t.equal(openvex.statusCode, 422)
+  t.match(openvex.json(), { errors: [{ path: '/statements', message: 'must be an array' }] })
+  const sarif = await api.app.inject({ method: 'POST', url: '/v1/imports?asset=a&assetType=service', headers: { authorization: await api.bearer(), 'content-type': 'application/sarif+json' }, payload: JSON.stringify({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: {} }] }) })
+  t.equal(sarif.statusCode, 422)
+  t.match(sarif.json(), { errors: [{ path: '/runs/0/results', message: 'must be an array' }] })
+})
