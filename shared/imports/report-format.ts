@@ -67,8 +67,10 @@ export interface ScanPaths {
   runs?: string
   /** Members of each run read whole (what mapping needs); every other member is checked, not kept. */
   runMembers: readonly string[]
-  /** The member of a run holding its results; each result is handed out as its JSON text. */
+  /** The member of a run holding its results (an array); each result is handed out as its JSON text. */
   results: string
+  /** The results member may be null: a run that reports none (SARIF: the tool did not run). */
+  resultsMayBeNull?: boolean
 }
 
 /**

@@ -301,8 +301,8 @@ export class ReportScanner {
     }
     if (parent.role === 'run' && parent.key === this.paths.results) {
       if (isArray) return 'results'
-      // null is a run that reports none (SARIF: the tool did not run); anything else is no list of them.
-      if (c !== 0x6e) {
+      // null, where the format allows it, is a run that reports none; anything else is no list of them.
+      if (!(c === 0x6e && this.paths.resultsMayBeNull === true)) {
         const at = this.paths.runs === undefined ? `/${this.paths.results}` : `/${this.paths.runs}/${parent.run}/${this.paths.results}`
         throw invalidReport([{ path: at, message: 'must be an array' }])
       }

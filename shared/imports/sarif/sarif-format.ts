@@ -14,7 +14,7 @@ export const sarif: ReportFormat<RunContext> = {
   title: `SARIF ${SARIF_VERSION}`,
   mediaTypes: ['application/sarif+json', 'application/json'],
   // The run members mapping reads: the tool and its rules, the category, the artifacts results point into.
-  paths: { document: 'a SARIF log', header: ['version'], runs: 'runs', runMembers: ['tool', 'automationDetails', 'artifacts'], results: 'results' },
+  paths: { document: 'a SARIF log', header: ['version'], runs: 'runs', runMembers: ['tool', 'automationDetails', 'artifacts'], results: 'results', resultsMayBeNull: true },
   checkHeader ({ version }, complete) {
     const problems: FieldError[] = []
     if (version === undefined) {
