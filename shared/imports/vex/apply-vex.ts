@@ -47,7 +47,7 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
       raw.push([piece.index, JSON.parse(piece.json)])
     }
   }
-  const problems = format.checkHeader(header)
+  const problems = format.checkHeader(header, members)
   if (problems.length > 0) throw invalidReport(problems)
   const id = uuidv7()
   const document = format.origin(header, members)

@@ -31,7 +31,8 @@ export interface VexFormat {
   mediaTypes: readonly string[]
   recognise: RegExp
   paths: ScanPaths
-  checkHeader (header: Readonly<Record<string, unknown>>): FieldError[]
+  /** What is wrong with the document's header and kept members, as the request body's schema declares them. */
+  checkHeader (header: Readonly<Record<string, unknown>>, members: Readonly<Record<string, unknown>>): FieldError[]
   /** The document's id and author, from its header and kept members. */
   origin (header: Readonly<Record<string, unknown>>, members: Readonly<Record<string, unknown>>): { id?: string, author?: string }
   /** A statement of the document in the VEX's own terms; a message when it says nothing this API applies. */
@@ -66,7 +67,7 @@ export const openvex: VexFormat = {
   checkHeader (header) {
     const context = header['@context']
     if (typeof context !== 'string' || !context.startsWith('https://openvex.dev/ns')) return [{ path: '/@context', message: `must be "${OPENVEX_CONTEXT}"` }]
-    return []
+    return ['@id', 'author'].filter((key) => Object.hasOwn(header, key) && typeof header[key] !== 'string').map((key) => ({ path: `/${key}`, message: 'must be a string' }))
   },
   origin (header) {
     return { ...(text(header['@id']) ? { id: clip(text(header['@id'])!, 300) } : {}), ...(text(header.author) ? { author: clip(text(header.author)!, 200) } : {}) }
@@ -99,8 +100,9 @@ export const cyclonedxVex: VexFormat = {
   mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
   paths: { document: 'a CycloneDX VEX', header: ['bomFormat', 'specVersion', 'serialNumber'], runMembers: ['metadata', 'components'], results: 'vulnerabilities' },
-  checkHeader ({ bomFormat, specVersion }) {
+  checkHeader ({ bomFormat, specVersion }, members) {
     const problems: FieldError[] = []
+    if (Object.hasOwn(members, 'components') && !Array.isArray(members.components)) problems.push({ path: '/components', message: 'must be an array' })
     if (bomFormat !== 'CycloneDX') problems.push({ path: '/bomFormat', message: 'must be "CycloneDX"' })
     if (!(CYCLONEDX_VERSIONS as readonly unknown[]).includes(specVersion)) problems.push({ path: '/specVersion', message: `must be ${CYCLONEDX_VERSIONS.map((version) => `"${version}"`).join(', ')}` })
     return problems
