@@ -39,8 +39,10 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
   const header: Record<string, unknown> = {}
   const members: Record<string, unknown> = {}
   const raw: Array<[number, unknown]> = []
+  let listed = false
   for await (const piece of pieces) {
     if (piece.kind === 'header') header[piece.key] = piece.value
+    else if (piece.kind === 'results') listed = true
     else if (piece.kind === 'runMember') members[piece.key] = piece.value
     else if (piece.kind === 'result') {
       if (raw.length >= MAX_STATEMENTS) throw invalidReport([{ path: `/${format.paths.results}`, message: `more than ${MAX_STATEMENTS} statements; split the document` }])
@@ -48,6 +50,7 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
     }
   }
   const problems = format.checkHeader(header, members)
+  if (format.resultsRequired && !listed) problems.push({ path: `/${format.paths.results}`, message: 'is required (an empty list where the document states nothing)' })
   if (problems.length > 0) throw invalidReport(problems)
   const id = uuidv7()
   const document = format.origin(header, members)

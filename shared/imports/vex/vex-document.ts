@@ -31,6 +31,8 @@ export interface VexFormat {
   mediaTypes: readonly string[]
   recognise: RegExp
   paths: ScanPaths
+  /** The document must have its list of statements (`paths.results`), if empty. */
+  resultsRequired: boolean
   /** What is wrong with the document's header and kept members, as the request body's schema declares them. */
   checkHeader (header: Readonly<Record<string, unknown>>, members: Readonly<Record<string, unknown>>): FieldError[]
   /** The document's id and author, from its header and kept members. */
@@ -64,6 +66,7 @@ export const openvex: VexFormat = {
   mediaTypes: [OPENVEX_MEDIA_TYPE, 'application/json'],
   recognise: /"@context"\s*:\s*"https:\/\/openvex\.dev\/ns/,
   paths: { document: 'an OpenVEX document', header: ['@context', '@id', 'author', 'timestamp', 'version'], runMembers: [], results: 'statements' },
+  resultsRequired: true,
   checkHeader (header) {
     const context = header['@context']
     if (typeof context !== 'string' || !context.startsWith('https://openvex.dev/ns')) return [{ path: '/@context', message: `must be "${OPENVEX_CONTEXT}"` }]
@@ -100,6 +103,7 @@ export const cyclonedxVex: VexFormat = {
   mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
   paths: { document: 'a CycloneDX VEX', header: ['bomFormat', 'specVersion', 'serialNumber'], runMembers: ['metadata', 'components'], results: 'vulnerabilities' },
+  resultsRequired: false,
   checkHeader ({ bomFormat, specVersion }, members) {
     const problems: FieldError[] = []
     if (Object.hasOwn(members, 'components') && !Array.isArray(members.components)) problems.push({ path: '/components', message: 'must be an array' })
