@@ -29,7 +29,7 @@ t.test('openid-client', async (t) => {
     const metadata = config.serverMetadata()
     t.equal(metadata.issuer, stack.url)
     t.equal(metadata.token_endpoint, `${stack.url}/oauth2/token`)
-    t.same(metadata.grant_types_supported, ['client_credentials'])
+    t.same(metadata.grant_types_supported, ['client_credentials', 'authorization_code'], 'people sign in with the code grant (PKCE) where local users exist')
     t.same(metadata.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
     t.ok(metadata.introspection_endpoint && metadata.revocation_endpoint && metadata.jwks_uri)
   })
