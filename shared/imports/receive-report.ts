@@ -6,7 +6,7 @@ import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
 import { joinScopeLines } from './scope-turns.ts'
-import { runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
+import { addElement, runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
 /** Results per chunk: the unit of work between two checkpoints. */
@@ -105,6 +105,8 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
       runOf(piece.run)
     } else if (piece.kind === 'runMember') {
       runOf(piece.run).members[piece.key] = piece.value
+    } else if (piece.kind === 'element') {
+      addElement(runOf(piece.run).members, piece)
     } else if (piece.kind === 'results') {
       runOf(piece.run).resultsPresent = true
     } else if (piece.kind === 'oversized') {

@@ -67,6 +67,13 @@ export interface ScanPaths {
   runs?: string
   /** Members of each run read whole (what mapping needs); every other member is checked, not kept. */
   runMembers: readonly string[]
+  /**
+   * A member of each run that is a list streamed element by element (an array of objects), each
+   * element reduced to the `keep` members that are strings; an element's member of the same name
+   * is a nested list of the same kind (CycloneDX: `components`, each reduced to its `bom-ref`,
+   * name, version and purl, nested components included). Nothing else of an element is kept.
+   */
+  streamed?: { member: string, keep: readonly string[] }
   /** The member of a run holding its results (an array); each result is handed out as its JSON text. */
   results: string
   /** The results member may be null: a run that reports none (SARIF: the tool did not run). */
@@ -75,7 +82,7 @@ export interface ScanPaths {
 
 /**
  * A report as the scanner hands it out, piece by piece: the header members, the start of each
- * run, its kept members, the start of its results (a run without them computed none, which is
+ * run, its kept members, each element of its streamed list (reduced, as it ends), the start of its results (a run without them computed none, which is
  * not the same as finding none), and each result as JSON text (or, over the scanner's bounds,
  * why it is not kept).
  */
@@ -83,9 +90,17 @@ export type LogPiece =
   | { kind: 'header', key: string, value: unknown }
   | { kind: 'run', run: number }
   | { kind: 'runMember', run: number, key: string, value: unknown }
+  | { kind: 'element', run: number, key: string, value: Record<string, string> }
   | { kind: 'results', run: number }
   | { kind: 'result', run: number, index: number, json: string }
   | { kind: 'oversized', run: number, index: number, reason: string }
+
+/** Adds a streamed element to the run's members it belongs to: the list of that name, in the order the elements ended. */
+export function addElement (members: Record<string, unknown>, piece: { key: string, value: Record<string, string> }): void {
+  const list = members[piece.key]
+  if (Array.isArray(list)) list.push(piece.value)
+  else members[piece.key] = [piece.value]
+}
 
 /** What every run context says: the tool and the analysis category (with the asset, its scope). */
 export interface RunBase {

@@ -1,5 +1,5 @@
 import { BodyTooLargeError, InvalidJsonError, invalidReport } from '../errors.ts'
-import type { LogPiece, ScanPaths } from './report-format.ts'
+import { runPointer, type LogPiece, type ScanPaths } from './report-format.ts'
 
 /** A report needs about 15 levels (SARIF's code flows included); property bags get the rest. */
 export const MAX_DEPTH = 64
@@ -25,10 +25,20 @@ export const SCAN_LIMITS = {
   /** Characters of one member name. */
   nameChars: 1000,
   /** Characters of the member names of all objects open at once. */
-  openNameChars: 1024 * 1024
+  openNameChars: 1024 * 1024,
+  /**
+   * Elements of a streamed list (CycloneDX components, nested ones included) in the whole report:
+   * each is kept reduced, and the reductions are what a run's context holds, in memory and in the
+   * store; a real BOM of a container image or a monorepo has tens of thousands.
+   */
+  streamedElements: 200_000,
+  /** Characters of the members kept of the streamed elements, over the whole report. */
+  streamedChars: 24 * 1024 * 1024,
+  /** Characters of one member kept of a streamed element (a longer one is not kept: no mapping takes it). */
+  streamedValueChars: 2048
 } as const
 
-type Role = 'none' | 'document' | 'runs' | 'run' | 'results'
+type Role = 'none' | 'document' | 'runs' | 'run' | 'results' | 'list' | 'element'
 
 interface Frame {
   array: boolean
@@ -42,6 +52,8 @@ interface Frame {
   /** Index of the next element (arrays). */
   index: number
   run: number
+  /** The members kept of a streamed element, as it is scanned (elements). */
+  kept?: Record<string, string>
 }
 
 /** Where the scanner is in the grammar. */
@@ -65,6 +77,8 @@ interface Capture {
   emit: (json: string) => LogPiece | undefined
   /** Results only: what is handed out instead when the result is over its bounds. */
   reject?: (reason: string) => LogPiece
+  /** A member of a streamed element: bounded by `streamedValueChars`, dropped beyond it. */
+  element?: boolean
 }
 
 /**
@@ -72,8 +86,8 @@ interface Capture {
  * as strict JSON (RFC 8259 as I-JSON, RFC 7493: no duplicate member names, no lone surrogates, no
  * NUL) and hands out only what the import needs, one piece at a time, where the format's `paths`
  * say (SARIF: each element of `runs[i].results` as its JSON text, the few run members results are
- * mapped with, and `version`). Memory stays bounded by the largest single piece, never the
- * document; nesting deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
+ * mapped with, and `version`; CycloneDX: each component reduced as it ends). Memory stays bounded
+ * by the largest single piece and the reduced elements, never the document; nesting deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
  */
 export class ReportScanner {
   private readonly paths: ScanPaths
@@ -93,6 +107,9 @@ export class ReportScanner {
   private keptValues = 0
   private keptChars = 0
   private openNameChars = 0
+  /** Elements of streamed lists started, and characters kept of them, so far. */
+  private streamedElements = 0
+  private streamedChars = 0
 
   constructor (paths: ScanPaths) {
     this.paths = paths
@@ -223,7 +240,9 @@ export class ReportScanner {
   private keepCaptured (capture: Capture, text: string): void {
     if (capture.oversized !== undefined) return
     capture.chars += text.length
-    if (capture.reject) {
+    if (capture.element) {
+      if (capture.chars > SCAN_LIMITS.streamedValueChars) return this.oversize(capture, 'too long')
+    } else if (capture.reject) {
       if (capture.chars > SCAN_LIMITS.resultChars) return this.oversize(capture, `its JSON text is longer than ${SCAN_LIMITS.resultChars} characters`)
     } else if (this.keptChars + capture.chars > SCAN_LIMITS.keptChars) {
       this.refuse(`the tools, rules, artifacts and other run members kept hold more than ${SCAN_LIMITS.keptChars} characters`)
@@ -235,6 +254,7 @@ export class ReportScanner {
   private countValue (capture: Capture): void {
     if (capture.oversized !== undefined) return
     capture.values++
+    if (capture.element) return
     if (capture.reject) {
       if (capture.values > SCAN_LIMITS.resultValues) this.oversize(capture, `it holds more than ${SCAN_LIMITS.resultValues} JSON values`)
     } else if (this.keptValues + capture.values > SCAN_LIMITS.keptValues) {
@@ -255,7 +275,7 @@ export class ReportScanner {
   private startValue (c: number, text: string, i: number, out: LogPiece[]): void {
     const parent = this.stack[this.stack.length - 1]
     const role = this.roleOfChild(parent, c)
-    if (!this.capture && parent) this.startCapture(parent, i)
+    if (!this.capture && parent) this.startCapture(parent, role, c, i)
     if (this.capture) this.countValue(this.capture)
     if (c === 0x7b || c === 0x5b) {
       if (this.stack.length >= MAX_DEPTH) throw invalidReport([{ path: '', message: `nests deeper than ${MAX_DEPTH} levels` }])
@@ -264,6 +284,7 @@ export class ReportScanner {
       this.state = array ? State.ArrayFirst : State.ObjectFirst
       if (role === 'run') out.push({ kind: 'run', run: parent?.index ?? 0 })
       if (role === 'results') out.push({ kind: 'results', run: parent!.run })
+      if (role === 'element') this.startElement()
     } else if (c === 0x22) {
       this.stringIsKey = false
       this.state = State.String
@@ -299,6 +320,13 @@ export class ReportScanner {
       if (!isObject) throw invalidReport([{ path: `/${this.paths.runs}/${parent.index}`, message: 'a run must be an object' }])
       return 'run'
     }
+    const streamed = this.paths.streamed
+    if (streamed !== undefined && parent.key === streamed.member && (parent.role === 'run' || parent.role === 'element')) {
+      if (isArray) return 'list'
+      // A nested list that is none is not read (as the mapping never read it); the run's own must be one.
+      if (parent.role === 'run') throw invalidReport([{ path: `${runPointer(this.paths, parent.run)}/${streamed.member}`, message: 'must be an array' }])
+    }
+    if (parent.role === 'list') return isObject ? 'element' : 'none'
     if (parent.role === 'run' && parent.key === this.paths.results) {
       if (isArray) return 'results'
       // null, where the format allows it, is a run that reports none; anything else is no list of them.
@@ -310,10 +338,18 @@ export class ReportScanner {
     return 'none'
   }
 
+  /** An element of a streamed list starts: counted within its bound; its members are kept as they are scanned. */
+  private startElement (): void {
+    if (++this.streamedElements > SCAN_LIMITS.streamedElements) this.refuse(`more than ${SCAN_LIMITS.streamedElements} ${this.paths.streamed!.member} (nested ones included)`)
+    this.stack[this.stack.length - 1]!.kept = {}
+  }
+
   /** Values the import keeps are captured as text while they are scanned. */
-  private startCapture (parent: Frame, i: number): void {
+  private startCapture (parent: Frame, role: Role, c: number, i: number): void {
     let emit: Capture['emit'] | undefined
     let reject: Capture['reject'] | undefined
+    let element = false
+    if (role === 'list' || role === 'element') return
     const isDocument = parent.role === 'document' || (parent.role === 'run' && this.stack.length === 1)
     if (isDocument && parent.key !== undefined && this.paths.header.includes(parent.key)) {
       const key = parent.key
@@ -325,8 +361,18 @@ export class ReportScanner {
       const index = parent.index
       emit = (json) => ({ kind: 'result', run: parent.run, index, json })
       reject = (reason) => ({ kind: 'oversized', run: parent.run, index, reason })
+    } else if (parent.role === 'element' && parent.key !== undefined && c === 0x22 && this.paths.streamed!.keep.includes(parent.key)) {
+      // Only strings are kept of an element: nothing the mapping reads there is anything else.
+      const key = parent.key
+      element = true
+      emit = (json) => {
+        this.streamedChars += json.length
+        if (this.streamedChars > SCAN_LIMITS.streamedChars) this.refuse(`the ${this.paths.streamed!.member} kept hold more than ${SCAN_LIMITS.streamedChars} characters`)
+        parent.kept![key] = JSON.parse(json) as string
+        return undefined
+      }
     }
-    if (emit) this.capture = { depth: this.stack.length, parts: [], start: i, values: 0, chars: 0, emit, ...(reject ? { reject } : {}) }
+    if (emit) this.capture = { depth: this.stack.length, parts: [], start: i, values: 0, chars: 0, emit, ...(reject ? { reject } : {}), ...(element ? { element } : {}) }
   }
 
   private startKey (i: number): void {
@@ -374,6 +420,7 @@ export class ReportScanner {
     const frame = this.stack.pop()!
     this.openNameChars -= frame.nameChars
     if (frame.role === 'document' && !this.runsSeen) throw this.runsMissing()
+    if (frame.role === 'element') out.push({ kind: 'element', run: frame.run, key: this.paths.streamed!.member, value: frame.kept! })
     this.endValue(text, i + 1, out)
   }
 
@@ -384,9 +431,9 @@ export class ReportScanner {
       this.keepCaptured(capture, text.slice(capture.start, end))
       this.capture = undefined
       if (capture.oversized !== undefined) {
-        out.push(capture.reject!(capture.oversized))
+        if (capture.reject) out.push(capture.reject(capture.oversized))
       } else {
-        if (!capture.reject) {
+        if (!capture.reject && !capture.element) {
           this.keptValues += capture.values
           this.keptChars += capture.chars
         }

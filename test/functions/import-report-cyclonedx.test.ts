@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import t from 'tap'
+import { SCAN_LIMITS } from '../../shared/imports/report-scanner.ts'
 import { buildRecordsApi } from '../support/records-api.ts'
 import { history, importReport, patch, postReport, records, type ImportBody } from '../support/imports-api.ts'
 
@@ -134,11 +135,52 @@ t.test('hostile BOMs: circular dependencies, refs to nothing, a ref named twice 
   t.same(items.map((record) => record.component?.purl).sort(), ['pkg:npm/package-0@1.0.0', 'pkg:npm/package-19999@1.0.0'])
 })
 
-t.test('a BOM of 100 000 components is over what an import keeps of a report: a 413 naming the bound, never a 500', async (t) => {
+t.test('a BOM of 100 000 components imports: components stream one by one, nested ones too, and its vulnerabilities become records', async (t) => {
   const api = await buildRecordsApi(t)
-  const response = await postReport(api, cyclicBom(100_000, [{ id: 'CVE-2024-0001', affects: [{ ref: 'c0' }] }]), { query: IMAGE, headers: CDX })
+  const document = JSON.parse(cyclicBom(100_000, [
+    { id: 'CVE-2024-0001', ratings: [{ severity: 'high' }], affects: [{ ref: 'c0' }, { ref: 'c99999' }, { ref: 'inner-2' }] }
+  ]))
+  // A component holding components of its own, whose members the mapping never reads.
+  document.components[500].components = Array.from({ length: 3 }, (_, i) => ({ 'bom-ref': `inner-${i}`, type: 'library', name: `inner-${i}`, version: '2.0.0', hashes: [{ alg: 'SHA-256', content: 'a'.repeat(64) }] }))
+  const done = await importReport(t, api, JSON.stringify(document), { query: IMAGE, headers: CDX })
+  t.match(done, { status: 'succeeded', counts: { results: 3, created: 3, rejected: 0 } }, JSON.stringify(done.errors).slice(0, 300))
+  const items = await records(api, 'shop-image')
+  t.same(items.map((record) => record.component).sort((a, b) => a!.name.localeCompare(b!.name)), [
+    { name: 'inner-2', version: '2.0.0' },
+    { name: 'package-0', version: '1.0.0', purl: 'pkg:npm/package-0@1.0.0' },
+    { name: 'package-99999', version: '1.0.0', purl: 'pkg:npm/package-99999@1.0.0' }
+  ], 'each component as the mapping needs it: the first, the last and a nested one')
+  t.ok(items.every((record) => record.severity === 'high' && record.vulnerabilityIds?.[0] === 'CVE-2024-0001'))
+})
+
+t.test('a BOM of more components than the scanner keeps (nested ones counted) is a 413 naming the bound, never a 500', async (t) => {
+  const api = await buildRecordsApi(t)
+  const over = SCAN_LIMITS.streamedElements + 1
+  // One top-level component holding all the others: a bound on the whole tree, not on one list.
+  const nested = Array.from({ length: over - 1 }, (_, i) => `{"bom-ref":"c${i}","name":"p"}`).join(',')
+  const body = `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"bom-ref":"root","name":"root","components":[${nested}]}],"vulnerabilities":[]}`
+  const response = await postReport(api, body, { query: IMAGE, headers: CDX })
   t.equal(response.statusCode, 413)
-  t.match(response.json(), { detail: /run members kept hold more than/ })
+  t.match(response.headers['content-type'], /application\/problem\+json/)
+  t.match(response.json(), { status: 413, detail: new RegExp(`more than ${SCAN_LIMITS.streamedElements} components \\(nested ones included\\)`) })
+  const atBound = `{"bomFormat":"CycloneDX","specVersion":"1.6","components":[${Array.from({ length: SCAN_LIMITS.streamedElements }, (_, i) => `{"bom-ref":"c${i}","name":"p"}`).join(',')}],"vulnerabilities":[]}`
+  const accepted = await postReport(api, atBound, { query: IMAGE, headers: CDX })
+  t.ok([201, 202].includes(accepted.statusCode), `at the bound it is accepted (${accepted.statusCode} ${accepted.body.slice(0, 200)})`)
+})
+
+t.test('components that are not an array are a 422 naming them; a nested list that is none is not read', async (t) => {
+  const api = await buildRecordsApi(t)
+  const wrong = await postReport(api, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: { a: 1 }, vulnerabilities: [] }), { query: IMAGE, headers: CDX })
+  t.equal(wrong.statusCode, 422)
+  t.match(wrong.json(), { errors: [{ path: '/components', message: 'must be an array' }] })
+  const nested = await importReport(t, api, JSON.stringify({
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    components: [{ 'bom-ref': 'a', name: 'a', components: 'none', purl: { not: 'a string' } }, 7, null],
+    vulnerabilities: [{ id: 'CVE-2024-0002', affects: [{ ref: 'a' }] }]
+  }), { query: IMAGE, headers: CDX })
+  t.match(nested.counts, { results: 1, created: 1 })
+  t.same((await records(api, 'shop-image'))[0]!.component, { name: 'a' }, 'a purl that is no string is not kept')
 })
 
 t.test('a BOM nesting components deeper than the scanner allows is a 422, not a stack overflow', async (t) => {

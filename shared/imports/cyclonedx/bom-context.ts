@@ -16,6 +16,9 @@ export interface BomContext extends RunBase {
   components: Record<string, BomComponent>
 }
 
+/** A BOM's components as the scanner streams them: each reduced to what a finding names it by. */
+export const BOM_COMPONENTS = { member: 'components', keep: ['bom-ref', 'name', 'version', 'purl'] } as const
+
 /** The CycloneDX versions whose vulnerability model the import reads (1.4 introduced it; 1.5 and 1.6 kept it). */
 export const CYCLONEDX_VERSIONS = ['1.4', '1.5', '1.6'] as const
 

@@ -1,6 +1,6 @@
 import type { FieldError } from '../../errors.ts'
 import type { ReportFormat } from '../report-format.ts'
-import { bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
+import { BOM_COMPONENTS, bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
 import { CYCLONEDX, mapVulnerability, splitVulnerability } from './map-vulnerability.ts'
 
 /** CycloneDX's media type for JSON BOMs (IANA). */
@@ -16,7 +16,7 @@ export const cyclonedx: ReportFormat<BomContext> = {
   title: `CycloneDX ${CYCLONEDX_VERSIONS.join('/')}`,
   mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
-  paths: { document: 'a CycloneDX BOM', header: ['bomFormat', 'specVersion'], runMembers: ['metadata', 'components'], results: 'vulnerabilities' },
+  paths: { document: 'a CycloneDX BOM', header: ['bomFormat', 'specVersion'], runMembers: ['metadata'], streamed: BOM_COMPONENTS, results: 'vulnerabilities' },
   checkHeader ({ bomFormat, specVersion }, complete) {
     const problems: FieldError[] = []
     if (bomFormat === undefined) {

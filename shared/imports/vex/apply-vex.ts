@@ -8,7 +8,7 @@ import type { RequestContext } from '../../operations/request-context.ts'
 import { updateRecord } from '../../operations/update-record.ts'
 import { retryOnConflict } from '../../retry-on-conflict.ts'
 import { inPool } from '../concurrency.ts'
-import type { LogPiece } from '../report-format.ts'
+import { addElement, type LogPiece } from '../report-format.ts'
 import { clip } from '../sarif/text.ts'
 import type { VexDecision, VexFormat, VexProduct, VexStatement } from './vex-document.ts'
 
@@ -44,6 +44,7 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
     if (piece.kind === 'header') header[piece.key] = piece.value
     else if (piece.kind === 'results') listed = true
     else if (piece.kind === 'runMember') members[piece.key] = piece.value
+    else if (piece.kind === 'element') addElement(members, piece)
     else if (piece.kind === 'result') {
       if (raw.length >= MAX_STATEMENTS) throw invalidReport([{ path: `/${format.paths.results}`, message: `more than ${MAX_STATEMENTS} statements; split the document` }])
       raw.push([piece.index, JSON.parse(piece.json)])

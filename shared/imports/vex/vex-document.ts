@@ -1,8 +1,7 @@
 import type { FieldError } from '../../errors.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
-import { componentsByRef } from '../cyclonedx/bom-context.ts'
+import { BOM_COMPONENTS, componentsByRef, CYCLONEDX_VERSIONS } from '../cyclonedx/bom-context.ts'
 import { CYCLONEDX_MEDIA_TYPE } from '../cyclonedx/cyclonedx-format.ts'
-import { CYCLONEDX_VERSIONS } from '../cyclonedx/bom-context.ts'
 import type { ScanPaths } from '../report-format.ts'
 import { clip, text } from '../sarif/text.ts'
 
@@ -102,7 +101,7 @@ export const cyclonedxVex: VexFormat = {
   name: 'cyclonedx',
   mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
-  paths: { document: 'a CycloneDX VEX', header: ['bomFormat', 'specVersion', 'serialNumber'], runMembers: ['metadata', 'components'], results: 'vulnerabilities' },
+  paths: { document: 'a CycloneDX VEX', header: ['bomFormat', 'specVersion', 'serialNumber'], runMembers: ['metadata'], streamed: BOM_COMPONENTS, results: 'vulnerabilities' },
   resultsRequired: false,
   checkHeader ({ bomFormat, specVersion }, members) {
     const problems: FieldError[] = []

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { LogPiece } from '../../../shared/imports/report-format.ts'
-import { ReportScanner } from '../../../shared/imports/report-scanner.ts'
+import { cyclonedx } from '../../../shared/imports/cyclonedx/cyclonedx-format.ts'
+import { ReportScanner, SCAN_LIMITS } from '../../../shared/imports/report-scanner.ts'
 import { sarif } from '../../../shared/imports/sarif/sarif-format.ts'
 
 const log = JSON.stringify({
@@ -33,4 +34,44 @@ t.test('member names are compared decoded: an escaped spelling of a name already
   t.throws(() => scan(['{"version":"2.1.0","ver', 'sion":"2.1.0"}']), /duplicate member name "version"/)
   t.throws(() => scan(['{"a\\u00', '62":1,"ab":2}']), /duplicate member name "ab"/)
   t.same(scan(['{"version":"2.1.0","runs":[],"a\\"b":1,"a\\\\b":2}']).map((piece) => piece.kind), ['header'], 'different names that both need decoding')
+})
+
+t.test('a BOM\'s components are handed out one by one as they end, each reduced to the strings a finding names it by', async (t) => {
+  const bom = JSON.stringify({
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    components: [
+      { 'bom-ref': 'a', name: 'a\u00e9', version: '1', purl: 'pkg:npm/a@1', hashes: [{ alg: 'SHA-256', content: 'ff' }], components: [{ 'bom-ref': 'a/b', name: 'b', version: 2 }] },
+      'not a component',
+      { name: 'c', description: 'x'.repeat(100), properties: [{ name: 'bom-ref', value: 'not this' }] }
+    ],
+    vulnerabilities: [{ id: 'CVE-2024-0001' }]
+  })
+  const scanBom = (pieces: string[]) => {
+    const scanner = new ReportScanner(cyclonedx.paths)
+    return [...pieces.flatMap((piece) => scanner.push(piece)), ...scanner.end()]
+  }
+  const whole = scanBom([bom])
+  t.same(scanBom([...bom]), whole, 'the same, a character at a time')
+  t.same(whole.filter((piece) => piece.kind === 'element'), [
+    { kind: 'element', run: 0, key: 'components', value: { 'bom-ref': 'a/b', name: 'b' } },
+    { kind: 'element', run: 0, key: 'components', value: { 'bom-ref': 'a', name: 'a\u00e9', version: '1', purl: 'pkg:npm/a@1' } },
+    { kind: 'element', run: 0, key: 'components', value: { name: 'c' } }
+  ], 'nested ones first (they end first); a version that is no string is not kept')
+  t.notOk(whole.some((piece) => piece.kind === 'runMember' && piece.key === 'components'), 'the list is never kept whole')
+  t.equal(whole.filter((piece) => piece.kind === 'result').length, 1)
+})
+
+t.test('what is kept of components is bounded: a member over its length is dropped, the kept characters refuse the report', async (t) => {
+  const scanBom = (text: string) => {
+    const scanner = new ReportScanner(cyclonedx.paths)
+    return [...scanner.push(text), ...scanner.end()]
+  }
+  const long = 'x'.repeat(SCAN_LIMITS.streamedValueChars)
+  t.same(scanBom(`{"bomFormat":"CycloneDX","components":[{"bom-ref":"${long}","name":"n"}]}`).filter((piece) => piece.kind === 'element').map((piece) => piece.value), [{ name: 'n' }])
+  const ref = 'r'.repeat(SCAN_LIMITS.streamedValueChars - 10)
+  const count = Math.ceil(SCAN_LIMITS.streamedChars / ref.length) + 1
+  t.ok(count <= SCAN_LIMITS.streamedElements, 'the characters are the bound here, not the count')
+  const components = Array.from({ length: count }, () => `{"bom-ref":"${ref}"}`).join(',')
+  t.throws(() => scanBom(`{"bomFormat":"CycloneDX","components":[${components}]}`), { statusCode: 413, message: new RegExp(`the components kept hold more than ${SCAN_LIMITS.streamedChars} characters`) })
 })
