@@ -18,10 +18,10 @@ export const MAX_RESULTS = 50_000
 /** Runs per report (GitHub code scanning takes 20 per file): each is a scope, a context and a stored tool. */
 export const MAX_RUNS = 100
 
-/** A result split by its format: each part's index (with its pointer) and JSON text; a part that is the whole result keeps its text. */
-function splitParts (format: ReportFormat, index: number, json: string): Array<[string, string]> {
+/** A result split by its format: each part's index (with its pointer), JSON text and value; a part that is the whole result keeps its text. */
+function splitParts (format: ReportFormat, index: number, json: string): Array<[string, string, unknown]> {
   const whole = JSON.parse(json)
-  return format.splitResult!(whole).map(({ pointer, result }) => [JSON.stringify(`${index}${pointer}`), result === whole ? json : JSON.stringify(result)])
+  return format.splitResult!(whole).map(({ pointer, result }) => [JSON.stringify(`${index}${pointer}`), result === whole ? json : JSON.stringify(result), result])
 }
 
 export interface ReportTarget {
@@ -78,8 +78,8 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
 async function storeReport (data: DataLayer, context: RequestContext, id: string, target: ReportTarget, format: ReportFormat, pieces: AsyncIterable<LogPiece>, stored: { chunkCount: number, runParts: number }): Promise<{ results: number, contexts: StoredRun[] }> {
   const { tenant } = context.actor
   const header: Record<string, unknown> = {}
-  const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean }>()
-  const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false }).get(index)!
+  const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean, named: Set<string> }>()
+  const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false, named: new Set() }).get(index)!
   let results = 0
   let entries: string[] = []
   let text = 0
@@ -114,9 +114,10 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
       // Kept as a result rejected with its reason: the report is imported without it.
       entries.push(JSON.stringify([piece.run, piece.index, null, `the result is too large to import: ${piece.reason}`]))
     } else {
-      const parts = format.splitResult ? splitParts(format, piece.index, piece.json) : [[String(piece.index), piece.json]]
-      for (const [index, json] of parts) {
+      const parts = format.splitResult ? splitParts(format, piece.index, piece.json) : [[String(piece.index), piece.json, undefined] as const]
+      for (const [index, json, part] of parts) {
         countResult(piece.run)
+        if (format.contextKeys) for (const key of format.contextKeys(part ?? JSON.parse(json))) runOf(piece.run).named.add(key)
         entries.push(`[${piece.run},${index},${json}]`)
         text += json!.length
         if (entries.length >= CHUNK_RESULTS || text >= CHUNK_TEXT) await flush()
@@ -129,7 +130,7 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
   if (runs.size === 0) problems.push({ path: `/${format.paths.runs ?? ''}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
   const contexts: StoredRun[] = []
   for (const [index, run] of [...runs.entries()].sort(([a], [b]) => a - b)) {
-    const mapped = format.runContext(run.members, target.category)
+    const mapped = format.contextKeys ? format.runContext(run.members, target.category, run.named) : format.runContext(run.members, target.category)
     if (typeof mapped === 'string') problems.push({ path: runPointer(format.paths, index), message: mapped })
     else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }
   }

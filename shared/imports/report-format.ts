@@ -28,8 +28,18 @@ export interface ReportFormat<Run extends RunBase = RunBase> {
    * refused as soon as they are seen (`complete` false) and once the document ended (`complete` true).
    */
   checkHeader (header: Readonly<Record<string, unknown>>, complete: boolean): FieldError[]
-  /** Reduces a run's kept members to what its results are mapped with; a message when it is not a run of this format. */
-  runContext (members: Readonly<Record<string, unknown>>, fallbackCategory: string | undefined): Run | string
+  /**
+   * Reduces a run's kept members to what its results are mapped with; a message when it is not a
+   * run of this format. `named`: with `contextKeys`, the keys the run's results name (the context
+   * needs nothing else).
+   */
+  runContext (members: Readonly<Record<string, unknown>>, fallbackCategory: string | undefined, named?: ReadonlySet<string>): Run | string
+  /**
+   * The keys of its run's context one result (or part of one) is mapped with (CycloneDX: the
+   * component its `affects` ref names), gathered as the results stream by: the context is stored
+   * with only what some result names, however many components the BOM lists.
+   */
+  contextKeys? (result: unknown): string[]
   /** Maps one result of a run to a record body, or says why it is none. */
   // A method, so that a format's own run type stands where the pipeline passes what the format made.
   mapResult (result: unknown, run: Run, asset: ImportAsset, importId: string): MappedResult

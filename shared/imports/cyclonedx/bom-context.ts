@@ -12,7 +12,7 @@ export interface BomComponent {
 }
 
 export interface BomContext extends RunBase {
-  /** Every component of the BOM (nested ones and `metadata.component` included) by its `bom-ref`. */
+  /** The components of the BOM its vulnerabilities name (nested ones and `metadata.component` included), by `bom-ref`. */
   components: Record<string, BomComponent>
 }
 
@@ -35,8 +35,11 @@ export function bomTool (metadata: unknown): RunBase['tool'] {
   return { name: 'CycloneDX' }
 }
 
-/** The components of a BOM by `bom-ref`, nested ones included (walked without recursion). */
-export function componentsByRef (metadata: unknown, components: unknown): Record<string, BomComponent> {
+/**
+ * The components of a BOM by `bom-ref`, nested ones and `metadata.component` included (walked
+ * without recursion); with `named`, only those (what the BOM's vulnerabilities name).
+ */
+export function componentsByRef (metadata: unknown, components: unknown, named?: ReadonlySet<string>): Record<string, BomComponent> {
   const byRef: Record<string, BomComponent> = Object.create(null)
   const pending: unknown[] = Array.isArray(components) ? [...components] : []
   if (isPlainObject(metadata) && isPlainObject(metadata.component)) pending.push(metadata.component)
@@ -46,7 +49,7 @@ export function componentsByRef (metadata: unknown, components: unknown): Record
     if (Array.isArray(component.components)) pending.push(...component.components)
     const ref = text(component['bom-ref'])
     const name = text(component.name)
-    if (!ref || !name || Object.hasOwn(byRef, ref)) continue
+    if (!ref || !name || Object.hasOwn(byRef, ref) || (named !== undefined && !named.has(ref))) continue
     const version = text(component.version)
     const purl = text(component.purl)
     byRef[ref] = { name: clip(name, 300), ...(version ? { version: clip(version, 200) } : {}), ...(purl && purl.length <= 1000 ? { purl } : {}) }
@@ -54,9 +57,16 @@ export function componentsByRef (metadata: unknown, components: unknown): Record
   return byRef
 }
 
-/** Reduces a BOM (without its vulnerabilities) to its context. */
-export function bomContext (members: Readonly<Record<string, unknown>>, fallbackCategory: string | undefined): BomContext | string {
+/** The component ref a part of a vulnerability (split by its `affects`) names. */
+export function affectedRef (vulnerability: unknown): string[] {
+  const affects = isPlainObject(vulnerability) && Array.isArray(vulnerability.affects) ? vulnerability.affects : []
+  const ref = isPlainObject(affects[0]) ? text(affects[0].ref) : undefined
+  return ref ? [ref] : []
+}
+
+/** Reduces a BOM (without its vulnerabilities) to its context: the components `named` by its vulnerabilities. */
+export function bomContext (members: Readonly<Record<string, unknown>>, fallbackCategory: string | undefined, named?: ReadonlySet<string>): BomContext | string {
   if (members.metadata !== undefined && !isPlainObject(members.metadata)) return 'metadata must be an object'
   if (members.components !== undefined && !Array.isArray(members.components)) return 'components must be an array'
-  return { tool: bomTool(members.metadata), category: fallbackCategory ?? '', components: componentsByRef(members.metadata, members.components) }
+  return { tool: bomTool(members.metadata), category: fallbackCategory ?? '', components: componentsByRef(members.metadata, members.components, named) }
 }

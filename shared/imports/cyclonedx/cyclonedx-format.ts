@@ -1,6 +1,6 @@
 import type { FieldError } from '../../errors.ts'
 import type { ReportFormat } from '../report-format.ts'
-import { BOM_COMPONENTS, bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
+import { affectedRef, BOM_COMPONENTS, bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
 import { CYCLONEDX, mapVulnerability, splitVulnerability } from './map-vulnerability.ts'
 
 /** CycloneDX's media type for JSON BOMs (IANA). */
@@ -32,6 +32,7 @@ export const cyclonedx: ReportFormat<BomContext> = {
     return problems
   },
   runContext: bomContext,
+  contextKeys: affectedRef,
   mapResult: mapVulnerability,
   splitResult: splitVulnerability
 }

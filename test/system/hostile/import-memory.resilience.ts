@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { createHttpClient, recordFunctionEnv, startBenchIssuer, startBenchStore, type HttpResult } from '../../../bench/lib/environment.ts'
 import { buildAll, bundleEntries } from '../../../scripts/build.ts'
+import { SCAN_LIMITS } from '../../../shared/imports/report-scanner.ts'
 import { cgroupUnavailable, startLimited } from './memory-limit.ts'
 
 /**
@@ -12,7 +13,7 @@ import { cgroupUnavailable, startLimited } from './memory-limit.ts'
  * (the Service's NODE_OPTIONS and MALLOC_ARENA_MAX) in a cgroup with the pod's memory limit
  * (256 Mi, no swap), takes every hostile report of the outside attack and stays alive: 1 M tiny
  * rules in 2.5 MB of gzip, one result holding a 20 M-element array in 40 KB of gzip, one 60 MB
- * message, 100 imports at once. Each report's peak RSS is printed (SECURITY.md keeps them).
+ * message, a BOM at the bounds on the components kept, 100 imports at once. Each report's peak RSS is printed (SECURITY.md keeps them).
  */
 
 const LIMIT = 256 * 1024 * 1024
@@ -83,6 +84,19 @@ t.test('every hostile report leaves import-report alive under the pod\'s 256 Mi 
     const answer = await post(run('', `[${result(1).replace('finding 1', 'x'.repeat(60 * 1024 * 1024))},${result(2)}]`))
     t.ok([201, 202].includes(answer.status), answer.body.slice(0, 200))
     t.match(await finished(answer), { status: 'succeeded', counts: { results: 2, rejected: 1 } })
+  })
+
+  await survives('a BOM at the component bounds: 200 000 components, 24 Mi characters kept of them', async () => {
+    const refs = Array.from({ length: SCAN_LIMITS.streamedElements }, (_, i) => `r${String(i).padStart(99, '0')}`)
+    const components = refs.map((ref) => `{"bom-ref":"${ref}","type":"library","name":"n${ref.slice(-6)}","hashes":[{"alg":"SHA-256","content":"${'a'.repeat(64)}"}]}`).join(',')
+    const vulnerabilities = Array.from({ length: 1000 }, (_, i) => `{"id":"CVE-2024-${i + 1000}","ratings":[{"severity":"high"}],"affects":[{"ref":"${refs[i * 97]}"}]}`).join(',')
+    const answer = await http.call('POST', '/v1/imports?asset=image&assetType=container_image', {
+      authorization: `Bearer ${await issuer.token('hostile')}`,
+      'content-type': 'application/vnd.cyclonedx+json',
+      'content-encoding': 'gzip'
+    }, gzipSync(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[${components}],"vulnerabilities":[${vulnerabilities}]}`))
+    t.ok([201, 202].includes(answer.status), answer.body.slice(0, 200))
+    t.match(await finished(answer), { status: 'succeeded', counts: { results: 1000, created: 1000 } })
   })
 
   await survives('100 imports at once (2 000 results each, 10 tenants)', async () => {
