@@ -1,6 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import t from 'tap'
 import { SCAN_LIMITS } from '../../shared/imports/report-scanner.ts'
+import type { BomContext } from '../../shared/imports/cyclonedx/bom-context.ts'
+import { readRuns } from '../../shared/imports/stored-report.ts'
 import { buildRecordsApi } from '../support/records-api.ts'
 import { history, importReport, patch, postReport, records, type ImportBody } from '../support/imports-api.ts'
 
@@ -151,6 +153,8 @@ t.test('a BOM of 100 000 components imports: components stream one by one, neste
     { name: 'package-99999', version: '1.0.0', purl: 'pkg:npm/package-99999@1.0.0' }
   ], 'each component as the mapping needs it: the first, the last and a nested one')
   t.ok(items.every((record) => record.severity === 'high' && record.vulnerabilityIds?.[0] === 'CVE-2024-0001'))
+  const [run] = await readRuns(api.data, (await api.data.imports.get('acme', done.id))!) as unknown as BomContext[]
+  t.same(Object.keys(run!.components).sort(), ['c0', 'c99999', 'inner-2'], 'stored with the import: only the components the vulnerabilities name')
 })
 
 t.test('a BOM of more components than the scanner keeps (nested ones counted) is a 413 naming the bound, never a 500', async (t) => {
