@@ -30,6 +30,7 @@ export const problemTypes = {
   SR_INSUFFICIENT_SCOPE: { status: 403, title: 'Insufficient scope', slug: 'insufficient-scope', description: 'The access token lacks the scope this operation needs.' },
   SR_TENANT_MISMATCH: { status: 403, title: 'Tenant mismatch', slug: 'tenant-mismatch', description: 'A finding event (`POST /events/findings`) names another tenant than the access token; findings are written to the token\'s tenant only.' },
   SR_NOT_FOUND: { status: 404, title: 'Not found', slug: 'not-found', description: 'No record (or import) with this id in your tenant (or no such route).' },
+  SR_NO_VEX_STATEMENTS: { status: 404, title: 'No VEX statements', slug: 'no-vex-statements', description: 'An OpenVEX export (`GET /v1/records`, `Accept: application/openvex+json`) found no decision to state under the filter (from `cursor` on): an OpenVEX document needs at least one statement, so none is written.' },
   SR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed', slug: 'method-not-allowed', description: 'The path exists, but not with this method; `Allow` lists the methods it has.' },
   SR_NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable', slug: 'not-acceptable', description: 'None of the media types in `Accept` is one this operation answers with (`detail` lists them).' },
   SR_REQUEST_TIMEOUT: { status: 408, title: 'Request timeout', slug: 'request-timeout', description: 'The request was not received completely in time.' },
@@ -105,6 +106,7 @@ export const IdempotencyInProgressError = problemError<[]>('SR_IDEMPOTENCY_IN_PR
 export const IngestConflictError = problemError<[]>('SR_INGEST_CONFLICT', 'The record of this fingerprint kept changing while the report was applied; redeliver later')
 export const UnsupportedMediaTypeError = problemError('SR_UNSUPPORTED_MEDIA_TYPE')
 export const NotAcceptableError = problemError('SR_NOT_ACCEPTABLE')
+export const NoVexStatementsError = problemError('SR_NO_VEX_STATEMENTS')
 export const IdempotencyKeyReusedError = problemError<[]>('SR_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body')
 export const BodyTooLargeError = problemError('SR_BODY_TOO_LARGE')
 export const InvalidReportError = problemError('SR_INVALID_REPORT')

@@ -7,6 +7,7 @@ import type { ProblemCode } from '../../shared/errors.ts'
 import { problemBody, type Problem } from '../../shared/http/problem.ts'
 import { MAX_URL_LENGTH } from '../../shared/http/request-limits.ts'
 import { diffRecords, historyActorOf, type RecordChange } from '../../shared/records/change.ts'
+import { openvex } from '../../shared/exports/openvex.ts'
 import { etagOf } from '../../shared/records/etag.ts'
 import { applyRecordPatch, buildNewRecord, type Actor } from '../../shared/records/model.ts'
 import { SecurityRecord, type RecordCreate, type RecordPatch } from '../../shared/records/schema.ts'
@@ -234,6 +235,7 @@ const operationCauses: Record<string, Record<number, { code: ProblemCode, detail
   },
   listRecords: {
     400: { code: 'SR_INVALID_CURSOR', detail: 'The cursor belongs to a different query; send the same filters and order as the request that returned it' },
+    404: { code: 'SR_NO_VEX_STATEMENTS', detail: openvex.needsAnItem! },
     406: { code: 'SR_NOT_ACCEPTABLE', detail: 'Accept allows none of the media types this list is answered with: application/json, text/csv, application/openvex+json, application/vnd.cyclonedx+json, application/sarif+json' }
   },
   applyVex: {

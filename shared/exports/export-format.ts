@@ -27,4 +27,10 @@ export interface ExportFormat {
   item (record: SecurityRecord, first: boolean): string | undefined
   /** What the document ends with, after the last record. */
   end (context: ExportContext): string
+  /**
+   * Set when the format has no document without an item (OpenVEX: `statements` holds at least
+   * one): why, for the answer that none is written. Records are then read up to the first the
+   * format carries before anything is sent.
+   */
+  needsAnItem?: string
 }

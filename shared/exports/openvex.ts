@@ -45,5 +45,6 @@ export const openvex: ExportFormat = {
     const statement = openvexStatement(record)
     return statement && `${first ? '' : ','}${JSON.stringify(statement)}`
   },
-  end: () => ']}'
+  end: () => ']}',
+  needsAnItem: 'No record under this filter (from the cursor on) carries a decision OpenVEX states: a status other than open or duplicate, a vulnerability id and a package URL. An OpenVEX document needs at least one statement, so there is none to send.'
 }

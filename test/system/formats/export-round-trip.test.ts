@@ -41,10 +41,36 @@ t.test('exports are valid against the formats\' own schemas: CycloneDX 1.6 (stri
   t.same(sarifErrors(sarif), null)
   t.ok(sarif.runs[0].results.length >= 5)
   const empty = await exported(api, 'application/vnd.cyclonedx+json', OTHER)
-  t.same(await cyclonedxErrors(empty, true), null, 'an empty export is a valid document too')
-  // OpenVEX has no empty document (statements: minItems 1): without decisions the export says so with none.
-  t.same(JSON.parse(await exported(api, 'application/openvex+json', OTHER)).statements, [])
+  t.same(JSON.parse(empty).vulnerabilities, [])
+  t.same(await cyclonedxErrors(empty, true), null, 'a CycloneDX VEX without decisions is a valid document too')
   t.same(sarifErrors(JSON.parse(await exported(api, 'application/sarif+json', OTHER))), null)
+})
+
+t.test('OpenVEX has no document without a statement (the schema\'s minItems 1): without a decision under the filter, a 404 no-vex-statements, never an invalid 200', async (t) => {
+  const api = await buildRecordsApi(t)
+  t.not(openvexErrors({ '@context': 'https://openvex.dev/ns/v0.2.0', '@id': 'urn:uuid:0191e7a2-0000-7000-8000-000000000000', author: 'a', timestamp: '2026-01-01T00:00:00Z', version: 1, statements: [] }), null, 'the schema refuses an empty statements list')
+  await decide(t, api)
+  for (const [claims, query] of [[OTHER, ''], [undefined, '?status=open'], [undefined, '?asset=nothing-here']] as const) {
+    const response = await api.app.inject({ method: 'GET', url: `/v1/records${query}`, headers: { authorization: await api.bearer(claims), accept: 'application/openvex+json' } })
+    t.equal(response.statusCode, 404, `${query || 'another tenant'}: ${response.body.slice(0, 200)}`)
+    t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.equal(response.headers.vary, 'Accept')
+    t.match(response.json(), { type: /\/problems\/no-vex-statements$/, title: 'No VEX statements', status: 404, detail: /needs at least one statement/ })
+  }
+  const decisions = JSON.parse(await exported(api, 'application/openvex+json', undefined))
+  t.same(openvexErrors(decisions), null, 'with decisions, a valid document')
+})
+
+t.test('the OpenVEX export reads past pages without a decision to the first statement before it answers', async (t) => {
+  const api = await buildRecordsApi(t)
+  await decide(t, api)
+  // Newest first: 250 open records (no decision) come before the decided ones, over three pages.
+  for (let i = 0; i < 250; i++) await api.create({ title: `open ${i}`, category: 'vulnerability', severity: 'low', asset: { name: 'shop-image', type: 'container_image' }, vulnerabilityIds: ['CVE-2024-0001'], component: { name: 'x', purl: 'pkg:npm/x@1' } })
+  const response = await api.app.inject({ method: 'GET', url: '/v1/records', headers: { authorization: await api.bearer(), accept: 'application/openvex+json' } })
+  t.equal(response.statusCode, 200)
+  const document = response.json()
+  t.same(openvexErrors(document), null)
+  t.equal(document.statements.length, 4, 'the decisions behind the open records')
 })
 
 /** Decisions made in one tenant, exported as `mediaType`, applied to a fresh tenant that imported the same BOM: its statuses. */
