@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { html } from '../../shared/html/html.ts'
 import { consolePaths, pathOf } from './endpoints.ts'
-import { bulkResultPage, type BulkOutcome } from './pages/other-pages.ts'
+import { bulkResultPage, importedReports, type BulkOutcome } from './pages/other-pages.ts'
 import { queueUrl, readFilters } from './pages/queue.ts'
 import { recordPage, triagePatch, type TriageInput } from './pages/record.ts'
 import type { HistoryEntryView, ImportView, ListPage, RecordView } from './api-types.ts'
@@ -100,7 +100,7 @@ const writeRoutes: FastifyPluginAsync<{ callApi: CallApi }> = async (app, { call
       const tooLarge = (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE'
       return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: tooLarge ? 'The report is larger than 10 MB; compress it or split it.' : 'The upload could not be read; choose the file again.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, tooLarge ? 413 : 400)
     }
-    if (!report || report.length === 0) return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: 'Choose a SARIF or CycloneDX file to upload.' } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, 400)
+    if (!report || report.length === 0) return pages.render(reply, { title: 'Import', session, current: 'import', notice: { kind: 'error', text: `Choose a ${importedReports} to upload.` } }, html`<p><a href="${consolePaths.importForm}">Back</a></p>`, 400)
     const query = new URLSearchParams({ asset: fields.asset ?? '', assetType: fields.assetType ?? '' })
     if (fields.environment) query.set('environment', fields.environment)
     // As application/json the import tells a SARIF log from a CycloneDX BOM by how the document starts.

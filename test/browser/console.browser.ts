@@ -187,9 +187,9 @@ t.test('the console, walked as a triager, a viewer and a person of another tenan
     await checkAccessibility(t, page, 'bulk result')
 
     await page.getByRole('link', { name: 'Import' }).click()
-    await page.getByRole('heading', { name: 'Import a SARIF report' }).waitFor()
+    await page.getByRole('heading', { name: 'Import a SARIF 2.1.0 log or CycloneDX 1.4/1.5/1.6 BOM' }).waitFor()
     await checkAccessibility(t, page, 'import form')
-    await page.getByLabel(/SARIF log or CycloneDX BOM/).setInputFiles(SARIF)
+    await page.getByLabel(/SARIF 2\.1\.0 log or CycloneDX 1\.4\/1\.5\/1\.6 BOM/).setInputFiles(SARIF)
     await page.getByLabel('Asset name').fill('semgrep-demo')
     await shot(page, '10-import-form')
     await page.getByRole('button', { name: 'Upload and import' }).click()

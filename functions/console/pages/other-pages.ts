@@ -1,14 +1,24 @@
 import { html, type SafeHtml } from '../../../shared/html/html.ts'
+import { importFormatLabels } from '../../../shared/records/import-formats.ts'
 import { assetTypes, environments } from '../../../shared/records/vocabulary.ts'
 import { consolePaths, pathOf } from '../endpoints.ts'
 import type { ImportView } from '../api-types.ts'
 import { label, when } from './layout.ts'
 import { queueUrl, readFilters } from './queue.ts'
 
+/** "a, b or c" */
+const oneOf = (words: readonly string[]) => words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`
+
+/** The reports the import takes, as a person names them (`SARIF 2.1.0 log or CycloneDX 1.4/1.5/1.6 BOM`). */
+export const importedReports = oneOf(importFormatLabels.map((format) => `${format.title} ${format.document}`))
+
 export function importForm (): SafeHtml {
-  return html`<h1>Import a SARIF report</h1>
+  const endings = [...new Set(importFormatLabels.flatMap((format) => format.extensions))]
+  const accept = [...endings, ...new Set(importFormatLabels.flatMap((format) => format.mediaTypes))].join(',')
+  return html`<h1>Import a ${importedReports}</h1>
+<p>Each result of a SARIF log, and each vulnerability of a BOM with each component it affects, becomes a record of the asset; the next report of the same tool and asset resolves what it no longer reports.</p>
 <form method="post" action="${consolePaths.importForm}" enctype="multipart/form-data" class="import">
-<label>SARIF log or CycloneDX BOM (.sarif, .cdx.json or .json, up to 10 MB) <input type="file" name="report" accept=".sarif,.json,application/sarif+json,application/vnd.cyclonedx+json,application/json" required></label>
+<label>${importedReports} (${oneOf(endings)}, up to 10 MB) <input type="file" name="report" accept="${accept}" required></label>
 <label>Asset name <input name="asset" required maxlength="200"></label>
 <label>Asset type <select name="assetType">${assetTypes.map((type) => html`<option value="${type}"${type === 'repository' ? html` selected` : ''}>${label(type)}</option>`)}</select></label>
 <label>Environment <select name="environment"><option value="">none</option>${environments.map((environment) => html`<option value="${environment}">${environment}</option>`)}</select></label>

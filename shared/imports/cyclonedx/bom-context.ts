@@ -1,3 +1,4 @@
+import { CYCLONEDX_VERSIONS } from '../../records/import-formats.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
 import type { RunBase } from '../report-format.ts'
 import { clip, text } from '../sarif/text.ts'
@@ -18,9 +19,6 @@ export interface BomContext extends RunBase {
 
 /** A BOM's components as the scanner streams them: each reduced to what a finding names it by. */
 export const BOM_COMPONENTS = { member: 'components', keep: ['bom-ref', 'name', 'version', 'purl'] } as const
-
-/** The CycloneDX versions whose vulnerability model the import reads (1.4 introduced it; 1.5 and 1.6 kept it). */
-export const CYCLONEDX_VERSIONS = ['1.4', '1.5', '1.6'] as const
 
 /** The tool of a BOM: `metadata.tools` (1.5's `{ components, services }` or the older list), first one named. */
 export function bomTool (metadata: unknown): RunBase['tool'] {

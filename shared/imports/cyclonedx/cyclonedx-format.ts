@@ -1,10 +1,8 @@
 import type { FieldError } from '../../errors.ts'
+import { CYCLONEDX_VERSIONS, importFormatLabel } from '../../records/import-formats.ts'
 import type { ReportFormat } from '../report-format.ts'
-import { affectedRef, BOM_COMPONENTS, bomContext, CYCLONEDX_VERSIONS, type BomContext } from './bom-context.ts'
+import { affectedRef, BOM_COMPONENTS, bomContext, type BomContext } from './bom-context.ts'
 import { CYCLONEDX, mapVulnerability, splitVulnerability } from './map-vulnerability.ts'
-
-/** CycloneDX's media type for JSON BOMs (IANA). */
-export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json'
 
 /**
  * CycloneDX 1.5/1.6 JSON (ECMA-424, https://cyclonedx.org/specification/overview/) with
@@ -13,8 +11,8 @@ export const CYCLONEDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json'
  */
 export const cyclonedx: ReportFormat<BomContext> = {
   name: CYCLONEDX,
-  title: `CycloneDX ${CYCLONEDX_VERSIONS.join('/')}`,
-  mediaTypes: [CYCLONEDX_MEDIA_TYPE, 'application/json'],
+  title: importFormatLabel(CYCLONEDX).title,
+  mediaTypes: importFormatLabel(CYCLONEDX).mediaTypes,
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
   paths: { document: 'a CycloneDX BOM', header: ['bomFormat', 'specVersion'], runMembers: ['metadata'], streamed: BOM_COMPONENTS, results: 'vulnerabilities' },
   checkHeader ({ bomFormat, specVersion }, complete) {

@@ -1,9 +1,8 @@
 import type { FieldError } from '../../errors.ts'
+import { importFormatLabel, SARIF_VERSION } from '../../records/import-formats.ts'
 import type { ReportFormat } from '../report-format.ts'
 import { mapResult, SARIF } from './map-result.ts'
 import { runContext, type RunContext } from './run-context.ts'
-
-export const SARIF_VERSION = '2.1.0'
 
 /**
  * SARIF 2.1.0 (OASIS, https://docs.oasis-open.org/sarif/sarif/v2.1.0/), as CodeQL, Semgrep,
@@ -11,8 +10,8 @@ export const SARIF_VERSION = '2.1.0'
  */
 export const sarif: ReportFormat<RunContext> = {
   name: SARIF,
-  title: `SARIF ${SARIF_VERSION}`,
-  mediaTypes: ['application/sarif+json', 'application/json'],
+  title: importFormatLabel(SARIF).title,
+  mediaTypes: importFormatLabel(SARIF).mediaTypes,
   // The run members mapping reads: the tool and its rules, the category, the artifacts results point into.
   paths: { document: 'a SARIF log', header: ['version'], runs: 'runs', runMembers: ['tool', 'automationDetails', 'artifacts'], results: 'results', resultsMayBeNull: true },
   checkHeader ({ version }, complete) {

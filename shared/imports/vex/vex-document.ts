@@ -1,7 +1,7 @@
 import type { FieldError } from '../../errors.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
-import { BOM_COMPONENTS, componentsByRef, CYCLONEDX_VERSIONS } from '../cyclonedx/bom-context.ts'
-import { CYCLONEDX_MEDIA_TYPE } from '../cyclonedx/cyclonedx-format.ts'
+import { CYCLONEDX_MEDIA_TYPE, CYCLONEDX_VERSIONS } from '../../records/import-formats.ts'
+import { BOM_COMPONENTS, componentsByRef } from '../cyclonedx/bom-context.ts'
 import type { ScanPaths } from '../report-format.ts'
 import { clip, text } from '../sarif/text.ts'
 

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { formatNamed, formatOfMediaType, formatOfReport, reportFormats, reportMediaTypes } from '../../../shared/imports/formats.ts'
+import { importFormatLabel, importFormatLabels } from '../../../shared/records/import-formats.ts'
 
 t.test('a report\'s format comes from its media type, parameters and case aside', async (t) => {
   t.equal(formatOfMediaType('application/sarif+json')?.name, 'sarif')
@@ -25,4 +26,10 @@ t.test('sent as application/json, a report\'s format is the one its start says; 
   t.equal(formatOfReport('application/json', '')?.name, 'sarif')
   t.equal(formatOfReport('application/sarif+json', '{"bomFormat":"CycloneDX"')?.name, 'sarif', 'a specific media type is taken at its word')
   t.equal(formatOfReport('application/vnd.cyclonedx+json', '')?.name, 'cyclonedx')
+})
+
+t.test('every format the import takes is labelled for people (the console\'s import page), with the title and media types the format has', async (t) => {
+  t.same(importFormatLabels.map((label) => label.name), reportFormats.map((format) => format.name))
+  for (const format of reportFormats) t.same([format.title, format.mediaTypes], [importFormatLabel(format.name).title, importFormatLabel(format.name).mediaTypes], format.name)
+  t.throws(() => importFormatLabel('csv'), /no import format is labelled csv/)
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { mapResult } from '../../../../shared/imports/sarif/map-result.ts'
 import { runContext } from '../../../../shared/imports/sarif/run-context.ts'
-import { sarif, SARIF_VERSION } from '../../../../shared/imports/sarif/sarif-format.ts'
+import { SARIF_VERSION } from '../../../../shared/records/import-formats.ts'
+import { sarif } from '../../../../shared/imports/sarif/sarif-format.ts'
 
 t.test('SARIF 2.1.0 as its own and as plain JSON media type, named for people and for fingerprints', async (t) => {
   t.equal(SARIF_VERSION, '2.1.0')
