@@ -13,9 +13,13 @@ import type { ExportFormat } from './export-format.ts'
 const securitySeverity = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0', info: '0.0' } as const
 const level = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' } as const
 
-/** Where a finding is in the code: what the SARIF import wrote as `**Location:** \`path:line\``. */
+/**
+ * Where a finding is in the code: what the SARIF import wrote as a paragraph of its own,
+ * `**Location:** \`path:line\``. The record has no location field: a record without that paragraph
+ * (a BOM's finding, one created through the API) is no code finding GitHub could place.
+ */
 export function codeLocation (record: SecurityRecord): { uri: string, line?: number } | undefined {
-  const match = record.description?.match(/\*\*Location:\*\* `([^`\n]+?)(?::(\d+))?`/)
+  const match = record.description?.match(/(?:^|\n)\*\*Location:\*\* `([^`\n]+?)(?::(\d+))?`(?:\n|$)/)
   if (!match) return undefined
   return { uri: match[1]!, ...(match[2] ? { line: Number(match[2]) } : {}) }
 }

@@ -102,3 +102,16 @@ t.test('OpenVEX and CycloneDX VEX export the decisions; SARIF the open code find
     t.match(run.tool.driver.rules[result.ruleIndex], { id: result.ruleId, properties: { 'security-severity': /^\d+\.\d$/ } })
   }
 })
+
+t.test('SARIF exports only records with a code location as the SARIF import writes it (its own paragraph); records without one are left out', async (t) => {
+  const api = await buildRecordsApi(t)
+  const base = { category: 'vulnerability', severity: 'high', asset: { name: 'web', type: 'repository' }, source: { tool: 'manual', ruleId: 'manual-review' } }
+  await api.create({ ...base, title: 'placed', description: 'Found in review.\n\n**Location:** `src/app.js:12`\n\n**Rule:** `manual-review`' })
+  await api.create({ ...base, title: 'mentioned in prose', description: 'Compare with **Location:** `src/other.js:3` in the last report.' })
+  await api.create({ ...base, title: 'no location at all' })
+  await api.create({ ...base, title: 'placed but resolved', status: 'resolved', description: '**Location:** `src/old.js:1`' })
+  const sarif = (await list(api, 'application/sarif+json')).json()
+  t.same(sarif.runs[0].results.map((result: { message: { text: string }, locations: Array<{ physicalLocation: unknown }> }) => [result.message.text, result.locations[0]!.physicalLocation]), [
+    ['placed', { artifactLocation: { uri: 'src/app.js' }, region: { startLine: 12 } }]
+  ], 'open records whose description has the location paragraph; a mention inside a sentence is none')
+})
