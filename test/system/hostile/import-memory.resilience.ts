@@ -13,7 +13,8 @@ import { cgroupUnavailable, startLimited } from './memory-limit.ts'
  * (the Service's NODE_OPTIONS and MALLOC_ARENA_MAX) in a cgroup with the pod's memory limit
  * (256 Mi, no swap), takes every hostile report of the outside attack and stays alive: 1 M tiny
  * rules in 2.5 MB of gzip, one result holding a 20 M-element array in 40 KB of gzip, one 60 MB
- * message, a BOM at the bounds on the components kept, 100 imports at once. Each report's peak RSS is printed (SECURITY.md keeps them).
+ * message, 100 imports at once, a BOM at the bounds on the components kept (last: the heap it
+ * leaves behind would be counted in the next case's peak). Each report's peak RSS is printed (SECURITY.md keeps them).
  */
 
 const LIMIT = 256 * 1024 * 1024
@@ -86,6 +87,17 @@ t.test('every hostile report leaves import-report alive under the pod\'s 256 Mi 
     t.match(await finished(answer), { status: 'succeeded', counts: { results: 2, rejected: 1 } })
   })
 
+  await survives('100 imports at once (2 000 results each, 10 tenants)', async () => {
+    const report = run('', `[${Array.from({ length: 2000 }, (_, line) => result(line + 1)).join(',')}]`)
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => post(report, `tenant-${i % 10}`).then((answer) => ({ answer, tenant: `tenant-${i % 10}` }))))
+    const statuses = answers.map(({ answer }) => answer.status)
+    t.ok(statuses.every((status) => [201, 202, 429, 503].includes(status)), `answers: ${[...new Set(statuses)].join(', ')}`)
+    t.ok(answers.filter(({ answer }) => answer.status === 429 || answer.status === 503).every(({ answer }) => Number(answer.headers['retry-after']) > 0), 'every refusal says when to retry')
+    const accepted = answers.filter(({ answer }) => answer.status === 202)
+    t.ok(accepted.length > 0, `${accepted.length} accepted`)
+    for (const { answer, tenant } of accepted) t.match(await finished(answer, tenant), { status: 'succeeded', counts: { results: 2000 } })
+  })
+
   await survives('a BOM at the component bounds: 200 000 components, 24 Mi characters kept of them', async () => {
     const refs = Array.from({ length: SCAN_LIMITS.streamedElements }, (_, i) => `r${String(i).padStart(99, '0')}`)
     const components = refs.map((ref) => `{"bom-ref":"${ref}","type":"library","name":"n${ref.slice(-6)}","hashes":[{"alg":"SHA-256","content":"${'a'.repeat(64)}"}]}`).join(',')
@@ -97,17 +109,6 @@ t.test('every hostile report leaves import-report alive under the pod\'s 256 Mi 
     }, gzipSync(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":[${components}],"vulnerabilities":[${vulnerabilities}]}`))
     t.ok([201, 202].includes(answer.status), answer.body.slice(0, 200))
     t.match(await finished(answer), { status: 'succeeded', counts: { results: 1000, created: 1000 } })
-  })
-
-  await survives('100 imports at once (2 000 results each, 10 tenants)', async () => {
-    const report = run('', `[${Array.from({ length: 2000 }, (_, line) => result(line + 1)).join(',')}]`)
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => post(report, `tenant-${i % 10}`).then((answer) => ({ answer, tenant: `tenant-${i % 10}` }))))
-    const statuses = answers.map(({ answer }) => answer.status)
-    t.ok(statuses.every((status) => [201, 202, 429, 503].includes(status)), `answers: ${[...new Set(statuses)].join(', ')}`)
-    t.ok(answers.filter(({ answer }) => answer.status === 429 || answer.status === 503).every(({ answer }) => Number(answer.headers['retry-after']) > 0), 'every refusal says when to retry')
-    const accepted = answers.filter(({ answer }) => answer.status === 202)
-    t.ok(accepted.length > 0, `${accepted.length} accepted`)
-    for (const { answer, tenant } of accepted) t.match(await finished(answer, tenant), { status: 'succeeded', counts: { results: 2000 } })
   })
 
   t.comment(`peak memory per hostile report under a ${MiB(LIMIT)} limit: ${JSON.stringify(peaks)}`)
