@@ -1,4 +1,3 @@
-import { CYCLONEDX_VERSIONS } from '../../records/import-formats.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
 import type { RunBase } from '../report-format.ts'
 import { clip, text } from '../sarif/text.ts'
