@@ -87,7 +87,8 @@ interface Capture {
  * NUL) and hands out only what the import needs, one piece at a time, where the format's `paths`
  * say (SARIF: each element of `runs[i].results` as its JSON text, the few run members results are
  * mapped with, and `version`; CycloneDX: each component reduced as it ends). Memory stays bounded
- * by the largest single piece and the reduced elements, never the document; nesting deeper than MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
+ * by the largest single piece and the reduced elements, never the document; nesting deeper than
+ * MAX_DEPTH is refused the moment it is reached (no recursion anywhere).
  */
 export class ReportScanner {
   private readonly paths: ScanPaths
@@ -241,7 +242,7 @@ export class ReportScanner {
     if (capture.oversized !== undefined) return
     capture.chars += text.length
     if (capture.element) {
-      if (capture.chars > SCAN_LIMITS.streamedValueChars) return this.oversize(capture, 'too long')
+      if (capture.chars > SCAN_LIMITS.streamedValueChars) return this.oversize(capture, 'too long to keep')
     } else if (capture.reject) {
       if (capture.chars > SCAN_LIMITS.resultChars) return this.oversize(capture, `its JSON text is longer than ${SCAN_LIMITS.resultChars} characters`)
     } else if (this.keptChars + capture.chars > SCAN_LIMITS.keptChars) {
