@@ -92,9 +92,9 @@ export interface ScanPaths {
 
 /**
  * A report as the scanner hands it out, piece by piece: the header members, the start of each
- * run, its kept members, each element of its streamed list (reduced, as it ends), the start of its results (a run without them computed none, which is
- * not the same as finding none), and each result as JSON text (or, over the scanner's bounds,
- * why it is not kept).
+ * run, its kept members, each element of its streamed list (reduced, as it ends), the start of
+ * its results (a run without them computed none, which is not the same as finding none), and each
+ * result as JSON text (or, over the scanner's bounds, why it is not kept).
  */
 export type LogPiece =
   | { kind: 'header', key: string, value: unknown }
