@@ -16,7 +16,7 @@ export function importForm (): SafeHtml {
   const endings = [...new Set(importFormatLabels.flatMap((format) => format.extensions))]
   const accept = [...endings, ...new Set(importFormatLabels.flatMap((format) => format.mediaTypes))].join(',')
   return html`<h1>Import a ${importedReports}</h1>
-<p>Each result of a SARIF log, and each vulnerability of a BOM with each component it affects, becomes a record of the asset; the next report of the same tool and asset resolves what it no longer reports.</p>
+<p>Every finding of the report becomes a record of the asset. The next report of the same tool and asset resolves what it no longer reports; a person's decision is never overridden.</p>
 <form method="post" action="${consolePaths.importForm}" enctype="multipart/form-data" class="import">
 <label>${importedReports} (${oneOf(endings)}, up to 10 MB) <input type="file" name="report" accept="${accept}" required></label>
 <label>Asset name <input name="asset" required maxlength="200"></label>
