@@ -89,6 +89,22 @@ t.test('a CycloneDX VEX: analysis states map (exploitable reopens a closed recor
   t.match(after.find((record) => record.source?.ruleId === 'CVE-2021-23337'), { status: 'false_positive', statusReason: /not our lodash \(VEX urn:uuid:3e671687.* by Pat Example\)/ })
 })
 
+t.test('a CycloneDX VEX carrying the BOM\'s 60 000 components applies (components stream one by one, nested ones too)', async (t) => {
+  const api = await buildRecordsApi(t)
+  await imported(t, api)
+  const components: Array<Record<string, unknown>> = Array.from({ length: 60_000 }, (_, i) => ({ 'bom-ref': `c${i}`, type: 'library', name: `package-${i}`, version: '1.0.0', purl: `pkg:npm/package-${i}@1.0.0` }))
+  components[30_000]!.components = [{ 'bom-ref': 'lodash', type: 'library', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20' }]
+  const response = await postVex(api, {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    components,
+    vulnerabilities: [{ id: 'CVE-2021-23337', analysis: { state: 'not_affected', justification: 'code_not_reachable' }, affects: [{ ref: 'lodash' }] }]
+  }, 'application/vnd.cyclonedx+json')
+  t.equal(response.statusCode, 200, response.body.slice(0, 300))
+  t.match(response.json(), { counts: { statements: 1, applied: 1, unknown: 0 } })
+  t.match((await records(api, 'shop-image')).find((record) => record.source?.ruleId === 'CVE-2021-23337'), { status: 'not_affected' })
+})
+
 t.test('a VEX never touches another tenant\'s records, even naming their ids', async (t) => {
   const api = await buildRecordsApi(t)
   const theirs = await imported(t, api)
