@@ -185,6 +185,9 @@ t.test('components that are not an array are a 422 naming them; a nested list th
   }), { query: IMAGE, headers: CDX })
   t.match(nested.counts, { results: 1, created: 1 })
   t.same((await records(api, 'shop-image'))[0]!.component, { name: 'a' }, 'a purl that is no string is not kept')
+  const after = await importReport(t, api, '{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[{"id":"CVE-2024-0003","affects":[{"ref":"late"}]}],"components":[{"bom-ref":"late","name":"late","version":"3"}]}', { query: 'asset=other-image&assetType=container_image', headers: CDX })
+  t.match(after.counts, { results: 1, created: 1, rejected: 0 }, 'components after the vulnerabilities are found as well')
+  t.same((await records(api, 'other-image'))[0]!.component, { name: 'late', version: '3' })
 })
 
 t.test('a BOM nesting components deeper than the scanner allows is a 422, not a stack overflow', async (t) => {
