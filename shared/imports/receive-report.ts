@@ -6,7 +6,8 @@ import type { DataLayer } from '../operations/data-layer.ts'
 import type { RequestContext } from '../operations/request-context.ts'
 import { uniqueScopes } from './import-scope.ts'
 import { joinScopeLines } from './scope-turns.ts'
-import { addElement, runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
+import { ElementSpool } from './element-spool.ts'
+import { runPointer, type LogPiece, type ReportFormat } from './report-format.ts'
 import { storeChunk, storeRuns, type StoredRun } from './stored-report.ts'
 
 /** Results per chunk: the unit of work between two checkpoints. */
@@ -78,8 +79,8 @@ export async function receiveReport (data: DataLayer, context: RequestContext, t
 async function storeReport (data: DataLayer, context: RequestContext, id: string, target: ReportTarget, format: ReportFormat, pieces: AsyncIterable<LogPiece>, stored: { chunkCount: number, runParts: number }): Promise<{ results: number, contexts: StoredRun[] }> {
   const { tenant } = context.actor
   const header: Record<string, unknown> = {}
-  const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean, named: Set<string> }>()
-  const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false, named: new Set() }).get(index)!
+  const runs = new Map<number, { members: Record<string, unknown>, resultsPresent: boolean, named: Set<string>, spool: ElementSpool }>()
+  const runOf = (index: number) => runs.get(index) ?? runs.set(index, { members: {}, resultsPresent: false, named: new Set(), spool: new ElementSpool() }).get(index)!
   let results = 0
   let entries: string[] = []
   let text = 0
@@ -106,7 +107,7 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
     } else if (piece.kind === 'runMember') {
       runOf(piece.run).members[piece.key] = piece.value
     } else if (piece.kind === 'element') {
-      addElement(runOf(piece.run).members, piece)
+      runOf(piece.run).spool.add(piece.value)
     } else if (piece.kind === 'results') {
       runOf(piece.run).resultsPresent = true
     } else if (piece.kind === 'oversized') {
@@ -130,6 +131,9 @@ async function storeReport (data: DataLayer, context: RequestContext, id: string
   if (runs.size === 0) problems.push({ path: `/${format.paths.runs ?? ''}`, message: 'must hold at least one run (a scan without findings is a run with an empty results array)' })
   const contexts: StoredRun[] = []
   for (const [index, run] of [...runs.entries()].sort(([a], [b]) => a - b)) {
+    const { streamed } = format.paths
+    // Of the streamed elements, only those the results name (all of them where the format names none).
+    if (streamed) run.members[streamed.member] = run.spool.select(streamed.key, format.contextKeys ? run.named : undefined)
     const mapped = format.contextKeys ? format.runContext(run.members, target.category, run.named) : format.runContext(run.members, target.category)
     if (typeof mapped === 'string') problems.push({ path: runPointer(format.paths, index), message: mapped })
     else contexts[index] = { ...mapped, resultsPresent: run.resultsPresent }

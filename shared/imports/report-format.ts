@@ -82,8 +82,9 @@ export interface ScanPaths {
    * element reduced to the `keep` members that are strings; an element's member of the same name
    * is a nested list of the same kind (CycloneDX: `components`, each reduced to its `bom-ref`,
    * name, version and purl, nested components included). Nothing else of an element is kept.
+   * `key`: the kept member that names an element (what `contextKeys` gives).
    */
-  streamed?: { member: string, keep: readonly string[] }
+  streamed?: { member: string, keep: readonly string[], key: string }
   /** The member of a run holding its results (an array); each result is handed out as its JSON text. */
   results: string
   /** The results member may be null: a run that reports none (SARIF: the tool did not run). */
@@ -104,13 +105,6 @@ export type LogPiece =
   | { kind: 'results', run: number }
   | { kind: 'result', run: number, index: number, json: string }
   | { kind: 'oversized', run: number, index: number, reason: string }
-
-/** Adds a streamed element to the run's members it belongs to: the list of that name, in the order the elements ended. */
-export function addElement (members: Record<string, unknown>, piece: { key: string, value: Record<string, string> }): void {
-  const list = members[piece.key]
-  if (Array.isArray(list)) list.push(piece.value)
-  else members[piece.key] = [piece.value]
-}
 
 /** What every run context says: the tool and the analysis category (with the asset, its scope). */
 export interface RunBase {

@@ -17,7 +17,7 @@ export interface BomContext extends RunBase {
 }
 
 /** A BOM's components as the scanner streams them: each reduced to what a finding names it by. */
-export const BOM_COMPONENTS = { member: 'components', keep: ['bom-ref', 'name', 'version', 'purl'] } as const
+export const BOM_COMPONENTS = { member: 'components', keep: ['bom-ref', 'name', 'version', 'purl'], key: 'bom-ref' } as const
 
 /** The tool of a BOM: `metadata.tools` (1.5's `{ components, services }` or the older list), first one named. */
 export function bomTool (metadata: unknown): RunBase['tool'] {
@@ -54,11 +54,10 @@ export function componentsByRef (metadata: unknown, components: unknown, named?:
   return byRef
 }
 
-/** The component ref a part of a vulnerability (split by its `affects`) names. */
-export function affectedRef (vulnerability: unknown): string[] {
+/** The component refs a vulnerability (or a part of one, split by its `affects`) names. */
+export function affectedRefs (vulnerability: unknown): string[] {
   const affects = isPlainObject(vulnerability) && Array.isArray(vulnerability.affects) ? vulnerability.affects : []
-  const ref = isPlainObject(affects[0]) ? text(affects[0].ref) : undefined
-  return ref ? [ref] : []
+  return affects.map((affected) => isPlainObject(affected) ? text(affected.ref) : undefined).filter((ref): ref is string => ref !== undefined)
 }
 
 /** Reduces a BOM (without its vulnerabilities) to its context: the components `named` by its vulnerabilities. */

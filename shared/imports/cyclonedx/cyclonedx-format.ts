@@ -1,7 +1,7 @@
 import type { FieldError } from '../../errors.ts'
 import { CYCLONEDX_VERSIONS, importFormatLabel } from '../../records/import-formats.ts'
 import type { ReportFormat } from '../report-format.ts'
-import { affectedRef, BOM_COMPONENTS, bomContext, type BomContext } from './bom-context.ts'
+import { affectedRefs, BOM_COMPONENTS, bomContext, type BomContext } from './bom-context.ts'
 import { CYCLONEDX, mapVulnerability, splitVulnerability } from './map-vulnerability.ts'
 
 /**
@@ -30,7 +30,7 @@ export const cyclonedx: ReportFormat<BomContext> = {
     return problems
   },
   runContext: bomContext,
-  contextKeys: affectedRef,
+  contextKeys: affectedRefs,
   mapResult: mapVulnerability,
   splitResult: splitVulnerability
 }

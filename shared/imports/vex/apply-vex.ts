@@ -8,7 +8,8 @@ import type { RequestContext } from '../../operations/request-context.ts'
 import { updateRecord } from '../../operations/update-record.ts'
 import { retryOnConflict } from '../../retry-on-conflict.ts'
 import { inPool } from '../concurrency.ts'
-import { addElement, type LogPiece } from '../report-format.ts'
+import { ElementSpool } from '../element-spool.ts'
+import type { LogPiece } from '../report-format.ts'
 import { clip } from '../sarif/text.ts'
 import type { VexDecision, VexFormat, VexProduct, VexStatement } from './vex-document.ts'
 
@@ -39,17 +40,21 @@ export async function applyVex (data: DataLayer, context: RequestContext, format
   const header: Record<string, unknown> = {}
   const members: Record<string, unknown> = {}
   const raw: Array<[number, unknown]> = []
+  const spool = new ElementSpool()
   let listed = false
   for await (const piece of pieces) {
     if (piece.kind === 'header') header[piece.key] = piece.value
     else if (piece.kind === 'results') listed = true
     else if (piece.kind === 'runMember') members[piece.key] = piece.value
-    else if (piece.kind === 'element') addElement(members, piece)
+    else if (piece.kind === 'element') spool.add(piece.value)
     else if (piece.kind === 'result') {
       if (raw.length >= MAX_STATEMENTS) throw invalidReport([{ path: `/${format.paths.results}`, message: `more than ${MAX_STATEMENTS} statements; split the document` }])
       raw.push([piece.index, JSON.parse(piece.json)])
     }
   }
+  const { streamed } = format.paths
+  // Of the streamed elements, only those the statements name (all of them where the format names none).
+  if (streamed) members[streamed.member] = spool.select(streamed.key, format.contextKeys ? new Set(raw.flatMap(([, value]) => format.contextKeys!(value))) : undefined)
   const problems = format.checkHeader(header, members)
   if (format.resultsRequired && !listed) problems.push({ path: `/${format.paths.results}`, message: 'is required (an empty list where the document states nothing)' })
   if (problems.length > 0) throw invalidReport(problems)

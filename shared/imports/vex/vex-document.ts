@@ -1,7 +1,7 @@
 import type { FieldError } from '../../errors.ts'
 import { isPlainObject } from '../../records/merge-patch.ts'
 import { CYCLONEDX_MEDIA_TYPE, CYCLONEDX_VERSIONS } from '../../records/import-formats.ts'
-import { BOM_COMPONENTS, componentsByRef } from '../cyclonedx/bom-context.ts'
+import { affectedRefs, BOM_COMPONENTS, componentsByRef } from '../cyclonedx/bom-context.ts'
 import type { ScanPaths } from '../report-format.ts'
 import { clip, text } from '../sarif/text.ts'
 
@@ -38,6 +38,8 @@ export interface VexFormat {
   origin (header: Readonly<Record<string, unknown>>, members: Readonly<Record<string, unknown>>): { id?: string, author?: string }
   /** A statement of the document in the VEX's own terms; a message when it says nothing this API applies. */
   statements (raw: unknown, index: number, members: Readonly<Record<string, unknown>>): VexStatement[] | string
+  /** The keys of the streamed elements (`paths.streamed`) a statement reads: only those are kept once the document has ended. */
+  contextKeys? (raw: unknown): string[]
 }
 
 export const OPENVEX_MEDIA_TYPE = 'application/openvex+json'
@@ -103,6 +105,7 @@ export const cyclonedxVex: VexFormat = {
   recognise: /"bomFormat"\s*:\s*"CycloneDX"/,
   paths: { document: 'a CycloneDX VEX', header: ['bomFormat', 'specVersion', 'serialNumber'], runMembers: ['metadata'], streamed: BOM_COMPONENTS, results: 'vulnerabilities' },
   resultsRequired: false,
+  contextKeys: affectedRefs,
   checkHeader ({ bomFormat, specVersion }, members) {
     const problems: FieldError[] = []
     if (Object.hasOwn(members, 'components') && !Array.isArray(members.components)) problems.push({ path: '/components', message: 'must be an array' })
