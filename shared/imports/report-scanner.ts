@@ -32,8 +32,11 @@ export const SCAN_LIMITS = {
    * store; a real BOM of a container image or a monorepo has tens of thousands.
    */
   streamedElements: 200_000,
-  /** Characters of the members kept of the streamed elements, over the whole report. */
-  streamedChars: 24 * 1024 * 1024,
+  /**
+   * Characters of the members kept of the streamed elements, over the whole report (a value an
+   * element already holds under another name, such as a purl that is also the `bom-ref`, counts once).
+   */
+  streamedChars: 16 * 1024 * 1024,
   /** Characters of one member kept of a streamed element (a longer one is not kept: no mapping takes it). */
   streamedValueChars: 2048
 } as const
@@ -367,9 +370,11 @@ export class ReportScanner {
       const key = parent.key
       element = true
       emit = (json) => {
-        this.streamedChars += json.length
+        const value = JSON.parse(json) as string
+        const kept = parent.kept!
+        if (!Object.values(kept).includes(value)) this.streamedChars += json.length
         if (this.streamedChars > SCAN_LIMITS.streamedChars) this.refuse(`the ${this.paths.streamed!.member} kept hold more than ${SCAN_LIMITS.streamedChars} characters`)
-        parent.kept![key] = JSON.parse(json) as string
+        kept[key] = value
         return undefined
       }
     }

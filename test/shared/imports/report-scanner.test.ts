@@ -75,3 +75,12 @@ t.test('what is kept of components is bounded: a member over its length is dropp
   const components = Array.from({ length: count }, () => `{"bom-ref":"${ref}"}`).join(',')
   t.throws(() => scanBom(`{"bomFormat":"CycloneDX","components":[${components}]}`), { statusCode: 413, message: new RegExp(`the components kept hold more than ${SCAN_LIMITS.streamedChars} characters`) })
 })
+
+t.test('a purl that is also the component\'s bom-ref counts once against the kept characters', async (t) => {
+  const ref = 'pkg:npm/' + 'p'.repeat(SCAN_LIMITS.streamedValueChars - 20)
+  const count = Math.floor(SCAN_LIMITS.streamedChars / (ref.length + 2)) - 1
+  const components = Array.from({ length: count }, () => `{"bom-ref":"${ref}","purl":"${ref}"}`).join(',')
+  const scanner = new ReportScanner(cyclonedx.paths)
+  const pieces = [...scanner.push(`{"bomFormat":"CycloneDX","components":[${components}]}`), ...scanner.end()]
+  t.equal(pieces.filter((piece) => piece.kind === 'element').length, count, 'twice the characters would be over the bound; once they are not')
+})
