@@ -2,7 +2,8 @@
 // (github.com/openvex/go-vex, the library vexctl is a command line over) reading, merging and
 // writing documents the way vexctl's merge and create subcommands do.
 //
-//	go-vex merge FILE...        open each file as vexctl merge does (vex.Open), check every statement
+//	go-vex merge [-id IRI] [-author A] FILE...
+//	                            open each file as vexctl merge does (vex.Open), check every statement
 //	                            with go-vex's rules (Statement.Validate, what vexctl create and add
 //	                            enforce), merge them with vex.MergeDocumentsWithOptions and print a
 //	                            JSON summary: statements per document, the merged statements, and
@@ -82,7 +83,15 @@ func summarise(statement *vex.Statement) statementSummary {
 	return summary
 }
 
-func merge(files []string) error {
+func merge(args []string) error {
+	flags := flag.NewFlagSet("merge", flag.ContinueOnError)
+	options := vex.MergeOptions{}
+	flags.StringVar(&options.DocumentID, "id", "", "the merged document's @id (vexctl merge --id)")
+	flags.StringVar(&options.Author, "author", "", "the merged document's author (vexctl merge --author)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	files := flags.Args()
 	if len(files) == 0 {
 		return errors.New("merge: no files")
 	}
@@ -101,7 +110,7 @@ func merge(files []string) error {
 		docs = append(docs, doc)
 		summary.Documents = append(summary.Documents, documentSummary{File: file, ID: doc.ID, Author: doc.Author, Context: doc.Context, Statements: len(doc.Statements)})
 	}
-	merged, err := vex.MergeDocumentsWithOptions(&vex.MergeOptions{}, docs)
+	merged, err := vex.MergeDocumentsWithOptions(&options, docs)
 	if err != nil {
 		return fmt.Errorf("merging %d documents: %w", len(docs), err)
 	}
