@@ -98,8 +98,8 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
   const formats = results.formats
   if (formats) {
     for (const step of ['first', 'again'] as const) {
-      const value = formats.cyclonedx[step] / formats.sarif[step]
-      checks.push({ name: `CycloneDX ÷ SARIF import per finding, ${step === 'first' ? 'first import' : 'unchanged re-import'}`, measured: `${ms(formats.cyclonedx[step])} ms (${ratio(value)})`, baseline: `SARIF ${ms(formats.sarif[step])} ms`, ofTarget: value, target: '≤ 1× SARIF', met: value <= 1 })
+      const value = formats.cyclonedxToSarif[step]
+      checks.push({ name: `CycloneDX ÷ SARIF import per finding, ${step === 'first' ? 'first import' : 'unchanged re-import'}`, measured: `${ms(formats.cyclonedx[step])} ms (${ratio(value)}, median of the rounds' ratios)`, baseline: `SARIF ${ms(formats.sarif[step])} ms`, ofTarget: value, target: '≤ 1× SARIF', met: value <= 1 })
     }
     const value = formats.vex.vexMs / formats.vex.updatesMs
     checks.push({ name: `VEX of ${formats.sizes.statements} statements applied`, measured: `${(formats.vex.vexMs / formats.vex.rounds.length).toFixed(0)} ms (${ratio(value)})`, baseline: `${formats.sizes.statements} single updates ${(formats.vex.updatesMs / formats.vex.rounds.length).toFixed(0)} ms`, ofTarget: value / 2, target: '≤ 2× single updates', met: value <= 2 })
@@ -226,10 +226,10 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
   const formats = results.formats
   if (formats) {
     const { sizes, sarif, cyclonedx, vex } = formats
-    push('## 9. Formats', '', `In-process (the test harness's app, \`inject\`) over the same store: a SARIF report and a CycloneDX BOM of ${sizes.findings} findings each (the BOM rated by severity, as SARIF results are by level: the same record work), each imported, then imported again unchanged, timed from the POST to \`succeeded\`, ${sizes.rounds} rounds with the format going first alternating; median ms per finding. Then a VEX (OpenVEX, \`POST /v1/vex\`) of ${sizes.statements} statements each deciding one record of a tenant of ${sizes.statements}, against ${sizes.statements} single updates of another tenant's records through the data layer's \`updateRecord\` (a PATCH's store work, without HTTP), 16 at a time as the VEX applies them; ${sizes.vexRounds} rounds, the order alternating.`, '')
-    push('| import, ms per finding | SARIF | CycloneDX | CycloneDX ÷ SARIF | samples SARIF / CycloneDX |', '|---|---:|---:|---:|---|')
+    push('## 9. Formats', '', `In-process (the test harness's app, \`inject\`) over the same store: a SARIF report and a CycloneDX BOM of ${sizes.findings} findings each (the BOM rated by severity, as SARIF results are by level: the same record work), each imported, then imported again unchanged, timed from the POST to \`succeeded\`, ${sizes.rounds} rounds with the format going first alternating (after an untimed round a tenth the size); ms per finding. Then a VEX (OpenVEX, \`POST /v1/vex\`) of ${sizes.statements} statements each deciding one record of a tenant of ${sizes.statements}, against ${sizes.statements} single updates of another tenant's records through the data layer's \`updateRecord\` (a PATCH's store work, without HTTP), 16 at a time as the VEX applies them; ${sizes.vexRounds} rounds, the order alternating.`, '')
+    push('| import, ms per finding | SARIF (median) | CycloneDX (median) | CycloneDX ÷ SARIF (median of the rounds\' ratios) | rounds: SARIF / CycloneDX |', '|---|---:|---:|---:|---|')
     for (const step of ['first', 'again'] as const) {
-      push(`| ${step === 'first' ? 'first import' : 'unchanged re-import'} | ${sarif[step].toFixed(3)} | ${cyclonedx[step].toFixed(3)} | ${ratio(cyclonedx[step] / sarif[step])} | ${sarif.samples[step].map((value) => value.toFixed(2)).join(', ')} / ${cyclonedx.samples[step].map((value) => value.toFixed(2)).join(', ')} |`)
+      push(`| ${step === 'first' ? 'first import' : 'unchanged re-import'} | ${sarif[step].toFixed(3)} | ${cyclonedx[step].toFixed(3)} | ${ratio(formats.cyclonedxToSarif[step])} | ${sarif.samples[step].map((value) => value.toFixed(2)).join(', ')} / ${cyclonedx.samples[step].map((value) => value.toFixed(2)).join(', ')} |`)
     }
     push('', '| round | VEX ms | single updates ms | VEX ÷ updates | first |', '|---|---:|---:|---:|---|')
     vex.rounds.forEach((round, index) => push(`| ${index + 1} | ${round.vexMs.toFixed(0)} | ${round.updatesMs.toFixed(0)} | ${ratio(round.vexMs / round.updatesMs)} | ${round.vexFirst ? 'VEX' : 'updates'} |`))
