@@ -11,7 +11,7 @@ import { measureFormats } from './sections/formats.ts'
 const [findings = 2000, statements = 10_000, rounds = 2] = process.argv.slice(2).map(Number)
 const store = await startBenchStore()
 try {
-  const formats = await measureFormats({ store, sizes: { findings, rounds, statements, vexRounds: rounds }, log: (line) => console.log(line) })
+  const formats = await measureFormats({ store, sizes: { findings, rounds, statements, vexRounds: rounds, settleMs: 5000 }, log: (line) => console.log(line) })
   console.log(renderMarkdown({ mode: 'full', startedAt: new Date().toISOString(), durationSeconds: 0, machine: { node: process.version, cpus: '', cores: 0, memoryGiB: 0, loadBefore: formats.load.before, loadAfter: formats.load.after, commit: '' }, formats }, undefined))
 } finally {
   await store.close()

@@ -43,7 +43,7 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 },
     import: { results: 25_000, rawPuts: 5000 },
     metrics: { small: 1000, large: 100_000, samples: 60, warmup: 10, writes: 200 },
-    formats: { findings: 1000, rounds: 8, statements: 10_000, vexRounds: 2 }
+    formats: { findings: 1000, rounds: 8, statements: 10_000, vexRounds: 2, settleMs: 5000 }
   },
   smoke: {
     coldStartRuns: 1,
@@ -54,7 +54,7 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 },
     import: { results: 150, rawPuts: 100 },
     metrics: { small: 100, large: 1000, samples: 5, warmup: 1, writes: 10 },
-    formats: { findings: 30, rounds: 2, statements: 40, vexRounds: 2 }
+    formats: { findings: 30, rounds: 2, statements: 40, vexRounds: 2, settleMs: 0 }
   }
 }
 

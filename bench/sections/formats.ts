@@ -21,6 +21,8 @@ export interface FormatsSizes {
   statements: number
   /** Rounds of the VEX against the updates, the order alternating. */
   vexRounds: number
+  /** Pause after seeding a round's records, so whichever goes first does not pay for the store digesting them. */
+  settleMs: number
 }
 
 /** Median ms per finding of an import timed from the POST to `succeeded`, and every sample. */
@@ -172,6 +174,7 @@ async function vexRound (api: RecordsApiHarness, sizes: FormatsSizes, round: num
   const updateTenant = `bench-update-${round}`
   await seed(api, vexTenant, sizes.statements)
   await seed(api, updateTenant, sizes.statements)
+  await new Promise((resolve) => setTimeout(resolve, sizes.settleMs))
   const document = JSON.stringify({
     '@context': 'https://openvex.dev/ns/v0.2.0',
     '@id': `https://example.com/vex/bench-${round}`,
