@@ -21,9 +21,36 @@ export interface RecordFacts {
 
 /**
  * The counter items a contribution touches: the tenant's counts (per shard), one day's
- * figures (per shard), one asset's counts. Spelled as keys of the store by the store.
+ * remediation figures (per shard), the due days of one block of DUE_BLOCK_DAYS days (per shard),
+ * the opened and resolved counts of the days of one block of TREND_BLOCK_DAYS days (per shard),
+ * one asset's counts. A block is named by its first day. Spelled as keys of the store by the store.
  */
-export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'asset', asset: string }
+export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'due', block: string } | { kind: 'trend', block: string } | { kind: 'asset', asset: string }
+
+/**
+ * Days per due block: the counts item keeps one due counter per severity and block (a bounded
+ * handful for the deadlines ahead, whatever the tenant's size), the block's item one per day.
+ */
+export const DUE_BLOCK_DAYS = 8
+/** Days per trend block: the trend's days are read a block item at a time, not a day item each. */
+export const TREND_BLOCK_DAYS = 16
+
+const DAY_MS = 86_400_000
+const epochDay = (day: string): number => Math.floor(Date.parse(`${day}T00:00:00.000Z`) / DAY_MS)
+const dayAt = (epoch: number): string => new Date(epoch * DAY_MS).toISOString().slice(0, 10)
+
+/** The first day of the block of `size` days (aligned to 1970-01-01) that holds `day`. */
+export const blockOf = (day: string, size: number): string => dayAt(Math.floor(epochDay(day) / size) * size)
+
+/** The last day of the block of `size` days that starts on `block`. */
+export const blockEnd = (block: string, size: number): string => dayAt(epochDay(block) + size - 1)
+
+/** The blocks of `size` days from the one holding `from` to the one holding `to`, oldest first. */
+export function blocksBetween (from: string, to: string, size: number): string[] {
+  const blocks: string[] = []
+  for (let epoch = epochDay(blockOf(from, size)); epoch <= epochDay(to); epoch += size) blocks.push(dayAt(epoch))
+  return blocks
+}
 
 /** One counter: an attribute of one counter item. */
 export interface Counter { item: CounterItem, attribute: string }
@@ -37,12 +64,16 @@ export const counterAttributes = {
   records: (severity: string, status: string) => `s|${severity}|${status}`,
   /** Active records by category. */
   openCategory: (category: string) => `c|${category}`,
-  /** Active records with a deadline, by severity and the day (UTC) it falls on. */
+  /** Active records with a deadline, by severity and the day (UTC) it falls on (due blocks, assets). */
   due: (severity: string, day: string) => `d|${severity}|${day}`,
-  /** Due-day counters of days already over, folded into one per severity (`foldPastDue`). */
+  /** Active records with a deadline, by severity and the due block (its first day) it falls in (the counts). */
+  dueBlock: (severity: string, block: string) => `b|${severity}|${block}`,
+  /** Due counters of days or blocks already over, folded into one per severity (`foldPastDue`). */
   overdue: (severity: string) => `o|${severity}`,
-  /** Records created that day (still existing). */
-  opened: 'opened',
+  /** Records created on a day of a trend block (still existing). */
+  opened: (day: string) => `opened|${day}`,
+  /** Records resolved on a day of a trend block (still resolved), every severity. */
+  resolvedOn: (day: string) => `resolved|${day}`,
   /** Records resolved that day (still resolved), by severity. */
   resolved: (severity: string) => `r|${severity}`,
   /** Of those, how many by time to remediate (a duration bucket, `ttrBucket`). */
@@ -55,8 +86,18 @@ export const counterAttributes = {
 
 export const dayOf = (instant: string): string => instant.slice(0, 10)
 
-const counterId = ({ item, attribute }: Counter): string =>
-  `${item.kind === 'counts' ? 'counts' : item.kind === 'day' ? `day:${item.day}` : `asset:${item.asset}`}\n${attribute}`
+/** A counter item's name within a contribution (and in tests): `counts`, `day:<day>`, `due:<block>`, `trend:<block>`, `asset:<name>`. */
+export function itemName (item: CounterItem): string {
+  switch (item.kind) {
+    case 'counts': return 'counts'
+    case 'day': return `day:${item.day}`
+    case 'due': return `due:${item.block}`
+    case 'trend': return `trend:${item.block}`
+    case 'asset': return `asset:${item.asset}`
+  }
+}
+
+const counterId = ({ item, attribute }: Counter): string => `${itemName(item)}\n${attribute}`
 
 /** Buckets per doubling of a duration: a bucket's upper bound is at most 2^(1/8) (about 9 %) above any duration in it. */
 export const TTR_BUCKETS_PER_DOUBLING = 8
@@ -86,17 +127,23 @@ export function contributionOf (facts: RecordFacts | null | undefined): Contribu
   const asset: CounterItem = { kind: 'asset', asset: facts.asset }
   add(counts, counterAttributes.records(facts.severity, facts.status))
   add(asset, counterAttributes.records(facts.severity, facts.status))
-  add({ kind: 'day', day: dayOf(facts.createdAt) }, counterAttributes.opened)
+  const createdOn = dayOf(facts.createdAt)
+  add({ kind: 'trend', block: blockOf(createdOn, TREND_BLOCK_DAYS) }, counterAttributes.opened(createdOn))
   if (isActive(facts.status)) {
     add(counts, counterAttributes.openCategory(facts.category))
     add(asset, counterAttributes.assetOpen)
     if (facts.dueAt) {
-      add(counts, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
-      add(asset, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
+      const dueOn = dayOf(facts.dueAt)
+      const block = blockOf(dueOn, DUE_BLOCK_DAYS)
+      add(counts, counterAttributes.dueBlock(facts.severity, block))
+      add({ kind: 'due', block }, counterAttributes.due(facts.severity, dueOn))
+      add(asset, counterAttributes.due(facts.severity, dueOn))
     }
   }
   if (facts.status === 'resolved') {
-    const day: CounterItem = { kind: 'day', day: dayOf(facts.statusChangedAt) }
+    const resolvedOn = dayOf(facts.statusChangedAt)
+    const day: CounterItem = { kind: 'day', day: resolvedOn }
+    add({ kind: 'trend', block: blockOf(resolvedOn, TREND_BLOCK_DAYS) }, counterAttributes.resolvedOn(resolvedOn))
     add(day, counterAttributes.resolved(facts.severity))
     add(day, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
     if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(day, counterAttributes.resolvedInTime(facts.severity))
@@ -120,7 +167,7 @@ export function contributionDelta (before: RecordFacts | null | undefined, after
 export function byItem (contribution: Contribution): Array<{ item: CounterItem, adds: Record<string, number> }> {
   const items = new Map<string, { item: CounterItem, adds: Record<string, number> }>()
   for (const { counter, add } of contribution.values()) {
-    const key = counterId({ item: counter.item, attribute: '' })
+    const key = itemName(counter.item)
     const entry = items.get(key) ?? { item: counter.item, adds: {} }
     entry.adds[counter.attribute] = (entry.adds[counter.attribute] ?? 0) + add
     items.set(key, entry)
@@ -140,21 +187,33 @@ export function recount (facts: Iterable<RecordFacts>): Array<{ item: CounterIte
   return byItem(total)
 }
 
-/** The due-day counters of `values` whose day is before `today`, by attribute. */
+/**
+ * Whether a due counter (`d|<severity>|<day>`, `b|<severity>|<block>`) is over on `today`: its
+ * day, or its block's last day, is before it. The overdue figure of a counter item is its overdue
+ * counters plus the due counters that are over; with a due block not over yet, the days of it
+ * that are come from the block's own item.
+ */
+export function isPastDue (attribute: string, today: string): boolean {
+  const [kind, , day] = attribute.split('|')
+  if (day === undefined) return false
+  if (kind === 'd') return day < today
+  return kind === 'b' && blockEnd(day, DUE_BLOCK_DAYS) < today
+}
+
+/** The due counters of `values` that are over on `today`, by attribute. */
 export function pastDueCounters (values: Readonly<Record<string, unknown>>, today: string): Array<{ attribute: string, severity: string, n: number }> {
   const past: Array<{ attribute: string, severity: string, n: number }> = []
   for (const [attribute, n] of Object.entries(values)) {
-    const [kind, severity, day] = attribute.split('|')
-    if (kind === 'd' && typeof n === 'number' && day !== undefined && day < today) past.push({ attribute, severity: severity!, n })
+    if (typeof n === 'number' && isPastDue(attribute, today)) past.push({ attribute, severity: attribute.split('|')[1]!, n })
   }
   return past
 }
 
 /**
- * `values` with every due-day counter of a day before `today` added into its severity's overdue
- * counter and left out: what a counter item holds once its past due days are folded. A due day
- * only ever passes, so the overdue figure (overdue counter plus the due days before today) is the
- * same before and after, and folding twice changes nothing.
+ * `values` with every due counter over on `today` added into its severity's overdue counter and
+ * left out: what a counter item holds once its past due days are folded. A due day only ever
+ * passes, so the overdue figure (overdue counter plus the due counters over) is the same before
+ * and after, and folding twice changes nothing.
  */
 export function foldPastDue (values: Readonly<Record<string, number>>, today: string): Record<string, number> {
   const folded: Record<string, number> = { ...values }

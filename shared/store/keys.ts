@@ -220,13 +220,21 @@ export const metricShardOf = (recordId: string): number => shardOf(recordId, MET
 const metricShardTag = (shard: number) => `@${shard}/${METRIC_SHARDS}`
 
 export const metricKeys = {
-  /** A shard's counts: every live record by severity and status, active ones by category and due day. */
+  /** A shard's counts: every live record by severity and status, active ones by category and due block. */
   counts: (tenant: string, shard: number): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: 'COUNTS' }),
-  /** A shard's figures of one day (`YYYY-MM-DD`): opened, resolved, time to resolve, in time. */
+  /** A shard's remediation figures of one day (`YYYY-MM-DD`): resolved, time to resolve, in time. */
   day: (tenant: string, shard: number, day: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DAY#${day}` }),
   dayPrefix: 'DAY#',
+  /** A shard's active records with a deadline, by severity and due day, of one due block (named by its first day). */
+  due: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DUE#${block}` }),
+  duePrefix: 'DUE#',
+  /** A shard's opened and resolved per day of one trend block (named by its first day). */
+  trend: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `TREND#${block}` }),
+  trendPrefix: 'TREND#',
   /** One asset's counts (not sharded: an asset's writes are a part of its tenant's). */
   asset: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'ASSET' }),
+  /** One asset's place in the top list: its name and open count only, so the list reads small items. */
+  assetTop: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'TOP' }),
   /** What a record counts under now, and the version it reflects: the guard of exactly-once counting. */
   record: (tenant: string, id: string): ItemKey => ({ pk: recordKey(tenant, id).pk, sk: 'METRICS' })
 }
