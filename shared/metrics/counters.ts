@@ -21,17 +21,23 @@ export interface RecordFacts {
 
 /**
  * The counter items a contribution touches: the tenant's counts (per shard), one day's
- * remediation figures (per shard), the due days of one block of DUE_BLOCK_DAYS days (per shard),
+ * remediation figures (per shard), the same figures summed over a block of REMEDIATION_BLOCK_DAYS
+ * days (per shard), the due days of one block of DUE_BLOCK_DAYS days (per shard),
  * the opened and resolved counts of the days of one block of TREND_BLOCK_DAYS days (per shard),
  * one asset's counts. A block is named by its first day. Spelled as keys of the store by the store.
  */
-export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'due', block: string } | { kind: 'trend', block: string } | { kind: 'asset', asset: string }
+export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'remediation', block: string } | { kind: 'due', block: string } | { kind: 'trend', block: string } | { kind: 'asset', asset: string }
 
 /**
  * Days per due block: the counts item keeps one due counter per severity and block (a bounded
  * handful for the deadlines ahead, whatever the tenant's size), the block's item one per day.
  */
 export const DUE_BLOCK_DAYS = 8
+/**
+ * Days per remediation block: a window is read as the blocks wholly inside it and the days of
+ * its edges, so its histograms come from a handful of items, not one per day.
+ */
+export const REMEDIATION_BLOCK_DAYS = 8
 /** Days per trend block: the trend's days are read a block item at a time, not a day item each. */
 export const TREND_BLOCK_DAYS = 16
 
@@ -44,6 +50,25 @@ export const blockOf = (day: string, size: number): string => dayAt(Math.floor(e
 
 /** The last day of the block of `size` days that starts on `block`. */
 export const blockEnd = (block: string, size: number): string => dayAt(epochDay(block) + size - 1)
+
+/**
+ * The days from `from` to `to` as the blocks of `size` days wholly inside them and the days left
+ * at either edge: every day in exactly one of them.
+ */
+export function splitIntoBlocks (from: string, to: string, size: number): { blocks: string[], days: string[] } {
+  const first = epochDay(from)
+  const last = epochDay(to)
+  const firstWhole = Math.ceil(first / size) * size
+  const afterWhole = Math.floor((last + 1) / size) * size
+  if (afterWhole <= firstWhole) return { blocks: [], days: range(first, last) }
+  const blocks: string[] = []
+  for (let epoch = firstWhole; epoch < afterWhole; epoch += size) blocks.push(dayAt(epoch))
+  return { blocks, days: [...range(first, firstWhole - 1), ...range(afterWhole, last)] }
+}
+
+function range (first: number, last: number): string[] {
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => dayAt(first + i))
+}
 
 /** The blocks of `size` days from the one holding `from` to the one holding `to`, oldest first. */
 export function blocksBetween (from: string, to: string, size: number): string[] {
@@ -91,6 +116,7 @@ export function itemName (item: CounterItem): string {
   switch (item.kind) {
     case 'counts': return 'counts'
     case 'day': return `day:${item.day}`
+    case 'remediation': return `remediation:${item.block}`
     case 'due': return `due:${item.block}`
     case 'trend': return `trend:${item.block}`
     case 'asset': return `asset:${item.asset}`
@@ -142,11 +168,13 @@ export function contributionOf (facts: RecordFacts | null | undefined): Contribu
   }
   if (facts.status === 'resolved') {
     const resolvedOn = dayOf(facts.statusChangedAt)
-    const day: CounterItem = { kind: 'day', day: resolvedOn }
     add({ kind: 'trend', block: blockOf(resolvedOn, TREND_BLOCK_DAYS) }, counterAttributes.resolvedOn(resolvedOn))
-    add(day, counterAttributes.resolved(facts.severity))
-    add(day, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
-    if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(day, counterAttributes.resolvedInTime(facts.severity))
+    // The day's figures, and the same in the day's remediation block.
+    for (const item of [{ kind: 'day', day: resolvedOn }, { kind: 'remediation', block: blockOf(resolvedOn, REMEDIATION_BLOCK_DAYS) }] satisfies CounterItem[]) {
+      add(item, counterAttributes.resolved(facts.severity))
+      add(item, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
+      if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(item, counterAttributes.resolvedInTime(facts.severity))
+    }
   }
   return contribution
 }

@@ -17,8 +17,10 @@ export interface MetricsInput {
    * holding today (a due block not over is overdue on its days before today only).
    */
   counts: CounterValues
-  /** Day figures by day (`YYYY-MM-DD`): the window's (and the trend's, without `trend`). */
+  /** Day figures by day (`YYYY-MM-DD`): the window's (without `window`) and the trend's (without `trend`). */
   days: ReadonlyMap<string, CounterValues>
+  /** The window's remediation figures, its days summed (without it: those of `days`). */
+  window?: CounterValues
   /** Opened and resolved by day for the trend's days (without it: `opened` and `r|*` of `days`). */
   trend?: ReadonlyMap<string, { opened: number, resolved: number }>
   topAssets: Array<{ name: string, open: number }>
@@ -55,7 +57,7 @@ const valueOf = (values: CounterValues | undefined, attribute: string) => values
  * remediation times and SLA compliance of the records resolved in the window, and opened versus
  * resolved per day for the trend.
  */
-export function summarize ({ now, windowDays, counts, days, trend: trendDays, topAssets, asset }: MetricsInput) {
+export function summarize ({ now, windowDays, counts, days, window: windowSum, trend: trendDays, topAssets, asset }: MetricsInput) {
   const today = dayOf(now.toISOString())
   const records = bySeverity((severity) => Object.fromEntries(statuses.map((status) => [status, valueOf(counts, `s|${severity}|${status}`)])) as Record<string, number>)
   const openBySeverity = bySeverity((severity) => statuses.filter(isActive).reduce((sum, status) => sum + records[severity][status]!, 0))
@@ -71,8 +73,7 @@ export function summarize ({ now, windowDays, counts, days, trend: trendDays, to
     const histogram = new Map<number, number>()
     let resolved = 0
     let inTime = 0
-    for (const day of windowDaysList) {
-      const values = days.get(day)
+    for (const values of windowSum ? [windowSum] : windowDaysList.map((day) => days.get(day))) {
       resolved += valueOf(values, `r|${severity}`)
       inTime += valueOf(values, `m|${severity}`)
       for (const [attribute, n] of Object.entries(values ?? {})) {

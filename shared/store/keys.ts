@@ -225,6 +225,8 @@ export const metricKeys = {
   /** A shard's remediation figures of one day (`YYYY-MM-DD`): resolved, time to resolve, in time. */
   day: (tenant: string, shard: number, day: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DAY#${day}` }),
   dayPrefix: 'DAY#',
+  /** A shard's remediation figures of one remediation block (named by its first day), its days summed. */
+  remediation: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `REM#${block}` }),
   /** A shard's active records with a deadline, by severity and due day, of one due block (named by its first day). */
   due: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DUE#${block}` }),
   duePrefix: 'DUE#',

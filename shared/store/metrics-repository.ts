@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, TREND_BLOCK_DAYS, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
 import { severities } from '../records/vocabulary.ts'
-import { batchDelete, batchGet, batchPut } from './batch.ts'
+import { batchDelete, batchGet, batchPut, GET_KEYS_PER_REQUEST } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
 import { METRIC_SHARDS, metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
@@ -46,9 +46,13 @@ export interface MetricsRepository {
    * so what the next read returns is a due counter per severity and block still ahead.
    */
   readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
-  /** The remediation figures of the days from `fromDay` to `toDay`, every shard summed (one Query per shard). */
-  readDays (tenant: string, fromDay: string, toDay: string): Promise<Map<string, CounterValues>>
-  /** Opened and resolved per day from `fromDay` to `toDay`, every shard summed: a Query per shard of the trend blocks. */
+  /**
+   * The remediation figures of the days from `fromDay` to `toDay`, every shard and day summed:
+   * the remediation blocks wholly inside them and the days at their edges, by key (a BatchGetItem
+   * of at most 100 keys for every few shards, side by side).
+   */
+  readWindow (tenant: string, fromDay: string, toDay: string): Promise<CounterValues>
+  /** Opened and resolved per day from `fromDay` to `toDay`, every shard summed: the trend blocks holding them, by key. */
   readTrend (tenant: string, fromDay: string, toDay: string): Promise<Map<string, { opened: number, resolved: number }>>
   /** The `limit` assets with the most active records (one Query per shard, of the small place items). */
   topAssets (tenant: string, limit: number): Promise<Array<{ name: string, open: number }>>
@@ -85,6 +89,7 @@ export function counterKey (tenant: string, shard: number, item: CounterItem): I
   switch (item.kind) {
     case 'counts': return metricKeys.counts(tenant, shard)
     case 'day': return metricKeys.day(tenant, shard, item.day)
+    case 'remediation': return metricKeys.remediation(tenant, shard, item.block)
     case 'due': return metricKeys.due(tenant, shard, item.block)
     case 'trend': return metricKeys.trend(tenant, shard, item.block)
     case 'asset': return metricKeys.asset(tenant, item.asset)
@@ -93,7 +98,7 @@ export function counterKey (tenant: string, shard: number, item: CounterItem): I
 
 /**
  * A counter item's name in `allCounters`, whatever its shard: `COUNTS`, `DAY#<day>`,
- * `DUE#<block>`, `TREND#<block>` (the sort keys of the shard's items), `ASSET#<name>`.
+ * `REM#<block>`, `DUE#<block>`, `TREND#<block>` (the sort keys of the shard's items), `ASSET#<name>`.
  */
 export function counterItemId (item: CounterItem): string {
   if (item.kind === 'asset') return `ASSET#${item.asset}`
@@ -303,6 +308,13 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
 
   const shards = Array.from({ length: METRIC_SHARDS }, (_, shard) => shard)
 
+  /** Items by key, a BatchGetItem per 100 keys, side by side (a BatchGetItem costs the store less than a Query). */
+  async function readByKeys (keys: readonly ItemKey[]): Promise<Array<Record<string, unknown>>> {
+    const batches: ItemKey[][] = []
+    for (let start = 0; start < keys.length; start += GET_KEYS_PER_REQUEST) batches.push(keys.slice(start, start + GET_KEYS_PER_REQUEST))
+    return (await Promise.all(batches.map((batch) => batchGet(store, batch)))).flat()
+  }
+
   /** Every asset the tenant counts, found through the top list's index (every asset has a place in it, whatever its count). */
   async function assetNames (tenant: string): Promise<string[]> {
     const places = await Promise.all(shards.map((shard) => queryAll({
@@ -341,32 +353,19 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       return total
     },
 
-    async readDays (tenant, fromDay, toDay) {
-      const days = new Map<string, CounterValues>()
-      // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
-      const pages = await Promise.all(shards.map((shard) => queryAll({
-        TableName: tableName,
-        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: metricKeys.day(tenant, shard, fromDay).sk, to: metricKeys.day(tenant, shard, toDay).sk }),
-        ConsistentRead: true
-      })))
-      for (const item of pages.flat()) {
-        const day = String(item.sk).slice(metricKeys.dayPrefix.length)
-        const values = days.get(day) ?? {}
-        addInto(values, countersOf(item))
-        days.set(day, values)
-      }
-      return days
+    async readWindow (tenant, fromDay, toDay) {
+      const { blocks, days } = splitIntoBlocks(fromDay, toDay, REMEDIATION_BLOCK_DAYS)
+      const keys = shards.flatMap((shard) => [...blocks.map((block) => metricKeys.remediation(tenant, shard, block)), ...days.map((day) => metricKeys.day(tenant, shard, day))])
+      const total: CounterValues = {}
+      for (const item of await readByKeys(keys)) addInto(total, countersOf(item))
+      return total
     },
 
     async readTrend (tenant, fromDay, toDay) {
       const blocks = blocksBetween(fromDay, toDay, TREND_BLOCK_DAYS)
-      const pages = await Promise.all(shards.map((shard) => queryAll({
-        TableName: tableName,
-        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: metricKeys.trend(tenant, shard, blocks[0]!).sk, to: metricKeys.trend(tenant, shard, blocks.at(-1)!).sk }),
-        ConsistentRead: true
-      })))
+      const items = await readByKeys(shards.flatMap((shard) => blocks.map((block) => metricKeys.trend(tenant, shard, block))))
       const trend = new Map<string, { opened: number, resolved: number }>()
-      for (const item of pages.flat()) {
+      for (const item of items) {
         for (const [attribute, n] of Object.entries(countersOf(item))) {
           const [kind, day] = attribute.split('|')
           if ((kind !== 'opened' && kind !== 'resolved') || day === undefined || day < fromDay || day > toDay) continue
