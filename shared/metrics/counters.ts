@@ -95,10 +95,12 @@ export const counterAttributes = {
   dueBlock: (severity: string, block: string) => `b|${severity}|${block}`,
   /** Due counters of days or blocks already over, folded into one per severity (`foldPastDue`). */
   overdue: (severity: string) => `o|${severity}`,
-  /** Records created on a day of a trend block (still existing). */
-  opened: (day: string) => `opened|${day}`,
-  /** Records resolved on a day of a trend block (still resolved), every severity. */
-  resolvedOn: (day: string) => `resolved|${day}`,
+  /**
+   * A day of a trend block: the records created that day (still existing) plus RESOLVED_UNIT
+   * times those resolved that day (still resolved), every severity — one number for both, so a
+   * trend block carries one attribute a day (`trendFigures` takes it apart).
+   */
+  trendDay: (day: string) => `n|${day}`,
   /** Records resolved that day (still resolved), by severity. */
   resolved: (severity: string) => `r|${severity}`,
   /** Of those, how many by time to remediate (a duration bucket, `ttrBucket`). */
@@ -110,6 +112,18 @@ export const counterAttributes = {
 } as const
 
 export const dayOf = (instant: string): string => instant.slice(0, 10)
+
+/**
+ * What a resolved record adds to its day's trend counter: both counts are whole and never below
+ * zero, and a shard's records opened on one day stay far below it, so the sum splits exactly.
+ */
+export const RESOLVED_UNIT = 2 ** 21
+
+/** The opened and resolved counts of a trend counter's value. */
+export function trendFigures (value: number): { opened: number, resolved: number } {
+  const resolved = Math.floor(value / RESOLVED_UNIT)
+  return { opened: value - resolved * RESOLVED_UNIT, resolved }
+}
 
 /** A counter item's name within a contribution (and in tests): `counts`, `day:<day>`, `due:<block>`, `trend:<block>`, `asset:<name>`. */
 export function itemName (item: CounterItem): string {
@@ -145,16 +159,16 @@ export const isActive = (status: Status): boolean => activeStatuses.includes(sta
 export function contributionOf (facts: RecordFacts | null | undefined): Contribution {
   const contribution: Contribution = new Map()
   if (!facts) return contribution
-  const add = (item: CounterItem, attribute: string) => {
+  const add = (item: CounterItem, attribute: string, n = 1) => {
     const counter = { item, attribute }
-    contribution.set(counterId(counter), { counter, add: 1 })
+    contribution.set(counterId(counter), { counter, add: (contribution.get(counterId(counter))?.add ?? 0) + n })
   }
   const counts: CounterItem = { kind: 'counts' }
   const asset: CounterItem = { kind: 'asset', asset: facts.asset }
   add(counts, counterAttributes.records(facts.severity, facts.status))
   add(asset, counterAttributes.records(facts.severity, facts.status))
   const createdOn = dayOf(facts.createdAt)
-  add({ kind: 'trend', block: blockOf(createdOn, TREND_BLOCK_DAYS) }, counterAttributes.opened(createdOn))
+  add({ kind: 'trend', block: blockOf(createdOn, TREND_BLOCK_DAYS) }, counterAttributes.trendDay(createdOn))
   if (isActive(facts.status)) {
     add(counts, counterAttributes.openCategory(facts.category))
     add(asset, counterAttributes.assetOpen)
@@ -168,7 +182,7 @@ export function contributionOf (facts: RecordFacts | null | undefined): Contribu
   }
   if (facts.status === 'resolved') {
     const resolvedOn = dayOf(facts.statusChangedAt)
-    add({ kind: 'trend', block: blockOf(resolvedOn, TREND_BLOCK_DAYS) }, counterAttributes.resolvedOn(resolvedOn))
+    add({ kind: 'trend', block: blockOf(resolvedOn, TREND_BLOCK_DAYS) }, counterAttributes.trendDay(resolvedOn), RESOLVED_UNIT)
     // The day's figures, and the same in the day's remediation block.
     for (const item of [{ kind: 'day', day: resolvedOn }, { kind: 'remediation', block: blockOf(resolvedOn, REMEDIATION_BLOCK_DAYS) }] satisfies CounterItem[]) {
       add(item, counterAttributes.resolved(facts.severity))
@@ -182,11 +196,11 @@ export function contributionOf (facts: RecordFacts | null | undefined): Contribu
 /** What moving a record from `before` to `after` adds to each counter (zeros left out). */
 export function contributionDelta (before: RecordFacts | null | undefined, after: RecordFacts | null | undefined): Contribution {
   const delta: Contribution = new Map()
-  for (const [id, { counter }] of contributionOf(before)) delta.set(id, { counter, add: -1 })
-  for (const [id, entry] of contributionOf(after)) {
-    const existing = delta.get(id)
-    if (existing) delta.delete(id)
-    else delta.set(id, entry)
+  for (const [id, { counter, add }] of contributionOf(before)) delta.set(id, { counter, add: -add })
+  for (const [id, { counter, add }] of contributionOf(after)) {
+    const sum = (delta.get(id)?.add ?? 0) + add
+    if (sum === 0) delta.delete(id)
+    else delta.set(id, { counter, add: sum })
   }
   return delta
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
 import { severities } from '../records/vocabulary.ts'
@@ -368,10 +368,10 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       for (const item of items) {
         for (const [attribute, n] of Object.entries(countersOf(item))) {
           const [kind, day] = attribute.split('|')
-          if ((kind !== 'opened' && kind !== 'resolved') || day === undefined || day < fromDay || day > toDay) continue
+          if (kind !== 'n' || day === undefined || day < fromDay || day > toDay) continue
+          const { opened, resolved } = trendFigures(n)
           const figures = trend.get(day) ?? { opened: 0, resolved: 0 }
-          figures[kind] += n
-          trend.set(day, figures)
+          trend.set(day, { opened: figures.opened + opened, resolved: figures.resolved + resolved })
         }
       }
       return trend
