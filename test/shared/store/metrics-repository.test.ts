@@ -1,6 +1,8 @@
 import t from 'tap'
 import { foldPastDue, recount, RESOLVED_UNIT, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { summarize } from '../../../shared/metrics/summary.ts'
+import { QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { metricIndexes, metricPartitions } from '../../../shared/store/keys.ts'
 import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
@@ -219,6 +221,36 @@ t.test('a tenant with deadlines on every day of a year: the counts hold a due co
   const dueCounters = Object.keys(stored.COUNTS ?? {}).filter((name) => name.startsWith('d|') || name.startsWith('b|'))
   t.ok(dueCounters.length <= Math.ceil(182 / 8) + 1, `${dueCounters.length} due counters in the counts after the read, a block each (not a day each)`)
   t.notOk(dueCounters.some((name) => name.startsWith('d|')), 'no due day in the counts')
+})
+
+t.test('the top list reads small place items (name and count), never the asset items with their due days; concurrent changes of one asset leave its place at its count', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await Promise.all(Array.from({ length: 12 }, (_, i) => metrics.apply(tenant, `a${i}`, 1, { ...v1, asset: 'busy', dueAt: new Date(Date.parse(v1.dueAt!) + i * 86_400_000).toISOString() })))
+  await Promise.all(Array.from({ length: 4 }, (_, i) => metrics.apply(tenant, `a${i}`, 2, { ...v3, asset: 'busy' })))
+  const before = store.commands.length
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'busy', open: 8 }])
+  t.same(store.commands.slice(before).map((command) => command.name), Array(8).fill('QueryCommand'), 'a Query per shard')
+  const { Items } = await store.documents.send(new QueryCommand({ TableName: store.tableName, IndexName: metricIndexes.topAssets.name, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': metricIndexes.topAssets.pk }, ExpressionAttributeValues: { ':pk': metricPartitions.topAssets(tenant, 'busy') } }))
+  t.same(Items!.map((item) => [item.sk, Object.keys(item).some((name) => name.startsWith('d|'))]), [['TOP', false]], 'the index holds the place item only')
+})
+
+t.test('a change whose asset place was not written (the process failed after the count) gets its place from the redelivery that finishes it', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await metrics.apply(tenant, 'r1', 1, v1)
+  let refuse = 1
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    const input = args.input as { Item?: { sk?: unknown } }
+    if (context.commandName === 'PutItemCommand' && /"sk":(\{"S":)?"TOP"/.test(JSON.stringify(input.Item ?? {})) && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'refusePlace' })
+  await metrics.apply(tenant, 'r2', 1, v1).catch(() => {})
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 1 }], 'the place still shows the count before')
+  t.equal(await metrics.apply(tenant, 'r2', 1, v1), 'stale', 'the redelivery finishes the change')
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 2 }])
 })
 
 async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
