@@ -4,7 +4,6 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
-import { severities } from '../records/vocabulary.ts'
 import { batchDelete, batchGet, batchPut, GET_KEYS_PER_REQUEST } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
