@@ -314,6 +314,23 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     return (await Promise.all(batches.map((batch) => batchGet(store, batch)))).flat()
   }
 
+  /** The records counted now with their version, a shard at a time. */
+  async function * countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }> {
+    for (const shard of shards) {
+      let after: Record<string, unknown> | undefined
+      do {
+        const page = await storeCall(() => documents.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: metricIndexes.countedRecords.name,
+          ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard) }, { pk: metricIndexes.countedRecords.pk }),
+          ...(after ? { ExclusiveStartKey: after } : {})
+        })))
+        for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
+        after = page.LastEvaluatedKey
+      } while (after)
+    }
+  }
+
   /** Every asset the tenant counts, found through the top list's index (every asset has a place in it, whatever its count). */
   async function assetNames (tenant: string): Promise<string[]> {
     const places = await Promise.all(shards.map((shard) => queryAll({
@@ -412,7 +429,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         items.set(`${String(place.pk)}\n${String(place.sk)}`, place)
       }
       const counted = new Set<string>()
-      for await (const { id } of this.countedRecords(tenant)) counted.add(id)
+      for await (const { id } of countedRecords(tenant)) counted.add(id)
       const liveIds = new Set(live.map(({ id }) => id))
       for (const { id, version, facts } of live) {
         const key = metricKeys.record(tenant, id)
@@ -425,21 +442,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       return { written: written.length, removed: gone.length }
     },
 
-    async * countedRecords (tenant) {
-      for (const shard of shards) {
-        let after: Record<string, unknown> | undefined
-        do {
-          const page = await storeCall(() => documents.send(new QueryCommand({
-            TableName: tableName,
-            IndexName: metricIndexes.countedRecords.name,
-            ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard) }, { pk: metricIndexes.countedRecords.pk }),
-            ...(after ? { ExclusiveStartKey: after } : {})
-          })))
-          for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
-          after = page.LastEvaluatedKey
-        } while (after)
-      }
-    },
+    countedRecords,
 
     async allCounters (tenant) {
       const items = new Map<string, CounterValues>()
