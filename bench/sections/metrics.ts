@@ -39,9 +39,10 @@ function* randomFacts (count: number, assets: number): Generator<[string, Record
 
 /**
  * The counters of a tenant of `count` records, written as the record events would have left them
- * (each record in its shard): GET /v1/metrics reads the counters only, so this is what its cost follows.
+ * (each record in its shard, each asset with its place): GET /v1/metrics reads the counters only, so
+ * this is what its cost follows.
  */
-export async function seedCounters (store: BenchStore, tenant: string, count: number): Promise<void> {
+async function seedCounters (store: BenchStore, tenant: string, count: number): Promise<void> {
   const byShard = new Map<number, RecordFacts[]>()
   for (const [id, facts] of randomFacts(count, Math.max(10, Math.floor(count / 500)))) {
     const shard = metricShardOf(id)
