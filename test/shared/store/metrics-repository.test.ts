@@ -73,12 +73,7 @@ t.test('a delivery that fails half-way is finished by its redelivery, and each c
   const metrics = createMetricsRepository(store)
   await metrics.apply(tenant, 'r1', 1, v1)
   // The store refuses the update of one counter item (the asset's) once, after the others went through.
-  let refuse = 1
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    const input = args.input as { Key?: { sk?: string }, UpdateExpression?: string }
-    if (context.commandName === 'UpdateItemCommand' && String(JSON.stringify(input.Key)).includes('ASSET') && String(input.UpdateExpression).startsWith('ADD') && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'refuseAssetUpdate' })
+  refuseOnce(store, (command, input) => command === 'UpdateItemCommand' && String(JSON.stringify(input.Key)).includes('ASSET') && String(input.UpdateExpression).startsWith('ADD'))
   await t.rejects(metrics.apply(tenant, 'r1', 3, v3))
   t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale', 'the redelivery finishes the pending change, which was its own')
   t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale')
@@ -241,17 +236,21 @@ t.test('a change whose asset place was not written (the process failed after the
   t.teardown(() => store.close())
   const metrics = createMetricsRepository(store)
   await metrics.apply(tenant, 'r1', 1, v1)
-  let refuse = 1
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    const input = args.input as { Item?: { sk?: unknown } }
-    if (context.commandName === 'PutItemCommand' && /"sk":(\{"S":)?"TOP"/.test(JSON.stringify(input.Item ?? {})) && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'refusePlace' })
+  refuseOnce(store, (command, input) => command === 'PutItemCommand' && /"sk":(\{"S":)?"TOP"/.test(JSON.stringify(input.Item ?? {})))
   await metrics.apply(tenant, 'r2', 1, v1).catch(() => {})
   t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 1 }], 'the place still shows the count before')
   t.equal(await metrics.apply(tenant, 'r2', 1, v1), 'stale', 'the redelivery finishes the change')
   t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 2 }])
 })
+
+/** The store refuses the first request that `matches` (a 500), once. */
+function refuseOnce (store: TestStore, matches: (command: string, input: Record<string, unknown>) => boolean): void {
+  let refuse = 1
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (matches(String(context.commandName), args.input as Record<string, unknown>) && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'refuseOnce' })
+}
 
 async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = []
