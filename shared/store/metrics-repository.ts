@@ -7,7 +7,7 @@ import { MetricsContendedError } from '../errors.ts'
 import { batchDelete, batchGet, batchPut, GET_KEYS_PER_REQUEST } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
-import { METRIC_SHARDS, metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
+import { METRIC_SHARDS, metricIndexes, RETIRED_METRIC_SHARDS, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
 import { storeCall, writesUnlessConditionFails } from './store-errors.ts'
 
 /**
@@ -314,15 +314,19 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     return (await Promise.all(batches.map((batch) => batchGet(store, batch)))).flat()
   }
 
-  /** The records counted now with their version, a shard at a time. */
-  async function * countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }> {
-    for (const shard of shards) {
+  /** The shards of the layout now, or with `retired` of the earlier layouts too: [shard, shard count]. */
+  const partitions = (retired: boolean): Array<[number, number]> =>
+    [METRIC_SHARDS, ...(retired ? RETIRED_METRIC_SHARDS : [])].flatMap((of) => Array.from({ length: of }, (_, shard): [number, number] => [shard, of]))
+
+  /** The records counted now with their version, a shard at a time (`retired`: those listed under an earlier layout too). */
+  async function * countedRecords (tenant: string, retired = false): AsyncGenerator<{ id: string, version: number }> {
+    for (const [shard, of] of partitions(retired)) {
       let after: Record<string, unknown> | undefined
       do {
         const page = await storeCall(() => documents.send(new QueryCommand({
           TableName: tableName,
           IndexName: metricIndexes.countedRecords.name,
-          ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard) }, { pk: metricIndexes.countedRecords.pk }),
+          ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard, of) }, { pk: metricIndexes.countedRecords.pk }),
           ...(after ? { ExclusiveStartKey: after } : {})
         })))
         for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
@@ -331,24 +335,27 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     }
   }
 
-  /** Every asset the tenant counts, found through the top list's index (every asset has a place in it, whatever its count). */
-  async function assetNames (tenant: string): Promise<string[]> {
-    const places = await Promise.all(shards.map((shard) => queryAll({
+  /**
+   * Every asset the tenant counts, found through the top list's index (every asset has a place in
+   * it, whatever its count; `retired`: in an earlier layout's partitions too).
+   */
+  async function assetNames (tenant: string, retired = false): Promise<string[]> {
+    const places = await Promise.all(partitions(retired).map(([shard, of]) => queryAll({
       TableName: tableName,
       IndexName: metricIndexes.topAssets.name,
-      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk })
+      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset' }, { pk: metricPartitions.topAssetsShard(tenant, shard, of) }, { pk: metricIndexes.topAssets.pk })
     })))
     return [...new Set(places.flat().map((item) => String(item.asset)))]
   }
 
-  /** The keys of every counter item of the tenant: its shards' items, its assets' items and places. */
+  /** The keys of every counter item of the tenant, in this layout and the earlier ones: its shards' items, its assets' items and places. */
   async function counterItemKeys (tenant: string): Promise<ItemKey[]> {
-    const shardItems = await Promise.all(shards.map((shard) => queryAll({
+    const shardItems = await Promise.all(partitions(true).map(([shard, of]) => queryAll({
       TableName: tableName,
-      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#pk, #sk' }, { pk: metricKeys.counts(tenant, shard).pk }),
+      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#pk, #sk' }, { pk: metricKeys.counts(tenant, shard, of).pk }),
       ConsistentRead: true
     })))
-    const assets = (await assetNames(tenant)).flatMap((asset) => [metricKeys.asset(tenant, asset), metricKeys.assetTop(tenant, asset)])
+    const assets = (await assetNames(tenant, true)).flatMap((asset) => [metricKeys.asset(tenant, asset), metricKeys.assetTop(tenant, asset)])
     return [...shardItems.flat().map((item) => ({ pk: String(item.pk), sk: String(item.sk) })), ...assets]
   }
 
@@ -429,7 +436,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         items.set(`${String(place.pk)}\n${String(place.sk)}`, place)
       }
       const counted = new Set<string>()
-      for await (const { id } of countedRecords(tenant)) counted.add(id)
+      for await (const { id } of countedRecords(tenant, true)) counted.add(id)
       const liveIds = new Set(live.map(({ id }) => id))
       for (const { id, version, facts } of live) {
         const key = metricKeys.record(tenant, id)
@@ -442,7 +449,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       return { written: written.length, removed: gone.length }
     },
 
-    countedRecords,
+    countedRecords: (tenant) => countedRecords(tenant),
 
     async allCounters (tenant) {
       const items = new Map<string, CounterValues>()

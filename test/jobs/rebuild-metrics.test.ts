@@ -1,12 +1,12 @@
 import t from 'tap'
-import { PutCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import { rebuildMetrics } from '../../jobs/rebuild-metrics/rebuild-metrics.ts'
 import { factsOf } from '../../shared/metrics/counters.ts'
 import { createRecord } from '../../shared/operations/create-record.ts'
 import { createDataLayer } from '../../shared/operations/data-layer.ts'
 import { readMetrics } from '../../shared/operations/record-metrics.ts'
 import { updateRecord } from '../../shared/operations/update-record.ts'
-import { metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition } from '../../shared/store/keys.ts'
+import { metricIndexes, metricKeys, metricPartitions, topAssetPosition } from '../../shared/store/keys.ts'
 import { startTestStore } from '../support/store.ts'
 
 const tenant = 'acme'
@@ -26,15 +26,16 @@ t.test('a reset rewrites counters written under an older layout from the recount
 
   // What the older layout left: each record counted (its metrics item at its version), the counters
   // under the old names — due days in the counts, `opened` on day items, the top list on asset items.
+  // It had 8 shards (all of this tenant's in shard 5 here), and an asset whose records are gone.
   const put = (Item: Record<string, unknown>) => store.documents.send(new PutCommand({ TableName: store.tableName, Item }))
-  for (const record of live) {
+  const oldShard = (sk: string) => ({ pk: metricKeys.counts(tenant, 5, 8).pk, sk })
+  for (const record of [...live, { ...created[1]!, id: 'deleted-long-ago' }]) {
     const facts = factsOf(record)
-    await put({ ...metricKeys.record(tenant, record.id), tenant, version: record.version, facts, [metricIndexes.countedRecords.pk]: metricPartitions.countedRecords(tenant, record.id), [metricIndexes.countedRecords.sk]: record.id })
-    const shard = metricShardOf(record.id)
-    await put({ ...metricKeys.counts(tenant, shard), tenant, [`s|${facts.severity}|${facts.status}`]: 1, ...(facts.dueAt && facts.status !== 'resolved' ? { [`d|${facts.severity}|${facts.dueAt.slice(0, 10)}`]: 1 } : {}) })
-    await put({ ...metricKeys.day(tenant, shard, facts.createdAt.slice(0, 10)), tenant, opened: 1 })
+    await put({ ...metricKeys.record(tenant, record.id), tenant, version: record.version, facts, [metricIndexes.countedRecords.pk]: metricPartitions.countedRecordsShard(tenant, 5, 8), [metricIndexes.countedRecords.sk]: record.id })
+    await put({ ...oldShard('COUNTS'), tenant, [`s|${facts.severity}|${facts.status}`]: 1, ...(facts.dueAt && facts.status !== 'resolved' ? { [`d|${facts.severity}|${facts.dueAt.slice(0, 10)}`]: 1 } : {}) })
+    await put({ ...oldShard(`DAY#${facts.createdAt.slice(0, 10)}`), tenant, opened: 1 })
   }
-  for (const asset of ['asset-0', 'asset-1']) await put({ ...metricKeys.asset(tenant, asset), tenant, asset, open: 3, [metricIndexes.topAssets.pk]: metricPartitions.topAssets(tenant, asset), [metricIndexes.topAssets.sk]: topAssetPosition(3, asset) })
+  for (const asset of ['asset-0', 'asset-1', 'retired-asset']) await put({ ...metricKeys.asset(tenant, asset), tenant, asset, open: 3, [metricIndexes.topAssets.pk]: metricPartitions.topAssetsShard(tenant, 5, 8), [metricIndexes.topAssets.sk]: topAssetPosition(3, asset) })
 
   const repaired = await rebuildMetrics(data.records, data.metrics, tenant)
   t.equal(repaired.repaired, 0, 'every record is counted at its version: a repair has nothing to apply')
@@ -43,7 +44,11 @@ t.test('a reset rewrites counters written under an older layout from the recount
   const reset = await rebuildMetrics(data.records, data.metrics, tenant, { reset: true })
   t.ok(reset.drift.length > 0)
   t.same(reset.driftAfter, [], 'drift zero after the reset')
-  t.ok(reset.reset!.removed > 0, 'the old layout\'s items are gone')
+  t.ok(reset.reset!.removed > 0)
+  const left = async (pk: string, index?: string) => (await store.documents.send(new QueryCommand({ TableName: store.tableName, ...(index ? { IndexName: index } : {}), KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': index === metricIndexes.topAssets.name ? metricIndexes.topAssets.pk : index === metricIndexes.countedRecords.name ? metricIndexes.countedRecords.pk : 'pk' }, ExpressionAttributeValues: { ':pk': pk } }))).Items ?? []
+  t.same(await left(metricKeys.counts(tenant, 5, 8).pk), [], 'nothing left in the old layout\'s shards')
+  t.same(await left(metricPartitions.topAssetsShard(tenant, 5, 8), metricIndexes.topAssets.name), [], 'nor in its top list')
+  t.same(await left(metricPartitions.countedRecordsShard(tenant, 5, 8), metricIndexes.countedRecords.name), [], 'nor in its counted records')
   t.same((await rebuildMetrics(data.records, data.metrics, tenant, { repair: false })).drift, [])
 
   const figures = await readMetrics(data.metrics, tenant, { windowDays: 30 }, now)

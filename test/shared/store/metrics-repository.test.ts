@@ -2,7 +2,7 @@ import t from 'tap'
 import { foldPastDue, recount, RESOLVED_UNIT, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { summarize } from '../../../shared/metrics/summary.ts'
 import { QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { metricIndexes, metricPartitions } from '../../../shared/store/keys.ts'
+import { METRIC_SHARDS, metricIndexes, metricPartitions } from '../../../shared/store/keys.ts'
 import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
@@ -226,7 +226,7 @@ t.test('the top list reads small place items (name and count), never the asset i
   await Promise.all(Array.from({ length: 4 }, (_, i) => metrics.apply(tenant, `a${i}`, 2, { ...v3, asset: 'busy' })))
   const before = store.commands.length
   t.same(await metrics.topAssets(tenant, 10), [{ name: 'busy', open: 8 }])
-  t.same(store.commands.slice(before).map((command) => command.name), Array(8).fill('QueryCommand'), 'a Query per shard')
+  t.same(store.commands.slice(before).map((command) => command.name), Array(METRIC_SHARDS).fill('QueryCommand'), 'a Query per shard')
   const { Items } = await store.documents.send(new QueryCommand({ TableName: store.tableName, IndexName: metricIndexes.topAssets.name, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': metricIndexes.topAssets.pk }, ExpressionAttributeValues: { ':pk': metricPartitions.topAssets(tenant, 'busy') } }))
   t.same(Items!.map((item) => [item.sk, Object.keys(item).some((name) => name.startsWith('d|'))]), [['TOP', false]], 'the index holds the place item only')
 })
