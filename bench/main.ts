@@ -5,7 +5,7 @@
  *
  *   npm run bench                       everything, reference sample counts
  *   npm run bench -- --smoke            tiny counts, results in a temporary folder; fails if the harness breaks
- *   npm run bench -- --only overhead,token   chosen sections (cold-start, overhead, gateway, token, json, list-scaling, import)
+ *   npm run bench -- --only overhead,token   chosen sections (cold-start, overhead, gateway, token, json, list-scaling, import, metrics, formats)
  *   npm run bench -- --out DIR          where the report goes
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'

@@ -1,4 +1,5 @@
 import type { ColdStartResult } from './sections/cold-start.ts'
+import type { FormatsBenchResult } from './sections/formats.ts'
 import type { GatewayResult } from './sections/gateway.ts'
 import type { MetricsBenchResult } from './sections/metrics.ts'
 import type { ImportBenchResult } from './sections/import-report.ts'
@@ -20,6 +21,7 @@ export interface BenchResults {
   listScaling?: ScalingPoint[]
   importReport?: ImportBenchResult
   metrics?: MetricsBenchResult
+  formats?: FormatsBenchResult
 }
 
 export interface TargetCheck {
@@ -92,6 +94,15 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
     checks.push({ name: 'first import ÷ raw conditional put rate', measured: `${(share * 100).toFixed(0)} %`, baseline: `${imported.rawPutsPerSecond.toFixed(0)} puts/s`, ofTarget: 0.4 / share, target: '≥ 40 %', met: share >= 0.4 })
     checks.push({ name: 'unchanged re-import', measured: `${imported.unchanged.resultsPerSecond.toFixed(0)} results/s`, baseline: '—', ofTarget: 2000 / imported.unchanged.resultsPerSecond, target: '≥ 2000 /s', met: imported.unchanged.resultsPerSecond >= 2000 })
     checks.push({ name: 'RSS import-report after both imports', measured: `${imported.peakRssMB.toFixed(1)} MB`, baseline: '—', ofTarget: imported.peakRssMB / 128, target: '≤ 128 MB', met: imported.peakRssMB <= 128 })
+  }
+  const formats = results.formats
+  if (formats) {
+    for (const step of ['first', 'again'] as const) {
+      const value = formats.cyclonedxToSarif[step]
+      checks.push({ name: `CycloneDX ÷ SARIF import per finding, ${step === 'first' ? 'first import' : 'unchanged re-import'}`, measured: `${ms(formats.cyclonedx[step])} ms (${ratio(value)}, median of the rounds' ratios)`, baseline: `SARIF ${ms(formats.sarif[step])} ms`, ofTarget: value, target: '≤ 1× SARIF', met: value <= 1 })
+    }
+    const value = formats.vex.vexMs / formats.vex.updatesMs
+    checks.push({ name: `VEX of ${formats.sizes.statements} statements applied`, measured: `${(formats.vex.vexMs / formats.vex.rounds.length).toFixed(0)} ms (${ratio(value)})`, baseline: `${formats.sizes.statements} single updates ${(formats.vex.updatesMs / formats.vex.rounds.length).toFixed(0)} ms`, ofTarget: value / 2, target: '≤ 2× single updates', met: value <= 2 })
   }
   return checks
 }
@@ -210,6 +221,19 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
     push('## 8. Metrics', '', `\`GET /v1/metrics?window=30d\` through the record-metrics bundle for a tenant of ${sizes.small} records and one of ${sizes.large}, alternating (answered from the counters alone: the ratio is what the tenant's size costs). Counting a record write: the store requests and client CPU of counting its event (record-metrics), beside those of the create itself (record, history, outbox), per record.`, '')
     push('| tenant | p50 ms | p99 ms |', '|---|---:|---:|', `| ${sizes.small} records | ${read.small.p50.toFixed(2)} | ${read.small.p99.toFixed(2)} |`, `| ${sizes.large} records | ${read.large.p50.toFixed(2)} | ${read.large.p99.toFixed(2)} |`, '', `Ratio of the p50s: ${(read.large.p50 / read.small.p50).toFixed(2)}× (target ≤ 1.2×).`, '')
     push('| per record write | store requests | client CPU µs |', '|---|---:|---:|', `| plain create | ${perWrite.plain.requests.toFixed(1)} | ${perWrite.plain.cpuMicros.toFixed(0)} |`, `| counting its event | ${perWrite.counting.requests.toFixed(1)} | ${perWrite.counting.cpuMicros.toFixed(0)} |`, '')
+  }
+
+  const formats = results.formats
+  if (formats) {
+    const { sizes, sarif, cyclonedx, vex } = formats
+    push('## 9. Formats', '', `In-process (the test harness's app, \`inject\`) over the same store: a SARIF report and a CycloneDX BOM of ${sizes.findings} findings each (the BOM rated by severity, as SARIF results are by level: the same record work), each imported, then imported again unchanged, timed from the POST to \`succeeded\`, ${sizes.rounds} rounds with the format going first alternating (after an untimed round a tenth the size); ms per finding. Then a VEX (OpenVEX, \`POST /v1/vex\`) of ${sizes.statements} statements each deciding one record of a tenant of ${sizes.statements}, against ${sizes.statements} single updates of another tenant's records through the data layer's \`updateRecord\` (a PATCH's store work, without HTTP), 16 at a time as the VEX applies them; ${sizes.vexRounds} rounds, the order alternating.`, '')
+    push('| import, ms per finding | SARIF (median) | CycloneDX (median) | CycloneDX ÷ SARIF (median of the rounds\' ratios) | rounds: SARIF / CycloneDX |', '|---|---:|---:|---:|---|')
+    for (const step of ['first', 'again'] as const) {
+      push(`| ${step === 'first' ? 'first import' : 'unchanged re-import'} | ${sarif[step].toFixed(3)} | ${cyclonedx[step].toFixed(3)} | ${ratio(formats.cyclonedxToSarif[step])} | ${sarif.samples[step].map((value) => value.toFixed(2)).join(', ')} / ${cyclonedx.samples[step].map((value) => value.toFixed(2)).join(', ')} |`)
+    }
+    push('', '| round | VEX ms | single updates ms | VEX ÷ updates | first |', '|---|---:|---:|---:|---|')
+    vex.rounds.forEach((round, index) => push(`| ${index + 1} | ${round.vexMs.toFixed(0)} | ${round.updatesMs.toFixed(0)} | ${ratio(round.vexMs / round.updatesMs)} | ${round.vexFirst ? 'VEX' : 'updates'} |`))
+    push('', `Load average (1/5/15 min) before the section ${formats.load.before.map((load) => load.toFixed(2)).join(' / ')}, after ${formats.load.after.map((load) => load.toFixed(2)).join(' / ')}.`, '')
   }
 
   return `${lines.join('\n')}\n`

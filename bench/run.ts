@@ -10,13 +10,14 @@ import { startBenchIssuer, startBenchStore } from './lib/environment.ts'
 import { startFleet } from './lib/fleet.ts'
 import type { BenchResults } from './report.ts'
 import { measureColdStarts } from './sections/cold-start.ts'
+import { measureFormats, type FormatsSizes } from './sections/formats.ts'
 import { measureGateway } from './sections/gateway.ts'
 import { measureImport, type ImportSizes } from './sections/import-report.ts'
 import { measureListScaling, type ScalingSizes } from './sections/list-scaling.ts'
 import { measureMetrics, type MetricsSizes } from './sections/metrics.ts'
 import { measureRequestOverhead, OVERHEAD_TENANT, type Sizes } from './sections/request-overhead.ts'
 
-export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling', 'import', 'metrics'] as const
+export const SECTIONS = ['cold-start', 'overhead', 'gateway', 'token', 'json', 'list-scaling', 'import', 'metrics', 'formats'] as const
 export type Section = typeof SECTIONS[number]
 
 interface Plan {
@@ -28,6 +29,7 @@ interface Plan {
   scaling: ScalingSizes
   import: ImportSizes
   metrics: MetricsSizes
+  formats: FormatsSizes
 }
 
 /** Sample counts: the full run fits in ten minutes on the 2-core reference machine; smoke in well under one. */
@@ -40,7 +42,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     json: { perBatch: 2000, batches: 21, createsPerBatch: 30 },
     scaling: { small: 1000, large: 50_000, samples: 80, peerRareSamples: 3, warmup: 20, settleMs: 5000 },
     import: { results: 25_000, rawPuts: 5000 },
-    metrics: { small: 1000, large: 100_000, samples: 60, warmup: 10, writes: 200 }
+    metrics: { small: 1000, large: 100_000, samples: 60, warmup: 10, writes: 200 },
+    formats: { findings: 1000, rounds: 8, statements: 10_000, vexRounds: 2, settleMs: 5000 }
   },
   smoke: {
     coldStartRuns: 1,
@@ -50,7 +53,8 @@ export const plans: Record<'full' | 'smoke', Plan> = {
     json: { perBatch: 50, batches: 3, createsPerBatch: 3 },
     scaling: { small: 600, large: 1200, samples: 5, peerRareSamples: 1, warmup: 1, settleMs: 0 },
     import: { results: 150, rawPuts: 100 },
-    metrics: { small: 100, large: 1000, samples: 5, warmup: 1, writes: 10 }
+    metrics: { small: 100, large: 1000, samples: 5, warmup: 1, writes: 10 },
+    formats: { findings: 30, rounds: 2, statements: 40, vexRounds: 2, settleMs: 0 }
   }
 }
 
@@ -109,6 +113,11 @@ export async function runBenchmarks (mode: 'full' | 'smoke', sections: ReadonlyS
       if (sections.has('list-scaling')) results.listScaling = await timed('list-scaling', () => measureListScaling({ bundles, store, issuer, fleet, sizes: plan.scaling, log }))
       if (sections.has('import')) results.importReport = await timed('import', () => measureImport({ store, issuer, fleet, sizes: plan.import, log }))
       if (sections.has('metrics')) results.metrics = await timed('metrics', () => measureMetrics({ store, issuer, fleet, sizes: plan.metrics, log }))
+    }
+    if (sections.has('formats')) {
+      results.formats = await timed('formats', () => measureFormats({ store, sizes: plan.formats, log }))
+      const { cyclonedxToSarif, vex } = results.formats
+      log(`formats: CycloneDX ÷ SARIF per finding ${cyclonedxToSarif.first.toFixed(2)}× first, ${cyclonedxToSarif.again.toFixed(2)}× again; VEX ÷ single updates ${(vex.vexMs / vex.updatesMs).toFixed(2)}×`)
     }
     if (sections.has('token')) {
       results.tokenVerification = await timed('token', () => measureTokenVerification(plan.token))

@@ -1,7 +1,8 @@
 /**
  * `npm test` on a fresh machine with Node 24 alone (the README's Quick start): no suite it runs
  * needs Go, shellcheck or a kubectl of the machine's own. The Go-built upstream judges are a suite
- * of their own (`npm run test:upstream`) that .ci/run runs once it has installed Go and shellcheck.
+ * of their own (`npm run test:upstream`) that .ci/run runs once it has installed Go and shellcheck;
+ * so is the OpenVEX judge (`npm run test:vex`).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -26,7 +27,7 @@ const npmTestFiles = files('test').filter((file) => file.endsWith('.test.ts') &&
 t.test('no suite of npm test builds or runs Go tools, or needs shellcheck', async (t) => {
   for (const file of npmTestFiles) {
     const source = read(file)
-    t.notMatch(source, /upstreamTools\(|crdJudge\(|upstream\/(crds\/)?build\.sh|spawnSync\('go'|'shellcheck'/, `${file} needs no Go and no shellcheck`)
+    t.notMatch(source, /upstreamTools\(|crdJudge\(|upstream\/(crds\/)?build\.sh|go-vex\/build\.sh|spawnSync\('go'|'shellcheck'/, `${file} needs no Go and no shellcheck`)
   }
 })
 
@@ -46,6 +47,18 @@ t.test('the upstream judges are `npm run test:upstream`, and .ci/run runs them a
   t.ok(goInstalled > 0, '.ci/run installs Go')
   t.ok(ci.lastIndexOf('npm run test:upstream') > goInstalled, 'and then runs npm run test:upstream')
   t.match(read('README.md'), /npm run test:upstream/, 'the README names the suite')
+})
+
+t.test('the OpenVEX judge (go-vex) is `npm run test:vex`, which .ci/run and ci.yml run after the upstream judges', async (t) => {
+  t.equal(packageJson.scripts['test:vex'], 'tap test/formats/*.judge.ts')
+  const judges = files('test').filter((file) => file.endsWith('.judge.ts'))
+  t.ok(judges.length > 0)
+  for (const file of judges) t.match(read(file), /go-vex\/build\.sh/, `${file} builds the go-vex judge`)
+  const ci = read('.ci/run')
+  t.ok(ci.lastIndexOf('npm run test:vex') > ci.indexOf('npm run test:upstream'), '.ci/run runs it after the upstream judges, with their Go')
+  const workflow = read('.github/workflows/ci.yml')
+  t.ok(workflow.indexOf('npm run test:vex') > workflow.indexOf('npm run test:upstream'), 'so does ci.yml')
+  t.match(read('README.md'), /npm run test:vex/, 'the README names the suite')
 })
 
 /** A zip with one entry, as the layer's is laid out (local header, data, central directory, end). */
