@@ -55,6 +55,7 @@ export const problemTypes = {
   SR_STORE_UNAVAILABLE: { status: 503, title: 'Store unavailable', slug: 'store-unavailable', description: 'The store is unavailable; retry after the seconds in Retry-After.' },
   SR_BROKER_UNAVAILABLE: { status: 503, title: 'Broker unavailable', slug: 'broker-unavailable', description: 'The event broker did not take the finding in time; nothing was published. Retry after the seconds in Retry-After.' },
   SR_METRICS_CONTENDED: { status: 503, title: 'Counters busy', slug: 'metrics-contended', description: 'Another delivery of the same record is changing its counters; redeliver after the seconds in Retry-After.' },
+  SR_METRICS_PAUSED: { status: 503, title: 'Counting paused', slug: 'metrics-paused', description: 'Deliveries are paused while the counters are rewritten (rebuild-metrics with METRICS_RESET); redeliver after the seconds in Retry-After.' },
   SR_OVERLOADED: { status: 503, title: 'Too busy', slug: 'overloaded', description: 'The gateway has as many requests waiting for this function, or connections from your address, as it takes (or the import function as many reports at once); retry after the seconds in Retry-After.' }
 } as const satisfies Record<string, ProblemType>
 
@@ -118,6 +119,7 @@ export const OverloadedError = problemError('SR_OVERLOADED')
 export const TenantBusyError = problemError<[number, number]>('SR_RATE_LIMITED', 'Your tenant has %d requests running at this instance and %d waiting, as many as it takes; retry after the seconds in Retry-After')
 export const StoreUnavailableError = problemError<[]>('SR_STORE_UNAVAILABLE', 'The record store is unavailable; retry later')
 export const MetricsContendedError = problemError<[]>('SR_METRICS_CONTENDED', 'Another delivery of this record is changing its counters; redeliver later')
+export const MetricsPausedError = problemError<[]>('SR_METRICS_PAUSED', 'Deliveries are paused while the counters are rewritten; redeliver later')
 export const BrokerUnavailableError = problemError<[]>('SR_BROKER_UNAVAILABLE', 'The event broker did not take the finding in time; retry later')
 
 const PreconditionFailed = problemError('SR_PRECONDITION_FAILED', 'If-Match does not match the current version of the record (current ETag %s)')

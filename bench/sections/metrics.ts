@@ -6,6 +6,7 @@ import { countRecordEvent } from '../../shared/operations/record-metrics.ts'
 import { severities, statuses } from '../../shared/records/vocabulary.ts'
 import { dueAtFor } from '../../shared/records/workflow.ts'
 import { batchPut } from '../../shared/store/batch.ts'
+import { counterKey } from '../../shared/store/metrics-repository.ts'
 import { metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition } from '../../shared/store/keys.ts'
 import { createHttpClient, expectStatus, openStore, type BenchIssuer, type BenchStore } from '../lib/environment.ts'
 import type { Fleet } from '../lib/fleet.ts'
@@ -38,7 +39,8 @@ function* randomFacts (count: number, assets: number): Generator<[string, Record
 
 /**
  * The counters of a tenant of `count` records, written as the record events would have left them
- * (each record in its shard): GET /v1/metrics reads the counters only, so this is what its cost follows.
+ * (each record in its shard, each asset with its place): GET /v1/metrics reads the counters only, so
+ * this is what its cost follows.
  */
 async function seedCounters (store: BenchStore, tenant: string, count: number): Promise<void> {
   const byShard = new Map<number, RecordFacts[]>()
@@ -55,12 +57,13 @@ async function seedCounters (store: BenchStore, tenant: string, count: number): 
         for (const [name, n] of Object.entries(adds)) total[name] = (total[name] ?? 0) + n
         assets.set(item.asset, total)
       } else {
-        items.push({ ...(item.kind === 'counts' ? metricKeys.counts(tenant, shard) : metricKeys.day(tenant, shard, item.day)), tenant, ...adds })
+        items.push({ ...counterKey(tenant, shard, item), tenant, ...adds })
       }
     }
   }
   for (const [asset, adds] of assets) {
-    items.push({ ...metricKeys.asset(tenant, asset), tenant, asset, [metricIndexes.topAssets.pk]: metricPartitions.topAssets(tenant, asset), [metricIndexes.topAssets.sk]: topAssetPosition(adds.open ?? 0, asset), ...adds })
+    items.push({ ...metricKeys.asset(tenant, asset), tenant, asset, rev: 1, ...adds })
+    items.push({ ...metricKeys.assetTop(tenant, asset), tenant, asset, open: adds.open ?? 0, rev: 1, [metricIndexes.topAssets.pk]: metricPartitions.topAssets(tenant, asset), [metricIndexes.topAssets.sk]: topAssetPosition(adds.open ?? 0, asset) })
   }
   for (let i = 0; i < items.length; i += 100) await batchPut(store, items.slice(i, i + 100))
 }

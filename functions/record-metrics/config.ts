@@ -20,5 +20,6 @@ export const MetricsConfigSchema = Type.Object({
   DELIVERY_OIDC_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'record-metrics: a bearer token (file) sent with the JWKS fetch.' })),
   DELIVERY_OIDC_AUDIENCE: Type.String({ minLength: 1, default: METRICS_DELIVERY_AUDIENCE, description: 'record-metrics: the audience broker deliveries must carry (the Trigger\'s `subscriber.audience`).' }),
   DELIVERY_OIDC_SUBJECTS: Type.String({ minLength: 1, default: METRICS_TRIGGER_SUBJECT, description: 'record-metrics: comma-separated `sub`s allowed to deliver (the record events Trigger\'s OIDC service account).' }),
+  METRICS_DELIVERIES: Type.Enum(['on', 'paused'], { default: 'on', description: 'record-metrics: `paused` answers every broker delivery 503 (redelivered later), while rebuild-metrics rewrites counters with METRICS_RESET=on.' }),
   METRICS_PROMETHEUS_TENANTS: Type.String({ default: '', pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*)?$', description: 'record-metrics: comma-separated tenants whose counters `/metrics` exposes to Prometheus (opt-in; empty: none, only process metrics).' })
 })

@@ -20,7 +20,7 @@ export const definition: FunctionDefinition<typeof MetricsConfigSchema> = {
     const prometheusTenants = config.METRICS_PROMETHEUS_TENANTS.split(',').filter(Boolean)
     const routes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       await app.register(metricsRoute, deps)
-      await app.register(deliveryRoute, { ...deps, verifyDelivery })
+      await app.register(deliveryRoute, { ...deps, verifyDelivery, paused: config.METRICS_DELIVERIES === 'paused' })
       await app.register(openMetricsRoute, { ...deps, tenants: prometheusTenants })
     }
     return createFunctionApp(routes, config)

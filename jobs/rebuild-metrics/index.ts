@@ -4,6 +4,11 @@
  * Each tenant's records are walked with Queries of its list index (never a Scan); records whose
  * events were lost are counted again through the same guarded path as events, so it is safe
  * beside live deliveries. Exits non-zero when drift remains after the repair.
+ *
+ * `METRICS_RESET=on` rewrites the tenants' counters from the recount instead (after a change of
+ * the counters' layout or of what a record counts under): only with the tenants' deliveries
+ * paused (`METRICS_DELIVERIES=paused` on record-metrics), then a run without it repairs what was
+ * dead-lettered meanwhile. See docs/architecture.md.
  */
 import { Type } from 'typebox'
 import { ConfigSchema, loadSettings } from '../../shared/config.ts'
@@ -17,7 +22,8 @@ const { TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_A
 const RebuildConfigSchema = Type.Object({
   TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STORE_TIMEOUT_MS, STORE_MAX_ATTEMPTS,
   METRICS_TENANTS: Type.String({ default: '', pattern: '^([A-Za-z0-9][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9][A-Za-z0-9_.-]{0,63})*)?$', description: 'Comma-separated tenants whose counters to rebuild (none: nothing to do).' }),
-  METRICS_REPAIR: Type.Enum(['on', 'off'], { default: 'on', description: 'off: report the drift only.' })
+  METRICS_REPAIR: Type.Enum(['on', 'off'], { default: 'on', description: 'off: report the drift only.' }),
+  METRICS_RESET: Type.Enum(['on', 'off'], { default: 'off', description: 'on: rewrite the counters from the recount (a layout change; deliveries paused).' })
 })
 
 const config = loadSettings(RebuildConfigSchema, process.env)
@@ -26,8 +32,8 @@ try {
   const records = createRecordsRepository(store)
   const metrics = createMetricsRepository(store)
   for (const tenant of config.METRICS_TENANTS.split(',').filter(Boolean)) {
-    const outcome = await rebuildMetrics(records, metrics, tenant, { repair: config.METRICS_REPAIR === 'on' })
-    console.log(JSON.stringify({ level: outcome.driftAfter.length > 0 ? 'error' : 'info', msg: 'metrics rebuilt', tenant, records: outcome.records, drift: outcome.drift.length, repaired: outcome.repaired, driftAfter: outcome.driftAfter.length, sample: outcome.drift.slice(0, 10) }))
+    const outcome = await rebuildMetrics(records, metrics, tenant, { repair: config.METRICS_REPAIR === 'on', reset: config.METRICS_RESET === 'on' })
+    console.log(JSON.stringify({ level: outcome.driftAfter.length > 0 ? 'error' : 'info', msg: 'metrics rebuilt', tenant, records: outcome.records, drift: outcome.drift.length, repaired: outcome.repaired, ...(outcome.reset ? { reset: outcome.reset } : {}), driftAfter: outcome.driftAfter.length, sample: outcome.drift.slice(0, 10) }))
     if (outcome.driftAfter.length > 0) process.exitCode = 1
   }
 } catch (error) {

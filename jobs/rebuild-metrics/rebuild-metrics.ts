@@ -2,12 +2,15 @@ import { dayOf, factsOf, foldPastDue, recount, type RecordFacts } from '../../sh
 import type { CounterValues } from '../../shared/metrics/summary.ts'
 import type { RecordsRepository } from '../../shared/store/records-repository.ts'
 import { counterItemId, type MetricsRepository } from '../../shared/store/metrics-repository.ts'
+import { metricKeys } from '../../shared/store/keys.ts'
 
 /** One counter whose value differs from the recount. */
 export interface Drift { item: string, counter: string, counted: number, recounted: number }
 
 export interface RebuildOutcome {
   records: number
+  /** With `reset`: counter and per-record items written from the recount, and items removed. */
+  reset?: { written: number, removed: number }
   /** Counters that differed from the recount before the repair. */
   drift: Drift[]
   /** Records counted again (an event never counted) or uncounted (deleted without an event counted). */
@@ -29,15 +32,17 @@ async function * liveRecords (records: RecordsRepository, tenant: string) {
 }
 
 /**
- * Counters minus the recount, per counter, zeros left out (a missing counter is 0). Both sides
- * are compared with their due days before `today` folded (a read may have folded the counters'
- * meanwhile): `today` is taken after the counters were read, so no fold saw a later day.
+ * Counters minus the recount, per counter, zeros left out (a missing counter is 0). The counts
+ * and asset items are compared with their due counters over before `today` folded on both sides
+ * (a read may have folded the counters' meanwhile): `today` is taken after the counters were
+ * read, so no fold saw a later day. A due block's days are never folded: compared as they are.
  */
 export function driftBetween (counted: ReadonlyMap<string, CounterValues>, recounted: ReadonlyMap<string, CounterValues>, today = dayOf(new Date().toISOString())): Drift[] {
   const drift: Drift[] = []
   for (const item of new Set([...counted.keys(), ...recounted.keys()])) {
-    const have = foldPastDue(counted.get(item) ?? {}, today)
-    const want = foldPastDue(recounted.get(item) ?? {}, today)
+    const folds = !item.startsWith(metricKeys.duePrefix)
+    const have = folds ? foldPastDue(counted.get(item) ?? {}, today) : counted.get(item) ?? {}
+    const want = folds ? foldPastDue(recounted.get(item) ?? {}, today) : recounted.get(item) ?? {}
     for (const counter of new Set([...Object.keys(have), ...Object.keys(want)])) {
       const a = have[counter] ?? 0
       const b = want[counter] ?? 0
@@ -59,10 +64,20 @@ async function recountTenant (records: RecordsRepository, tenant: string) {
  * left uncounted through the same guarded path as events (so it is safe beside live deliveries):
  * a record counted at an older version (its last events were lost) is counted at its current one;
  * a record counted but gone (its delete event lost) is uncounted.
+ *
+ * `reset` rewrites every counter item of the tenant, and what each record counts under, from the
+ * recount instead: for counters written under an older layout or counting rule, which a repair
+ * cannot move. Not safe beside deliveries: the tenant's deliveries must be paused (record-metrics
+ * with `METRICS_DELIVERIES=paused` answers them 503, and the broker redelivers them later).
  */
-export async function rebuildMetrics (records: RecordsRepository, metrics: MetricsRepository, tenant: string, { repair = true } = {}): Promise<RebuildOutcome> {
+export async function rebuildMetrics (records: RecordsRepository, metrics: MetricsRepository, tenant: string, { repair = true, reset = false } = {}): Promise<RebuildOutcome> {
   const { expected, live } = await recountTenant(records, tenant)
   const drift = driftBetween(await metrics.allCounters(tenant), expected)
+  if (reset) {
+    const rewritten = await metrics.reset(tenant, [...live].map(([id, { version, facts }]) => ({ id, version, facts })))
+    const driftAfter = driftBetween(await metrics.allCounters(tenant), (await recountTenant(records, tenant)).expected)
+    return { records: live.size, drift, repaired: 0, reset: rewritten, driftAfter }
+  }
   let repaired = 0
   if (repair) {
     const counted = new Map<string, number>()

@@ -21,9 +21,61 @@ export interface RecordFacts {
 
 /**
  * The counter items a contribution touches: the tenant's counts (per shard), one day's
- * figures (per shard), one asset's counts. Spelled as keys of the store by the store.
+ * remediation figures (per shard), the same figures summed over a block of REMEDIATION_BLOCK_DAYS
+ * days (per shard), the due days of one block of DUE_BLOCK_DAYS days (per shard),
+ * the opened and resolved counts of the days of one block of TREND_BLOCK_DAYS days (per shard),
+ * one asset's counts. A block is named by its first day. Spelled as keys of the store by the store.
  */
-export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'asset', asset: string }
+export type CounterItem = { kind: 'counts' } | { kind: 'day', day: string } | { kind: 'remediation', block: string } | { kind: 'due', block: string } | { kind: 'trend', block: string } | { kind: 'asset', asset: string }
+
+/**
+ * Days per due block: the counts item keeps one due counter per severity and block (a bounded
+ * handful for the deadlines ahead, whatever the tenant's size), the block's item one per day.
+ */
+export const DUE_BLOCK_DAYS = 8
+/**
+ * Days per remediation block: a window is read as the blocks wholly inside it and the days of
+ * its edges, so its histograms come from a handful of items, not one per day.
+ */
+export const REMEDIATION_BLOCK_DAYS = 8
+/** Days per trend block: the trend's days are read a block item at a time, not a day item each. */
+export const TREND_BLOCK_DAYS = 16
+
+const DAY_MS = 86_400_000
+const epochDay = (day: string): number => Math.floor(Date.parse(`${day}T00:00:00.000Z`) / DAY_MS)
+const dayAt = (epoch: number): string => new Date(epoch * DAY_MS).toISOString().slice(0, 10)
+
+/** The first day of the block of `size` days (aligned to 1970-01-01) that holds `day`. */
+export const blockOf = (day: string, size: number): string => dayAt(Math.floor(epochDay(day) / size) * size)
+
+/** The last day of the block of `size` days that starts on `block`. */
+export const blockEnd = (block: string, size: number): string => dayAt(epochDay(block) + size - 1)
+
+/**
+ * The days from `from` to `to` as the blocks of `size` days wholly inside them and the days left
+ * at either edge: every day in exactly one of them.
+ */
+export function splitIntoBlocks (from: string, to: string, size: number): { blocks: string[], days: string[] } {
+  const first = epochDay(from)
+  const last = epochDay(to)
+  const firstWhole = Math.ceil(first / size) * size
+  const afterWhole = Math.floor((last + 1) / size) * size
+  if (afterWhole <= firstWhole) return { blocks: [], days: range(first, last) }
+  const blocks: string[] = []
+  for (let epoch = firstWhole; epoch < afterWhole; epoch += size) blocks.push(dayAt(epoch))
+  return { blocks, days: [...range(first, firstWhole - 1), ...range(afterWhole, last)] }
+}
+
+function range (first: number, last: number): string[] {
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => dayAt(first + i))
+}
+
+/** The blocks of `size` days from the one holding `from` to the one holding `to`, oldest first. */
+export function blocksBetween (from: string, to: string, size: number): string[] {
+  const blocks: string[] = []
+  for (let epoch = epochDay(blockOf(from, size)); epoch <= epochDay(to); epoch += size) blocks.push(dayAt(epoch))
+  return blocks
+}
 
 /** One counter: an attribute of one counter item. */
 export interface Counter { item: CounterItem, attribute: string }
@@ -37,12 +89,18 @@ export const counterAttributes = {
   records: (severity: string, status: string) => `s|${severity}|${status}`,
   /** Active records by category. */
   openCategory: (category: string) => `c|${category}`,
-  /** Active records with a deadline, by severity and the day (UTC) it falls on. */
+  /** Active records with a deadline, by severity and the day (UTC) it falls on (due blocks, assets). */
   due: (severity: string, day: string) => `d|${severity}|${day}`,
-  /** Due-day counters of days already over, folded into one per severity (`foldPastDue`). */
+  /** Active records with a deadline, by severity and the due block (its first day) it falls in (the counts). */
+  dueBlock: (severity: string, block: string) => `b|${severity}|${block}`,
+  /** Due counters of days or blocks already over, folded into one per severity (`foldPastDue`). */
   overdue: (severity: string) => `o|${severity}`,
-  /** Records created that day (still existing). */
-  opened: 'opened',
+  /**
+   * A day of a trend block: the records created that day (still existing) plus RESOLVED_UNIT
+   * times those resolved that day (still resolved), every severity — one number for both, so a
+   * trend block carries one attribute a day (`trendFigures` takes it apart).
+   */
+  trendDay: (day: string) => `n|${day}`,
   /** Records resolved that day (still resolved), by severity. */
   resolved: (severity: string) => `r|${severity}`,
   /** Of those, how many by time to remediate (a duration bucket, `ttrBucket`). */
@@ -55,8 +113,31 @@ export const counterAttributes = {
 
 export const dayOf = (instant: string): string => instant.slice(0, 10)
 
-const counterId = ({ item, attribute }: Counter): string =>
-  `${item.kind === 'counts' ? 'counts' : item.kind === 'day' ? `day:${item.day}` : `asset:${item.asset}`}\n${attribute}`
+/**
+ * What a resolved record adds to its day's trend counter: both counts are whole and never below
+ * zero, and a shard's records opened on one day stay far below it, so the sum splits exactly.
+ */
+export const RESOLVED_UNIT = 2 ** 21
+
+/** The opened and resolved counts of a trend counter's value. */
+export function trendFigures (value: number): { opened: number, resolved: number } {
+  const resolved = Math.floor(value / RESOLVED_UNIT)
+  return { opened: value - resolved * RESOLVED_UNIT, resolved }
+}
+
+/** A counter item's name within a contribution (and in tests): `counts`, `day:<day>`, `due:<block>`, `trend:<block>`, `asset:<name>`. */
+export function itemName (item: CounterItem): string {
+  switch (item.kind) {
+    case 'counts': return 'counts'
+    case 'day': return `day:${item.day}`
+    case 'remediation': return `remediation:${item.block}`
+    case 'due': return `due:${item.block}`
+    case 'trend': return `trend:${item.block}`
+    case 'asset': return `asset:${item.asset}`
+  }
+}
+
+const counterId = ({ item, attribute }: Counter): string => `${itemName(item)}\n${attribute}`
 
 /** Buckets per doubling of a duration: a bucket's upper bound is at most 2^(1/8) (about 9 %) above any duration in it. */
 export const TTR_BUCKETS_PER_DOUBLING = 8
@@ -78,28 +159,36 @@ export const isActive = (status: Status): boolean => activeStatuses.includes(sta
 export function contributionOf (facts: RecordFacts | null | undefined): Contribution {
   const contribution: Contribution = new Map()
   if (!facts) return contribution
-  const add = (item: CounterItem, attribute: string) => {
+  const add = (item: CounterItem, attribute: string, n = 1) => {
     const counter = { item, attribute }
-    contribution.set(counterId(counter), { counter, add: 1 })
+    contribution.set(counterId(counter), { counter, add: (contribution.get(counterId(counter))?.add ?? 0) + n })
   }
   const counts: CounterItem = { kind: 'counts' }
   const asset: CounterItem = { kind: 'asset', asset: facts.asset }
   add(counts, counterAttributes.records(facts.severity, facts.status))
   add(asset, counterAttributes.records(facts.severity, facts.status))
-  add({ kind: 'day', day: dayOf(facts.createdAt) }, counterAttributes.opened)
+  const createdOn = dayOf(facts.createdAt)
+  add({ kind: 'trend', block: blockOf(createdOn, TREND_BLOCK_DAYS) }, counterAttributes.trendDay(createdOn))
   if (isActive(facts.status)) {
     add(counts, counterAttributes.openCategory(facts.category))
     add(asset, counterAttributes.assetOpen)
     if (facts.dueAt) {
-      add(counts, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
-      add(asset, counterAttributes.due(facts.severity, dayOf(facts.dueAt)))
+      const dueOn = dayOf(facts.dueAt)
+      const block = blockOf(dueOn, DUE_BLOCK_DAYS)
+      add(counts, counterAttributes.dueBlock(facts.severity, block))
+      add({ kind: 'due', block }, counterAttributes.due(facts.severity, dueOn))
+      add(asset, counterAttributes.due(facts.severity, dueOn))
     }
   }
   if (facts.status === 'resolved') {
-    const day: CounterItem = { kind: 'day', day: dayOf(facts.statusChangedAt) }
-    add(day, counterAttributes.resolved(facts.severity))
-    add(day, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
-    if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(day, counterAttributes.resolvedInTime(facts.severity))
+    const resolvedOn = dayOf(facts.statusChangedAt)
+    add({ kind: 'trend', block: blockOf(resolvedOn, TREND_BLOCK_DAYS) }, counterAttributes.trendDay(resolvedOn), RESOLVED_UNIT)
+    // The day's figures, and the same in the day's remediation block.
+    for (const item of [{ kind: 'day', day: resolvedOn }, { kind: 'remediation', block: blockOf(resolvedOn, REMEDIATION_BLOCK_DAYS) }] satisfies CounterItem[]) {
+      add(item, counterAttributes.resolved(facts.severity))
+      add(item, counterAttributes.timeToResolve(facts.severity, ttrBucket(Date.parse(facts.statusChangedAt) - Date.parse(facts.createdAt))))
+      if (facts.dueAt && facts.statusChangedAt <= facts.dueAt) add(item, counterAttributes.resolvedInTime(facts.severity))
+    }
   }
   return contribution
 }
@@ -107,11 +196,11 @@ export function contributionOf (facts: RecordFacts | null | undefined): Contribu
 /** What moving a record from `before` to `after` adds to each counter (zeros left out). */
 export function contributionDelta (before: RecordFacts | null | undefined, after: RecordFacts | null | undefined): Contribution {
   const delta: Contribution = new Map()
-  for (const [id, { counter }] of contributionOf(before)) delta.set(id, { counter, add: -1 })
-  for (const [id, entry] of contributionOf(after)) {
-    const existing = delta.get(id)
-    if (existing) delta.delete(id)
-    else delta.set(id, entry)
+  for (const [id, { counter, add }] of contributionOf(before)) delta.set(id, { counter, add: -add })
+  for (const [id, { counter, add }] of contributionOf(after)) {
+    const sum = (delta.get(id)?.add ?? 0) + add
+    if (sum === 0) delta.delete(id)
+    else delta.set(id, { counter, add: sum })
   }
   return delta
 }
@@ -120,7 +209,7 @@ export function contributionDelta (before: RecordFacts | null | undefined, after
 export function byItem (contribution: Contribution): Array<{ item: CounterItem, adds: Record<string, number> }> {
   const items = new Map<string, { item: CounterItem, adds: Record<string, number> }>()
   for (const { counter, add } of contribution.values()) {
-    const key = counterId({ item: counter.item, attribute: '' })
+    const key = itemName(counter.item)
     const entry = items.get(key) ?? { item: counter.item, adds: {} }
     entry.adds[counter.attribute] = (entry.adds[counter.attribute] ?? 0) + add
     items.set(key, entry)
@@ -140,21 +229,33 @@ export function recount (facts: Iterable<RecordFacts>): Array<{ item: CounterIte
   return byItem(total)
 }
 
-/** The due-day counters of `values` whose day is before `today`, by attribute. */
+/**
+ * Whether a due counter (`d|<severity>|<day>`, `b|<severity>|<block>`) is over on `today`: its
+ * day, or its block's last day, is before it. The overdue figure of a counter item is its overdue
+ * counters plus the due counters that are over; with a due block not over yet, the days of it
+ * that are come from the block's own item.
+ */
+export function isPastDue (attribute: string, today: string): boolean {
+  const [kind, , day] = attribute.split('|')
+  if (day === undefined) return false
+  if (kind === 'd') return day < today
+  return kind === 'b' && blockEnd(day, DUE_BLOCK_DAYS) < today
+}
+
+/** The due counters of `values` that are over on `today`, by attribute. */
 export function pastDueCounters (values: Readonly<Record<string, unknown>>, today: string): Array<{ attribute: string, severity: string, n: number }> {
   const past: Array<{ attribute: string, severity: string, n: number }> = []
   for (const [attribute, n] of Object.entries(values)) {
-    const [kind, severity, day] = attribute.split('|')
-    if (kind === 'd' && typeof n === 'number' && day !== undefined && day < today) past.push({ attribute, severity: severity!, n })
+    if (typeof n === 'number' && isPastDue(attribute, today)) past.push({ attribute, severity: attribute.split('|')[1]!, n })
   }
   return past
 }
 
 /**
- * `values` with every due-day counter of a day before `today` added into its severity's overdue
- * counter and left out: what a counter item holds once its past due days are folded. A due day
- * only ever passes, so the overdue figure (overdue counter plus the due days before today) is the
- * same before and after, and folding twice changes nothing.
+ * `values` with every due counter over on `today` added into its severity's overdue counter and
+ * left out: what a counter item holds once its past due days are folded. A due day only ever
+ * passes, so the overdue figure (overdue counter plus the due counters over) is the same before
+ * and after, and folding twice changes nothing.
  */
 export function foldPastDue (values: Readonly<Record<string, number>>, today: string): Record<string, number> {
   const folded: Record<string, number> = { ...values }

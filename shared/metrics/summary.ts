@@ -1,6 +1,6 @@
 import { severities, statuses, type Severity } from '../records/vocabulary.ts'
 import { remediationSlaDays } from '../records/workflow.ts'
-import { dayOf, isActive, ttrBucketSeconds } from './counters.ts'
+import { dayOf, isActive, isPastDue, ttrBucketSeconds } from './counters.ts'
 
 /** Counter attributes and their values, as read (several shards summed). */
 export type CounterValues = Record<string, number>
@@ -12,10 +12,17 @@ export const MAX_WINDOW_DAYS = 365
 export interface MetricsInput {
   now: Date
   windowDays: number
-  /** The tenant's counts (or, with an asset, that asset's). */
+  /**
+   * The tenant's counts (or, with an asset, that asset's), with the due days of the due block
+   * holding today (a due block not over is overdue on its days before today only).
+   */
   counts: CounterValues
-  /** Day figures by day (`YYYY-MM-DD`), for at least the trend's days. */
+  /** Day figures by day (`YYYY-MM-DD`): the window's (without `window`) and the trend's (without `trend`). */
   days: ReadonlyMap<string, CounterValues>
+  /** The window's remediation figures, its days summed (without it: those of `days`). */
+  window?: CounterValues
+  /** Opened and resolved by day for the trend's days (without it: `opened` and `r|*` of `days`). */
+  trend?: ReadonlyMap<string, { opened: number, resolved: number }>
   topAssets: Array<{ name: string, open: number }>
   asset?: string
 }
@@ -50,15 +57,15 @@ const valueOf = (values: CounterValues | undefined, attribute: string) => values
  * remediation times and SLA compliance of the records resolved in the window, and opened versus
  * resolved per day for the trend.
  */
-export function summarize ({ now, windowDays, counts, days, topAssets, asset }: MetricsInput) {
+export function summarize ({ now, windowDays, counts, days, window: windowSum, trend: trendDays, topAssets, asset }: MetricsInput) {
   const today = dayOf(now.toISOString())
   const records = bySeverity((severity) => Object.fromEntries(statuses.map((status) => [status, valueOf(counts, `s|${severity}|${status}`)])) as Record<string, number>)
   const openBySeverity = bySeverity((severity) => statuses.filter(isActive).reduce((sum, status) => sum + records[severity][status]!, 0))
   const overdueBySeverity = bySeverity(() => 0)
   for (const [attribute, n] of Object.entries(counts)) {
-    const [kind, severity, day] = attribute.split('|')
+    const [kind, severity] = attribute.split('|')
     // Past due days not folded yet count as well as those folded into the overdue counter.
-    const overdue = (kind === 'd' && day! < today) || kind === 'o'
+    const overdue = kind === 'o' || isPastDue(attribute, today)
     if (overdue && Object.hasOwn(overdueBySeverity, severity!)) overdueBySeverity[severity as Severity] += n
   }
   const windowDaysList = daysBack(now, windowDays)
@@ -66,8 +73,7 @@ export function summarize ({ now, windowDays, counts, days, topAssets, asset }: 
     const histogram = new Map<number, number>()
     let resolved = 0
     let inTime = 0
-    for (const day of windowDaysList) {
-      const values = days.get(day)
+    for (const values of windowSum ? [windowSum] : windowDaysList.map((day) => days.get(day))) {
       resolved += valueOf(values, `r|${severity}`)
       inTime += valueOf(values, `m|${severity}`)
       for (const [attribute, n] of Object.entries(values ?? {})) {
@@ -78,6 +84,7 @@ export function summarize ({ now, windowDays, counts, days, topAssets, asset }: 
     return { resolved, inTime, medianSeconds: percentileSeconds(histogram, 0.5), p90Seconds: percentileSeconds(histogram, 0.9) }
   })
   const trend = daysBack(now, Math.max(windowDays, MIN_TREND_DAYS)).map((day) => {
+    if (trendDays) return { day, opened: trendDays.get(day)?.opened ?? 0, resolved: trendDays.get(day)?.resolved ?? 0 }
     const values = days.get(day)
     return { day, opened: valueOf(values, 'opened'), resolved: severities.reduce((sum, severity) => sum + valueOf(values, `r|${severity}`), 0) }
   })

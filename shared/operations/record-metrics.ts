@@ -57,8 +57,9 @@ export async function countRecordEvent (metrics: MetricsRepository, event: Pick<
 export const TOP_ASSETS = 10
 
 /**
- * A tenant's figures from its counters alone: a fixed number of reads (the shards' counts, their
- * day figures for the trend, the top assets), whatever the tenant's size.
+ * A tenant's figures from its counters alone: a fixed number of reads (the shards' counts and
+ * the due block of today in one BatchGetItem, the window's remediation blocks and edge days by
+ * key, a Query per shard of the trend's blocks, the top assets' places), whatever the tenant's size.
  */
 export async function readMetrics (metrics: MetricsRepository, tenant: string, { windowDays, asset }: { windowDays: number, asset?: string }, now: Date): Promise<MetricsSummary> {
   const today = dayOf(now.toISOString())
@@ -66,12 +67,13 @@ export async function readMetrics (metrics: MetricsRepository, tenant: string, {
     const counts = await metrics.readCounts(tenant, today, asset)
     return summarize({ now, windowDays, counts, days: new Map(), topAssets: [], asset })
   }
-  const [counts, days, topAssets] = await Promise.all([
+  const [counts, window, trend, topAssets] = await Promise.all([
     metrics.readCounts(tenant, today),
-    metrics.readDays(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!, today, daysBack(now, windowDays)[0]!),
+    metrics.readWindow(tenant, daysBack(now, windowDays)[0]!, today),
+    metrics.readTrend(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!, today),
     metrics.topAssets(tenant, TOP_ASSETS)
   ])
-  return summarize({ now, windowDays, counts, days, topAssets })
+  return summarize({ now, windowDays, counts, days: new Map(), window, trend, topAssets })
 }
 
 function parsedData (text: string): unknown {

@@ -6,7 +6,7 @@ import type { ItemKey } from './keys.ts'
 import { storeCall } from './store-errors.ts'
 
 /** The store's limits per request (DynamoDB BatchGetItem / BatchWriteItem). */
-const GET_KEYS_PER_REQUEST = 100
+export const GET_KEYS_PER_REQUEST = 100
 const PUT_ITEMS_PER_REQUEST = 25
 /** Rounds a batch gets for what the store left unprocessed (throttling, the 16 MB answer limit). */
 const MAX_ROUNDS = 8

@@ -211,22 +211,37 @@ export function redeemedCodeKey (issuer: string, codeId: string): ItemKey {
 
 /**
  * Metrics counters (shared/metrics): per tenant, write-sharded by a stable hash of the record id
- * into METRIC_SHARDS partitions, so no counter item takes every write of a big tenant. A fixed
- * count (not the index layout's): a reader sums every shard, and a counter never moves between
- * layouts. Changing it means rebuilding the counters (jobs/rebuild-metrics).
+ * into METRIC_SHARDS partitions, so no counter item takes every write of a big tenant (each takes
+ * a quarter: some thousands of counted changes a second before DynamoDB's per-partition limit
+ * throttles, which a delivery answers 503 and the broker redelivers). A fixed count (not the index
+ * layout's): a reader sums every shard, and every shard is a read more, so it stays small.
+ * Changing it means resetting the counters (jobs/rebuild-metrics, METRICS_RESET) and listing the
+ * count before in RETIRED_METRIC_SHARDS, whose partitions the reset empties.
  */
-export const METRIC_SHARDS = 8
+export const METRIC_SHARDS = 4
+/** Shard counts of earlier layouts: a reset removes what is left in their partitions. */
+export const RETIRED_METRIC_SHARDS: readonly number[] = [8]
 export const metricShardOf = (recordId: string): number => shardOf(recordId, METRIC_SHARDS).index
-const metricShardTag = (shard: number) => `@${shard}/${METRIC_SHARDS}`
+const metricShardTag = (shard: number, of = METRIC_SHARDS) => `@${shard}/${of}`
 
 export const metricKeys = {
-  /** A shard's counts: every live record by severity and status, active ones by category and due day. */
-  counts: (tenant: string, shard: number): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: 'COUNTS' }),
-  /** A shard's figures of one day (`YYYY-MM-DD`): opened, resolved, time to resolve, in time. */
+  /** A shard's counts: every live record by severity and status, active ones by category and due block. */
+  counts: (tenant: string, shard: number, of = METRIC_SHARDS): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard, of)}`, sk: 'COUNTS' }),
+  /** A shard's remediation figures of one day (`YYYY-MM-DD`): resolved, time to resolve, in time. */
   day: (tenant: string, shard: number, day: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DAY#${day}` }),
   dayPrefix: 'DAY#',
+  /** A shard's remediation figures of one remediation block (named by its first day), its days summed. */
+  remediation: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `REM#${block}` }),
+  /** A shard's active records with a deadline, by severity and due day, of one due block (named by its first day). */
+  due: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DUE#${block}` }),
+  duePrefix: 'DUE#',
+  /** A shard's opened and resolved per day of one trend block (named by its first day). */
+  trend: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `TREND#${block}` }),
+  trendPrefix: 'TREND#',
   /** One asset's counts (not sharded: an asset's writes are a part of its tenant's). */
   asset: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'ASSET' }),
+  /** One asset's place in the top list: its name and open count only, so the list reads small items. */
+  assetTop: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'TOP' }),
   /** What a record counts under now, and the version it reflects: the guard of exactly-once counting. */
   record: (tenant: string, id: string): ItemKey => ({ pk: recordKey(tenant, id).pk, sk: 'METRICS' })
 }
@@ -242,9 +257,9 @@ export const metricIndexes = {
 }
 export const metricPartitions = {
   topAssets: (tenant: string, asset: string) => `T#${tenant}#METRICS-TOP${metricShardTag(shardOf(asset, METRIC_SHARDS).index)}`,
-  topAssetsShard: (tenant: string, shard: number) => `T#${tenant}#METRICS-TOP${metricShardTag(shard)}`,
+  topAssetsShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-TOP${metricShardTag(shard, of)}`,
   countedRecords: (tenant: string, id: string) => `T#${tenant}#METRICS-RECORDS${metricShardTag(metricShardOf(id))}`,
-  countedRecordsShard: (tenant: string, shard: number) => `T#${tenant}#METRICS-RECORDS${metricShardTag(shard)}`
+  countedRecordsShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-RECORDS${metricShardTag(shard, of)}`
 }
 
 /** The top-asset sort key: larger open counts first (an ascending Query reads them first). */

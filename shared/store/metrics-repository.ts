@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { byItem, contributionDelta, counterAttributes as attributeOf, pastDueCounters, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
-import { severities } from '../records/vocabulary.ts'
-import { batchGet } from './batch.ts'
+import { batchDelete, batchGet, batchPut, GET_KEYS_PER_REQUEST } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
-import { METRIC_SHARDS, metricIndexes, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
+import { METRIC_SHARDS, metricIndexes, RETIRED_METRIC_SHARDS, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
 import { storeCall, writesUnlessConditionFails } from './store-errors.ts'
 
 /**
@@ -40,19 +39,28 @@ export interface MetricsRepository {
    */
   apply (tenant: string, recordId: string, version: number, facts: RecordFacts | null): Promise<ApplyOutcome>
   /**
-   * Every shard's counts, summed. With `asset`: that asset's counts (one read). The items read
-   * get their due days before `today` folded into the overdue counters (`foldPastDue`), so what
-   * the next read returns is bounded by the due days still ahead, not by the tenant's history.
+   * Every shard's counts, summed, with the due days of the due block holding `today` (one
+   * BatchGetItem). With `asset`: that asset's counts (one read). The counts (or asset) items read
+   * get their due counters over before `today` folded into the overdue counters (`foldPastDue`),
+   * so what the next read returns is a due counter per severity and block still ahead.
    */
   readCounts (tenant: string, today: string, asset?: string): Promise<CounterValues>
   /**
-   * Day figures from `fromDay` to `toDay`, every shard summed: one Query per shard, two when
-   * `windowFrom` is later than `fromDay` — the days before it are read for the trend only (opened
-   * and resolved), not their remediation times.
+   * The remediation figures of the days from `fromDay` to `toDay`, every shard and day summed:
+   * the remediation blocks wholly inside them and the days at their edges, by key (a BatchGetItem
+   * of at most 100 keys for every few shards, side by side).
    */
-  readDays (tenant: string, fromDay: string, toDay: string, windowFrom?: string): Promise<Map<string, CounterValues>>
-  /** The `limit` assets with the most active records (one Query per shard). */
+  readWindow (tenant: string, fromDay: string, toDay: string): Promise<CounterValues>
+  /** Opened and resolved per day from `fromDay` to `toDay`, every shard summed: the trend blocks holding them, by key. */
+  readTrend (tenant: string, fromDay: string, toDay: string): Promise<Map<string, { opened: number, resolved: number }>>
+  /** The `limit` assets with the most active records (one Query per shard, of the small place items). */
   topAssets (tenant: string, limit: number): Promise<Array<{ name: string, open: number }>>
+  /**
+   * Rewrites every counter item of the tenant, and what each record counts under, from `live`
+   * (the tenant's records now): the layout's or the counting rule's change applied to counters
+   * written before it. Not safe beside deliveries: run it with the tenant's deliveries paused.
+   */
+  reset (tenant: string, live: ReadonlyArray<{ id: string, version: number, facts: RecordFacts }>): Promise<{ written: number, removed: number }>
   /** The records counted now with their version (the rebuild compares them with the records). */
   countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }>
   /** Every counter item of the tenant, its shards summed, by `counterItemId` (the rebuild's "actual"). */
@@ -66,7 +74,7 @@ const CONTENDED_WAIT_MS = 3000
 
 
 const countersOf = (item: Record<string, unknown>): CounterValues =>
-  Object.fromEntries(Object.entries(item).filter(([name, value]) => name.includes('|') || name === 'opened' || name === 'open' ? typeof value === 'number' : false)) as CounterValues
+  Object.fromEntries(Object.entries(item).filter(([name, value]) => name.includes('|') || name === 'open' ? typeof value === 'number' : false)) as CounterValues
 
 function addInto (total: CounterValues, values: CounterValues): void {
   for (const [name, n] of Object.entries(values)) total[name] = (total[name] ?? 0) + n
@@ -75,21 +83,30 @@ function addInto (total: CounterValues, values: CounterValues): void {
 /** How many past due days one conditional update folds (its expressions stay far below DynamoDB's 4 KB). */
 const FOLD_CHUNK = 40
 
-/** The UTC day before `day` (`YYYY-MM-DD`). */
-const dayBefore = (day: string): string => new Date(Date.parse(`${day}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10)
-
 /** The key of a counter item of a record's shard. */
-function counterKey (tenant: string, shard: number, item: CounterItem): ItemKey {
-  if (item.kind === 'counts') return metricKeys.counts(tenant, shard)
-  if (item.kind === 'day') return metricKeys.day(tenant, shard, item.day)
-  return metricKeys.asset(tenant, item.asset)
+export function counterKey (tenant: string, shard: number, item: CounterItem): ItemKey {
+  switch (item.kind) {
+    case 'counts': return metricKeys.counts(tenant, shard)
+    case 'day': return metricKeys.day(tenant, shard, item.day)
+    case 'remediation': return metricKeys.remediation(tenant, shard, item.block)
+    case 'due': return metricKeys.due(tenant, shard, item.block)
+    case 'trend': return metricKeys.trend(tenant, shard, item.block)
+    case 'asset': return metricKeys.asset(tenant, item.asset)
+  }
 }
 
-/** A counter item's name in `allCounters`, whatever its shard: `COUNTS`, `DAY#<day>`, `ASSET#<name>`. */
+/**
+ * A counter item's name in `allCounters`, whatever its shard: `COUNTS`, `DAY#<day>`,
+ * `REM#<block>`, `DUE#<block>`, `TREND#<block>` (the sort keys of the shard's items), `ASSET#<name>`.
+ */
 export function counterItemId (item: CounterItem): string {
-  if (item.kind === 'counts') return 'COUNTS'
-  if (item.kind === 'day') return `${metricKeys.dayPrefix}${item.day}`
-  return `ASSET#${item.asset}`
+  if (item.kind === 'asset') return `ASSET#${item.asset}`
+  return counterKey('', 0, item).sk
+}
+
+/** An asset's place item in the top list. */
+function assetPlace (tenant: string, asset: string, open: number, rev: number): Record<string, unknown> {
+  return { ...metricKeys.assetTop(tenant, asset), tenant, asset, open, rev, [metricIndexes.topAssets.pk]: metricPartitions.topAssets(tenant, asset), [metricIndexes.topAssets.sk]: topAssetPosition(open, asset) }
 }
 
 /** `now`: the clock leases are measured by. */
@@ -101,45 +118,50 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     return Item as RecordMetricsItem | undefined
   }
 
-  /** Adds one update to its counter item, unless the op reached it before. */
+  /**
+   * Adds one update to its counter item, unless the op reached it before. An asset's item also
+   * counts its changes (`rev`), and its place in the top list follows.
+   */
   async function applyUpdate (tenant: string, op: string, update: PendingCounters['updates'][number]): Promise<void> {
     const names = Object.keys(update.adds)
     const adds = names.map((_, i) => `#c${i} :c${i}`).join(', ')
     const isAsset = update.asset !== undefined
-    const written = await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
-      TableName: tableName,
-      Key: update.key,
-      ...expressions({
-        UpdateExpression: `ADD ${adds}, #ops :opSet${isAsset ? ' SET #topPk = :topPk, #topSk = if_not_exists(#topSk, :topSk), #tenant = :tenant, #asset = :asset' : ' SET #tenant = :tenant'}`,
-        // Once per op: a counter item records the ops that reached it until their change is done.
-        ConditionExpression: 'NOT contains(#ops, :op)'
-      }, {
-        ...Object.fromEntries(names.map((name, i) => [`c${i}`, update.adds[name]])),
-        opSet: new Set([op]), op, tenant,
-        ...(isAsset ? { topPk: metricPartitions.topAssets(tenant, update.asset!), topSk: topAssetPosition(0, update.asset!), asset: update.asset } : {})
-      }, { ...Object.fromEntries(names.map((name, i) => [`c${i}`, name])), topPk: metricIndexes.topAssets.pk, topSk: metricIndexes.topAssets.sk }),
-      ReturnValues: isAsset ? 'ALL_NEW' : 'NONE'
-    })))
-    if (written && isAsset) await repositionAsset(tenant, update.asset!)
+    let updated: Record<string, unknown> | undefined
+    const written = await writesUnlessConditionFails(async () => {
+      updated = (await documents.send(new UpdateCommand({
+        TableName: tableName,
+        Key: update.key,
+        ...expressions({
+          UpdateExpression: `ADD ${adds}, #ops :opSet${isAsset ? ', #rev :one SET #tenant = :tenant, #asset = :asset' : ' SET #tenant = :tenant'}`,
+          // Once per op: a counter item records the ops that reached it until their change is done.
+          ConditionExpression: 'NOT contains(#ops, :op)'
+        }, {
+          ...Object.fromEntries(names.map((name, i) => [`c${i}`, update.adds[name]])),
+          opSet: new Set([op]), op, tenant,
+          ...(isAsset ? { one: 1, asset: update.asset } : {})
+        }, Object.fromEntries(names.map((name, i) => [`c${i}`, name]))),
+        ReturnValues: isAsset ? 'ALL_NEW' : 'NONE'
+      }))).Attributes
+    })
+    if (!isAsset) return
+    // Reached before (a redelivery finishing the change): the place may not have followed, so it is written from the item as it is.
+    if (!written) updated = (await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, update.asset!), ConsistentRead: true })))).Item
+    if (updated) await placeAsset(tenant, update.asset!, updated)
   }
 
   /**
-   * The asset's place in the top list follows its open count. Written after the count, with the
-   * count it read as the condition: of two writers, the later count wins; a stale place (a crash
-   * in between) is put right by the asset's next change (its count is always exact).
+   * The asset's place in the top list follows its open count, on an item of its own (the name
+   * and the count: the list's Query reads nothing else). Written with the asset item's change
+   * count as the condition: of two writers, the later count wins.
    */
-  async function repositionAsset (tenant: string, asset: string): Promise<void> {
-    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
-    if (!Item) return
-    const open = typeof Item.open === 'number' ? Item.open : undefined
-    await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
+  async function placeAsset (tenant: string, asset: string, item: Record<string, unknown>): Promise<void> {
+    const open = typeof item.open === 'number' ? item.open : 0
+    const rev = typeof item.rev === 'number' ? item.rev : 0
+    await writesUnlessConditionFails(() => documents.send(new PutCommand({
       TableName: tableName,
-      Key: metricKeys.asset(tenant, asset),
-      ...expressions({
-        UpdateExpression: 'SET #topSk = :position',
-        // Only over the count it was computed from.
-        ConditionExpression: open === undefined ? 'attribute_not_exists(#open)' : '#open = :open'
-      }, { position: topAssetPosition(open ?? 0, asset), ...(open === undefined ? {} : { open }) }, { topSk: metricIndexes.topAssets.sk })
+      Item: assetPlace(tenant, asset, open, rev),
+      // Only over an older count.
+      ...expressions({ ConditionExpression: 'attribute_not_exists(#rev) OR #rev < :rev' }, { rev })
     })))
   }
 
@@ -285,50 +307,103 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
 
   const shards = Array.from({ length: METRIC_SHARDS }, (_, shard) => shard)
 
+  /** Items by key, a BatchGetItem per 100 keys, side by side (a BatchGetItem costs the store less than a Query). */
+  async function readByKeys (keys: readonly ItemKey[]): Promise<Array<Record<string, unknown>>> {
+    const batches: ItemKey[][] = []
+    for (let start = 0; start < keys.length; start += GET_KEYS_PER_REQUEST) batches.push(keys.slice(start, start + GET_KEYS_PER_REQUEST))
+    return (await Promise.all(batches.map((batch) => batchGet(store, batch)))).flat()
+  }
+
+  /** The shards of the layout now, or with `retired` of the earlier layouts too: [shard, shard count]. */
+  const partitions = (retired: boolean): Array<[number, number]> =>
+    [METRIC_SHARDS, ...(retired ? RETIRED_METRIC_SHARDS : [])].flatMap((of) => Array.from({ length: of }, (_, shard): [number, number] => [shard, of]))
+
+  /** The records counted now with their version, a shard at a time (`retired`: those listed under an earlier layout too). */
+  async function * countedRecords (tenant: string, retired = false): AsyncGenerator<{ id: string, version: number }> {
+    for (const [shard, of] of partitions(retired)) {
+      let after: Record<string, unknown> | undefined
+      do {
+        const page = await storeCall(() => documents.send(new QueryCommand({
+          TableName: tableName,
+          IndexName: metricIndexes.countedRecords.name,
+          ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard, of) }, { pk: metricIndexes.countedRecords.pk }),
+          ...(after ? { ExclusiveStartKey: after } : {})
+        })))
+        for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
+        after = page.LastEvaluatedKey
+      } while (after)
+    }
+  }
+
+  /**
+   * Every asset the tenant counts, found through the top list's index (every asset has a place in
+   * it, whatever its count; `retired`: in an earlier layout's partitions too).
+   */
+  async function assetNames (tenant: string, retired = false): Promise<string[]> {
+    const places = await Promise.all(partitions(retired).map(([shard, of]) => queryAll({
+      TableName: tableName,
+      IndexName: metricIndexes.topAssets.name,
+      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset' }, { pk: metricPartitions.topAssetsShard(tenant, shard, of) }, { pk: metricIndexes.topAssets.pk })
+    })))
+    return [...new Set(places.flat().map((item) => String(item.asset)))]
+  }
+
+  /** The keys of every counter item of the tenant, in this layout and the earlier ones: its shards' items, its assets' items and places. */
+  async function counterItemKeys (tenant: string): Promise<ItemKey[]> {
+    const shardItems = await Promise.all(partitions(true).map(([shard, of]) => queryAll({
+      TableName: tableName,
+      ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#pk, #sk' }, { pk: metricKeys.counts(tenant, shard, of).pk }),
+      ConsistentRead: true
+    })))
+    const assets = (await assetNames(tenant, true)).flatMap((asset) => [metricKeys.asset(tenant, asset), metricKeys.assetTop(tenant, asset)])
+    return [...shardItems.flat().map((item) => ({ pk: String(item.pk), sk: String(item.sk) })), ...assets]
+  }
+
   return {
     apply,
 
     async readCounts (tenant, today, asset) {
-      const keys = asset === undefined ? shards.map((shard) => metricKeys.counts(tenant, shard)) : [metricKeys.asset(tenant, asset)]
+      const dueBlock = blockOf(today, DUE_BLOCK_DAYS)
+      const keys = asset === undefined
+        ? shards.flatMap((shard) => [metricKeys.counts(tenant, shard), metricKeys.due(tenant, shard, dueBlock)])
+        : [metricKeys.asset(tenant, asset)]
       const items = await batchGet(store, keys)
       const total: CounterValues = {}
       for (const item of items) addInto(total, countersOf(item))
-      await Promise.all(items.map((item) => foldPastDue({ pk: String(item.pk), sk: String(item.sk) }, item, today)))
+      // The counts (or the asset) fold; a due block's days are never folded (its block counter in the counts is).
+      const folding = items.filter((item) => item.sk === 'COUNTS' || item.sk === 'ASSET')
+      await Promise.all(folding.map((item) => foldPastDue({ pk: String(item.pk), sk: String(item.sk) }, item, today)))
       return total
     },
 
-    async readDays (tenant, fromDay, toDay, windowFrom = fromDay) {
-      const days = new Map<string, CounterValues>()
-      // The day items sort after COUNTS by day: the window's, none after it (a clock ahead of ours may have written one).
-      const between = (shard: number, from: string, to: string) => expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to' }, { pk: metricKeys.counts(tenant, shard).pk, from: `${metricKeys.dayPrefix}${from}`, to: `${metricKeys.dayPrefix}${to}` })
-      const trendOnly: Record<string, string> = Object.fromEntries([['sk', 'sk'], ['opened', attributeOf.opened], ...severities.map((severity, i) => [`r${i}`, attributeOf.resolved(severity)])])
-      const beforeWindow = dayBefore(windowFrom)
-      const pages = await Promise.all(shards.flatMap((shard) => [
-        queryAll({ TableName: tableName, ...between(shard, windowFrom > fromDay ? windowFrom : fromDay, toDay), ConsistentRead: true }),
-        ...(windowFrom > fromDay
-          ? [queryAll({
-              TableName: tableName,
-              ...between(shard, fromDay, beforeWindow),
-              ProjectionExpression: Object.keys(trendOnly).map((name) => `#${name}`).join(', '),
-              ExpressionAttributeNames: { ...between(shard, fromDay, beforeWindow).ExpressionAttributeNames, ...Object.fromEntries(Object.entries(trendOnly).map(([name, attribute]) => [`#${name}`, attribute])) },
-              ConsistentRead: true
-            })]
-          : [])
-      ]))
-      for (const item of pages.flat()) {
-        const day = String(item.sk).slice(metricKeys.dayPrefix.length)
-        const values = days.get(day) ?? {}
-        addInto(values, countersOf(item))
-        days.set(day, values)
+    async readWindow (tenant, fromDay, toDay) {
+      const { blocks, days } = splitIntoBlocks(fromDay, toDay, REMEDIATION_BLOCK_DAYS)
+      const keys = shards.flatMap((shard) => [...blocks.map((block) => metricKeys.remediation(tenant, shard, block)), ...days.map((day) => metricKeys.day(tenant, shard, day))])
+      const total: CounterValues = {}
+      for (const item of await readByKeys(keys)) addInto(total, countersOf(item))
+      return total
+    },
+
+    async readTrend (tenant, fromDay, toDay) {
+      const blocks = blocksBetween(fromDay, toDay, TREND_BLOCK_DAYS)
+      const items = await readByKeys(shards.flatMap((shard) => blocks.map((block) => metricKeys.trend(tenant, shard, block))))
+      const trend = new Map<string, { opened: number, resolved: number }>()
+      for (const item of items) {
+        for (const [attribute, n] of Object.entries(countersOf(item))) {
+          const [kind, day] = attribute.split('|')
+          if (kind !== 'n' || day === undefined || day < fromDay || day > toDay) continue
+          const { opened, resolved } = trendFigures(n)
+          const figures = trend.get(day) ?? { opened: 0, resolved: 0 }
+          trend.set(day, { opened: figures.opened + opened, resolved: figures.resolved + resolved })
+        }
       }
-      return days
+      return trend
     },
 
     async topAssets (tenant, limit) {
       const pages = await Promise.all(shards.map((shard) => storeCall(() => documents.send(new QueryCommand({
         TableName: tableName,
         IndexName: metricIndexes.topAssets.name,
-        // The name and count only: an asset item's due-day counters are not the list's.
         ...expressions({ KeyConditionExpression: '#pk = :pk', ProjectionExpression: '#asset, #open' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk }),
         Limit: limit
       })))))
@@ -339,21 +414,42 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         .slice(0, limit)
     },
 
-    async * countedRecords (tenant) {
-      for (const shard of shards) {
-        let after: Record<string, unknown> | undefined
-        do {
-          const page = await storeCall(() => documents.send(new QueryCommand({
-            TableName: tableName,
-            IndexName: metricIndexes.countedRecords.name,
-            ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.countedRecordsShard(tenant, shard) }, { pk: metricIndexes.countedRecords.pk }),
-            ...(after ? { ExclusiveStartKey: after } : {})
-          })))
-          for (const item of page.Items ?? []) yield { id: String(item[metricIndexes.countedRecords.sk]), version: Number(item.version) }
-          after = page.LastEvaluatedKey
-        } while (after)
+    async reset (tenant, live) {
+      const before = await counterItemKeys(tenant)
+      const items = new Map<string, Record<string, unknown>>()
+      const byShard = new Map<number, RecordFacts[]>()
+      for (const { id, facts } of live) byShard.set(metricShardOf(id), [...(byShard.get(metricShardOf(id)) ?? []), facts])
+      const assets = new Map<string, CounterValues>()
+      for (const [shard, facts] of byShard) {
+        for (const { item, adds } of recount(facts)) {
+          if (item.kind === 'asset') addInto(assets.has(item.asset) ? assets.get(item.asset)! : assets.set(item.asset, {}).get(item.asset)!, adds)
+          else {
+            const key = counterKey(tenant, shard, item)
+            items.set(`${key.pk}\n${key.sk}`, { ...key, tenant, ...adds })
+          }
+        }
       }
+      for (const [asset, adds] of assets) {
+        const key = metricKeys.asset(tenant, asset)
+        items.set(`${key.pk}\n${key.sk}`, { ...key, tenant, asset, rev: 1, ...adds })
+        const place = assetPlace(tenant, asset, adds.open ?? 0, 1)
+        items.set(`${String(place.pk)}\n${String(place.sk)}`, place)
+      }
+      const counted = new Set<string>()
+      for await (const { id } of countedRecords(tenant, true)) counted.add(id)
+      const liveIds = new Set(live.map(({ id }) => id))
+      for (const { id, version, facts } of live) {
+        const key = metricKeys.record(tenant, id)
+        items.set(`${key.pk}\n${key.sk}`, { ...key, tenant, version, facts, [metricIndexes.countedRecords.pk]: metricPartitions.countedRecords(tenant, id), [metricIndexes.countedRecords.sk]: id })
+      }
+      const gone = [...before.filter((key) => !items.has(`${key.pk}\n${key.sk}`)), ...[...counted].filter((id) => !liveIds.has(id)).map((id) => metricKeys.record(tenant, id))]
+      const written = [...items.values()]
+      for (let i = 0; i < written.length; i += 100) await batchPut(store, written.slice(i, i + 100))
+      for (let i = 0; i < gone.length; i += 100) await batchDelete(store, gone.slice(i, i + 100))
+      return { written: written.length, removed: gone.length }
     },
+
+    countedRecords: (tenant) => countedRecords(tenant),
 
     async allCounters (tenant) {
       const items = new Map<string, CounterValues>()
@@ -362,14 +458,9 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricKeys.counts(tenant, shard).pk }),
         ConsistentRead: true
       })))
-      // Assets are found through the top list's index (every asset item is in it, whatever its count).
-      const assetItems = await Promise.all(shards.map((shard) => queryAll({
-        TableName: tableName,
-        IndexName: metricIndexes.topAssets.name,
-        ...expressions({ KeyConditionExpression: '#pk = :pk' }, { pk: metricPartitions.topAssetsShard(tenant, shard) }, { pk: metricIndexes.topAssets.pk })
-      })))
-      for (const item of [...shardItems.flat(), ...assetItems.flat()]) {
-        // The shards of the counts, or of a day, add up; an asset is one item.
+      const assetItems = await batchGet(store, (await assetNames(tenant)).map((asset) => metricKeys.asset(tenant, asset)))
+      for (const item of [...shardItems.flat(), ...assetItems]) {
+        // The shards of the counts, of a day or of a block add up; an asset is one item.
         const id = item.sk === 'ASSET' ? counterItemId({ kind: 'asset', asset: String(item.asset) }) : String(item.sk)
         const values = items.get(id) ?? {}
         addInto(values, countersOf(item))

@@ -5,6 +5,7 @@ import { createDeliveryVerifier } from '../../shared/auth/delivery-auth.ts'
 import { localKeySet } from '../../shared/auth/key-set.ts'
 import { METRICS_TRIGGER_SUBJECT } from '../../functions/record-metrics/config.ts'
 import deliveryRoute from '../../functions/record-metrics/delivery-route.ts'
+import { METRIC_SHARDS } from '../../shared/store/keys.ts'
 import openMetricsRoute from '../../functions/record-metrics/open-metrics-route.ts'
 import { startEventSink, type ReceivedEvent } from '../support/event-sink.ts'
 import { aRecord, allRecordRoutes, buildRecordsApi, type RecordsApiHarness } from '../support/records-api.ts'
@@ -142,6 +143,30 @@ t.test('GET /v1/metrics sends the same store requests for a tenant of 3 records 
   const large = await requestsOf('large')
   t.same(large, small, 'the same requests, whatever the tenant\'s size')
   t.notOk(small.includes('ScanCommand'))
-  t.equal(small.filter((name) => name !== 'GetItemCommand').length, 17, 'one BatchGetItem of the 8 counts shards, 8 day Queries, 8 top-asset Queries (beside the token\'s revocation check)')
+  t.same(small.filter((name) => name !== 'GetItemCommand'), [...Array(3).fill('BatchGetItemCommand'), ...Array(METRIC_SHARDS).fill('QueryCommand')], 'a BatchGetItem of the counts shards with today\'s due blocks, one of the 90-day window\'s remediation blocks and edge days, one of the trend blocks; a top-asset Query per shard (beside the token\'s revocation check)')
   t.equal((await metrics(api, '', { tenant: 'large' })).json().open.total, 75)
+})
+
+t.test('deliveries paused (while the counters are rewritten): every delivery is a 503 with Retry-After and counts nothing; redelivered after the pause, it counts', async (t) => {
+  const sink = await startEventSink(t)
+  const verifyDelivery = createDeliveryVerifier({ issuer: CLUSTER_ISSUER, audience: AUDIENCE, subjects: [METRICS_TRIGGER_SUBJECT], keys: localKeySet(clusterKeys.jwks), clockToleranceSeconds: 30 })
+  const pausable: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+    await app.register(allRecordRoutes, deps)
+    await app.register(async (inner) => {
+      await inner.register(deliveryRoute, { ...deps, verifyDelivery, paused: true })
+    }, { prefix: '/paused' })
+    await app.register(deliveryRoute, { ...deps, verifyDelivery })
+  }
+  const api = await buildRecordsApi(t, { routes: pausable, sinkUrl: sink.url })
+  await api.create(aRecord({ severity: 'critical' }))
+  await api.settled()
+  const [event] = sink.received
+  const headers = Object.fromEntries(Object.entries(event!.headers).filter(([name]) => name.startsWith('ce-') || name === 'content-type')) as Record<string, string>
+  const refused = await api.app.inject({ method: 'POST', url: '/paused/', headers: { ...headers, authorization: `Bearer ${await deliveryToken()}` }, payload: event!.body })
+  t.equal(refused.statusCode, 503)
+  t.ok(refused.headers['retry-after'])
+  t.match(refused.json(), { status: 503, title: 'Counting paused' })
+  t.equal((await metrics(api)).json().open.total, 0, 'nothing counted')
+  t.equal((await deliver(api, event!)).json().outcome, 'applied', 'the redelivery after the pause counts')
+  t.equal((await metrics(api)).json().open.total, 1)
 })

@@ -1,33 +1,61 @@
 import t from 'tap'
-import { byItem, contributionDelta, contributionOf, foldPastDue, recount, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { blockOf, byItem, contributionDelta, contributionOf, foldPastDue, itemName, recount, RESOLVED_UNIT, splitIntoBlocks, trendFigures, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { daysBack, percentileSeconds, summarize } from '../../../shared/metrics/summary.ts'
 
 const open: RecordFacts = { severity: 'high', status: 'open', category: 'vulnerability', asset: 'api', createdAt: '2026-11-01T10:00:00.000Z', statusChangedAt: '2026-11-01T10:00:00.000Z', dueAt: '2026-12-01T10:00:00.000Z' }
 const resolved: RecordFacts = { ...open, status: 'resolved', statusChangedAt: '2026-11-03T10:00:00.000Z' }
 
 const adds = (facts: RecordFacts | null, before: RecordFacts | null = null) =>
-  Object.fromEntries(byItem(contributionDelta(before, facts)).map(({ item, adds }) => [item.kind === 'counts' ? 'counts' : item.kind === 'day' ? `day:${item.day}` : `asset:${item.asset}`, adds]))
+  Object.fromEntries(byItem(contributionDelta(before, facts)).map(({ item, adds }) => [itemName(item), adds]))
 
-t.test('an open record counts by severity and status, category, due day, its creation day and its asset', async (t) => {
+t.test('an open record counts by severity and status, category, due block (its day in the block\'s item), its creation day in the trend block and its asset', async (t) => {
   t.same(adds(open), {
-    counts: { 's|high|open': 1, 'c|vulnerability': 1, 'd|high|2026-12-01': 1 },
+    counts: { 's|high|open': 1, 'c|vulnerability': 1, 'b|high|2026-11-27': 1 },
+    'due:2026-11-27': { 'd|high|2026-12-01': 1 },
     'asset:api': { 's|high|open': 1, open: 1, 'd|high|2026-12-01': 1 },
-    'day:2026-11-01': { opened: 1 }
+    'trend:2026-10-26': { 'n|2026-11-01': 1 }
   })
 })
 
-t.test('resolving moves the record out of the open counters and into its resolution day, with its time to remediate and whether it was in time', async (t) => {
+t.test('resolving moves the record out of the open counters and into its resolution day and that day\'s remediation block, with its time to remediate and whether it was in time', async (t) => {
+  const figures = { 'r|high': 1, [`t|high|${ttrBucket(2 * 86_400_000)}`]: 1, 'm|high': 1 }
   t.same(adds(resolved, open), {
-    counts: { 's|high|open': -1, 's|high|resolved': 1, 'c|vulnerability': -1, 'd|high|2026-12-01': -1 },
+    counts: { 's|high|open': -1, 's|high|resolved': 1, 'c|vulnerability': -1, 'b|high|2026-11-27': -1 },
+    'due:2026-11-27': { 'd|high|2026-12-01': -1 },
     'asset:api': { 's|high|open': -1, 's|high|resolved': 1, open: -1, 'd|high|2026-12-01': -1 },
-    'day:2026-11-03': { 'r|high': 1, [`t|high|${ttrBucket(2 * 86_400_000)}`]: 1, 'm|high': 1 }
+    'day:2026-11-03': figures,
+    'remediation:2026-11-03': figures,
+    'trend:2026-10-26': { 'n|2026-11-03': RESOLVED_UNIT }
   })
+  t.same(adds(null, resolved)['trend:2026-10-26'], { 'n|2026-11-01': -1, 'n|2026-11-03': -RESOLVED_UNIT }, 'deleting takes both back')
+  t.same(adds({ ...resolved, statusChangedAt: resolved.createdAt })['trend:2026-10-26'], { 'n|2026-11-01': 1 + RESOLVED_UNIT }, 'opened and resolved the same day: one counter holds both')
+})
+
+t.test('blocks are aligned to 1970-01-01; a range splits into the whole blocks inside it and its edge days, each day once', async (t) => {
+  t.equal(blockOf('1970-01-08', 8), '1970-01-01')
+  t.equal(blockOf('1970-01-09', 8), '1970-01-09')
+  t.equal(blockOf('2026-12-01', 8), '2026-11-27')
+  t.same(splitIntoBlocks('2026-11-27', '2026-12-04', 8), { blocks: ['2026-11-27'], days: [] })
+  t.same(splitIntoBlocks('2026-11-28', '2026-12-04', 8), { blocks: [], days: ['2026-11-28', '2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04'] })
+  t.same(splitIntoBlocks('2026-11-26', '2026-12-13', 8), { blocks: ['2026-11-27', '2026-12-05'], days: ['2026-11-26', '2026-12-13'] })
+  for (let length = 1; length <= 40; length++) {
+    const from = new Date(Date.UTC(2026, 10, 3 + length)).toISOString().slice(0, 10)
+    const to = new Date(Date.UTC(2026, 10, 3 + 2 * length - 1)).toISOString().slice(0, 10)
+    const { blocks, days } = splitIntoBlocks(from, to, 8)
+    const covered = [...days, ...blocks.flatMap((block) => Array.from({ length: 8 }, (_, i) => new Date(Date.parse(block) + i * 86_400_000).toISOString().slice(0, 10)))].sort()
+    t.same(covered, Array.from({ length }, (_, i) => new Date(Date.parse(from) + i * 86_400_000).toISOString().slice(0, 10)), `${length} days`)
+    t.ok(days.length <= 14)
+  }
+})
+
+t.test('a trend counter splits into its opened and resolved counts exactly', async (t) => {
+  for (const [opened, resolved] of [[0, 0], [1, 0], [0, 1], [5, 3], [RESOLVED_UNIT - 1, 1_000_000]] as const) t.same(trendFigures(opened + resolved * RESOLVED_UNIT), { opened, resolved })
 })
 
 t.test('a change that touches no counter adds nothing; deleting takes back exactly what the record added', async (t) => {
   t.same(adds(open, open), {})
   const deleted = contributionDelta(resolved, null)
-  t.same([...deleted.values()].map((entry) => entry.add).sort(), [...contributionOf(resolved).values()].map(() => -1))
+  t.same([...deleted.values()].map((entry) => entry.add), [...contributionOf(resolved).values()].map((entry) => -entry.add))
 })
 
 t.test('the recount of many records is the sum of their contributions', async (t) => {
@@ -61,6 +89,18 @@ t.test('overdue is read at read time: a due day counts once it is over', async (
   t.equal(on('2026-12-01T23:59:00.000Z'), 0)
   t.equal(on('2026-12-02T00:00:00.000Z'), 1)
   t.equal(on('2026-12-03T00:00:00.000Z'), 2)
+})
+
+t.test('overdue from due blocks: a block counts once its last day is over; within the block of today, its days before today count', async (t) => {
+  // Block 2026-11-27 .. 2026-12-04 holds two due records (2026-11-28, 2026-12-02), block 2026-11-19 one.
+  const counts = { 'b|high|2026-11-19': 1, 'b|high|2026-11-27': 2 }
+  const dueDays = { 'd|high|2026-11-28': 1, 'd|high|2026-12-02': 1 }
+  const on = (now: string, values: Record<string, number>) => summarize({ now: new Date(now), windowDays: 30, counts: values, days: new Map(), topAssets: [] }).overdue.total
+  t.equal(on('2026-11-27T00:00:00.000Z', { ...counts, ...dueDays }), 1, 'the block before today\'s is over')
+  t.equal(on('2026-11-29T00:00:00.000Z', { ...counts, ...dueDays }), 2)
+  t.equal(on('2026-12-04T00:00:00.000Z', { ...counts, ...dueDays }), 3)
+  t.equal(on('2026-12-05T00:00:00.000Z', counts), 3, 'the next block: the whole of it is over, its days are not read')
+  t.same(foldPastDue(counts, '2026-12-04'), { 'o|high': 1, 'b|high|2026-11-27': 2 }, 'a fold leaves the block of today')
 })
 
 t.test('folding the past due days into the overdue counters changes no figure, at any later day, and folding twice changes nothing', async (t) => {

@@ -1,6 +1,8 @@
 import t from 'tap'
-import { foldPastDue, recount, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { foldPastDue, recount, RESOLVED_UNIT, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { summarize } from '../../../shared/metrics/summary.ts'
+import { QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { METRIC_SHARDS, metricIndexes, metricPartitions } from '../../../shared/store/keys.ts'
 import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
@@ -25,7 +27,8 @@ t.test('a redelivered event counts once', async (t) => {
   const once = await counters(store)
   t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale')
   t.same(await counters(store), once)
-  t.same(once.COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'd|critical|2026-11-08': 1 })
+  t.same(once.COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'b|critical|2026-11-03': 1 })
+  t.same(once['DUE#2026-11-03'], { 'd|critical|2026-11-08': 1 })
 })
 
 t.test('events out of order: the newest version counts, an older one arriving later changes nothing', async (t) => {
@@ -40,6 +43,7 @@ t.test('events out of order: the newest version counts, an older one arriving la
   t.same(after['ASSET#web'], countsOf(v3))
   t.notOk(after['ASSET#api'], 'the asset it left counts nothing')
   t.same(after['DAY#2026-11-04'], { 'r|critical': 1, [`t|critical|${ttrBucket(3 * 86_400_000)}`]: 1, 'm|critical': 1 })
+  t.same(after['REM#2026-11-03'], after['DAY#2026-11-04'], 'the same in the day\'s remediation block')
 })
 
 t.test('a dropped event: the next version counts from what was counted, so nothing is left behind', async (t) => {
@@ -69,12 +73,7 @@ t.test('a delivery that fails half-way is finished by its redelivery, and each c
   const metrics = createMetricsRepository(store)
   await metrics.apply(tenant, 'r1', 1, v1)
   // The store refuses the update of one counter item (the asset's) once, after the others went through.
-  let refuse = 1
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    const input = args.input as { Key?: { sk?: string }, UpdateExpression?: string }
-    if (context.commandName === 'UpdateItemCommand' && String(JSON.stringify(input.Key)).includes('ASSET') && String(input.UpdateExpression).startsWith('ADD') && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'refuseAssetUpdate' })
+  refuseOnce(store, (command, input) => command === 'UpdateItemCommand' && String(JSON.stringify(input.Key)).includes('ASSET') && String(input.UpdateExpression).startsWith('ADD'))
   await t.rejects(metrics.apply(tenant, 'r1', 3, v3))
   t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale', 'the redelivery finishes the pending change, which was its own')
   t.equal(await metrics.apply(tenant, 'r1', 3, v3), 'stale')
@@ -100,7 +99,7 @@ t.test('a change left pending by a process that died is finished once its lease 
   await t.rejects(metrics.apply(tenant, 'r1', 1, v1), { code: 'SR_METRICS_CONTENDED' }, 'within the lease, a redelivery waits, then gives up (503: redelivered later)')
   clock += PENDING_LEASE_MS + 1
   t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale', 'after the lease, the redelivery finishes the dead one\'s change, which was its own')
-  t.same((await counters(store)).COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'd|critical|2026-11-08': 1 })
+  t.same((await counters(store)).COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'b|critical|2026-11-03': 1 })
 })
 
 t.test('concurrent deliveries of several versions, each twice: the counters are those of the newest', async (t) => {
@@ -112,7 +111,7 @@ t.test('concurrent deliveries of several versions, each twice: the counters are 
   const after = await counters(store)
   t.same(after.COUNTS, countsOf(v3))
   t.same(after['ASSET#web'], countsOf(v3))
-  t.same(after['DAY#2026-11-01'], { opened: 1 })
+  t.same(after['TREND#2026-10-26'], { 'n|2026-11-01': 1, 'n|2026-11-04': RESOLVED_UNIT })
 })
 
 t.test('the top assets: most active records first, read from the index, an asset with none left out', async (t) => {
@@ -140,11 +139,11 @@ t.test('a read folds the past due days into one overdue counter per severity: th
   for (let i = 0; i < 3; i++) facts.set(`f${i}`, { ...v1, dueAt: '2026-12-20T10:00:00.000Z' })
   for (const [id, one] of facts) await metrics.apply(tenant, id, 1, one)
   const overdueOf = async (asset?: string) => summarize({ now, windowDays: 30, counts: await metrics.readCounts(tenant, today, asset), days: new Map(), topAssets: [] }).overdue
-  const dueAttributes = (values: Record<string, number> | undefined) => Object.keys(values ?? {}).filter((name) => name.startsWith('d|')).sort()
+  const dueAttributes = (values: Record<string, number> | undefined) => Object.keys(values ?? {}).filter((name) => name.startsWith('d|') || name.startsWith('b|')).sort()
 
   t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the first read: the due days as counted')
   const folded = await counters(store)
-  t.same(dueAttributes(folded.COUNTS), ['d|critical|2026-12-20'], 'only the due day ahead is left in the counts')
+  t.same(dueAttributes(folded.COUNTS), ['b|critical|2026-12-13'], 'only the due block ahead is left in the counts')
   t.same({ critical: folded.COUNTS!['o|critical'], high: folded.COUNTS!['o|high'] }, { critical: 60, high: 60 })
   t.same(await overdueOf(), { total: 120, bySeverity: { critical: 60, high: 60, medium: 0, low: 0, info: 0 } }, 'the next read, from the folded counters: the same')
   t.same((await overdueOf('api')).total, 120)
@@ -164,27 +163,94 @@ t.test('a read folds the past due days into one overdue counter per severity: th
   ])
   t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
   t.same(await overdueOf(), { total: 115, bySeverity: { critical: 57, high: 58, medium: 0, low: 0, info: 0 } })
-  t.same(dueAttributes((await counters(store)).COUNTS), ['d|critical|2026-12-20'])
+  t.same(dueAttributes((await counters(store)).COUNTS), ['b|critical|2026-12-13'])
   // Every counter item equals the recount of the records, once both have their past due days folded.
   const recounted = new Map(recount(facts.values()).map(({ item, adds }) => [counterItemId(item), foldPastDue(adds, today)]))
   const withoutZeros = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).filter(([, n]) => n !== 0))
   for (const [item, values] of await createMetricsRepository(store).allCounters(tenant)) t.same(withoutZeros(foldPastDue(values, today)), withoutZeros(recounted.get(item) ?? {}), item)
 })
 
-t.test('the day figures: the window\'s days in full, the trend\'s days before it with opened and resolved only, none after today', async (t) => {
+t.test('the window\'s remediation figures: its whole remediation blocks and its edge days, summed; the trend\'s opened and resolved per day, none after today', async (t) => {
   const store = await startTestStore()
   t.teardown(() => store.close())
   const metrics = createMetricsRepository(store)
-  const resolvedOn = (day: string): RecordFacts => ({ ...v1, createdAt: `${day}T09:00:00.000Z`, status: 'resolved', statusChangedAt: `${day}T10:00:00.000Z` })
+  const resolvedOn = (day: string, hours = 1): RecordFacts => ({ ...v1, createdAt: `${day}T09:00:00.000Z`, status: 'resolved', statusChangedAt: new Date(Date.parse(`${day}T09:00:00.000Z`) + hours * 3_600_000).toISOString() })
   await metrics.apply(tenant, 'old', 1, resolvedOn('2026-10-01'))
-  await metrics.apply(tenant, 'recent', 1, resolvedOn('2026-11-20'))
+  // The window 2026-11-02 .. 2026-12-01: edge days 11-02 and 11-27 .. 12-01, whole blocks 11-03 .. 11-26.
+  await metrics.apply(tenant, 'edge-start', 1, resolvedOn('2026-11-02', 2))
+  await metrics.apply(tenant, 'inside', 1, resolvedOn('2026-11-20'))
+  await metrics.apply(tenant, 'edge-end', 1, resolvedOn('2026-11-30', 3))
   await metrics.apply(tenant, 'ahead', 1, resolvedOn('2026-12-03'))
-  const days = await metrics.readDays(tenant, '2026-09-03', '2026-12-01', '2026-11-02')
-  t.same([...days.keys()].sort(), ['2026-10-01', '2026-11-20'])
-  t.same(days.get('2026-10-01'), { opened: 1, 'r|critical': 1 }, 'before the window: the trend\'s figures')
-  t.same(days.get('2026-11-20'), { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1 }, 'in the window: every figure (resolved after its deadline)')
-  t.same(await metrics.readDays(tenant, '2026-09-03', '2026-12-01'), new Map([...days, ['2026-10-01', { opened: 1, 'r|critical': 1, [`t|critical|${ttrBucket(3_600_000)}`]: 1, 'm|critical': 1 }]]), 'without a window: every figure of every day')
+  await metrics.apply(tenant, 'before', 1, resolvedOn('2026-11-01', 4))
+  t.same(await metrics.readWindow(tenant, '2026-11-02', '2026-12-01'), {
+    'r|critical': 3,
+    'm|critical': 1,
+    [`t|critical|${ttrBucket(3_600_000)}`]: 1,
+    [`t|critical|${ttrBucket(2 * 3_600_000)}`]: 1,
+    [`t|critical|${ttrBucket(3 * 3_600_000)}`]: 1
+  }, 'every record resolved in the window once, none before or after it (one before its deadline)')
+  t.same(await metrics.readWindow(tenant, '2026-11-02', '2026-11-02'), { 'r|critical': 1, 'm|critical': 1, [`t|critical|${ttrBucket(2 * 3_600_000)}`]: 1 })
+  const trend = await metrics.readTrend(tenant, '2026-09-03', '2026-12-01')
+  t.same(Object.fromEntries([...trend].sort()), {
+    '2026-10-01': { opened: 1, resolved: 1 },
+    '2026-11-01': { opened: 1, resolved: 1 },
+    '2026-11-02': { opened: 1, resolved: 1 },
+    '2026-11-20': { opened: 1, resolved: 1 },
+    '2026-11-30': { opened: 1, resolved: 1 }
+  }, 'the day after the window is not in it')
+  await metrics.apply(tenant, 'inside', 2, null)
+  t.same((await metrics.readTrend(tenant, '2026-11-20', '2026-11-20')).get('2026-11-20'), { opened: 0, resolved: 0 }, 'a deleted record leaves the trend')
 })
+
+t.test('a tenant with deadlines on every day of a year: the counts hold a due counter per severity and block, the due days come from the block of today only', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const now = new Date('2026-12-01T12:00:00.000Z')
+  const facts: RecordFacts[] = []
+  for (let i = 0; i < 365; i++) facts.push({ ...v1, severity: 'low', dueAt: new Date(Date.parse('2026-06-01T10:00:00.000Z') + i * 86_400_000).toISOString() })
+  await Promise.all(facts.map((one, i) => metrics.apply(tenant, `r${i}`, 1, one)))
+  const counts = await metrics.readCounts(tenant, '2026-12-01')
+  t.same(summarize({ now, windowDays: 30, counts, days: new Map(), topAssets: [] }).overdue.bySeverity.low, 183, 'the records due before today (2026-06-01 .. 2026-11-30)')
+  const stored = await counters(store)
+  const dueCounters = Object.keys(stored.COUNTS ?? {}).filter((name) => name.startsWith('d|') || name.startsWith('b|'))
+  t.ok(dueCounters.length <= Math.ceil(182 / 8) + 1, `${dueCounters.length} due counters in the counts after the read, a block each (not a day each)`)
+  t.notOk(dueCounters.some((name) => name.startsWith('d|')), 'no due day in the counts')
+})
+
+t.test('the top list reads small place items (name and count), never the asset items with their due days; concurrent changes of one asset leave its place at its count', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await Promise.all(Array.from({ length: 12 }, (_, i) => metrics.apply(tenant, `a${i}`, 1, { ...v1, asset: 'busy', dueAt: new Date(Date.parse(v1.dueAt!) + i * 86_400_000).toISOString() })))
+  await Promise.all(Array.from({ length: 4 }, (_, i) => metrics.apply(tenant, `a${i}`, 2, { ...v3, asset: 'busy' })))
+  const before = store.commands.length
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'busy', open: 8 }])
+  t.same(store.commands.slice(before).map((command) => command.name), Array(METRIC_SHARDS).fill('QueryCommand'), 'a Query per shard')
+  const { Items } = await store.documents.send(new QueryCommand({ TableName: store.tableName, IndexName: metricIndexes.topAssets.name, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': metricIndexes.topAssets.pk }, ExpressionAttributeValues: { ':pk': metricPartitions.topAssets(tenant, 'busy') } }))
+  t.same(Items!.map((item) => [item.sk, Object.keys(item).some((name) => name.startsWith('d|'))]), [['TOP', false]], 'the index holds the place item only')
+})
+
+t.test('a change whose asset place was not written (the process failed after the count) gets its place from the redelivery that finishes it', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  await metrics.apply(tenant, 'r1', 1, v1)
+  refuseOnce(store, (command, input) => command === 'PutItemCommand' && /"sk":(\{"S":)?"TOP"/.test(JSON.stringify(input.Item ?? {})))
+  await metrics.apply(tenant, 'r2', 1, v1).catch(() => {})
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 1 }], 'the place still shows the count before')
+  t.equal(await metrics.apply(tenant, 'r2', 1, v1), 'stale', 'the redelivery finishes the change')
+  t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 2 }])
+})
+
+/** The store refuses the first request that `matches` (a 500), once. */
+function refuseOnce (store: TestStore, matches: (command: string, input: Record<string, unknown>) => boolean): void {
+  let refuse = 1
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (matches(String(context.commandName), args.input as Record<string, unknown>) && refuse-- > 0) throw Object.assign(new Error('refused'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'refuseOnce' })
+}
 
 async function all<T> (iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = []
