@@ -11,6 +11,8 @@ export interface Subscriber {
   url: string
   /** The OIDC identity its Trigger delivers with (`sub`, `aud`), as Knative Eventing's `authentication-oidc`. */
   identity?: { subject: string, audience: string }
+  /** The event types its Trigger's filter lets through (`ce-type`); every type when left out. */
+  types?: readonly string[]
 }
 
 export interface LocalBroker {
@@ -24,8 +26,8 @@ export interface LocalBroker {
 }
 
 /**
- * The local stand-in for the Knative broker and its Triggers: takes each CloudEvent the record
- * functions deliver to K_SINK and delivers it to every subscriber, each with a delivery token of
+ * The local stand-in for the Knative broker and its Triggers: takes each CloudEvent the functions
+ * deliver to K_SINK (binary mode) and delivers it to every subscriber whose filter takes its type, each with a delivery token of
  * its Trigger's identity (signed by a key of this process, published at `jwksUrl`), as the
  * cluster's broker does. It answers 202 only when every subscriber took the event; otherwise 502,
  * and the record function leaves the event in its outbox for the sweeper to deliver again.
@@ -42,7 +44,8 @@ export async function startLocalBroker (): Promise<LocalBroker> {
 
   async function fanOut (headers: IncomingHttpHeaders, body: Buffer): Promise<boolean> {
     const forwarded = Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('ce-') || name === 'content-type').map(([name, value]) => [name, String(value)]))
-    const answers = await Promise.all(subscribers.map(async (subscriber) => {
+    const type = String(headers['ce-type'])
+    const answers = await Promise.all(subscribers.filter(({ types }) => !types || types.includes(type)).map(async (subscriber) => {
       try {
         const authorization: Record<string, string> = subscriber.identity ? { authorization: `Bearer ${await token(subscriber.identity)}` } : {}
         const response = await send(subscriber.url, { method: 'POST', headers: { ...forwarded, ...authorization }, body: body.toString('utf8'), timeoutMs: DELIVERY_TIMEOUT_MS })

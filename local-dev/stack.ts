@@ -9,7 +9,7 @@ import { CLIENT_ADDRESS_HEADER, oauthPaths } from '../functions/mock-auth/endpoi
 import { generateSigningKey, loadOrCreateSigningKeys, SIGNING_KEYS_FILE_NAME } from '../functions/mock-auth/signing-keys.ts'
 import { configuredTokenVerifier } from '../shared/auth/token-verifier.ts'
 import { loadConfig, loadSettings } from '../shared/config.ts'
-import { createEventSink } from '../shared/events/record-events.ts'
+import { createEventSink, recordEventTypes } from '../shared/events/record-events.ts'
 import { createDataLayer } from '../shared/operations/data-layer.ts'
 import { ADDRESS_RATE_LIMIT } from '../shared/routing-table.ts'
 import { sweepOutbox } from '../jobs/sweep-outbox/sweep-outbox.ts'
@@ -20,6 +20,8 @@ import { seedExamples } from './examples.ts'
 import { buildGateway, type GatewayRoute } from './gateway.ts'
 import { startLocalBroker } from './event-broker.ts'
 import { METRICS_DELIVERY_AUDIENCE, METRICS_TRIGGER_SUBJECT } from '../functions/record-metrics/config.ts'
+import { INGEST_DELIVERY_AUDIENCE, TRIGGER_SUBJECT as INGEST_TRIGGER_SUBJECT } from '../functions/ingest-finding/config.ts'
+import { FINDING_REPORTED } from '../functions/ingest-finding/handler.ts'
 
 export interface LocalStackOptions {
   port: number
@@ -131,8 +133,8 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
     env.K_SINK = broker.url
     const settingsOf: Record<string, Record<string, string | undefined>> = {
       'record-metrics': { DELIVERY_OIDC_ISSUER: broker.issuer, DELIVERY_OIDC_JWKS_URL: broker.jwksUrl, DELIVERY_OIDC_AUDIENCE: METRICS_DELIVERY_AUDIENCE },
-      // Findings are applied at once locally (no findings Trigger): its sink stays the one given, if any.
-      'ingest-finding': { K_SINK: options.sinkUrl }
+      // POST /v1/findings publishes to the broker, whose findings Trigger delivers to ingest-finding's POST /, as in the cluster.
+      'ingest-finding': { DELIVERY_OIDC_ISSUER: broker.issuer, DELIVERY_OIDC_JWKS_URL: broker.jwksUrl }
     }
 
     const setupStore = createStore(loadConfig({ ...env, AUTH_JWKS_URL: `${issuer}${oauthPaths.jwks}` }))
@@ -157,8 +159,10 @@ async function startOn (options: LocalStackOptions, port: number): Promise<Local
       }
     }
     const config = loadConfig(env)
-    broker.subscribe({ url: `${upstreams['record-metrics']}/`, identity: { subject: METRICS_TRIGGER_SUBJECT, audience: METRICS_DELIVERY_AUDIENCE } })
-    if (options.sinkUrl) broker.subscribe({ url: options.sinkUrl })
+    const recordTypes = Object.values(recordEventTypes)
+    broker.subscribe({ url: `${upstreams['record-metrics']}/`, identity: { subject: METRICS_TRIGGER_SUBJECT, audience: METRICS_DELIVERY_AUDIENCE }, types: recordTypes })
+    broker.subscribe({ url: `${upstreams['ingest-finding']}/`, identity: { subject: INGEST_TRIGGER_SUBJECT, audience: INGEST_DELIVERY_AUDIENCE }, types: [FINDING_REPORTED] })
+    if (options.sinkUrl) broker.subscribe({ url: options.sinkUrl, types: recordTypes })
 
     const routes: GatewayRoute[] = [...routingTable, ...localOnlyRoutes].map((route) => ({
       method: route.method,

@@ -14,7 +14,7 @@ const cloudEventDescription = 'A `com.mediamarktsaturn.security.finding.reported
 export const reportFindingSchema = {
   operationId: 'reportFinding',
   summary: 'Report a scanner finding',
-  description: 'A record body with a `fingerprint`, reported for the tenant of the access token and under its identity (never a tenant named in the body or a header). In the cluster it is published to the broker, stamped with that identity, and applied by `ingest-finding` (202 with the event id; what became of it is in the record\'s history, failures in the dead-letter sink). Where there is no broker (the local stack without `K_SINK`) it is applied at once (200).',
+  description: 'A record body with a `fingerprint`, reported for the tenant of the access token and under its identity (never a tenant named in the body or a header). Published to the broker (the cluster\'s, or the local stack\'s), stamped with that identity, and applied by `ingest-finding` (202 with the event id; what became of it is in the record\'s history, failures in the dead-letter sink). Where the function runs without a broker (no `K_SINK`) it is applied at once (200).',
   tags: ['events'],
   body: FindingReport,
   response: {

@@ -42,3 +42,18 @@ t.test('the local broker delivers each event to every subscriber, with a token i
   t.equal((await fetch(broker.url, event)).status, 502, 'a refused delivery is refused to the producer, which keeps the event in its outbox')
   t.equal((await fetch(`${broker.url}other`, event)).status, 404)
 })
+
+t.test('the local broker delivers an event only to the subscribers whose Trigger filter takes its type', async (t) => {
+  const broker = await startLocalBroker()
+  t.teardown(() => broker.close())
+  const records = await subscriber(t, () => 200)
+  const findings = await subscriber(t, () => 200)
+  broker.subscribe({ url: records.url, types: ['com.mediamarktsaturn.security.record.created'] })
+  broker.subscribe({ url: findings.url, types: ['com.mediamarktsaturn.security.finding.reported'] })
+  t.equal((await fetch(broker.url, event)).status, 202)
+  const reported = { ...event, headers: { ...event.headers, 'ce-id': 'f/1', 'ce-type': 'com.mediamarktsaturn.security.finding.reported' } }
+  t.equal((await fetch(broker.url, reported)).status, 202)
+  t.same(records.received.map(({ type }) => type), ['com.mediamarktsaturn.security.record.created'])
+  t.same(findings.received.map(({ type }) => type), ['com.mediamarktsaturn.security.finding.reported'])
+  t.equal((await fetch(broker.url, { ...event, headers: { ...event.headers, 'ce-type': 'com.example.other' } })).status, 202, 'an event no Trigger takes is taken, as a broker does')
+})
