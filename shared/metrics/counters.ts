@@ -115,9 +115,10 @@ export const dayOf = (instant: string): string => instant.slice(0, 10)
 
 /**
  * What a resolved record adds to its day's trend counter: both counts are whole and never below
- * zero, and a shard's records opened on one day stay far below it, so the sum splits exactly.
+ * zero, so the sum splits exactly while a shard's records opened on one day stay below 2^26
+ * (67 million) and resolved below 2^27, where the value is still an exact integer (below 2^53).
  */
-export const RESOLVED_UNIT = 2 ** 21
+export const RESOLVED_UNIT = 2 ** 26
 
 /** The opened and resolved counts of a trend counter's value. */
 export function trendFigures (value: number): { opened: number, resolved: number } {

@@ -49,7 +49,7 @@ t.test('blocks are aligned to 1970-01-01; a range splits into the whole blocks i
 })
 
 t.test('a trend counter splits into its opened and resolved counts exactly', async (t) => {
-  for (const [opened, resolved] of [[0, 0], [1, 0], [0, 1], [5, 3], [RESOLVED_UNIT - 1, 1_000_000]] as const) t.same(trendFigures(opened + resolved * RESOLVED_UNIT), { opened, resolved })
+  for (const [opened, resolved] of [[0, 0], [1, 0], [0, 1], [5, 3], [RESOLVED_UNIT - 1, 1_000_000], [RESOLVED_UNIT - 1, 2 ** 27 - 1]] as const) t.same(trendFigures(opened + resolved * RESOLVED_UNIT), { opened, resolved })
 })
 
 t.test('a change that touches no counter adds nothing; deleting takes back exactly what the record added', async (t) => {
