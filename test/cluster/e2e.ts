@@ -34,6 +34,16 @@ function kubectl (...args: string[]): string {
   return execFileSync('kubectl', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 const kubectlJson = (...args: string[]) => JSON.parse(kubectl(...args, '-o', 'json'))
+const kn = process.env.KN ?? 'kn'
+/** A shell pipeline (docs/deployment.md's commands as written, jq included). */
+function sh (script: string): string {
+  return execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+const podLogLines = (service: string): Array<Record<string, any>> =>
+  kubectlJson('get', 'pods', '-n', NAMESPACE, '-l', `serving.knative.dev/service=${service}`).items.flatMap((pod: any) => {
+    const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod.metadata.name, '--all-containers=true'], { encoding: 'utf8' })
+    return result.stdout.split('\n').flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
+  })
 function apply (manifest: unknown): void {
   const result = spawnSync('kubectl', ['apply', '-f', '-'], { input: JSON.stringify(manifest), encoding: 'utf8' })
   assert.equal(result.status, 0, `kubectl apply: ${result.stderr}`)
@@ -145,13 +155,7 @@ apply({
 kubectl('wait', '-n', NAMESPACE, '--for=condition=Ready', '--timeout=300s', 'ksvc/e2e-events', 'ksvc/hello', 'trigger/e2e-record-events', 'trigger/e2e-refused')
 log('the e2e subscriber, the refusing Trigger and the hello ksvc are Ready')
 
-const eventsOf = (service: string): Array<Record<string, any>> => {
-  const pods = kubectlJson('get', 'pods', '-n', NAMESPACE, '-l', `serving.knative.dev/service=${service}`).items.map((pod: any) => pod.metadata.name)
-  return pods.flatMap((pod: string) => {
-    const result = spawnSync('kubectl', ['logs', '-n', NAMESPACE, pod, '--all-containers=true'], { encoding: 'utf8' })
-    return result.stdout.split('\n').flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
-  }).filter((line: Record<string, any>) => line.attributes !== undefined)
-}
+const eventsOf = (service: string): Array<Record<string, any>> => podLogLines(service).filter((line) => line.attributes !== undefined)
 const eventWith = (service: string, match: (event: Record<string, any>) => boolean, what: string, seconds = 120) =>
   until(what, seconds, () => eventsOf(service).find(match))
 
@@ -272,6 +276,98 @@ const counted = await until('record-metrics to count the import\'s records', 180
 figures.metricsCountedSeconds = round((Date.now() - metricsStarted) / 1000)
 log(`record-metrics counted the import's ${counted.open.total} records from their events (${figures.metricsCountedSeconds} s after the import finished)`)
 
+// 5c. The counters' reset, by docs/deployment.md's commands ("The record events to record-metrics,
+// and Prometheus"): deliveries paused on record-metrics (kn), a Job from the rebuild-metrics CronJob
+// with METRICS_RESET=on (jq), a record created while paused (its deliveries answered 503), the pause
+// lifted, and the plain Job that repairs what the broker dead-lettered meanwhile. The tenant's
+// figures must come out as before the reset plus that record.
+const reset: Record<string, unknown> = {}
+const timed = async <T>(part: string, work: () => T | Promise<T>): Promise<T> => {
+  const began = Date.now()
+  const value = await work()
+  reset[`${part}Seconds`] = round((Date.now() - began) / 1000)
+  return value
+}
+const tenantMetrics = async () => json(expectStatus(await call('GET', '/v1/metrics', { headers: auth(reader) }), 200, 'the tenant\'s metrics'))
+const assetOpen = async (asset: string) => json(expectStatus(await call('GET', `/v1/metrics?asset=${asset}`, { headers: auth(reader) }), 200, `the metrics of ${asset}`)).open.total as number
+/** What the reset and the paused record may change: counts, and the trend's opened summed (its days move at midnight). */
+const countsOf = (metrics: any) => ({ open: metrics.open, overdue: metrics.overdue, records: metrics.records, byCategory: metrics.byCategory, opened: metrics.trend.reduce((sum: number, day: any) => sum + day.opened, 0) })
+const resetStarted = Date.now()
+// 1. The figures, once no delivery changes them any more (two reads two seconds apart agree).
+const before = await timed('settle', () => until('the tenant\'s figures to settle', 60, async () => {
+  const first = countsOf(await tenantMetrics())
+  await sleep(2000)
+  return JSON.stringify(countsOf(await tenantMetrics())) === JSON.stringify(first) ? first : undefined
+}))
+// 2. Deliveries paused; kn waits for the new revision to be Ready.
+const deliveriesEnv = () => kubectlJson('get', 'ksvc', 'record-metrics', '-n', NAMESPACE).spec.template.spec.containers[0].env?.find((entry: any) => entry.name === 'METRICS_DELIVERIES')?.value
+await timed('pause', () => execFileSync(kn, ['service', 'update', 'record-metrics', '-n', NAMESPACE, '--env', 'METRICS_DELIVERIES=paused', '--wait-timeout', '300'], { stdio: 'inherit' }))
+assert.equal(deliveriesEnv(), 'paused', 'record-metrics\' revision has METRICS_DELIVERIES=paused')
+log(`record-metrics paused (${reset.pauseSeconds} s to the new revision Ready)`)
+// 3. The reset Job, made from the CronJob as the docs make it.
+const rebuildOutcome = (job: string) => {
+  const lines = kubectl('logs', `job/${job}`, '-n', NAMESPACE).split('\n').flatMap((line): Array<Record<string, any>> => { try { return [JSON.parse(line)] } catch { return [] } })
+  const outcome = lines.find((line) => line.msg === 'metrics rebuilt' && line.tenant === 'e2e')
+  assert.ok(outcome, `${job} logs the e2e tenant's outcome: ${JSON.stringify(lines)}`)
+  return outcome
+}
+const resetJob = `metrics-reset-${Date.now()}`
+await timed('resetJob', () => {
+  sh(`kubectl -n ${NAMESPACE} create job ${resetJob} --from=cronjob/security-records-rebuild-metrics \\
+  --dry-run=client -o json \\
+  | jq '.spec.template.spec.containers[0].env += [{"name": "METRICS_RESET", "value": "on"}]' \\
+  | kubectl apply -f -`)
+  kubectl('-n', NAMESPACE, 'wait', '--for=condition=complete', `job/${resetJob}`, '--timeout=300s')
+})
+const resetOutcome = rebuildOutcome(resetJob)
+reset.resetOutcome = { records: resetOutcome.records, drift: resetOutcome.drift, reset: resetOutcome.reset, driftAfter: resetOutcome.driftAfter }
+assert.equal(resetOutcome.driftAfter, 0, `no drift after the reset: ${JSON.stringify(resetOutcome)}`)
+assert.ok(resetOutcome.reset?.written > 0, `the reset wrote the counters: ${JSON.stringify(resetOutcome)}`)
+assert.deepEqual(countsOf(await tenantMetrics()), before, 'the reset rewrote the counters to the figures they had')
+log(`reset job ${resetJob} (${reset.resetJobSeconds} s): ${JSON.stringify(reset.resetOutcome)}`)
+// 4. A record created while paused: its record.created is refused (503) and not counted.
+const pausedAsset = `e2e-paused-${Date.now()}`
+const paused = expectStatus(await call('POST', '/v1/records', { headers: auth(admin, { 'content-type': 'application/json' }), body: JSON.stringify({ ...record, title: 'created while counting is paused', asset: { ...record.asset, name: pausedAsset } }) }), 201, 'create while counting is paused')
+const pausedRecord = json(paused)
+const pausedAt = Date.now()
+await timed('refused', () => until('record-metrics to answer a delivery 503 (counting paused)', 60, () => podLogLines('record-metrics').some((line) => line.msg === 'counting paused')))
+assert.equal(await assetOpen(pausedAsset), 0, 'the record created while paused is not counted')
+assert.deepEqual(countsOf(await tenantMetrics()), before, 'the tenant\'s figures are unchanged while paused')
+log(`record ${pausedRecord.id} created while paused: its delivery answered 503, not counted (${reset.refusedSeconds} s)`)
+// 5. The pause lifted. The Trigger's retries (5, exponential from 1 s) end within a minute or so of
+// the first attempt: the event is redelivered if the pause ended by then, dead-lettered otherwise.
+await timed('unpause', () => execFileSync(kn, ['service', 'update', 'record-metrics', '-n', NAMESPACE, '--env', 'METRICS_DELIVERIES-', '--wait-timeout', '300'], { stdio: 'inherit' }))
+assert.equal(deliveriesEnv(), undefined, 'record-metrics\' revision has no METRICS_DELIVERIES')
+log(`record-metrics unpaused (${reset.unpauseSeconds} s to the new revision Ready, ${round((Date.now() - pausedAt) / 1000)} s after the record was created)`)
+reset.pausedRecord = await timed('settlePausedRecord', () => until('the paused record\'s event to be redelivered or dead-lettered', 120, async () => {
+  if (await assetOpen(pausedAsset) === 1) return 'redelivered'
+  if (eventsOf('dead-letters').some((event) => event.attributes.subject === pausedRecord.id)) return 'dead-lettered'
+  return undefined
+}))
+log(`the paused record's event was ${reset.pausedRecord} (${reset.settlePausedRecordSeconds} s after the pause was lifted)`)
+// The plain run the docs end with: it counts what was dead-lettered.
+const repairJob = `metrics-repair-${Date.now()}`
+await timed('repairJob', () => {
+  sh(`kubectl -n ${NAMESPACE} create job ${repairJob} --from=cronjob/security-records-rebuild-metrics`)
+  kubectl('-n', NAMESPACE, 'wait', '--for=condition=complete', `job/${repairJob}`, '--timeout=300s')
+})
+const repairOutcome = rebuildOutcome(repairJob)
+reset.repairOutcome = { records: repairOutcome.records, drift: repairOutcome.drift, repaired: repairOutcome.repaired, driftAfter: repairOutcome.driftAfter }
+assert.equal(repairOutcome.driftAfter, 0, `no drift after the repair: ${JSON.stringify(repairOutcome)}`)
+if (reset.pausedRecord === 'dead-lettered') assert.ok(repairOutcome.repaired >= 1, `the repair counted the dead-lettered record: ${JSON.stringify(repairOutcome)}`)
+log(`repair job ${repairJob} (${reset.repairJobSeconds} s): ${JSON.stringify(reset.repairOutcome)}`)
+assert.equal(await assetOpen(pausedAsset), 1, 'the record created while paused is counted')
+const expected = structuredClone(before)
+expected.open.total++
+expected.open.bySeverity[pausedRecord.severity]++
+expected.records[pausedRecord.severity][pausedRecord.status]++
+expected.byCategory[pausedRecord.category] = (expected.byCategory[pausedRecord.category] ?? 0) + 1
+expected.opened++
+assert.deepEqual(countsOf(await tenantMetrics()), expected, 'the figures are those before the reset plus the record created while paused')
+reset.totalSeconds = round((Date.now() - resetStarted) / 1000)
+figures.metricsReset = reset
+log(`metrics reset by the documented procedure: figures as before plus the paused record (${reset.totalSeconds} s in all)`)
+
 // 6. The outbox: with the broker's ingress down, a change is kept; the sweeper CronJob delivers it.
 kubectl('scale', 'deployment/mt-broker-ingress', '-n', 'knative-eventing', '--replicas=0')
 await until('the broker ingress to stop', 120, () => kubectlJson('get', 'pods', '-n', 'knative-eventing', '-l', 'eventing.knative.dev/brokerRole=ingress').items.length === 0)
@@ -327,7 +423,6 @@ log(`cold p50 ÷ hello: ${JSON.stringify(Object.fromEntries(Object.entries(figur
 
 // 8. A new revision under load (kn service update), then a pod killed under load.
 const load = (seconds: number) => runLoad(() => call('GET', `/v1/records/${ingested.id}`, { headers: auth(reader) }), seconds, 4)
-const kn = process.env.KN ?? 'kn'
 const during = load(45)
 await sleep(5000)
 execFileSync(kn, ['service', 'update', 'get-record', '-n', NAMESPACE, '--env', `E2E_ROLL=${Date.now()}`, '--wait-timeout', '300'], { stdio: 'inherit' })
