@@ -89,13 +89,9 @@ t.test('a change left pending by a process that died is finished once its lease 
   let clock = Date.parse('2026-12-01T00:00:00Z')
   const metrics = createMetricsRepository(store, { now: () => clock })
   // The process dies after writing the pending change: every counter update fails, and so does the lease's release.
-  let dead = true
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'dies' })
+  const revive = failUpdates(store)
   await t.rejects(metrics.apply(tenant, 'r1', 1, v1))
-  dead = false
+  revive()
   await t.rejects(metrics.apply(tenant, 'r1', 1, v1), { code: 'SR_METRICS_CONTENDED' }, 'within the lease, a redelivery waits, then gives up (503: redelivered later)')
   clock += PENDING_LEASE_MS + 1
   t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale', 'after the lease, the redelivery finishes the dead one\'s change, which was its own')
@@ -285,13 +281,10 @@ t.test('a tombstone whose deletion is still pending is not pruned while its appl
   let clock = Date.parse('2026-10-01T00:00:00.000Z')
   const metrics = createMetricsRepository(store, { now: () => clock })
   await metrics.apply(tenant, 'r1', 1, v1)
-  let dead = true
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'dies' })
+  // The applier of the deletion dies after writing it as pending.
+  const revive = failUpdates(store)
   await t.rejects(metrics.apply(tenant, 'r1', 2, null))
-  dead = false
+  revive()
   const cutoff = new Date('2026-12-01T00:00:00.000Z')
   t.equal(await metrics.pruneTombstones(tenant, cutoff), 0, 'within the lease: left')
   t.ok((await counters(store)).COUNTS, 'the record still counts')
@@ -333,6 +326,16 @@ t.test('day, remediation, due and trend items wholly before the retention horizo
   t.ok(await metrics.pruneCounterItems(tenant, horizon) > 0)
   t.same(Object.keys(await counters(store)).filter((id) => isPastRetention(id, today)), [], 'pruned again')
 })
+
+/** Every UpdateItem fails (a process that died after its first write) until the function returned is called. */
+function failUpdates (store: TestStore): () => void {
+  let dead = true
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'dies' })
+  return () => { dead = false }
+}
 
 /** The store refuses the first request that `matches` (a 500), once. */
 function refuseOnce (store: TestStore, matches: (command: string, input: Record<string, unknown>) => boolean): void {
