@@ -243,6 +243,13 @@ export const metricKeys = {
   asset: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'ASSET' }),
   /** One asset's place in the top list: its name and open count only, so the list reads small items. */
   assetTop: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'TOP' }),
+  /**
+   * A shard's change count: every counted change adds one once its counter items are written, so a
+   * summary read when the counts of every shard were what they are now still holds.
+   */
+  changes: (tenant: string, shard: number): ItemKey => ({ pk: `T#${tenant}#METRICS-CHANGES${metricShardTag(shard)}`, sk: 'CHANGES' }),
+  /** The tenant's figures of one window as last read, with the shards' change counts they were read at. */
+  summary: (tenant: string, windowDays: number): ItemKey => ({ pk: `T#${tenant}#METRICS-SUMMARY`, sk: `WINDOW#${windowDays}` }),
   /** What a record counts under now, and the version it reflects: the guard of exactly-once counting. */
   record: (tenant: string, id: string): ItemKey => ({ pk: recordKey(tenant, id).pk, sk: 'METRICS' })
 }

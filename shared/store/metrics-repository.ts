@@ -35,6 +35,13 @@ export interface PlaceDrift { asset: string, open: number, placed: number | null
 
 export type ApplyOutcome = 'applied' | 'stale'
 
+/**
+ * A summary's lookup: the figures kept, when they still hold; otherwise the shards' change counts
+ * now, which the figures read next are kept under, and whether the counters have been still long
+ * enough to keep them (`settled`).
+ */
+export type SummaryLookup = { kept: string } | { kept: undefined, changes: number[], settled: boolean }
+
 export interface MetricsRepository {
   /**
    * Counts a record at `version` with `facts` (null: deleted), exactly once in effect: a version
@@ -66,6 +73,17 @@ export interface MetricsRepository {
    * written before it. Not safe beside deliveries: run it with the tenant's deliveries paused.
    */
   reset (tenant: string, live: ReadonlyArray<{ id: string, version: number, facts: RecordFacts }>): Promise<{ written: number, removed: number }>
+  /**
+   * The tenant's figures of `windowDays` as kept by `keepSummary`, when they still hold: kept on
+   * `today` less than SUMMARY_MAX_AGE_MS ago, and no shard's change count moved since (one
+   * BatchGetItem of the summary and the shards' change counts).
+   */
+  readSummary (tenant: string, windowDays: number, today: string): Promise<SummaryLookup>
+  /**
+   * Keeps `figures` (read after `lookup`, from counters at least as new as its change counts) as
+   * the summary of `windowDays` on `today`; nothing when the counters were not settled.
+   */
+  keepSummary (tenant: string, windowDays: number, today: string, lookup: Extract<SummaryLookup, { kept: undefined }>, figures: string): Promise<void>
   /** The records counted now with their version (the rebuild compares them with the records). */
   countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }>
   /** Every counter item of the tenant, its shards summed, by `counterItemId` (the rebuild's "actual"). */
@@ -100,6 +118,17 @@ export const TOMBSTONE_RETENTION_DAYS = 35
 export const PENDING_LEASE_MS = 60_000
 /** How long an applier waits for another's pending change on the same record before giving up (503, redelivered). */
 const CONTENDED_WAIT_MS = 3000
+/**
+ * How long a tenant's counters must have been still before its figures are kept as a summary: the
+ * top list is read from a global secondary index, which DynamoDB updates asynchronously (no read
+ * of it is consistent), so figures read right after a change may miss its place. Far past that lag.
+ */
+export const SUMMARY_SETTLE_MS = 10_000
+/**
+ * How long a summary is used at most, whatever the change counts say: what a change count cannot
+ * see (a writer of an older release during a rollout, a store replica behind) is read again by then.
+ */
+export const SUMMARY_MAX_AGE_MS = 60_000
 
 
 const countersOf = (item: Record<string, unknown>): CounterValues =>
@@ -229,9 +258,22 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     })))
   }
 
-  /** Applies a pending change to every counter item, then clears it and its marks. */
+  /**
+   * One change more on the shard: after every counter item of the change is written (a summary
+   * kept at the count before no longer holds; counting a change twice only invalidates twice).
+   */
+  async function countChange (tenant: string, shard: number): Promise<void> {
+    await storeCall(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.changes(tenant, shard),
+      ...expressions({ UpdateExpression: 'ADD #changes :one SET #changedAt = :at, #tenant = :tenant' }, { one: 1, at: now(), tenant })
+    })))
+  }
+
+  /** Applies a pending change to every counter item and counts the change, then clears it and its marks. */
   async function finish (tenant: string, recordId: string, pending: PendingCounters): Promise<void> {
     await Promise.all(pending.updates.map((update) => applyUpdate(tenant, pending.op, update)))
+    await countChange(tenant, metricShardOf(recordId))
     const cleared = await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
       TableName: tableName,
       Key: metricKeys.record(tenant, recordId),
@@ -515,7 +557,30 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       const written = [...items.values()]
       for (let i = 0; i < written.length; i += 100) await batchPut(store, written.slice(i, i + 100))
       for (let i = 0; i < gone.length; i += 100) await batchDelete(store, gone.slice(i, i + 100))
+      // Every summary kept before was read from the counters replaced.
+      await Promise.all(shards.map((shard) => countChange(tenant, shard)))
       return { written: written.length, removed: gone.length }
+    },
+
+    async readSummary (tenant, windowDays, today) {
+      const items = await batchGet(store, [metricKeys.summary(tenant, windowDays), ...shards.map((shard) => metricKeys.changes(tenant, shard))])
+      const summary = items.find((item) => item.pk === metricKeys.summary(tenant, windowDays).pk)
+      const changesOf = new Map(items.filter((item) => item.sk === 'CHANGES').map((item) => [String(item.pk), item]))
+      const counts = shards.map((shard) => changesOf.get(metricKeys.changes(tenant, shard).pk))
+      const changes = counts.map((item) => typeof item?.changes === 'number' ? item.changes : 0)
+      if (typeof summary?.figures === 'string' && summary.day === today && typeof summary.keptAt === 'number' && now() - summary.keptAt < SUMMARY_MAX_AGE_MS && Array.isArray(summary.changes) &&
+        summary.changes.length === changes.length && changes.every((n, i) => (summary.changes as unknown[])[i] === n)) return { kept: summary.figures }
+      const lastChange = Math.max(0, ...counts.map((item) => typeof item?.changedAt === 'number' ? item.changedAt : 0))
+      return { kept: undefined, changes, settled: now() - lastChange >= SUMMARY_SETTLE_MS }
+    },
+
+    async keepSummary (tenant, windowDays, today, lookup, figures) {
+      if (!lookup.settled) return
+      // Unconditional: a summary kept under older change counts than the shards' no longer matches them.
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: { ...metricKeys.summary(tenant, windowDays), tenant, day: today, keptAt: now(), changes: lookup.changes, figures }
+      })))
     },
 
     countedRecords: (tenant) => countedRecords(tenant),
