@@ -80,6 +80,13 @@ export function targetChecks (results: BenchResults): TargetCheck[] {
   }
   const warm = results.tokenVerification?.find((entry) => entry.name.includes('warm'))
   const jose = results.tokenVerification?.find((entry) => entry.name.includes('jose'))
+  const metrics = results.metrics
+  if (metrics) {
+    for (const [label, read] of [['kept figures', metrics.read], ['counters read', metrics.counters]] as const) {
+      const value = read.large.p50 / read.small.p50
+      checks.push({ name: `GET /v1/metrics, ${metrics.sizes.large}-record tenant, ${label}`, measured: `${ms(read.large.p50)} ms (${ratio(value)})`, baseline: `${ms(read.small.p50)} ms, ${metrics.sizes.small}-record tenant`, ofTarget: value / 1.2, target: '≤ 1.2×', met: value <= 1.2 })
+    }
+  }
   if (warm) checks.push({ name: 'token verification (warm)', measured: `${warm.medianMicros.toFixed(2)} µs`, baseline: jose ? `jose jwtVerify ${jose.medianMicros.toFixed(1)} µs` : '—', ofTarget: warm.medianMicros / 50, target: '≤ 50 µs', met: warm.medianMicros <= 50 })
   // The verifier before @fastify/jwt was jose's jwtVerify: a new token may cost at most half again as much.
   const cold = results.tokenVerification?.find((entry) => entry.name.includes('cold'))
@@ -217,9 +224,9 @@ export function renderMarkdown (results: BenchResults, chartFile: string | undef
 
   const metrics = results.metrics
   if (metrics) {
-    const { read, perWrite, sizes } = metrics
-    push('## 8. Metrics', '', `\`GET /v1/metrics?window=30d\` through the record-metrics bundle for a tenant of ${sizes.small} records and one of ${sizes.large}, alternating (answered from the counters alone: the ratio is what the tenant's size costs). Counting a record write: the store requests and client CPU of counting its event (record-metrics), beside those of the create itself (record, history, outbox), per record.`, '')
-    push('| tenant | p50 ms | p99 ms |', '|---|---:|---:|', `| ${sizes.small} records | ${read.small.p50.toFixed(2)} | ${read.small.p99.toFixed(2)} |`, `| ${sizes.large} records | ${read.large.p50.toFixed(2)} | ${read.large.p99.toFixed(2)} |`, '', `Ratio of the p50s: ${(read.large.p50 / read.small.p50).toFixed(2)}× (target ≤ 1.2×).`, '')
+    const { read, counters, perWrite, sizes } = metrics
+    push('## 8. Metrics', '', `\`GET /v1/metrics?window=30d\` through the record-metrics bundle for a tenant of ${sizes.small} records and one of ${sizes.large}, alternating (answered from the counters alone: the ratio is what the tenant's size costs): with the figures the read before kept (no change counted since: one BatchGetItem), and with a change counted before each read (untimed), so that each read reads the counters and keeps its figures. Counting a record write: the store requests and client CPU of counting its event (record-metrics), beside those of the create itself (record, history, outbox), per record.`, '')
+    push('| tenant | kept figures p50 ms | p99 ms | counters read p50 ms | p99 ms |', '|---|---:|---:|---:|---:|', `| ${sizes.small} records | ${read.small.p50.toFixed(2)} | ${read.small.p99.toFixed(2)} | ${counters.small.p50.toFixed(2)} | ${counters.small.p99.toFixed(2)} |`, `| ${sizes.large} records | ${read.large.p50.toFixed(2)} | ${read.large.p99.toFixed(2)} | ${counters.large.p50.toFixed(2)} | ${counters.large.p99.toFixed(2)} |`, '', `Ratio of the p50s: ${(read.large.p50 / read.small.p50).toFixed(2)}× with kept figures, ${(counters.large.p50 / counters.small.p50).toFixed(2)}× reading the counters (target ≤ 1.2×).`, '')
     push('| per record write | store requests | client CPU µs |', '|---|---:|---:|', `| plain create | ${perWrite.plain.requests.toFixed(1)} | ${perWrite.plain.cpuMicros.toFixed(0)} |`, `| counting its event | ${perWrite.counting.requests.toFixed(1)} | ${perWrite.counting.cpuMicros.toFixed(0)} |`, '')
   }
 

@@ -67,11 +67,11 @@ export async function measureClosedLoop (concurrency: number, durationMs: number
 /**
  * Latency at concurrency 1 of several variants of one operation (function, direct SDK, ...),
  * taken in alternating slices of `slice` calls, so that load elsewhere on the machine (other
- * test runs share it) falls on all of them alike.
+ * test runs share it) falls on all of them alike. `before` runs ahead of each timed call, untimed.
  */
 export async function measureInterleaved<K extends string> (
   variants: Record<K, (index: number) => Promise<unknown>>,
-  { count, warmup, slice = 10 }: { count: number, warmup: number, slice?: number }
+  { count, warmup, slice = 10, before }: { count: number, warmup: number, slice?: number, before?: (name: K) => Promise<unknown> }
 ): Promise<Record<K, LatencySummary>> {
   const names = Object.keys(variants) as K[]
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>
@@ -80,6 +80,8 @@ export async function measureInterleaved<K extends string> (
   for (let done = 0; done < count; done += slice) {
     for (const name of names) {
       for (let i = done; i < Math.min(count, done + slice); i++) {
+        // Untimed: what each call needs done first (e.g. a change that invalidates a cache).
+        if (before) await before(name)
         const started = performance.now()
         await variants[name](indexes[name]++)
         samples[name].push(performance.now() - started)

@@ -3,7 +3,10 @@
  * `METRICS_TENANTS=acme,globex node jobs/rebuild-metrics/index.ts` (a CronJob in the cluster).
  * Each tenant's records are walked with Queries of its list index (never a Scan); records whose
  * events were lost are counted again through the same guarded path as events, so it is safe
- * beside live deliveries. Exits non-zero when drift remains after the repair.
+ * beside live deliveries. Asset places in the top list that do not show their asset's count are
+ * written from the asset. Then tombstones of records deleted more than TOMBSTONE_RETENTION_DAYS
+ * ago and day and block items older than any read asks for are removed (pruned counts in the log
+ * line). Exits non-zero when drift remains after the repair.
  *
  * `METRICS_RESET=on` rewrites the tenants' counters from the recount instead (after a change of
  * the counters' layout or of what a record counts under): only with the tenants' deliveries
@@ -33,8 +36,9 @@ try {
   const metrics = createMetricsRepository(store)
   for (const tenant of config.METRICS_TENANTS.split(',').filter(Boolean)) {
     const outcome = await rebuildMetrics(records, metrics, tenant, { repair: config.METRICS_REPAIR === 'on', reset: config.METRICS_RESET === 'on' })
-    console.log(JSON.stringify({ level: outcome.driftAfter.length > 0 ? 'error' : 'info', msg: 'metrics rebuilt', tenant, records: outcome.records, drift: outcome.drift.length, repaired: outcome.repaired, ...(outcome.reset ? { reset: outcome.reset } : {}), driftAfter: outcome.driftAfter.length, sample: outcome.drift.slice(0, 10) }))
-    if (outcome.driftAfter.length > 0) process.exitCode = 1
+    const failed = outcome.driftAfter.length > 0 || outcome.placeDriftAfter.length > 0
+    console.log(JSON.stringify({ level: failed ? 'error' : 'info', msg: 'metrics rebuilt', tenant, records: outcome.records, drift: outcome.drift.length, placeDrift: outcome.placeDrift.length, repaired: outcome.repaired, ...(outcome.reset ? { reset: outcome.reset } : {}), pruned: outcome.pruned, driftAfter: outcome.driftAfter.length, placeDriftAfter: outcome.placeDriftAfter.length, sample: outcome.drift.slice(0, 10), placeSample: outcome.placeDrift.slice(0, 10) }))
+    if (failed) process.exitCode = 1
   }
 } catch (error) {
   console.error(JSON.stringify({ level: 'error', msg: 'rebuild-metrics failed', error: (error as Error).message, name: (error as Error).name }))

@@ -77,6 +77,30 @@ export function blocksBetween (from: string, to: string, size: number): string[]
   return blocks
 }
 
+/**
+ * Days back that day, remediation, due and trend items are kept. A read asks for at most 365 days
+ * (MAX_WINDOW_DAYS, the trend as many), a block's items reaching at most a block further back, so
+ * an item whose days all lie before the horizon is never read again: the rebuild job removes it,
+ * and its drift check leaves such items out on both sides. A later change of a record resolved
+ * (or created, or due) that long ago subtracts from them and writes one back, with a negative
+ * count: still never read, and removed again by the next run.
+ */
+export const COUNTER_RETENTION_DAYS = 400
+
+/** The first day whose items are kept on `today`. */
+export const retentionHorizon = (today: string): string => dayAt(epochDay(today) - COUNTER_RETENTION_DAYS)
+
+/** Whether every day of a counter item lies before `horizon` (the counts and the assets: never). */
+export function endsBefore (item: CounterItem, horizon: string): boolean {
+  switch (item.kind) {
+    case 'day': return item.day < horizon
+    case 'remediation': return blockEnd(item.block, REMEDIATION_BLOCK_DAYS) < horizon
+    case 'due': return blockEnd(item.block, DUE_BLOCK_DAYS) < horizon
+    case 'trend': return blockEnd(item.block, TREND_BLOCK_DAYS) < horizon
+    default: return false
+  }
+}
+
 /** One counter: an attribute of one counter item. */
 export interface Counter { item: CounterItem, attribute: string }
 

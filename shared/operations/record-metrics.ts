@@ -57,9 +57,12 @@ export async function countRecordEvent (metrics: MetricsRepository, event: Pick<
 export const TOP_ASSETS = 10
 
 /**
- * A tenant's figures from its counters alone: a fixed number of reads (the shards' counts and
- * the due block of today in one BatchGetItem, the window's remediation blocks and edge days by
- * key, a Query per shard of the trend's blocks, the top assets' places), whatever the tenant's size.
+ * A tenant's figures from its counters alone: a fixed number of reads, whatever the tenant's size.
+ * First the summary of the window kept by an earlier read, used while no counted change happened
+ * since (one BatchGetItem with the shards' change counts); otherwise the counters (the shards'
+ * counts and the due block of today in one BatchGetItem, the window's remediation blocks and edge
+ * days by key, the trend's blocks by key, a Query per shard of the top assets' places), kept as the
+ * summary for the next read. An asset's figures are one read: never kept.
  */
 export async function readMetrics (metrics: MetricsRepository, tenant: string, { windowDays, asset }: { windowDays: number, asset?: string }, now: Date): Promise<MetricsSummary> {
   const today = dayOf(now.toISOString())
@@ -67,13 +70,19 @@ export async function readMetrics (metrics: MetricsRepository, tenant: string, {
     const counts = await metrics.readCounts(tenant, today, asset)
     return summarize({ now, windowDays, counts, days: new Map(), topAssets: [], asset })
   }
+  const lookup = await metrics.readSummary(tenant, windowDays, today)
+  if (lookup.kept !== undefined) return { asOf: now.toISOString(), ...JSON.parse(lookup.kept) as Omit<MetricsSummary, 'asOf'> }
   const [counts, window, trend, topAssets] = await Promise.all([
     metrics.readCounts(tenant, today),
     metrics.readWindow(tenant, daysBack(now, windowDays)[0]!, today),
     metrics.readTrend(tenant, daysBack(now, Math.max(windowDays, MIN_TREND_DAYS))[0]!, today),
     metrics.topAssets(tenant, TOP_ASSETS)
   ])
-  return summarize({ now, windowDays, counts, days: new Map(), window, trend, topAssets })
+  const figures = summarize({ now, windowDays, counts, days: new Map(), window, trend, topAssets })
+  const { asOf, ...kept } = figures
+  // The figures are answered whether or not they could be kept: the next read reads the counters again.
+  await metrics.keepSummary(tenant, windowDays, today, lookup, JSON.stringify(kept)).catch(() => {})
+  return figures
 }
 
 function parsedData (text: string): unknown {

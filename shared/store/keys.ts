@@ -232,6 +232,7 @@ export const metricKeys = {
   dayPrefix: 'DAY#',
   /** A shard's remediation figures of one remediation block (named by its first day), its days summed. */
   remediation: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `REM#${block}` }),
+  remediationPrefix: 'REM#',
   /** A shard's active records with a deadline, by severity and due day, of one due block (named by its first day). */
   due: (tenant: string, shard: number, block: string): ItemKey => ({ pk: `T#${tenant}#METRICS${metricShardTag(shard)}`, sk: `DUE#${block}` }),
   duePrefix: 'DUE#',
@@ -242,6 +243,13 @@ export const metricKeys = {
   asset: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'ASSET' }),
   /** One asset's place in the top list: its name and open count only, so the list reads small items. */
   assetTop: (tenant: string, asset: string): ItemKey => ({ pk: `T#${tenant}#METRICS-ASSET#${asset}`, sk: 'TOP' }),
+  /**
+   * A shard's change count: every counted change adds one once its counter items are written, so a
+   * summary read when the counts of every shard were what they are now still holds.
+   */
+  changes: (tenant: string, shard: number): ItemKey => ({ pk: `T#${tenant}#METRICS-CHANGES${metricShardTag(shard)}`, sk: 'CHANGES' }),
+  /** The tenant's figures of one window as last read, with the shards' change counts they were read at. */
+  summary: (tenant: string, windowDays: number): ItemKey => ({ pk: `T#${tenant}#METRICS-SUMMARY`, sk: `WINDOW#${windowDays}` }),
   /** What a record counts under now, and the version it reflects: the guard of exactly-once counting. */
   record: (tenant: string, id: string): ItemKey => ({ pk: recordKey(tenant, id).pk, sk: 'METRICS' })
 }
@@ -249,18 +257,26 @@ export const metricKeys = {
 /**
  * Sparse index entries of the metrics items, in indexes whose partitions records never use:
  * assets by open count (the top-N list: a Query per shard, largest first), and per-record metrics
- * items that count (the rebuild job walks them to find records deleted without an event).
+ * items that count (the rebuild job walks them to find records deleted without an event), and
+ * per-record metrics items of deleted records by deletion time (the rebuild job prunes the old
+ * ones). A per-record item is either counted or deleted, so the last two share an index.
  */
 export const metricIndexes = {
   topAssets: indexes.byCategory,
-  countedRecords: indexes.byTenant
+  countedRecords: indexes.byTenant,
+  tombstones: indexes.byTenant
 }
 export const metricPartitions = {
   topAssets: (tenant: string, asset: string) => `T#${tenant}#METRICS-TOP${metricShardTag(shardOf(asset, METRIC_SHARDS).index)}`,
   topAssetsShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-TOP${metricShardTag(shard, of)}`,
   countedRecords: (tenant: string, id: string) => `T#${tenant}#METRICS-RECORDS${metricShardTag(metricShardOf(id))}`,
-  countedRecordsShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-RECORDS${metricShardTag(shard, of)}`
+  countedRecordsShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-RECORDS${metricShardTag(shard, of)}`,
+  tombstones: (tenant: string, id: string) => `T#${tenant}#METRICS-DELETED${metricShardTag(metricShardOf(id))}`,
+  tombstonesShard: (tenant: string, shard: number, of = METRIC_SHARDS) => `T#${tenant}#METRICS-DELETED${metricShardTag(shard, of)}`
 }
+
+/** A tombstone's place in its partition of the tombstone index: deletion time first, so the oldest come first. */
+export const tombstonePosition = (deletedAt: string, id: string): string => `${deletedAt}#${id}`
 
 /** The top-asset sort key: larger open counts first (an ascending Query reads them first). */
 export function topAssetPosition (open: number, asset: string): string {

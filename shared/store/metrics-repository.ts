@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, DUE_BLOCK_DAYS, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { blockOf, blocksBetween, byItem, contributionDelta, counterAttributes as attributeOf, dayOf, DUE_BLOCK_DAYS, endsBefore, pastDueCounters, recount, REMEDIATION_BLOCK_DAYS, retentionHorizon, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, type CounterItem, type RecordFacts } from '../metrics/counters.ts'
 import type { CounterValues } from '../metrics/summary.ts'
 import { MetricsContendedError } from '../errors.ts'
 import { batchDelete, batchGet, batchPut, GET_KEYS_PER_REQUEST } from './batch.ts'
 import type { Store } from './client.ts'
 import { expressions } from './expressions.ts'
-import { METRIC_SHARDS, metricIndexes, RETIRED_METRIC_SHARDS, metricKeys, metricPartitions, metricShardOf, topAssetPosition, type ItemKey } from './keys.ts'
+import { METRIC_SHARDS, metricIndexes, RETIRED_METRIC_SHARDS, metricKeys, metricPartitions, metricShardOf, tombstonePosition, topAssetPosition, ttlAttribute, type ItemKey } from './keys.ts'
 import { storeCall, writesUnlessConditionFails } from './store-errors.ts'
 
 /**
@@ -26,9 +26,21 @@ interface RecordMetricsItem {
   version: number
   facts: RecordFacts | null
   pending?: PendingCounters
+  /** A tombstone's (facts null): when the record was counted deleted. */
+  deletedAt?: string
 }
 
+/** An asset whose place in the top list does not show its item's open count: `placed` null when it has no place. */
+export interface PlaceDrift { asset: string, open: number, placed: number | null }
+
 export type ApplyOutcome = 'applied' | 'stale'
+
+/**
+ * A summary's lookup: the figures kept, when they still hold; otherwise the shards' change counts
+ * now, which the figures read next are kept under, and whether the counters have been still long
+ * enough to keep them (`settled`).
+ */
+export type SummaryLookup = { kept: string } | { kept: undefined, changes: number[], settled: boolean }
 
 export interface MetricsRepository {
   /**
@@ -61,16 +73,62 @@ export interface MetricsRepository {
    * written before it. Not safe beside deliveries: run it with the tenant's deliveries paused.
    */
   reset (tenant: string, live: ReadonlyArray<{ id: string, version: number, facts: RecordFacts }>): Promise<{ written: number, removed: number }>
+  /**
+   * The tenant's figures of `windowDays` as kept by `keepSummary`, when they still hold: kept on
+   * `today` less than SUMMARY_MAX_AGE_MS ago, and no shard's change count moved since (one
+   * BatchGetItem of the summary and the shards' change counts).
+   */
+  readSummary (tenant: string, windowDays: number, today: string): Promise<SummaryLookup>
+  /**
+   * Keeps `figures` (read after `lookup`, from counters at least as new as its change counts) as
+   * the summary of `windowDays` on `today`; nothing when the counters were not settled.
+   */
+  keepSummary (tenant: string, windowDays: number, today: string, lookup: Extract<SummaryLookup, { kept: undefined }>, figures: string): Promise<void>
   /** The records counted now with their version (the rebuild compares them with the records). */
   countedRecords (tenant: string): AsyncGenerator<{ id: string, version: number }>
   /** Every counter item of the tenant, its shards summed, by `counterItemId` (the rebuild's "actual"). */
   allCounters (tenant: string): Promise<Map<string, CounterValues>>
+  /**
+   * Removes the tombstones (the items of records counted deleted) counted deleted before
+   * `before`, each only while it is still the same tombstone; a change left pending on one by an
+   * applier whose lease ran out is finished first. Returns how many went.
+   */
+  pruneTombstones (tenant: string, before: Date): Promise<number>
+  /** Removes the day, remediation, due and trend items whose days all lie before `horizon` (`retentionHorizon`); returns how many went. */
+  pruneCounterItems (tenant: string, horizon: string): Promise<number>
+  /** Of `assets` and the assets placed in the top list: those whose place does not show their item's open count, or that have no place. */
+  placeDrift (tenant: string, assets: Iterable<string>): Promise<PlaceDrift[]>
+  /** Writes an asset's place from its item as it is now (only over an older count, as every place write). */
+  replace (tenant: string, asset: string): Promise<void>
 }
+
+/**
+ * How long a tombstone stays after its record was counted deleted: it keeps an older event of the
+ * record that arrives later from counting the record again, so it must outlive every redelivery.
+ * The record-metrics Trigger retries 5 times over about half a minute, then dead-letters (logged,
+ * never replayed); the broker's default is 3 retries; the Kafka broker keeps an accepted event at
+ * most its topic's retention (Kafka's default: 7 days); the outbox sweeper redelivers what the
+ * broker refused every 5 minutes, oldest first, for as long as it refuses (an outage someone
+ * sees). Five weeks is far past all of these, and an event later still is counted as a record
+ * that is gone, which the next daily rebuild uncounts again.
+ */
+export const TOMBSTONE_RETENTION_DAYS = 35
 
 /** How long an applier owns a pending change before another may finish it (a process that died). */
 export const PENDING_LEASE_MS = 60_000
 /** How long an applier waits for another's pending change on the same record before giving up (503, redelivered). */
 const CONTENDED_WAIT_MS = 3000
+/**
+ * How long a tenant's counters must have been still before its figures are kept as a summary: the
+ * top list is read from a global secondary index, which DynamoDB updates asynchronously (no read
+ * of it is consistent), so figures read right after a change may miss its place. Far past that lag.
+ */
+export const SUMMARY_SETTLE_MS = 10_000
+/**
+ * How long a summary is used at most, whatever the change counts say: what a change count cannot
+ * see (a writer of an older release during a rollout, a store replica behind) is read again by then.
+ */
+export const SUMMARY_MAX_AGE_MS = 60_000
 
 
 const countersOf = (item: Record<string, unknown>): CounterValues =>
@@ -102,6 +160,41 @@ export function counterKey (tenant: string, shard: number, item: CounterItem): I
 export function counterItemId (item: CounterItem): string {
   if (item.kind === 'asset') return `ASSET#${item.asset}`
   return counterKey('', 0, item).sk
+}
+
+/**
+ * What marks a record's item as a tombstone counted deleted at `deletedAt`: its entry in the
+ * tombstone index, and a TTL past the retention as a hint to stores that expire items (the
+ * rebuild job's conditional delete is what removes it; nothing relies on the TTL).
+ */
+function tombstoneAttributes (tenant: string, recordId: string, deletedAt: string): Record<string, unknown> {
+  return {
+    deletedAt,
+    [metricIndexes.tombstones.pk]: metricPartitions.tombstones(tenant, recordId),
+    [metricIndexes.tombstones.sk]: tombstonePosition(deletedAt, recordId),
+    [ttlAttribute]: Math.floor(Date.parse(deletedAt) / 1000) + TOMBSTONE_RETENTION_DAYS * 86_400
+  }
+}
+
+/**
+ * The counter item a counter item id names (the inverse of `counterItemId`), or undefined for
+ * an id of no counter item of this layout.
+ */
+export function counterItemOfId (id: string): CounterItem | undefined {
+  if (id === 'COUNTS') return { kind: 'counts' }
+  if (id.startsWith('ASSET#')) return { kind: 'asset', asset: id.slice('ASSET#'.length) }
+  const [prefix, day] = [id.slice(0, id.indexOf('#') + 1), id.slice(id.indexOf('#') + 1)]
+  if (prefix === metricKeys.dayPrefix) return { kind: 'day', day }
+  if (prefix === metricKeys.remediationPrefix) return { kind: 'remediation', block: day }
+  if (prefix === metricKeys.duePrefix) return { kind: 'due', block: day }
+  if (prefix === metricKeys.trendPrefix) return { kind: 'trend', block: day }
+  return undefined
+}
+
+/** Whether a counter item id names an item no read asks for on `today` (pruned, and left out of the drift). */
+export function isPastRetention (id: string, today: string): boolean {
+  const item = counterItemOfId(id)
+  return item !== undefined && endsBefore(item, retentionHorizon(today))
 }
 
 /** An asset's place item in the top list. */
@@ -165,9 +258,22 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     })))
   }
 
-  /** Applies a pending change to every counter item, then clears it and its marks. */
+  /**
+   * One change more on the shard: after every counter item of the change is written (a summary
+   * kept at the count before no longer holds; counting a change twice only invalidates twice).
+   */
+  async function countChange (tenant: string, shard: number): Promise<void> {
+    await storeCall(() => documents.send(new UpdateCommand({
+      TableName: tableName,
+      Key: metricKeys.changes(tenant, shard),
+      ...expressions({ UpdateExpression: 'ADD #changes :one SET #changedAt = :at, #tenant = :tenant' }, { one: 1, at: now(), tenant })
+    })))
+  }
+
+  /** Applies a pending change to every counter item and counts the change, then clears it and its marks. */
   async function finish (tenant: string, recordId: string, pending: PendingCounters): Promise<void> {
     await Promise.all(pending.updates.map((update) => applyUpdate(tenant, pending.op, update)))
+    await countChange(tenant, metricShardOf(recordId))
     const cleared = await writesUnlessConditionFails(() => documents.send(new UpdateCommand({
       TableName: tableName,
       Key: metricKeys.record(tenant, recordId),
@@ -249,8 +355,10 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
           version,
           facts,
           ...(updates.length > 0 ? { pending } : {}),
-          // Counted records are listed for the rebuild job; a deleted one is not.
-          ...(facts ? { [metricIndexes.countedRecords.pk]: metricPartitions.countedRecords(tenant, recordId), [metricIndexes.countedRecords.sk]: recordId } : {})
+          // Counted records are listed for the rebuild job; a deleted one is listed by when it was deleted (first), for pruning.
+          ...(facts
+            ? { [metricIndexes.countedRecords.pk]: metricPartitions.countedRecords(tenant, recordId), [metricIndexes.countedRecords.sk]: recordId }
+            : tombstoneAttributes(tenant, recordId, current?.facts === null && current.deletedAt ? current.deletedAt : new Date(now()).toISOString()))
         },
         ...(current
           // Over the version read, with no change pending: one applier moves a record at a time.
@@ -420,8 +528,11 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       const byShard = new Map<number, RecordFacts[]>()
       for (const { id, facts } of live) byShard.set(metricShardOf(id), [...(byShard.get(metricShardOf(id)) ?? []), facts])
       const assets = new Map<string, CounterValues>()
+      const today = dayOf(new Date(now()).toISOString())
       for (const [shard, facts] of byShard) {
         for (const { item, adds } of recount(facts)) {
+          // Items no read asks for any more are not written (and go with the rest).
+          if (isPastRetention(counterItemId(item), today)) continue
           if (item.kind === 'asset') addInto(assets.has(item.asset) ? assets.get(item.asset)! : assets.set(item.asset, {}).get(item.asset)!, adds)
           else {
             const key = counterKey(tenant, shard, item)
@@ -446,7 +557,30 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       const written = [...items.values()]
       for (let i = 0; i < written.length; i += 100) await batchPut(store, written.slice(i, i + 100))
       for (let i = 0; i < gone.length; i += 100) await batchDelete(store, gone.slice(i, i + 100))
+      // Every summary kept before was read from the counters replaced.
+      await Promise.all(shards.map((shard) => countChange(tenant, shard)))
       return { written: written.length, removed: gone.length }
+    },
+
+    async readSummary (tenant, windowDays, today) {
+      const items = await batchGet(store, [metricKeys.summary(tenant, windowDays), ...shards.map((shard) => metricKeys.changes(tenant, shard))])
+      const summary = items.find((item) => item.pk === metricKeys.summary(tenant, windowDays).pk)
+      const changesOf = new Map(items.filter((item) => item.sk === 'CHANGES').map((item) => [String(item.pk), item]))
+      const counts = shards.map((shard) => changesOf.get(metricKeys.changes(tenant, shard).pk))
+      const changes = counts.map((item) => typeof item?.changes === 'number' ? item.changes : 0)
+      if (typeof summary?.figures === 'string' && summary.day === today && typeof summary.keptAt === 'number' && now() - summary.keptAt < SUMMARY_MAX_AGE_MS && Array.isArray(summary.changes) &&
+        summary.changes.length === changes.length && changes.every((n, i) => (summary.changes as unknown[])[i] === n)) return { kept: summary.figures }
+      const lastChange = Math.max(0, ...counts.map((item) => typeof item?.changedAt === 'number' ? item.changedAt : 0))
+      return { kept: undefined, changes, settled: now() - lastChange >= SUMMARY_SETTLE_MS }
+    },
+
+    async keepSummary (tenant, windowDays, today, lookup, figures) {
+      if (!lookup.settled) return
+      // Unconditional: a summary kept under older change counts than the shards' no longer matches them.
+      await storeCall(() => documents.send(new PutCommand({
+        TableName: tableName,
+        Item: { ...metricKeys.summary(tenant, windowDays), tenant, day: today, keptAt: now(), changes: lookup.changes, figures }
+      })))
     },
 
     countedRecords: (tenant) => countedRecords(tenant),
@@ -467,6 +601,74 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
         items.set(id, values)
       }
       return items
+    },
+
+    async pruneTombstones (tenant, before) {
+      let pruned = 0
+      for (const [shard, of] of partitions(true)) {
+        const tombstones = await queryAll({
+          TableName: tableName,
+          IndexName: metricIndexes.tombstones.name,
+          ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk < :before' }, { pk: metricPartitions.tombstonesShard(tenant, shard, of), before: before.toISOString() }, { pk: metricIndexes.tombstones.pk, sk: metricIndexes.tombstones.sk })
+        })
+        for (const item of tombstones) {
+          const position = String(item[metricIndexes.tombstones.sk])
+          const recordId = position.slice(position.indexOf('#') + 1)
+          const tombstone = item as unknown as RecordMetricsItem
+          if (tombstone.pending) {
+            // A deletion whose applier died: its counter change is finished before the tombstone may go.
+            if (tombstone.pending.leaseUntil > now() || !await takeOver(tenant, recordId, tombstone.pending, randomUUID())) continue
+            await finish(tenant, recordId, tombstone.pending)
+          }
+          pruned += Number(await writesUnlessConditionFails(() => documents.send(new DeleteCommand({
+            TableName: tableName,
+            Key: { pk: item.pk, sk: item.sk },
+            // Only this tombstone, with nothing pending: not a record counted again or deleted again since.
+            ...expressions({ ConditionExpression: '#version = :version AND attribute_type(#facts, :null) AND attribute_not_exists(#pending)' }, { version: tombstone.version, null: 'NULL' })
+          }))))
+        }
+      }
+      return pruned
+    },
+
+    async pruneCounterItems (tenant, horizon) {
+      const prefixes = [metricKeys.dayPrefix, metricKeys.remediationPrefix, metricKeys.duePrefix, metricKeys.trendPrefix]
+      const found = await Promise.all(shards.flatMap((shard) => prefixes.map((prefix) => queryAll({
+        TableName: tableName,
+        // A block named by a day before the horizon may still reach past it: the names are checked below.
+        ...expressions({ KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :first AND :last', ProjectionExpression: '#pk, #sk' }, { pk: metricKeys.counts(tenant, shard).pk, first: prefix, last: `${prefix}${horizon}` })
+      }))))
+      // Nothing reads these items: a change landing on one meanwhile is lost with it, as intended.
+      const old = found.flat().map((item) => ({ pk: String(item.pk), sk: String(item.sk) })).filter(({ sk }) => {
+        const item = counterItemOfId(sk)
+        return item !== undefined && endsBefore(item, horizon)
+      })
+      await batchDelete(store, old)
+      return old.length
+    },
+
+    async placeDrift (tenant, assets) {
+      const names = [...new Set([...assets, ...await assetNames(tenant)])]
+      const [items, places] = await Promise.all([
+        readByKeys(names.map((asset) => metricKeys.asset(tenant, asset))),
+        readByKeys(names.map((asset) => metricKeys.assetTop(tenant, asset)))
+      ])
+      const openOf = (item: Record<string, unknown> | undefined) => (typeof item?.open === 'number' ? item.open : 0)
+      const itemOf = new Map(items.map((item) => [String(item.pk), item]))
+      const placeOf = new Map(places.map((place) => [String(place.pk), place]))
+      return names.flatMap((asset): PlaceDrift[] => {
+        const { pk } = metricKeys.asset(tenant, asset)
+        const item = itemOf.get(pk)
+        const place = placeOf.get(pk)
+        if (!item && !place) return []
+        if (place && openOf(place) === openOf(item)) return []
+        return [{ asset, open: openOf(item), placed: place ? openOf(place) : null }]
+      }).sort((a, b) => (a.asset < b.asset ? -1 : 1))
+    },
+
+    async replace (tenant, asset) {
+      const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
+      if (Item) await placeAsset(tenant, asset, Item)
     }
   }
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { blockOf, byItem, contributionDelta, contributionOf, foldPastDue, itemName, recount, RESOLVED_UNIT, splitIntoBlocks, trendFigures, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
-import { daysBack, percentileSeconds, summarize } from '../../../shared/metrics/summary.ts'
+import { blockOf, blocksBetween, byItem, contributionDelta, contributionOf, DUE_BLOCK_DAYS, endsBefore, foldPastDue, itemName, recount, RESOLVED_UNIT, REMEDIATION_BLOCK_DAYS, retentionHorizon, splitIntoBlocks, TREND_BLOCK_DAYS, trendFigures, ttrBucket, ttrBucketSeconds, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { daysBack, MAX_WINDOW_DAYS, percentileSeconds, summarize } from '../../../shared/metrics/summary.ts'
 
 const open: RecordFacts = { severity: 'high', status: 'open', category: 'vulnerability', asset: 'api', createdAt: '2026-11-01T10:00:00.000Z', statusChangedAt: '2026-11-01T10:00:00.000Z', dueAt: '2026-12-01T10:00:00.000Z' }
 const resolved: RecordFacts = { ...open, status: 'resolved', statusChangedAt: '2026-11-03T10:00:00.000Z' }
@@ -119,4 +119,24 @@ t.test('the trend covers at least 90 days and the window its own days', async (t
   t.same(summary.trend!.at(-1), { day: '2026-12-06', opened: 3, resolved: 1 })
   t.same(summary.window, { days: 7, from: '2026-11-30', to: '2026-12-06' })
   t.same(daysBack(new Date('2026-03-01T00:00:00Z'), 2), ['2026-02-28', '2026-03-01'])
+})
+
+t.test('no item a read of the longest window or trend asks for ends before the retention horizon; an item wholly before it does', async (t) => {
+  const now = new Date('2026-12-01T12:00:00.000Z')
+  const today = '2026-12-01'
+  const horizon = retentionHorizon(today)
+  const from = daysBack(now, MAX_WINDOW_DAYS)[0]!
+  const { blocks, days } = splitIntoBlocks(from, today, REMEDIATION_BLOCK_DAYS)
+  const read = [
+    ...blocks.map((block) => ({ kind: 'remediation', block }) as const),
+    ...days.map((day) => ({ kind: 'day', day }) as const),
+    ...blocksBetween(from, today, TREND_BLOCK_DAYS).map((block) => ({ kind: 'trend', block }) as const),
+    { kind: 'due', block: blockOf(today, DUE_BLOCK_DAYS) } as const
+  ]
+  t.same(read.filter((item) => endsBefore(item, horizon)), [])
+  t.ok(endsBefore({ kind: 'day', day: '2025-10-26' }, horizon))
+  t.notOk(endsBefore({ kind: 'day', day: horizon }, horizon))
+  t.notOk(endsBefore({ kind: 'trend', block: blockOf('2025-10-26', TREND_BLOCK_DAYS) }, horizon), 'a block reaching the horizon stays')
+  t.notOk(endsBefore({ kind: 'counts' }, horizon))
+  t.notOk(endsBefore({ kind: 'asset', asset: 'api' }, horizon))
 })

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { foldPastDue, recount, RESOLVED_UNIT, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
+import { foldPastDue, recount, RESOLVED_UNIT, retentionHorizon, ttrBucket, type RecordFacts } from '../../../shared/metrics/counters.ts'
 import { summarize } from '../../../shared/metrics/summary.ts'
-import { QueryCommand } from '@aws-sdk/lib-dynamodb'
-import { METRIC_SHARDS, metricIndexes, metricPartitions } from '../../../shared/store/keys.ts'
-import { counterItemId, createMetricsRepository, PENDING_LEASE_MS } from '../../../shared/store/metrics-repository.ts'
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
+import { METRIC_SHARDS, metricIndexes, metricKeys, metricPartitions, metricShardOf, ttlAttribute } from '../../../shared/store/keys.ts'
+import { counterItemId, createMetricsRepository, isPastRetention, PENDING_LEASE_MS, TOMBSTONE_RETENTION_DAYS } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore, type TestStore } from '../../support/store.ts'
 
 const tenant = 'acme'
@@ -89,13 +89,9 @@ t.test('a change left pending by a process that died is finished once its lease 
   let clock = Date.parse('2026-12-01T00:00:00Z')
   const metrics = createMetricsRepository(store, { now: () => clock })
   // The process dies after writing the pending change: every counter update fails, and so does the lease's release.
-  let dead = true
-  store.client.middlewareStack.add((next, context) => async (args) => {
-    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
-    return next(args)
-  }, { step: 'initialize', name: 'dies' })
+  const revive = failUpdates(store)
   await t.rejects(metrics.apply(tenant, 'r1', 1, v1))
-  dead = false
+  revive()
   await t.rejects(metrics.apply(tenant, 'r1', 1, v1), { code: 'SR_METRICS_CONTENDED' }, 'within the lease, a redelivery waits, then gives up (503: redelivered later)')
   clock += PENDING_LEASE_MS + 1
   t.equal(await metrics.apply(tenant, 'r1', 1, v1), 'stale', 'after the lease, the redelivery finishes the dead one\'s change, which was its own')
@@ -243,6 +239,103 @@ t.test('a change whose asset place was not written (the process failed after the
   t.equal(await metrics.apply(tenant, 'r2', 1, v1), 'stale', 'the redelivery finishes the change')
   t.same(await metrics.topAssets(tenant, 10), [{ name: 'api', open: 2 }])
 })
+
+t.test('a tombstone records when its record was counted deleted, listed by it; pruning removes those deleted before the cutoff, only while still the same tombstone with nothing pending', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  let clock = Date.parse('2026-10-01T00:00:00.000Z')
+  const metrics = createMetricsRepository(store, { now: () => clock })
+  const stored = async (id: string) => (await store.documents.send(new GetCommand({ TableName: store.tableName, Key: metricKeys.record(tenant, id), ConsistentRead: true }))).Item
+  for (const id of ['old', 'raced', 'recent', 'live']) await metrics.apply(tenant, id, 1, v1)
+  await metrics.apply(tenant, 'old', 2, null)
+  await metrics.apply(tenant, 'raced', 2, null)
+  const first = await stored('old')
+  t.match(first, { version: 2, facts: null, deletedAt: '2026-10-01T00:00:00.000Z', [metricIndexes.tombstones.pk]: metricPartitions.tombstonesShard(tenant, metricShardOf('old')), [ttlAttribute]: Date.parse('2026-10-01T00:00:00.000Z') / 1000 + TOMBSTONE_RETENTION_DAYS * 86_400 })
+  clock += 86_400_000
+  t.equal(await metrics.apply(tenant, 'old', 3, null), 'applied', 'deleted again (a repair of a record gone)')
+  t.equal((await stored('old'))!.deletedAt, '2026-10-01T00:00:00.000Z', 'keeps the time it was first counted deleted')
+  clock += 10 * 86_400_000
+  await metrics.apply(tenant, 'recent', 2, null)
+
+  // Between the listing and the delete, a late delete of a higher version (a repair) rewrites one tombstone.
+  let raced = false
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'DeleteItemCommand' && !raced && JSON.stringify(args.input).includes('raced')) {
+      raced = true
+      await metrics.apply(tenant, 'raced', 3, null)
+    }
+    return next(args)
+  }, { step: 'initialize', name: 'race' })
+  t.equal(await metrics.pruneTombstones(tenant, new Date('2026-10-05T00:00:00.000Z')), 1, 'the tombstone deleted before the cutoff, not the one changed meanwhile')
+  t.notOk(await stored('old'))
+  t.match(await stored('raced'), { version: 3, facts: null })
+  t.match(await stored('recent'), { version: 2, facts: null }, 'deleted after the cutoff: kept')
+  t.match(await stored('live'), { version: 1, facts: v1 }, 'a counted record is no tombstone')
+  t.equal(await metrics.pruneTombstones(tenant, new Date('2026-10-05T00:00:00.000Z')), 1, 'the rewritten one goes on the next run')
+  t.same((await counters(store)).COUNTS, { 's|critical|open': 1, 'c|vulnerability': 1, 'b|critical|2026-11-03': 1 }, 'the live record still counts')
+})
+
+t.test('a tombstone whose deletion is still pending is not pruned while its applier holds the lease; after it, the change is finished first, then the tombstone goes', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  let clock = Date.parse('2026-10-01T00:00:00.000Z')
+  const metrics = createMetricsRepository(store, { now: () => clock })
+  await metrics.apply(tenant, 'r1', 1, v1)
+  // The applier of the deletion dies after writing it as pending.
+  const revive = failUpdates(store)
+  await t.rejects(metrics.apply(tenant, 'r1', 2, null))
+  revive()
+  const cutoff = new Date('2026-12-01T00:00:00.000Z')
+  t.equal(await metrics.pruneTombstones(tenant, cutoff), 0, 'within the lease: left')
+  t.ok((await counters(store)).COUNTS, 'the record still counts')
+  clock += PENDING_LEASE_MS + 1
+  t.equal(await metrics.pruneTombstones(tenant, cutoff), 1)
+  t.same(await counters(store), {}, 'the deletion counted before the tombstone went')
+})
+
+t.test('day, remediation, due and trend items wholly before the retention horizon are pruned; a record resolved before it and reopened writes them back negative, which no read asks for, and they are pruned again', async (t) => {
+  const store = await startTestStore()
+  t.teardown(() => store.close())
+  const metrics = createMetricsRepository(store)
+  const today = '2026-12-01'
+  const horizon = retentionHorizon(today)
+  t.equal(horizon, '2025-10-27')
+  const old: RecordFacts = { severity: 'high', status: 'resolved', category: 'vulnerability', asset: 'api', createdAt: '2025-01-01T10:00:00.000Z', statusChangedAt: '2025-01-03T10:00:00.000Z', dueAt: '2025-01-31T10:00:00.000Z' }
+  // Due on the horizon's block, still open: its due block reaches past the horizon and stays.
+  const edge: RecordFacts = { ...v1, createdAt: '2025-10-25T10:00:00.000Z', statusChangedAt: '2025-10-25T10:00:00.000Z', dueAt: '2025-10-27T10:00:00.000Z' }
+  await metrics.apply(tenant, 'old', 1, old)
+  await metrics.apply(tenant, 'edge', 1, edge)
+  await metrics.apply(tenant, 'recent', 1, v3)
+  const before = await counters(store)
+  const gone = Object.keys(before).filter((id) => isPastRetention(id, today))
+  t.same(gone.sort(), ['DAY#2025-01-03', 'REM#2024-12-31', 'TREND#2024-12-23'], 'the old record\'s day, remediation block and trend block')
+  t.ok(before['DUE#2025-10-23'] && before['TREND#2025-10-23'], 'the edge record\'s blocks reach past the horizon: kept')
+
+  t.equal(await metrics.pruneCounterItems(tenant, horizon), 3, 'one item each (one record: one shard)')
+  const after = await counters(store)
+  t.same(Object.keys(after).filter((id) => isPastRetention(id, today)), [], 'none left')
+  t.same(after, Object.fromEntries(Object.entries(before).filter(([id]) => !gone.includes(id))), 'the rest as they were')
+
+  // Reopened now: its old day, block and trend items come back with negative counts.
+  await metrics.apply(tenant, 'old', 2, { ...old, status: 'open', statusChangedAt: '2026-11-30T10:00:00.000Z' })
+  const reopened = await counters(store)
+  t.same(reopened['DAY#2025-01-03'], { 'r|high': -1, [`t|high|${ttrBucket(2 * 86_400_000)}`]: -1, 'm|high': -1 })
+  t.ok(reopened['DUE#2025-01-24'], 'and a due block of its deadline')
+  t.same(await metrics.readWindow(tenant, '2025-12-02', today), { 'r|critical': 1, [`t|critical|${ttrBucket(3 * 86_400_000)}`]: 1, 'm|critical': 1 }, 'a read of the longest window sees none of them')
+  t.same([...(await metrics.readTrend(tenant, '2025-12-02', today)).values()].reduce((sum, day) => sum + day.opened + day.resolved, 0), 2, 'nor of the trend: the recent record opened and resolved')
+  t.ok(await metrics.pruneCounterItems(tenant, horizon) > 0)
+  t.same(Object.keys(await counters(store)).filter((id) => isPastRetention(id, today)), [], 'pruned again')
+})
+
+/** Every UpdateItem fails (a process that died after its first write) until the function returned is called. */
+function failUpdates (store: TestStore): () => void {
+  let dead = true
+  store.client.middlewareStack.add((next, context) => async (args) => {
+    if (dead && context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('process died'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } })
+    return next(args)
+  }, { step: 'initialize', name: 'dies' })
+  return () => { dead = false }
+}
 
 /** The store refuses the first request that `matches` (a 500), once. */
 function refuseOnce (store: TestStore, matches: (command: string, input: Record<string, unknown>) => boolean): void {

@@ -3,12 +3,13 @@ import type { CloudEventV1 } from 'cloudevents'
 import { rebuildMetrics } from '../../../jobs/rebuild-metrics/rebuild-metrics.ts'
 import { sweepOutbox } from '../../../jobs/sweep-outbox/sweep-outbox.ts'
 import type { EventSink } from '../../../shared/events/record-events.ts'
-import { dayOf, isActive, ttrBucket, ttrBucketSeconds } from '../../../shared/metrics/counters.ts'
+import { COUNTER_RETENTION_DAYS, dayOf, isActive, ttrBucket, ttrBucketSeconds } from '../../../shared/metrics/counters.ts'
 import { daysBack } from '../../../shared/metrics/summary.ts'
 import { createRecord } from '../../../shared/operations/create-record.ts'
 import { createDataLayer } from '../../../shared/operations/data-layer.ts'
 import { deleteRecord } from '../../../shared/operations/delete-record.ts'
 import { countRecordEvent, readMetrics } from '../../../shared/operations/record-metrics.ts'
+import { isPastRetention, TOMBSTONE_RETENTION_DAYS } from '../../../shared/store/metrics-repository.ts'
 import { updateRecord } from '../../../shared/operations/update-record.ts'
 import type { SecurityRecord } from '../../../shared/records/schema.ts'
 import { severities, type Severity, type Status } from '../../../shared/records/vocabulary.ts'
@@ -100,6 +101,7 @@ t.test(`after ${OPERATIONS} random creates, patches and deletes, delivered twice
   // The workload, over about three months of simulated time.
   let clock = Date.now() - 100 * 86_400_000
   const live = new Map<string, SecurityRecord>()
+  let deleted = 0
   for (let i = 0; i < OPERATIONS; i++) {
     clock += Math.floor(next() * 2 * 3_600_000)
     const context = { actor, now: new Date(clock), requestId: `op-${i}` }
@@ -118,6 +120,7 @@ t.test(`after ${OPERATIONS} random creates, patches and deletes, delivered twice
       const record = pick([...live.values()])
       await deleteRecord(data, context, record.id, `"${record.version}"`)
       live.delete(record.id)
+      deleted++
     }
     // Reads along the way fold the due days then over, while later changes still count on them.
     if (i % 100 === 99) await readMetrics(data.metrics, tenant, { windowDays: 30 }, new Date(clock))
@@ -162,10 +165,12 @@ t.test(`after ${OPERATIONS} random creates, patches and deletes, delivered twice
 
   const before = await rebuildMetrics(data.records, data.metrics, tenant, { repair: false })
   t.equal(before.records, live.size)
+  t.same(before.placeDrift, [], 'every asset\'s place follows its count')
   t.ok(before.drift.length > 0, 'the dropped events are missing from the counters')
   const repaired = await rebuildMetrics(data.records, data.metrics, tenant)
   t.equal(repaired.repaired, 20, 'the rebuild counts exactly the records whose last event was dropped')
   t.same(repaired.driftAfter, [])
+  t.same(repaired.pruned, { tombstones: 0, items: 0 }, 'nothing old enough to prune yet')
   // The dropped events arrive at last: counted already, they change nothing.
   for (const event of dropped) t.equal((await countRecordEvent(data.metrics, event as never)).outcome, 'stale')
   t.same((await rebuildMetrics(data.records, data.metrics, tenant, { repair: false })).drift, [], 'drift zero')
@@ -188,4 +193,19 @@ t.test(`after ${OPERATIONS} random creates, patches and deletes, delivered twice
   const reset = await rebuildMetrics(data.records, data.metrics, tenant, { reset: true })
   t.same([reset.drift, reset.driftAfter], [[], []], 'a reset of exact counters finds and leaves no drift')
   await figuresMatch('after a reset')
+
+  // Runs weeks and a year later prune every tombstone and then the workload's day and block items,
+  // while the counters read on the workload's last day stay those of the records.
+  const later = (days: number) => new Date(Date.now() + days * 86_400_000)
+  const weeks = await rebuildMetrics(data.records, data.metrics, tenant, { now: later(TOMBSTONE_RETENTION_DAYS + 1) })
+  t.equal(weeks.pruned.tombstones, deleted, 'one tombstone a deleted record')
+  t.same([weeks.driftAfter, weeks.placeDriftAfter], [[], []])
+  await figuresMatch('after the tombstones were pruned')
+  const yearLater = later(COUNTER_RETENTION_DAYS + 20)
+  const year = await rebuildMetrics(data.records, data.metrics, tenant, { now: yearLater })
+  t.ok(year.pruned.items > 0, `${year.pruned.items} day and block items pruned`)
+  t.same([year.driftAfter, year.placeDriftAfter], [[], []])
+  const kept = [...(await data.metrics.allCounters(tenant)).keys()]
+  t.same(kept.filter((id) => isPastRetention(id, dayOf(yearLater.toISOString()))), [], 'none before the horizon is kept')
+  t.same(kept.filter((id) => /^(DAY|REM|TREND)#/.test(id)), [], 'no day, remediation or trend item of a workload that old')
 })
