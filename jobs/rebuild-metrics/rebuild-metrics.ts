@@ -126,7 +126,7 @@ export async function rebuildMetrics (records: RecordsRepository, metrics: Metri
     // Gone for good (ids are never reused): only when the record item is absent now, not merely created after the walk.
     if (!live.has(id) && (await records.getStored(tenant, id)) === undefined && await metrics.apply(tenant, id, version + 1, null) === 'applied') repaired++
   }
-  for (const { asset } of placeDrift) await metrics.replace(tenant, asset)
+  for (const { asset } of placeDrift) await metrics.rewritePlace(tenant, asset)
   const pruned = await prune(metrics, tenant, now)
   return { records: live.size, drift, placeDrift, repaired, pruned, ...await after() }
 }

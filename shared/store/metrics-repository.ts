@@ -98,8 +98,11 @@ export interface MetricsRepository {
   pruneCounterItems (tenant: string, horizon: string): Promise<number>
   /** Of `assets` and the assets placed in the top list: those whose place does not show their item's open count, or that have no place. */
   placeDrift (tenant: string, assets: Iterable<string>): Promise<PlaceDrift[]>
-  /** Writes an asset's place from its item as it is now (only over an older count, as every place write). */
-  replace (tenant: string, asset: string): Promise<void>
+  /**
+   * Writes an asset's place from its item as it is now (only over an older count, as every place
+   * write), and counts a change: a summary kept with the place before no longer holds.
+   */
+  rewritePlace (tenant: string, asset: string): Promise<void>
 }
 
 /**
@@ -666,9 +669,10 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
       }).sort((a, b) => (a.asset < b.asset ? -1 : 1))
     },
 
-    async replace (tenant, asset) {
+    async rewritePlace (tenant, asset) {
       const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
       if (Item) await placeAsset(tenant, asset, Item)
+      await countChange(tenant, 0)
     }
   }
 }

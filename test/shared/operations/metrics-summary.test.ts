@@ -1,8 +1,8 @@
 import t from 'tap'
-import { GetCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import type { RecordFacts } from '../../../shared/metrics/counters.ts'
 import { readMetrics } from '../../../shared/operations/record-metrics.ts'
-import { metricKeys, METRIC_SHARDS } from '../../../shared/store/keys.ts'
+import { metricIndexes, metricKeys, metricPartitions, METRIC_SHARDS, topAssetPosition } from '../../../shared/store/keys.ts'
 import { createMetricsRepository, SUMMARY_MAX_AGE_MS, SUMMARY_SETTLE_MS, type MetricsRepository } from '../../../shared/store/metrics-repository.ts'
 import { startTestStore } from '../../support/store.ts'
 
@@ -148,4 +148,15 @@ t.test('an asset\'s figures are one read, never kept; a summary\'s item holds th
   t.same(Item!.changes, shardChanges)
   t.equal(shardChanges.reduce((sum: number, n: number) => sum + n, 0), 6, 'one change counted per record')
   t.equal(Item!.day, '2026-11-20')
+})
+
+t.test('a place the rebuild rewrites counts a change: the summary kept with the wrong place is not used after it', async (t) => {
+  const { store, clock, metrics, read } = await harness(t)
+  for (let i = 0; i < 6; i++) await metrics.apply(tenant, `r${i}`, 1, facts(i))
+  // A place left behind its asset's count (its write lost).
+  await store.documents.send(new PutCommand({ TableName: store.tableName, Item: { ...metricKeys.assetTop(tenant, 'asset-3'), tenant, asset: 'asset-3', open: 40, rev: 0, [metricIndexes.topAssets.pk]: metricPartitions.topAssets(tenant, 'asset-3'), [metricIndexes.topAssets.sk]: topAssetPosition(40, 'asset-3') } }))
+  clock.now += SUMMARY_SETTLE_MS
+  t.same((await read()).figures.topAssets![0], { name: 'asset-3', open: 40 }, 'kept with the wrong place')
+  await metrics.rewritePlace(tenant, 'asset-3')
+  t.same((await read()).figures.topAssets!.find((asset) => asset.name === 'asset-3'), { name: 'asset-3', open: 1 }, 'read again after the repair')
 })
