@@ -320,8 +320,9 @@ await timed('resetJob', () => {
   kubectl('-n', NAMESPACE, 'wait', '--for=condition=complete', `job/${resetJob}`, '--timeout=300s')
 })
 const resetOutcome = rebuildOutcome(resetJob)
-reset.resetOutcome = { records: resetOutcome.records, drift: resetOutcome.drift, reset: resetOutcome.reset, driftAfter: resetOutcome.driftAfter }
+reset.resetOutcome = { records: resetOutcome.records, drift: resetOutcome.drift, placeDrift: resetOutcome.placeDrift, reset: resetOutcome.reset, pruned: resetOutcome.pruned, driftAfter: resetOutcome.driftAfter, placeDriftAfter: resetOutcome.placeDriftAfter }
 assert.equal(resetOutcome.driftAfter, 0, `no drift after the reset: ${JSON.stringify(resetOutcome)}`)
+assert.equal(resetOutcome.placeDriftAfter, 0, `no top-list place drift after the reset: ${JSON.stringify(resetOutcome)}`)
 assert.ok(resetOutcome.reset?.written > 0, `the reset wrote the counters: ${JSON.stringify(resetOutcome)}`)
 assert.deepEqual(countsOf(await tenantMetrics()), before, 'the reset rewrote the counters to the figures they had')
 log(`reset job ${resetJob} (${reset.resetJobSeconds} s): ${JSON.stringify(reset.resetOutcome)}`)
@@ -360,8 +361,9 @@ await timed('repairJob', () => {
   kubectl('-n', NAMESPACE, 'wait', '--for=condition=complete', `job/${repairJob}`, '--timeout=300s')
 })
 const repairOutcome = rebuildOutcome(repairJob)
-reset.repairOutcome = { records: repairOutcome.records, drift: repairOutcome.drift, repaired: repairOutcome.repaired, driftAfter: repairOutcome.driftAfter }
+reset.repairOutcome = { records: repairOutcome.records, drift: repairOutcome.drift, placeDrift: repairOutcome.placeDrift, repaired: repairOutcome.repaired, pruned: repairOutcome.pruned, driftAfter: repairOutcome.driftAfter, placeDriftAfter: repairOutcome.placeDriftAfter }
 assert.equal(repairOutcome.driftAfter, 0, `no drift after the repair: ${JSON.stringify(repairOutcome)}`)
+assert.equal(repairOutcome.placeDriftAfter, 0, `no top-list place drift after the repair: ${JSON.stringify(repairOutcome)}`)
 assert.equal(repairOutcome.repaired, 1, `the repair counted the dead-lettered record, and only it: ${JSON.stringify(repairOutcome)}`)
 log(`repair job ${repairJob} (${reset.repairJobSeconds} s): ${JSON.stringify(reset.repairOutcome)}`)
 assert.equal(await assetOpen(dropped.asset), 1, 'the dead-lettered record is counted after the repair')
