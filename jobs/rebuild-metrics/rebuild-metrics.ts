@@ -97,7 +97,8 @@ async function prune (metrics: MetricsRepository, tenant: string, now: Date): Pr
  * `reset` rewrites every counter item of the tenant, and what each record counts under, from the
  * recount instead: for counters written under an older layout or counting rule, which a repair
  * cannot move. Not safe beside deliveries: the tenant's deliveries must be paused (record-metrics
- * with `METRICS_DELIVERIES=paused` answers them 503, and the broker redelivers them later).
+ * with `METRICS_DELIVERIES=paused` answers them 503; the broker retries a while, then dead-letters
+ * them, and a plain run after the pause counts what they carried).
  *
  * `now`: the clock of the drift's day and of the pruning horizons.
  */

@@ -241,8 +241,14 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     })
     if (!isAsset) return
     // Reached before (a redelivery finishing the change): the place may not have followed, so it is written from the item as it is.
-    if (!written) updated = (await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, update.asset!), ConsistentRead: true })))).Item
-    if (updated) await placeAsset(tenant, update.asset!, updated)
+    if (!written) await placeFromItem(tenant, update.asset!)
+    else if (updated) await placeAsset(tenant, update.asset!, updated)
+  }
+
+  /** The asset's place written from its item as it is now (read consistently). */
+  async function placeFromItem (tenant: string, asset: string): Promise<void> {
+    const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
+    if (Item) await placeAsset(tenant, asset, Item)
   }
 
   /**
@@ -566,10 +572,11 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     },
 
     async readSummary (tenant, windowDays, today) {
-      const items = await batchGet(store, [metricKeys.summary(tenant, windowDays), ...shards.map((shard) => metricKeys.changes(tenant, shard))])
-      const summary = items.find((item) => item.pk === metricKeys.summary(tenant, windowDays).pk)
-      const changesOf = new Map(items.filter((item) => item.sk === 'CHANGES').map((item) => [String(item.pk), item]))
-      const counts = shards.map((shard) => changesOf.get(metricKeys.changes(tenant, shard).pk))
+      const summaryKey = metricKeys.summary(tenant, windowDays)
+      const items = await batchGet(store, [summaryKey, ...shards.map((shard) => metricKeys.changes(tenant, shard))])
+      const byPartition = new Map(items.map((item) => [String(item.pk), item]))
+      const summary = byPartition.get(summaryKey.pk)
+      const counts = shards.map((shard) => byPartition.get(metricKeys.changes(tenant, shard).pk))
       const changes = counts.map((item) => typeof item?.changes === 'number' ? item.changes : 0)
       if (typeof summary?.figures === 'string' && summary.day === today && typeof summary.keptAt === 'number' && now() - summary.keptAt < SUMMARY_MAX_AGE_MS && Array.isArray(summary.changes) &&
         summary.changes.length === changes.length && changes.every((n, i) => (summary.changes as unknown[])[i] === n)) return { kept: summary.figures }
@@ -670,8 +677,7 @@ export function createMetricsRepository (store: Store, { now = () => Date.now() 
     },
 
     async rewritePlace (tenant, asset) {
-      const { Item } = await storeCall(() => documents.send(new GetCommand({ TableName: tableName, Key: metricKeys.asset(tenant, asset), ConsistentRead: true })))
-      if (Item) await placeAsset(tenant, asset, Item)
+      await placeFromItem(tenant, asset)
       await countChange(tenant, 0)
     }
   }
